@@ -1,0 +1,157 @@
+//! The crate error: one enum for every failure a user can see.
+//!
+//! Each variant belongs to a [`Domain`] (the user's input, an external system, or a bug of ours)
+//! and maps to a stable exit code. `Display` prints only the error itself, lowercase, no period;
+//! hints are kept apart so `main` can print them on their own line.
+
+use std::fmt;
+
+/// Who is responsible for an error, and so what the user should do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Bad SQL, bad options, bad flags, malformed records under the `fail` policy.
+    User,
+    /// The broker or the file system failed or could not be reached.
+    External,
+    /// An invariant of ddflow broke: a bug.
+    Internal,
+}
+
+/// A position in a dataflow file, 1-based, as editors count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Line, starting at 1.
+    pub line: u64,
+    /// Column, starting at 1.
+    pub column: u64,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Every error ddflow reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SQL text does not parse, or names something that does not exist.
+    #[error("{file}:{span}: {message}")]
+    Sql {
+        /// The dataflow file (or `<input>`).
+        file: String,
+        /// Where in the file.
+        span: Span,
+        /// What is wrong.
+        message: String,
+        /// What the user might do instead.
+        hint: Option<String>,
+    },
+    /// A `WITH (...)` option is unknown, missing or has a bad value.
+    #[error("{message}")]
+    Option {
+        /// What is wrong, naming the option and the table.
+        message: String,
+        /// What the user might do instead.
+        hint: Option<String>,
+    },
+    /// A command-line flag or run setting is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// A record could not be decoded and the policy is `fail`.
+    #[error("cannot decode record at topic \"{topic}\" partition {partition} offset {offset}: {reason}")]
+    Decode {
+        /// Source topic.
+        topic: String,
+        /// Source partition.
+        partition: i32,
+        /// Offset of the bad record.
+        offset: i64,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The broker could not be reached or refused a request.
+    #[error("kafka: {context}: {source}")]
+    Kafka {
+        /// What ddflow was doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The broker did not answer within the allowed time.
+    #[error("kafka: {0}")]
+    KafkaTimeout(String),
+    /// A sink could not write.
+    #[error("sink \"{sink}\": {message}")]
+    Sink {
+        /// The sink table.
+        sink: String,
+        /// What failed.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bug: an invariant of ddflow did not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Who is responsible for this error.
+    pub fn domain(&self) -> Domain {
+        match self {
+            Error::Sql { .. } | Error::Option { .. } | Error::Config(_) | Error::Decode { .. } => {
+                Domain::User
+            }
+            Error::Kafka { .. } | Error::KafkaTimeout(_) | Error::Sink { .. } | Error::Io { .. } => {
+                Domain::External
+            }
+            Error::Internal(_) => Domain::Internal,
+        }
+    }
+
+    /// A hint for the user, printed on its own line after the error.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Sql { hint, .. } | Error::Option { hint, .. } => hint.as_deref(),
+            Error::Kafka { .. } | Error::KafkaTimeout(_) => {
+                Some("check 'properties.bootstrap.servers' and that the broker is running, or try --embedded")
+            }
+            Error::Decode { .. } => {
+                Some("set 'format.bad-records' = 'skip' (or 'dead-letter') on the source to keep going")
+            }
+            _ => None,
+        }
+    }
+
+    /// The process exit code: 2 for user errors, 3 for external failures, 4 for bugs.
+    pub fn exit_code(&self) -> i32 {
+        match self.domain() {
+            Domain::User => 2,
+            Domain::External => 3,
+            Domain::Internal => 4,
+        }
+    }
+
+    /// Shorthand for an option error without a hint.
+    pub fn option(message: impl Into<String>) -> Self {
+        Error::Option { message: message.into(), hint: None }
+    }
+
+    /// Shorthand for a Kafka client error with context.
+    pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        Error::Kafka { context: context.into(), source }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,3 @@
+//! Planning: SQL statements → a typed logical [`Program`](ir::Program).
+
+pub mod ir;

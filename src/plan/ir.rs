@@ -1,0 +1,241 @@
+//! The logical plan: relations over typed rows, and scalar expressions.
+//!
+//! This is what `plan::lower` produces from SQL and what `render` turns into differential
+//! operators. Column references are positions in the input relation's schema, resolved and
+//! type-checked during lowering, so rendering never looks at names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataType, Datum, Schema};
+use crate::spec::{SinkSpec, SourceSpec};
+
+/// A scalar expression over one input row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    /// The input column at this position.
+    Column(usize),
+    /// A constant.
+    Literal(Datum),
+    /// `NOT e`, `-e`.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// The operand.
+        expr: Box<Expr>,
+    },
+    /// `l op r`.
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// `CAST(e AS ty)`; a value that does not convert becomes NULL.
+    Cast {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Target type.
+        ty: DataType,
+    },
+    /// `e IS [NOT] NULL`.
+    IsNull {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `IS NOT NULL` when true.
+        negated: bool,
+    },
+    /// A built-in scalar function.
+    Call {
+        /// The function.
+        func: ScalarFunc,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `CASE WHEN c1 THEN r1 ... ELSE e END` (a simple `CASE x WHEN v` is lowered to this form).
+    Case {
+        /// `(condition, result)` pairs, tried in order.
+        branches: Vec<(Expr, Expr)>,
+        /// The `ELSE` result (NULL when absent).
+        otherwise: Box<Expr>,
+    },
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnaryOp {
+    /// Boolean negation.
+    Not,
+    /// Arithmetic negation.
+    Neg,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` (integer division on integers; division by zero gives NULL)
+    Div,
+    /// `%`
+    Mod,
+    /// `=`
+    Eq,
+    /// `<>` / `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `AND` (three-valued)
+    And,
+    /// `OR` (three-valued)
+    Or,
+    /// `||` string concatenation
+    Concat,
+    /// `LIKE` with `%` and `_` wildcards
+    Like,
+}
+
+/// Built-in scalar functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarFunc {
+    /// `LOWER(s)`
+    Lower,
+    /// `UPPER(s)`
+    Upper,
+    /// `CHAR_LENGTH(s)` / `LENGTH(s)`, in characters
+    Length,
+    /// `SUBSTRING(s, start [, len])`, 1-based
+    Substr,
+    /// `TRIM(s)`
+    Trim,
+    /// `ABS(x)`
+    Abs,
+    /// `COALESCE(a, b, ...)`
+    Coalesce,
+    /// `CONCAT(a, b, ...)`; NULL arguments are skipped
+    Concat,
+    /// `FLOOR(x)`
+    Floor,
+    /// `CEIL(x)`
+    Ceil,
+    /// `ROUND(x)`
+    Round,
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggFunc {
+    /// `COUNT(*)` (argument is `None`) or `COUNT(x)` (non-NULL values).
+    Count,
+    /// `SUM(x)`; NULL over an empty or all-NULL group.
+    Sum,
+    /// `MIN(x)`
+    Min,
+    /// `MAX(x)`
+    Max,
+    /// `AVG(x)`, always DOUBLE.
+    Avg,
+}
+
+/// One aggregate in a `Reduce`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateExpr {
+    /// The function.
+    pub func: AggFunc,
+    /// The argument; `None` only for `COUNT(*)`.
+    pub arg: Option<Expr>,
+    /// `COUNT(DISTINCT x)` and friends: aggregate over the set of distinct non-NULL values.
+    pub distinct: bool,
+}
+
+/// A relational expression: a multiset of rows that changes over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Relation {
+    /// The rows of a source table or of an earlier view, by name.
+    Get {
+        /// Source or view name.
+        name: String,
+        /// Its schema.
+        schema: Schema,
+    },
+    /// Rows for which the predicate is TRUE (NULL and FALSE drop the row).
+    Filter {
+        /// Input relation.
+        input: Box<Relation>,
+        /// Boolean predicate over the input row.
+        predicate: Expr,
+    },
+    /// One output row per input row, computed column by column.
+    Project {
+        /// Input relation.
+        input: Box<Relation>,
+        /// One expression per output column.
+        exprs: Vec<Expr>,
+        /// Output schema (names from aliases).
+        schema: Schema,
+    },
+    /// `GROUP BY`: one output row per group, laid out as group key columns then aggregates.
+    /// A query without `GROUP BY` but with aggregates has an empty key (one global group).
+    Reduce {
+        /// Input relation.
+        input: Box<Relation>,
+        /// Group key expressions over the input row.
+        group_key: Vec<Expr>,
+        /// Aggregates over the input rows of each group.
+        aggregates: Vec<AggregateExpr>,
+        /// Output schema: key columns, then one column per aggregate.
+        schema: Schema,
+    },
+}
+
+impl Relation {
+    /// The schema of the rows this relation produces.
+    pub fn schema(&self) -> &Schema {
+        match self {
+            Relation::Get { schema, .. }
+            | Relation::Project { schema, .. }
+            | Relation::Reduce { schema, .. } => schema,
+            Relation::Filter { input, .. } => input.schema(),
+        }
+    }
+}
+
+/// A named intermediate result (`CREATE VIEW name AS SELECT ...`), readable by later statements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    /// View name.
+    pub name: String,
+    /// Its definition.
+    pub relation: Relation,
+}
+
+/// `INSERT INTO sink SELECT ...`: the query's rows, already cast to the sink's schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkPlan {
+    /// The sink table.
+    pub sink: SinkSpec,
+    /// What to write into it; its schema equals `sink.schema`.
+    pub relation: Relation,
+}
+
+/// A whole dataflow file, planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// Source tables that some statement reads (declaration order).
+    pub sources: Vec<SourceSpec>,
+    /// Views in dependency order (each reads only sources and earlier views).
+    pub views: Vec<View>,
+    /// One entry per `INSERT INTO`.
+    pub sinks: Vec<SinkPlan>,
+}

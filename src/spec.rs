@@ -1,0 +1,13 @@
+//! Dataflow files: SQL text → typed tables and statements, with positions for messages.
+//!
+//! `parse` wraps `sqlparser`, `options` checks `WITH (...)` options per connector and format,
+//! and `catalog` holds the typed result. Nothing here knows about timely or Kafka clients.
+
+pub mod catalog;
+pub mod options;
+pub mod parse;
+
+pub use catalog::{
+    BadRecordPolicy, ColumnSource, KafkaSinkMode, PrintMode, SinkConnector, SinkSpec, SourceFormat,
+    SourceSpec, StartupMode,
+};

@@ -1,0 +1,154 @@
+//! Typed tables: what `CREATE TABLE ... WITH (...)` declares, after every option is checked.
+//!
+//! A table used in `FROM` becomes a [`SourceSpec`], a table used in `INSERT INTO` a
+//! [`SinkSpec`]. Nothing here knows about timely or Kafka clients; the runtime reads these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Schema;
+
+/// Where a source column's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColumnSource {
+    /// From the record value, decoded by the table's format: the whole value for `raw`, the
+    /// JSON field of this name for `json`, the CSV field at this position for `csv`.
+    Value,
+    /// `METADATA FROM 'key'`: the record key as a string (NULL when absent).
+    Key,
+    /// `METADATA FROM 'partition'`.
+    Partition,
+    /// `METADATA FROM 'offset'`.
+    Offset,
+    /// `METADATA FROM 'timestamp'`: the Kafka record timestamp (ms).
+    Timestamp,
+}
+
+/// How the value bytes of a source record are decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceFormat {
+    /// The whole value is the single value column (must be UTF-8 for a STRING column).
+    Raw,
+    /// A JSON object; value columns are looked up by name (missing fields are NULL).
+    Json,
+    /// One CSV line; value columns are the fields in order (the arity must match).
+    Csv {
+        /// Field delimiter (`'csv.field-delimiter'`, default `,`).
+        delimiter: u8,
+    },
+}
+
+/// What to do with a record that does not decode (`'format.bad-records'`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BadRecordPolicy {
+    /// Stop the run with an error naming topic, partition and offset (default).
+    Fail,
+    /// Drop the record, count it in the `records_skipped` metric, and log it.
+    Skip,
+    /// Write the original bytes to this topic with headers naming the source coordinates.
+    DeadLetter {
+        /// The dead-letter topic.
+        topic: String,
+    },
+}
+
+/// Where a Kafka source starts reading (`'scan.startup.mode'`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartupMode {
+    /// `earliest-offset`.
+    Earliest,
+    /// `latest-offset`.
+    Latest,
+    /// `group-offsets`: the consumer group's committed offsets (earliest where none).
+    GroupOffsets,
+    /// `timestamp`: the first offset whose record timestamp is at least this (ms,
+    /// `'scan.startup.timestamp-millis'`).
+    Timestamp(i64),
+    /// `specific-offsets`: `'scan.startup.specific-offsets' = 'partition:0,offset:42;...'`;
+    /// partitions not listed start at the earliest offset.
+    SpecificOffsets(Vec<(i32, i64)>),
+}
+
+/// A Kafka source table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceSpec {
+    /// Table name.
+    pub name: String,
+    /// All columns, value and metadata, in declaration order.
+    pub schema: Schema,
+    /// Where each column of `schema` comes from (same length).
+    pub column_sources: Vec<ColumnSource>,
+    /// `'topic'`.
+    pub topic: String,
+    /// `'properties.bootstrap.servers'`.
+    pub bootstrap_servers: String,
+    /// `'properties.group.id'`, if given (the runtime picks a default otherwise).
+    pub group_id: Option<String>,
+    /// Every other `'properties.*'` option, passed to librdkafka as is (prefix removed).
+    pub properties: Vec<(String, String)>,
+    /// `'format'`.
+    pub format: SourceFormat,
+    /// `'format.bad-records'`.
+    pub bad_records: BadRecordPolicy,
+    /// `'scan.startup.mode'` (default `group-offsets`, as Flink).
+    pub startup: StartupMode,
+    /// `'scan.bounded.mode' = 'latest-offset'`: stop at the end offsets seen at start.
+    pub bounded: bool,
+}
+
+/// How a Kafka sink writes changes (`'sink.mode'`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KafkaSinkMode {
+    /// Keyed by the primary key; the value is the row as JSON; a deleted key gets a tombstone.
+    Upsert,
+    /// Every change as a JSON row with `"op": "+"` or `"-"` (a row whose count changes by n
+    /// appears n times).
+    Changelog,
+}
+
+/// How the console sink shows results (`'print.mode'`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PrintMode {
+    /// The changes of each epoch (`+`/`-` rows).
+    Changelog,
+    /// The whole result after each epoch.
+    Complete,
+}
+
+/// Where a sink writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SinkConnector {
+    /// `'connector' = 'kafka'` (or `'upsert-kafka'`).
+    Kafka {
+        /// `'topic'`.
+        topic: String,
+        /// `'properties.bootstrap.servers'`.
+        bootstrap_servers: String,
+        /// Every other `'properties.*'` option, passed to librdkafka as is (prefix removed).
+        properties: Vec<(String, String)>,
+        /// `'sink.mode'`: `upsert` by default when a primary key is declared, else `changelog`.
+        mode: KafkaSinkMode,
+    },
+    /// `'connector' = 'print'` (or `'console'`).
+    Print {
+        /// `'print.mode'`.
+        mode: PrintMode,
+    },
+    /// `'connector' = 'filesystem'` with `'format' = 'json'`: JSON lines, one change a line.
+    File {
+        /// `'path'`.
+        path: String,
+    },
+}
+
+/// A sink table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkSpec {
+    /// Table name.
+    pub name: String,
+    /// Columns in declaration order.
+    pub schema: Schema,
+    /// Positions of the `PRIMARY KEY (...) NOT ENFORCED` columns (empty when none).
+    pub primary_key: Vec<usize>,
+    /// Where and how to write.
+    pub connector: SinkConnector,
+}
