@@ -87,13 +87,21 @@ impl Schema {
     /// A schema from `(name, type)` pairs.
     pub fn new(columns: impl IntoIterator<Item = (impl Into<String>, DataType)>) -> Self {
         Schema {
-            columns: columns.into_iter().map(|(name, ty)| Column { name: name.into(), ty }).collect(),
+            columns: columns
+                .into_iter()
+                .map(|(name, ty)| Column {
+                    name: name.into(),
+                    ty,
+                })
+                .collect(),
         }
     }
 
     /// The index of a column, compared case-insensitively.
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// Number of columns.
@@ -151,5 +159,10 @@ impl fmt::Display for Datum {
 
 /// A row as a JSON object keyed by the schema's column names.
 pub fn row_to_json(schema: &Schema, row: &[Datum]) -> serde_json::Map<String, serde_json::Value> {
-    schema.columns.iter().zip(row).map(|(c, d)| (c.name.clone(), d.to_json())).collect()
+    schema
+        .columns
+        .iter()
+        .zip(row)
+        .map(|(c, d)| (c.name.clone(), d.to_json()))
+        .collect()
 }

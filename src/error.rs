@@ -60,7 +60,9 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     /// A record could not be decoded and the policy is `fail`.
-    #[error("cannot decode record at topic \"{topic}\" partition {partition} offset {offset}: {reason}")]
+    #[error(
+        "cannot decode record at topic \"{topic}\" partition {partition} offset {offset}: {reason}"
+    )]
     Decode {
         /// Source topic.
         topic: String,
@@ -112,9 +114,10 @@ impl Error {
             Error::Sql { .. } | Error::Option { .. } | Error::Config(_) | Error::Decode { .. } => {
                 Domain::User
             }
-            Error::Kafka { .. } | Error::KafkaTimeout(_) | Error::Sink { .. } | Error::Io { .. } => {
-                Domain::External
-            }
+            Error::Kafka { .. }
+            | Error::KafkaTimeout(_)
+            | Error::Sink { .. }
+            | Error::Io { .. } => Domain::External,
             Error::Internal(_) => Domain::Internal,
         }
     }
@@ -144,12 +147,18 @@ impl Error {
 
     /// Shorthand for an option error without a hint.
     pub fn option(message: impl Into<String>) -> Self {
-        Error::Option { message: message.into(), hint: None }
+        Error::Option {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Shorthand for a Kafka client error with context.
     pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
-        Error::Kafka { context: context.into(), source }
+        Error::Kafka {
+            context: context.into(),
+            source,
+        }
     }
 }
 

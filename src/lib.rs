@@ -1,9 +1,48 @@
 //! ddflow: declarative SQL stream processing over Kafka on timely and differential dataflow.
+//!
+//! ```text
+//! Kafka partitions ──► source (one consumer per worker; records stamped with epochs bound
+//!   to per-partition offsets) ──► plan (SQL → IR) rendered as differential operators
+//!   ──► sinks (console, Kafka, file) write each epoch whole once the frontier passes it
+//!   ──► progress: the sinks' durability frontier commits the epoch's Kafka offsets
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`cli`] | flags, subcommands, the embedded demo flow |
+//! | [`config`] | run settings and their validation; timely's `-w/-n/-p/-h` |
+//! | [`spec`] | SQL text → typed tables and options, with positions |
+//! | [`plan`] | typing and lowering to the IR; `explain` |
+//! | [`render`] | IR → differential operators |
+//! | [`timestamp`] | the epoch type and the epoch → offsets binding contract |
+//! | [`source`] | Kafka reading, decoding, bad-record policy, bindings |
+//! | [`sink`] | writing whole epochs; durability back-pressure |
+//! | [`progress`] | offset commits after sinks are durable |
+//! | [`runtime`] | worker lifecycle and wiring |
+//! | [`kafka`] | client settings and admin helpers |
+//! | [`loadgen`], [`embedded`] | generated load and the in-process demo broker |
+//! | [`control`], [`metrics`] | stop/fail signals and counters shared by workers |
+//!
+//! See [`timestamp`] for what a time means, [`sink`] and [`progress::commit`] for when
+//! output and offsets become durable.
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod config;
+pub mod control;
 pub mod data;
+pub mod embedded;
 pub mod error;
+pub mod kafka;
+pub mod loadgen;
+pub mod metrics;
 pub mod plan;
+pub mod progress;
+pub mod render;
+pub mod runtime;
+pub mod sink;
+pub mod source;
 pub mod spec;
+pub mod timestamp;
 
 pub use error::{Error, Result};

@@ -1,1 +1,26 @@
-fn main(){}
+//! The `ddflow` binary: parse flags, set up logging, run, and map errors to exit codes.
+
+use clap::Parser;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DDFLOW_LOG")
+                .unwrap_or_else(|_| "ddflow=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = ddflow::cli::Cli::parse();
+    if let Err(error) = ddflow::cli::run(cli) {
+        eprintln!("error: {error}");
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            eprintln!("  caused by: {cause}");
+            source = cause.source();
+        }
+        if let Some(hint) = error.hint() {
+            eprintln!("hint: {hint}");
+        }
+        std::process::exit(error.exit_code());
+    }
+}

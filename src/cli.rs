@@ -1,0 +1,339 @@
+//! The command line: clap definitions, converted into validated settings. Nothing below this
+//! module sees clap types.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{parse_duration, timely_config, RunConfig};
+use crate::control::RunControl;
+use crate::embedded::EmbeddedBroker;
+use crate::error::{Error, Result};
+use crate::loadgen::{self, KeyDist, LoadSpec, Shape};
+use crate::plan::ir::Program;
+use crate::spec::SinkConnector;
+
+/// ddflow: declarative SQL dataflows over Kafka, on timely and differential dataflow.
+#[derive(Debug, Parser)]
+#[command(name = "ddflow", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a dataflow file.
+    #[command(disable_help_flag = true)]
+    Run(RunArgs),
+    /// Parse and plan a dataflow file without running it.
+    Check {
+        /// The dataflow file.
+        file: PathBuf,
+    },
+    /// Print the plan of a dataflow file.
+    Explain {
+        /// The dataflow file.
+        file: PathBuf,
+    },
+    /// Produce generated records into a topic.
+    Gen(GenArgs),
+}
+
+/// Timely's worker flags, with timely's names.
+#[derive(Debug, Args, Clone)]
+pub struct WorkerArgs {
+    /// Worker threads per process.
+    #[arg(short = 'w', long = "threads", default_value_t = 1)]
+    pub threads: usize,
+    /// Number of processes in the cluster.
+    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    pub processes: usize,
+    /// Index of this process (0-based).
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: usize,
+    /// File listing one `host:port` per process (default: localhost:2101, 2102, ...).
+    #[arg(short = 'h', long = "hostfile")]
+    pub hostfile: Option<String>,
+}
+
+/// `ddflow run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The dataflow file.
+    pub file: PathBuf,
+    /// Workers and processes.
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    /// Use this broker list for every table instead of the file's 'properties.bootstrap.servers'.
+    #[arg(long, env = "DDFLOW_BOOTSTRAP_SERVERS")]
+    pub bootstrap_servers: Option<String>,
+    /// Consumer group for offset commits when a source names none (default: ddflow-<file>).
+    #[arg(long)]
+    pub group_id: Option<String>,
+    /// How often sources close an epoch, e.g. 10ms.
+    #[arg(long, default_value = "10ms", value_parser = parse_duration)]
+    pub epoch: Duration,
+    /// Stop gracefully (drain, flush, commit) after this long, e.g. 30s.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Fail when the broker does not answer within this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub broker_timeout: Duration,
+    /// Partitions of sink topics that ddflow creates.
+    #[arg(long, default_value_t = 1)]
+    pub sink_partitions: i32,
+    /// Log a progress line every second.
+    #[arg(long)]
+    pub progress: bool,
+    /// Print the run's counters as JSON on stdout at the end.
+    #[arg(long)]
+    pub report_json: bool,
+    /// Run against an embedded demo broker filled with generated records (no Kafka needed).
+    #[arg(long)]
+    pub embedded: bool,
+    /// With --embedded: records to generate per source topic.
+    #[arg(long, default_value_t = 200_000)]
+    pub demo_records: u64,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Key distributions for `gen`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DistArg {
+    /// Every key equally likely.
+    Uniform,
+    /// Zipf-distributed (see --zipf-exponent).
+    Zipf,
+}
+
+/// Value shapes for `gen`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShapeArg {
+    /// One word per record.
+    Word,
+    /// A JSON object: user, amount, region, ts.
+    Json,
+}
+
+/// `ddflow gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Target topic (created if missing).
+    #[arg(long)]
+    pub topic: String,
+    /// Broker list.
+    #[arg(
+        long,
+        env = "DDFLOW_BOOTSTRAP_SERVERS",
+        default_value = "localhost:9092"
+    )]
+    pub bootstrap_servers: String,
+    /// Records to produce.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub count: u64,
+    /// Records per second (default: as fast as possible).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Partitions (record i goes to partition i % partitions).
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// Distinct keys.
+    #[arg(long, default_value_t = 10_000)]
+    pub keys: u64,
+    /// Key distribution.
+    #[arg(long, value_enum, default_value_t = DistArg::Zipf)]
+    pub dist: DistArg,
+    /// Zipf exponent.
+    #[arg(long, default_value_t = 1.0)]
+    pub zipf_exponent: f64,
+    /// Value shape.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Word)]
+    pub shape: ShapeArg,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also set each record's Kafka key to its word.
+    #[arg(long)]
+    pub keyed: bool,
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Check { file } => {
+            let program = crate::plan::plan_file(&file)?;
+            println!(
+                "{}: ok ({} sources, {} views, {} sinks)",
+                file.display(),
+                program.sources.len(),
+                program.views.len(),
+                program.sinks.len()
+            );
+            Ok(())
+        }
+        Command::Explain { file } => {
+            print!(
+                "{}",
+                crate::plan::explain::explain(&crate::plan::plan_file(&file)?)
+            );
+            Ok(())
+        }
+        Command::Gen(args) => gen(args),
+        Command::Run(args) => run_file(args),
+    }
+}
+
+fn gen(args: GenArgs) -> Result<()> {
+    let spec = LoadSpec {
+        bootstrap: args.bootstrap_servers,
+        topic: args.topic,
+        count: args.count,
+        rate: args.rate,
+        partitions: args.partitions,
+        keys: args.keys,
+        dist: match args.dist {
+            DistArg::Uniform => KeyDist::Uniform,
+            DistArg::Zipf => KeyDist::Zipf(args.zipf_exponent),
+        },
+        shape: match args.shape {
+            ShapeArg::Word => Shape::Word,
+            ShapeArg::Json => Shape::Json,
+        },
+        seed: args.seed,
+        keyed: args.keyed,
+    };
+    let report = loadgen::generate(&spec, &AtomicBool::new(false))?;
+    let rate = report.produced as f64 / report.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "produced {} records to \"{}\" in {:.2} s ({rate:.0} records/s)",
+        report.produced,
+        spec.topic,
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_file(args: RunArgs) -> Result<()> {
+    let program = crate::plan::plan_file(&args.file)?;
+    let name = args
+        .file
+        .file_stem()
+        .map_or("dataflow".into(), |s| s.to_string_lossy().into_owned());
+    let w = &args.workers;
+    let mut config = RunConfig::new(&name);
+    config.timely = timely_config(w.threads, w.processes, w.process, w.hostfile.as_deref())?;
+    config.epoch_interval = args.epoch;
+    config.broker_timeout = args.broker_timeout;
+    config.bootstrap_override = args.bootstrap_servers.clone();
+    config.duration = args.duration;
+    config.progress = args.progress;
+    config.sink_partitions = args.sink_partitions;
+    if let Some(g) = &args.group_id {
+        config.group_id = g.clone();
+    }
+    let control = RunControl::new();
+    let c = control.clone();
+    // A second Ctrl-C kills the process the usual way.
+    let _ = ctrlc::set_handler(move || {
+        if c.stopping() {
+            std::process::exit(130);
+        }
+        c.stop();
+    });
+    let report = if args.embedded {
+        run_embedded(program, config, control, args.demo_records)?
+    } else {
+        crate::runtime::run(program, config, control)?
+    };
+    if args.report_json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?
+        );
+    }
+    Ok(())
+}
+
+/// The embedded demo: start the mock broker, feed it, run live for a while, then show what
+/// landed in each Kafka sink topic.
+fn run_embedded(
+    program: Program,
+    mut config: RunConfig,
+    control: Arc<RunControl>,
+    records: u64,
+) -> Result<crate::runtime::RunReport> {
+    let broker = EmbeddedBroker::start(&program)?;
+    eprintln!(
+        "ddflow: EMBEDDED DEMO BROKER (librdkafka mock cluster, in this process, in memory) at {}",
+        broker.bootstrap
+    );
+    eprintln!("ddflow: producing {records} generated records into each source topic; counting live; Ctrl-C stops");
+    let rate = 50_000;
+    config.bootstrap_override = Some(broker.bootstrap.clone());
+    config.progress = true;
+    config
+        .duration
+        .get_or_insert(Duration::from_secs_f64(records as f64 / rate as f64 + 2.0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeders = broker.feed(&program, records, rate, stop.clone());
+    let report = crate::runtime::run(program.clone(), config, control);
+    stop.store(true, Ordering::SeqCst);
+    let mut produced = 0;
+    for f in feeders {
+        produced += f
+            .join()
+            .map_err(|_| Error::Internal("demo feeder panicked".into()))??;
+    }
+    let report = report?;
+    eprintln!(
+        "ddflow: produced {produced} records, read {}, wrote {} changes",
+        report.metrics.records_read, report.metrics.changes_written
+    );
+    for sink in &program.sinks {
+        if let SinkConnector::Kafka { topic, .. } = &sink.sink.connector {
+            let records =
+                crate::kafka::read_topic(&broker.bootstrap, topic, Duration::from_secs(20))?;
+            let state = crate::kafka::upsert_state(&records);
+            println!("{}", summarize(topic, records.len(), &state));
+        }
+    }
+    Ok(report)
+}
+
+/// A short text summary of an upsert topic: size and the rows with the largest last field.
+fn summarize(
+    topic: &str,
+    messages: usize,
+    state: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let mut rows: Vec<(f64, &String)> = state
+        .values()
+        .map(|v| {
+            let last = serde_json::from_str::<serde_json::Value>(v)
+                .ok()
+                .and_then(|j| {
+                    j.as_object()
+                        .and_then(|o| o.values().last().and_then(|x| x.as_f64()))
+                })
+                .unwrap_or(0.0);
+            (last, v)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out = format!(
+        "output topic \"{topic}\": {messages} messages, {} keys; top rows:\n",
+        state.len()
+    );
+    for (_, v) in rows.iter().take(10) {
+        out.push_str(&format!("  {v}\n"));
+    }
+    out
+}

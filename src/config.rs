@@ -1,0 +1,125 @@
+//! Run settings: built-in defaults, then command-line flags, validated once and passed by
+//! value. Nothing reads the environment or files after startup.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How a run is set up.
+#[derive(Clone)]
+pub struct RunConfig {
+    /// Workers and processes, as timely's `-w/-n/-p/-h`.
+    pub timely: timely::Config,
+    /// How often sources close an epoch.
+    pub epoch_interval: Duration,
+    /// How long to wait for a broker before failing.
+    pub broker_timeout: Duration,
+    /// Overrides every table's `'properties.bootstrap.servers'`.
+    pub bootstrap_override: Option<String>,
+    /// Consumer group for offset commits when a source names none.
+    pub group_id: String,
+    /// Stop (gracefully: drain, flush, commit) after this long.
+    pub duration: Option<Duration>,
+    /// Log a progress line every second.
+    pub progress: bool,
+    /// Partitions of sink topics ddflow creates.
+    pub sink_partitions: i32,
+}
+
+impl RunConfig {
+    /// Defaults for a run of the dataflow named `name` on one worker thread.
+    pub fn new(name: &str) -> Self {
+        RunConfig {
+            timely: timely::Config::thread(),
+            epoch_interval: Duration::from_millis(10),
+            broker_timeout: Duration::from_secs(10),
+            bootstrap_override: None,
+            group_id: format!("ddflow-{name}"),
+            duration: None,
+            progress: false,
+            sink_partitions: 1,
+        }
+    }
+}
+
+/// Timely's worker settings from `-w/-n/-p/-h` values, built explicitly.
+pub fn timely_config(
+    threads: usize,
+    processes: usize,
+    process: usize,
+    hostfile: Option<&str>,
+) -> Result<timely::Config> {
+    if threads == 0 || processes == 0 {
+        return Err(Error::Config("-w and -n must be at least 1".into()));
+    }
+    if process >= processes {
+        return Err(Error::Config(format!(
+            "-p {process} is out of range for -n {processes} (0..{processes})"
+        )));
+    }
+    let communication = if processes > 1 {
+        let addresses = match hostfile {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                    path: path.to_string(),
+                    source,
+                })?;
+                let lines: Vec<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .take(processes)
+                    .collect();
+                if lines.len() < processes {
+                    return Err(Error::Config(format!(
+                        "hostfile \"{path}\" lists {} addresses, -n asks for {processes}",
+                        lines.len()
+                    )));
+                }
+                lines
+            }
+            None => (0..processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect(),
+        };
+        timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            report: false,
+            zerocopy: false,
+        }
+    } else if threads > 1 {
+        timely::CommunicationConfig::Process(threads)
+    } else {
+        timely::CommunicationConfig::Thread
+    };
+    Ok(timely::Config {
+        communication,
+        worker: timely::WorkerConfig::default(),
+    })
+}
+
+/// Parse a duration like `500ms`, `10s`, `2m`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration \"{text}\" (examples: 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in \"{text}\" (use ms, s or m)"
+            ))
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}

@@ -1,0 +1,64 @@
+//! What every worker of a run shares: the stop signal, the first fatal error, the counters.
+//!
+//! # Contract
+//!
+//! A fatal error is recorded with [`RunControl::fail`] *before* the failing source releases its
+//! capability. Sinks check [`RunControl::failed`] before writing an epoch and the committer
+//! before committing, so the epoch that was being read when the error struck (and any later
+//! one) is never written or committed: output stays a sequence of whole epochs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// Shared by all workers of one process.
+#[derive(Debug, Default)]
+pub struct RunControl {
+    stop: AtomicBool,
+    failed: AtomicBool,
+    error: Mutex<Option<Error>>,
+    /// The run's counters.
+    pub metrics: Metrics,
+}
+
+impl RunControl {
+    /// A fresh control block.
+    pub fn new() -> Arc<Self> {
+        Arc::new(RunControl {
+            metrics: Metrics::new(),
+            ..Default::default()
+        })
+    }
+
+    /// Ask sources to finish: they close their last epoch and release their capabilities, so
+    /// the dataflow drains, sinks flush and the last offsets are committed.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was requested (or the run failed).
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.failed()
+    }
+
+    /// Record a fatal error (the first one wins) and stop the run.
+    pub fn fail(&self, error: Error) {
+        tracing::error!(%error, "run failed");
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(error);
+        }
+        self.failed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a fatal error was recorded.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Take the recorded error, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+}

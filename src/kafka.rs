@@ -1,0 +1,266 @@
+//! Kafka client settings and small admin helpers shared by sources, sinks and the load
+//! generator.
+//!
+//! Every librdkafka property ddflow sets is set here, with the reason next to it. Users'
+//! `'properties.*'` options are applied last and win.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::error::{Error, Result};
+
+/// Settings for a consumer that reads assigned partitions (no group membership).
+pub fn consumer_config(bootstrap: &str, group_id: &str, user: &[(String, String)]) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        // Offsets are committed by ddflow's progress tracking, only for durable epochs.
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        // Bounded mode detects a partition's end by PARTITION_EOF: ListOffsets(LATEST) can lag
+        // the log end on some brokers, the high watermark in fetch responses does not.
+        .set("enable.partition.eof", "true")
+        // An explicit start offset below the log start (retention) falls back to the earliest.
+        .set("auto.offset.reset", "earliest")
+        // Low latency: the broker answers a fetch after at most 10 ms without new data.
+        .set("fetch.wait.max.ms", "10")
+        // Some brokers fill a whole fetch from one partition; without this, an overfull
+        // local queue makes librdkafka back off a full second per overflow.
+        .set("fetch.queue.backoff.ms", "10")
+        .set("queued.min.messages", "200000")
+        // Bounds client memory per fetch.
+        .set("fetch.max.bytes", "52428800")
+        // Fail fast when no broker answers; the runtime turns this into a clear error.
+        .set("socket.timeout.ms", "10000")
+        .set("log_level", "3");
+    for (k, v) in user {
+        c.set(k, v);
+    }
+    c
+}
+
+/// Settings for a producer that must not lose or reorder records of one partition.
+pub fn producer_config(bootstrap: &str, user: &[(String, String)]) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        // Retries keep per-partition order and do not duplicate.
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // Batch for throughput but keep the added latency to a few milliseconds.
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .set("compression.type", "lz4")
+        // A record that cannot be delivered within this time fails the run instead of hanging.
+        .set("message.timeout.ms", "60000")
+        .set("socket.timeout.ms", "10000")
+        .set("log_level", "3");
+    for (k, v) in user {
+        c.set(k, v);
+    }
+    c
+}
+
+/// The number of partitions of `topic`, failing with a clear error when the broker does not
+/// answer within `timeout` or the topic does not exist.
+pub fn partition_count(bootstrap: &str, topic: &str, timeout: Duration) -> Result<i32> {
+    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-metadata", &[])
+        .create()
+        .map_err(|e| Error::kafka(format!("cannot create a client for \"{bootstrap}\""), e))?;
+    let metadata =
+        consumer
+            .fetch_metadata(Some(topic), timeout)
+            .map_err(|e| match e {
+                rdkafka::error::KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut)
+                | rdkafka::error::KafkaError::MetadataFetch(
+                    RDKafkaErrorCode::BrokerTransportFailure,
+                ) => Error::KafkaTimeout(format!(
+                    "no broker at \"{bootstrap}\" answered within {} s",
+                    timeout.as_secs_f64()
+                )),
+                e => Error::kafka(format!("cannot read metadata of topic \"{topic}\""), e),
+            })?;
+    let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Err(Error::Config(format!("topic \"{topic}\" does not exist")));
+    };
+    if let Some(err) = t.error() {
+        let code = RDKafkaErrorCode::from(err);
+        if code == RDKafkaErrorCode::UnknownTopicOrPartition
+            || code == RDKafkaErrorCode::UnknownTopic
+        {
+            return Err(Error::Config(format!(
+                "topic \"{topic}\" does not exist on \"{bootstrap}\""
+            )));
+        }
+        return Err(Error::KafkaTimeout(format!(
+            "topic \"{topic}\": broker reports {code}"
+        )));
+    }
+    if t.partitions().is_empty() {
+        return Err(Error::Config(format!(
+            "topic \"{topic}\" does not exist on \"{bootstrap}\""
+        )));
+    }
+    Ok(t.partitions().len() as i32)
+}
+
+/// Create `topic` with `partitions` partitions unless it exists.
+pub fn ensure_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("socket.timeout.ms", "10000")
+        .set("log_level", "3")
+        .create()
+        .map_err(|e| {
+            Error::kafka(
+                format!("cannot create an admin client for \"{bootstrap}\""),
+                e,
+            )
+        })?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let results = futures_executor::block_on(admin.create_topics([&new], &opts))
+        .map_err(|e| Error::kafka(format!("cannot create topic \"{topic}\""), e))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => {
+                return Err(Error::KafkaTimeout(format!(
+                    "cannot create topic \"{topic}\": {code}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRecord {
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Key as text (lossy UTF-8).
+    pub key: Option<String>,
+    /// Value as text (lossy UTF-8); `None` for a tombstone.
+    pub value: Option<String>,
+    /// Headers as text.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Read every record of `topic` from offset 0 to the end of each partition (detected by
+/// PARTITION_EOF), in partition then offset order.
+pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec<ReadRecord>> {
+    use rdkafka::message::{Headers, Message};
+    use rdkafka::{Offset, TopicPartitionList};
+    let n = partition_count(bootstrap, topic, timeout)?;
+    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-reader", &[])
+        .create()
+        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..n {
+        tpl.add_partition_offset(topic, p, Offset::Offset(0))
+            .map_err(|e| Error::kafka("cannot assign", e))?;
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|e| Error::kafka(format!("cannot assign \"{topic}\""), e))?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut at_end = std::collections::BTreeSet::new();
+    let mut records = Vec::new();
+    while at_end.len() < n as usize {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::KafkaTimeout(format!(
+                "reading \"{topic}\" did not reach its end within {timeout:?}"
+            )));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(m)) => {
+                let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+                let headers = m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), text(h.value).unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                at_end.remove(&m.partition());
+                records.push(ReadRecord {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: text(m.key()),
+                    value: text(m.payload()),
+                    headers,
+                });
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => tracing::debug!(error = %e, "reader: consumer error (retrying)"),
+        }
+    }
+    records.sort_by_key(|r| (r.partition, r.offset));
+    Ok(records)
+}
+
+/// The state an upsert topic describes: the latest value per key, tombstoned keys removed.
+pub fn upsert_state(records: &[ReadRecord]) -> std::collections::BTreeMap<String, String> {
+    let mut state = std::collections::BTreeMap::new();
+    for r in records {
+        let key = r.key.clone().unwrap_or_default();
+        match &r.value {
+            Some(v) => state.insert(key, v.clone()),
+            None => state.remove(&key),
+        };
+    }
+    state
+}
+
+/// The committed offsets of `group` for `topic`'s partitions (`None` where nothing is
+/// committed).
+pub fn committed_offsets(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<Option<i64>>> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let n = partition_count(bootstrap, topic, timeout)?;
+    let consumer: BaseConsumer = consumer_config(bootstrap, group, &[])
+        .create()
+        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..n {
+        tpl.add_partition(topic, p);
+    }
+    let committed = consumer.committed_offsets(tpl, timeout).map_err(|e| {
+        Error::kafka(
+            format!("cannot read committed offsets of group \"{group}\""),
+            e,
+        )
+    })?;
+    Ok((0..n)
+        .map(
+            |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,72 @@
+//! Run-wide counters, shared by every worker thread of a process, and their periodic report.
+//!
+//! Counters only observe; nothing reads them to decide behaviour. Tests read them from the
+//! [`RunReport`](crate::runtime::RunReport) to check exact numbers (e.g. skipped records).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Counters of one run (one process).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Records read from sources and stamped with an epoch.
+    pub records_read: AtomicU64,
+    /// Records that did not decode and were skipped (`'format.bad-records' = 'skip'`).
+    pub records_skipped: AtomicU64,
+    /// Records that did not decode and were sent to a dead-letter topic.
+    pub records_dead_lettered: AtomicU64,
+    /// Changes (rows with a multiplicity) handed to sinks.
+    pub changes_written: AtomicU64,
+    /// Messages produced to Kafka sinks.
+    pub messages_produced: AtomicU64,
+    /// Offset commits sent to the brokers.
+    pub commits: AtomicU64,
+    /// The latest epoch whose output is durable and whose offsets were committed (`-1`: none).
+    pub committed_epoch: AtomicI64,
+}
+
+impl Metrics {
+    /// Fresh counters.
+    pub fn new() -> Self {
+        Metrics {
+            committed_epoch: AtomicI64::new(-1),
+            ..Default::default()
+        }
+    }
+
+    /// Add `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A snapshot of every counter.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            records_read: self.records_read.load(Ordering::Relaxed),
+            records_skipped: self.records_skipped.load(Ordering::Relaxed),
+            records_dead_lettered: self.records_dead_lettered.load(Ordering::Relaxed),
+            changes_written: self.changes_written.load(Ordering::Relaxed),
+            messages_produced: self.messages_produced.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            committed_epoch: self.committed_epoch.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct MetricsSnapshot {
+    /// See [`Metrics::records_read`].
+    pub records_read: u64,
+    /// See [`Metrics::records_skipped`].
+    pub records_skipped: u64,
+    /// See [`Metrics::records_dead_lettered`].
+    pub records_dead_lettered: u64,
+    /// See [`Metrics::changes_written`].
+    pub changes_written: u64,
+    /// See [`Metrics::messages_produced`].
+    pub messages_produced: u64,
+    /// See [`Metrics::commits`].
+    pub commits: u64,
+    /// See [`Metrics::committed_epoch`].
+    pub committed_epoch: i64,
+}

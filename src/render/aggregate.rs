@@ -1,0 +1,178 @@
+//! `GROUP BY` on differential's `reduce`: one output row per group, kept up to date.
+//!
+//! Each input row becomes `(key, args)`: the group key columns and one value per aggregate
+//! argument. Differential arranges these by key and, whenever a group changes, calls
+//! [`aggregate_group`] with the group's distinct `args` rows and their multiplicities; the
+//! output row replaces the old one (a retraction and an insertion), and a group whose input
+//! becomes empty disappears.
+
+use differential_dataflow::VecCollection;
+
+use ordered_float::OrderedFloat;
+
+use crate::data::{Datum, Row};
+use crate::plan::ir::{AggFunc, AggregateExpr, Expr};
+use crate::render::scalar::eval;
+use crate::timestamp::{Diff, Time};
+
+/// Render a `Reduce`: rows laid out as key columns, then one column per aggregate.
+pub fn render_reduce<'s>(
+    input: VecCollection<'s, Time, Row, Diff>,
+    group_key: &[Expr],
+    aggregates: &[AggregateExpr],
+) -> VecCollection<'s, Time, Row, Diff> {
+    let keys = group_key.to_vec();
+    let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
+    let aggs = aggregates.to_vec();
+    input
+        .map(move |row| {
+            let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
+            let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
+            (key, vals)
+        })
+        .reduce_named("Aggregate", move |_key, input: &[(&Row, Diff)], output| {
+            output.push((aggregate_group(&aggs, input), 1));
+        })
+        .map(|(mut key, vals)| {
+            key.extend(vals);
+            key
+        })
+}
+
+/// Compute every aggregate of one group from its distinct argument rows and multiplicities.
+///
+/// `input[i].0[slot]` is the argument of the aggregate at `slot` (aggregates without an
+/// argument, `COUNT(*)`, take no slot). Multiplicities are positive in a consistent collection.
+pub fn aggregate_group(aggs: &[AggregateExpr], input: &[(&Row, Diff)]) -> Row {
+    let mut slot = 0;
+    aggs.iter()
+        .map(|agg| match &agg.arg {
+            None => Datum::Int(input.iter().map(|(_, d)| *d).sum()),
+            Some(_) => {
+                let values = column(input, slot, agg.distinct);
+                slot += 1;
+                fold(agg.func, &values)
+            }
+        })
+        .collect()
+}
+
+/// The non-NULL values of one argument column with their multiplicities; with `distinct`,
+/// each distinct value once.
+fn column<'a>(input: &[(&'a Row, Diff)], slot: usize, distinct: bool) -> Vec<(&'a Datum, Diff)> {
+    let mut values: Vec<(&Datum, Diff)> = input
+        .iter()
+        .filter(|(_, d)| *d > 0)
+        .filter_map(|(row, d)| row.get(slot).filter(|v| !v.is_null()).map(|v| (v, *d)))
+        .collect();
+    if distinct {
+        values.sort_by(|a, b| a.0.cmp(b.0));
+        values.dedup_by(|a, b| a.0 == b.0);
+        values.iter_mut().for_each(|v| v.1 = 1);
+    }
+    values
+}
+
+fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Datum {
+    match func {
+        AggFunc::Count => Datum::Int(values.iter().map(|(_, d)| *d).sum()),
+        AggFunc::Sum => sum(values),
+        AggFunc::Min => values
+            .iter()
+            .map(|(v, _)| *v)
+            .min()
+            .cloned()
+            .unwrap_or(Datum::Null),
+        AggFunc::Max => values
+            .iter()
+            .map(|(v, _)| *v)
+            .max()
+            .cloned()
+            .unwrap_or(Datum::Null),
+        AggFunc::Avg => {
+            let count: Diff = values.iter().map(|(_, d)| *d).sum();
+            match sum(values) {
+                Datum::Int(s) if count > 0 => Datum::Float(OrderedFloat(s as f64 / count as f64)),
+                Datum::Float(s) if count > 0 => Datum::Float(OrderedFloat(s.0 / count as f64)),
+                _ => Datum::Null,
+            }
+        }
+    }
+}
+
+/// SUM: integer sums are exact (NULL on overflow of 64 bits); any float makes it a float sum.
+fn sum(values: &[(&Datum, Diff)]) -> Datum {
+    if values.is_empty() {
+        return Datum::Null;
+    }
+    let mut int: i128 = 0;
+    let mut float: Option<f64> = None;
+    for (v, d) in values {
+        match v {
+            Datum::Int(i) => int += i128::from(*i) * i128::from(*d),
+            Datum::Float(f) => *float.get_or_insert(0.0) += f.0 * *d as f64,
+            _ => {}
+        }
+    }
+    match float {
+        Some(f) => Datum::Float(OrderedFloat(f + int as f64)),
+        None => i64::try_from(int).map_or(Datum::Null, Datum::Int),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agg(func: AggFunc, distinct: bool) -> AggregateExpr {
+        AggregateExpr {
+            func,
+            arg: Some(Expr::Column(0)),
+            distinct,
+        }
+    }
+
+    #[test]
+    fn aggregates_with_multiplicities() {
+        let (a, b, n) = (vec![Datum::Int(3)], vec![Datum::Int(5)], vec![Datum::Null]);
+        let input = [(&a, 2), (&b, 1), (&n, 4)];
+        let aggs = [
+            AggregateExpr {
+                func: AggFunc::Count,
+                arg: None,
+                distinct: false,
+            },
+            agg(AggFunc::Count, false),
+            agg(AggFunc::Count, true),
+            agg(AggFunc::Sum, false),
+            agg(AggFunc::Min, false),
+            agg(AggFunc::Max, false),
+            agg(AggFunc::Avg, false),
+            agg(AggFunc::Sum, true),
+        ];
+        let out = aggregate_group(&aggs, &input);
+        let f = |x| Datum::Float(OrderedFloat(x));
+        assert_eq!(
+            out,
+            vec![
+                Datum::Int(7),
+                Datum::Int(3),
+                Datum::Int(2),
+                Datum::Int(11),
+                Datum::Int(3),
+                Datum::Int(5),
+                f(11.0 / 3.0),
+                Datum::Int(8),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_sum_is_null() {
+        let n = vec![Datum::Null];
+        assert_eq!(
+            aggregate_group(&[agg(AggFunc::Sum, false)], &[(&n, 1)]),
+            vec![Datum::Null]
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! Evaluating scalar expressions on rows (the body of `map` and `filter`).
+//!
+//! SQL semantics: NULL in, NULL out (except `IS NULL`, `COALESCE`, `CONCAT`, and three-valued
+//! `AND`/`OR`). Errors that SQL engines raise at run time (division by zero, integer overflow,
+//! a `CAST` that does not convert) yield NULL here, so a bad value never stops a stream.
+
+use ordered_float::OrderedFloat;
+
+use crate::data::{DataType, Datum};
+use crate::plan::ir::{BinaryOp, Expr, ScalarFunc, UnaryOp};
+
+/// Evaluate `expr` on `row`.
+pub fn eval(expr: &Expr, row: &[Datum]) -> Datum {
+    match expr {
+        Expr::Column(i) => row.get(*i).cloned().unwrap_or(Datum::Null),
+        Expr::Literal(d) => d.clone(),
+        Expr::Unary { op, expr } => unary(*op, eval(expr, row)),
+        Expr::Binary { op, left, right } => binary(*op, left, right, row),
+        Expr::Cast { expr, ty } => cast(eval(expr, row), *ty),
+        Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row).is_null() != *negated),
+        Expr::Call { func, args } => call(*func, args, row),
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
+            for (cond, result) in branches {
+                if is_true(&eval(cond, row)) {
+                    return eval(result, row);
+                }
+            }
+            eval(otherwise, row)
+        }
+    }
+}
+
+/// Whether a predicate value keeps a row: only TRUE does (NULL and FALSE drop it).
+pub fn is_true(d: &Datum) -> bool {
+    matches!(d, Datum::Bool(true))
+}
+
+fn unary(op: UnaryOp, v: Datum) -> Datum {
+    match (op, v) {
+        (UnaryOp::Not, Datum::Bool(b)) => Datum::Bool(!b),
+        (UnaryOp::Neg, Datum::Int(i)) => i.checked_neg().map_or(Datum::Null, Datum::Int),
+        (UnaryOp::Neg, Datum::Float(f)) => Datum::Float(-f),
+        _ => Datum::Null,
+    }
+}
+
+fn binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Datum]) -> Datum {
+    // AND/OR are three-valued and may decide on one side alone.
+    if matches!(op, BinaryOp::And | BinaryOp::Or) {
+        let l = eval(left, row);
+        let short = Datum::Bool(op == BinaryOp::Or);
+        if l == short {
+            return short;
+        }
+        let r = eval(right, row);
+        return match (l, r) {
+            (_, r) if r == short => short,
+            (Datum::Bool(_), Datum::Bool(b)) => Datum::Bool(b),
+            _ => Datum::Null,
+        };
+    }
+    let (l, r) = (eval(left, row), eval(right, row));
+    if l.is_null() || r.is_null() {
+        return Datum::Null;
+    }
+    match op {
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+            arithmetic(op, &l, &r)
+        }
+        BinaryOp::Eq => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Equal)),
+        BinaryOp::NotEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Equal)),
+        BinaryOp::Lt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Less)),
+        BinaryOp::LtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Greater)),
+        BinaryOp::Gt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Greater)),
+        BinaryOp::GtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Less)),
+        BinaryOp::Concat => Datum::Str(format!("{l}{r}")),
+        BinaryOp::Like => match (&l, &r) {
+            (Datum::Str(s), Datum::Str(p)) => Datum::Bool(like(s, p)),
+            _ => Datum::Null,
+        },
+        BinaryOp::And | BinaryOp::Or => unreachable!("handled above"),
+    }
+}
+
+fn arithmetic(op: BinaryOp, l: &Datum, r: &Datum) -> Datum {
+    match (l, r) {
+        (Datum::Int(a), Datum::Int(b)) => {
+            let (a, b) = (*a, *b);
+            let v = match op {
+                BinaryOp::Add => a.checked_add(b),
+                BinaryOp::Sub => a.checked_sub(b),
+                BinaryOp::Mul => a.checked_mul(b),
+                BinaryOp::Div => a.checked_div(b),
+                BinaryOp::Mod => a.checked_rem(b),
+                _ => None,
+            };
+            v.map_or(Datum::Null, Datum::Int)
+        }
+        _ => match (as_f64(l), as_f64(r)) {
+            (Some(a), Some(b)) => {
+                let v = match op {
+                    BinaryOp::Add => a + b,
+                    BinaryOp::Sub => a - b,
+                    BinaryOp::Mul => a * b,
+                    BinaryOp::Div if b == 0.0 => return Datum::Null,
+                    BinaryOp::Div => a / b,
+                    BinaryOp::Mod if b == 0.0 => return Datum::Null,
+                    BinaryOp::Mod => a % b,
+                    _ => return Datum::Null,
+                };
+                Datum::Float(OrderedFloat(v))
+            }
+            _ => Datum::Null,
+        },
+    }
+}
+
+fn as_f64(d: &Datum) -> Option<f64> {
+    match d {
+        Datum::Int(i) => Some(*i as f64),
+        Datum::Float(f) => Some(f.0),
+        _ => None,
+    }
+}
+
+/// `CAST(v AS ty)`; NULL where the value does not convert.
+pub fn cast(v: Datum, ty: DataType) -> Datum {
+    match (v, ty) {
+        (Datum::Null, _) => Datum::Null,
+        (Datum::Str(s), DataType::String) => Datum::Str(s),
+        (v, DataType::String) => Datum::Str(v.to_string()),
+        (Datum::Int(i), DataType::Int | DataType::Timestamp) => Datum::Int(i),
+        (Datum::Float(f), DataType::Int | DataType::Timestamp) => {
+            let t = f.0.trunc();
+            if t.is_finite() && t >= i64::MIN as f64 && t <= i64::MAX as f64 {
+                Datum::Int(t as i64)
+            } else {
+                Datum::Null
+            }
+        }
+        (Datum::Bool(b), DataType::Int) => Datum::Int(i64::from(b)),
+        (Datum::Str(s), DataType::Int | DataType::Timestamp) => {
+            s.trim().parse::<i64>().map_or(Datum::Null, Datum::Int)
+        }
+        (Datum::Int(i), DataType::Float) => Datum::Float(OrderedFloat(i as f64)),
+        (Datum::Float(f), DataType::Float) => Datum::Float(f),
+        (Datum::Str(s), DataType::Float) => s
+            .trim()
+            .parse::<f64>()
+            .map_or(Datum::Null, |f| Datum::Float(OrderedFloat(f))),
+        (Datum::Bool(b), DataType::Bool) => Datum::Bool(b),
+        (Datum::Int(i), DataType::Bool) => Datum::Bool(i != 0),
+        (Datum::Str(s), DataType::Bool) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" => Datum::Bool(true),
+            "false" | "f" | "0" => Datum::Bool(false),
+            _ => Datum::Null,
+        },
+        _ => Datum::Null,
+    }
+}
+
+fn call(func: ScalarFunc, args: &[Expr], row: &[Datum]) -> Datum {
+    let arg = |i: usize| args.get(i).map_or(Datum::Null, |e| eval(e, row));
+    match func {
+        ScalarFunc::Coalesce => args
+            .iter()
+            .map(|e| eval(e, row))
+            .find(|d| !d.is_null())
+            .unwrap_or(Datum::Null),
+        ScalarFunc::Concat => {
+            let mut out = String::new();
+            for d in args.iter().map(|e| eval(e, row)).filter(|d| !d.is_null()) {
+                out.push_str(&d.to_string());
+            }
+            Datum::Str(out)
+        }
+        ScalarFunc::Lower => map_str(arg(0), |s| s.to_lowercase()),
+        ScalarFunc::Upper => map_str(arg(0), |s| s.to_uppercase()),
+        ScalarFunc::Trim => map_str(arg(0), |s| s.trim().to_string()),
+        ScalarFunc::Length => match arg(0) {
+            Datum::Str(s) => Datum::Int(s.chars().count() as i64),
+            _ => Datum::Null,
+        },
+        ScalarFunc::Substr => substr(arg(0), arg(1), args.get(2).map(|e| eval(e, row))),
+        ScalarFunc::Abs => match arg(0) {
+            Datum::Int(i) => i.checked_abs().map_or(Datum::Null, Datum::Int),
+            Datum::Float(f) => Datum::Float(OrderedFloat(f.0.abs())),
+            _ => Datum::Null,
+        },
+        ScalarFunc::Floor => map_float(arg(0), f64::floor),
+        ScalarFunc::Ceil => map_float(arg(0), f64::ceil),
+        ScalarFunc::Round => map_float(arg(0), f64::round),
+    }
+}
+
+fn map_str(d: Datum, f: impl FnOnce(&str) -> String) -> Datum {
+    match d {
+        Datum::Str(s) => Datum::Str(f(&s)),
+        _ => Datum::Null,
+    }
+}
+
+fn map_float(d: Datum, f: impl FnOnce(f64) -> f64) -> Datum {
+    match d {
+        Datum::Int(i) => Datum::Int(i),
+        Datum::Float(x) => Datum::Float(OrderedFloat(f(x.0))),
+        _ => Datum::Null,
+    }
+}
+
+fn substr(s: Datum, start: Datum, len: Option<Datum>) -> Datum {
+    let (Datum::Str(s), Datum::Int(start)) = (s, start) else {
+        return Datum::Null;
+    };
+    let len = match len {
+        None => None,
+        Some(Datum::Int(l)) if l >= 0 => Some(l as usize),
+        Some(_) => return Datum::Null,
+    };
+    // SQL positions are 1-based; a start before 1 eats into the length, as in PostgreSQL.
+    let skip = start.max(1) - 1;
+    let len = len.map(|l| l.saturating_sub((1 - start).max(0) as usize));
+    let chars = s.chars().skip(skip as usize);
+    Datum::Str(match len {
+        Some(l) => chars.take(l).collect(),
+        None => chars.collect(),
+    })
+}
+
+/// SQL `LIKE` with `%` (any run) and `_` (one character); no escape character.
+pub fn like(s: &str, pattern: &str) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    // Classic two-pointer wildcard match with backtracking to the last `%`.
+    let (mut i, mut j) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while i < s.len() {
+        if j < p.len() && (p[j] == '_' || p[j] == s[i]) {
+            i += 1;
+            j += 1;
+        } else if j < p.len() && p[j] == '%' {
+            star = Some(j);
+            mark = i;
+            j += 1;
+        } else if let Some(st) = star {
+            j = st + 1;
+            mark += 1;
+            i = mark;
+        } else {
+            return false;
+        }
+    }
+    p[j..].iter().all(|c| *c == '%')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(d: Datum) -> Box<Expr> {
+        Box::new(Expr::Literal(d))
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let and = |a, b| {
+            eval(
+                &Expr::Binary {
+                    op: BinaryOp::And,
+                    left: lit(a),
+                    right: lit(b),
+                },
+                &[],
+            )
+        };
+        assert_eq!(and(Datum::Null, Datum::Bool(false)), Datum::Bool(false));
+        assert_eq!(and(Datum::Null, Datum::Bool(true)), Datum::Null);
+        assert_eq!(and(Datum::Bool(true), Datum::Bool(true)), Datum::Bool(true));
+    }
+
+    #[test]
+    fn division_by_zero_is_null() {
+        let e = Expr::Binary {
+            op: BinaryOp::Div,
+            left: lit(Datum::Int(1)),
+            right: lit(Datum::Int(0)),
+        };
+        assert_eq!(eval(&e, &[]), Datum::Null);
+    }
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "h_llo"));
+        assert!(!like("hello", "h_lo"));
+        assert!(like("", "%"));
+        assert!(like("abcabc", "%bc"));
+    }
+
+    #[test]
+    fn substr_is_one_based() {
+        let s = |st, l| substr(Datum::Str("hello".into()), Datum::Int(st), l);
+        assert_eq!(s(2, Some(Datum::Int(3))), Datum::Str("ell".into()));
+        assert_eq!(s(0, Some(Datum::Int(2))), Datum::Str("h".into()));
+        assert_eq!(s(4, None), Datum::Str("lo".into()));
+    }
+
+    #[test]
+    fn casts() {
+        assert_eq!(
+            cast(Datum::Str(" 42 ".into()), DataType::Int),
+            Datum::Int(42)
+        );
+        assert_eq!(cast(Datum::Str("x".into()), DataType::Int), Datum::Null);
+        assert_eq!(
+            cast(Datum::Float(OrderedFloat(2.9)), DataType::Int),
+            Datum::Int(2)
+        );
+        assert_eq!(
+            cast(Datum::Int(7), DataType::String),
+            Datum::Str("7".into())
+        );
+    }
+}

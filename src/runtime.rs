@@ -1,0 +1,184 @@
+//! Runtime: wires sources, the rendered plan, sinks and the committer into one dataflow per
+//! worker, runs the workers, and reports. No business logic lives here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use timely::dataflow::operators::Concatenate;
+use timely::dataflow::Scope;
+
+use crate::config::RunConfig;
+use crate::control::RunControl;
+use crate::error::{Error, Result};
+use crate::kafka;
+use crate::metrics::MetricsSnapshot;
+use crate::plan::ir::Program;
+use crate::progress::render_committer;
+use crate::render::render_program;
+use crate::sink::{render_sink, SinkSettings};
+use crate::source::{render_kafka_source, SourceHandle, SourceSettings};
+use crate::spec::SinkConnector;
+use crate::timestamp::Time;
+
+/// What a finished run reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// Counters at the end of the run (this process).
+    pub metrics: MetricsSnapshot,
+    /// Wall time from start to the last worker's exit.
+    pub elapsed: Duration,
+}
+
+/// Run `program` to completion (bounded sources), until `config.duration` passes, or until
+/// `control.stop()` is called.
+pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
+    let start = Instant::now();
+    let partitions = preflight(&program, &config)?;
+    let source_settings = SourceSettings {
+        epoch_interval: config.epoch_interval,
+        broker_timeout: config.broker_timeout,
+        default_group_id: config.group_id.clone(),
+        bootstrap_override: config.bootstrap_override.clone(),
+    };
+    let sink_settings = SinkSettings {
+        bootstrap_override: config.bootstrap_override.clone(),
+        broker_timeout: config.broker_timeout,
+    };
+    let finished = Arc::new(AtomicBool::new(false));
+    let watchers = spawn_watchers(&config, control.clone(), finished.clone());
+    let worker_control = control.clone();
+    let guards = timely::execute(config.timely.clone(), move |worker| {
+        let control = worker_control.clone();
+        let built = worker.dataflow::<Time, _, _>(|scope| {
+            build_dataflow(
+                scope,
+                &program,
+                &partitions,
+                &source_settings,
+                &sink_settings,
+                control.clone(),
+            )
+        });
+        if let Err(e) = built {
+            control.fail(e);
+        }
+        while worker.step_or_park(Some(Duration::from_millis(100))) {}
+    })
+    .map_err(|e| Error::Config(format!("cannot start timely workers: {e}")))?;
+    let joined = guards.join();
+    finished.store(true, Ordering::SeqCst);
+    for w in watchers {
+        let _ = w.join();
+    }
+    for r in joined {
+        r.map_err(|e| Error::Internal(format!("a worker failed: {e}")))?;
+    }
+    if let Some(e) = control.take_error() {
+        return Err(e);
+    }
+    Ok(RunReport {
+        metrics: control.metrics.snapshot(),
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Check the broker before starting workers: learn each source topic's partition count (a
+/// clear error within `broker_timeout` when unreachable) and create missing sink topics.
+fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i32>> {
+    let mut partitions = HashMap::new();
+    for source in &program.sources {
+        let bootstrap = config
+            .bootstrap_override
+            .as_deref()
+            .unwrap_or(&source.bootstrap_servers);
+        let n = kafka::partition_count(bootstrap, &source.topic, config.broker_timeout)?;
+        tracing::info!(table = %source.name, topic = %source.topic, partitions = n, "source");
+        partitions.insert(source.name.clone(), n);
+    }
+    for sink in &program.sinks {
+        if let SinkConnector::Kafka {
+            topic,
+            bootstrap_servers,
+            ..
+        } = &sink.sink.connector
+        {
+            let bootstrap = config
+                .bootstrap_override
+                .as_deref()
+                .unwrap_or(bootstrap_servers);
+            kafka::ensure_topic(
+                bootstrap,
+                topic,
+                config.sink_partitions,
+                config.broker_timeout,
+            )?;
+        }
+    }
+    Ok(partitions)
+}
+
+/// Build one worker's dataflow: sources → plan → sinks → committer.
+pub fn build_dataflow<'s>(
+    scope: Scope<'s, Time>,
+    program: &Program,
+    partitions: &HashMap<String, i32>,
+    source_settings: &SourceSettings,
+    sink_settings: &SinkSettings,
+    control: Arc<RunControl>,
+) -> Result<()> {
+    let mut env = HashMap::new();
+    let mut handles: Vec<SourceHandle> = Vec::new();
+    for source in &program.sources {
+        let n = partitions.get(&source.name).copied().unwrap_or(0);
+        let (collection, handle) =
+            render_kafka_source(scope, source, n, source_settings, control.clone())?;
+        env.insert(source.name.to_ascii_lowercase(), collection);
+        handles.push(handle);
+    }
+    let mut durable = Vec::new();
+    for (spec, collection) in render_program(program, env)? {
+        durable.push(render_sink(
+            collection,
+            &spec,
+            sink_settings,
+            control.clone(),
+        )?);
+    }
+    render_committer(scope.concatenate(durable), handles, control);
+    Ok(())
+}
+
+/// Threads that stop the run after `config.duration` and log progress every second.
+fn spawn_watchers(
+    config: &RunConfig,
+    control: Arc<RunControl>,
+    finished: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let deadline = config.duration.map(|d| Instant::now() + d);
+    let progress = config.progress;
+    let watcher = std::thread::spawn(move || {
+        let mut last_report = Instant::now();
+        while !finished.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+            if deadline.is_some_and(|d| Instant::now() >= d) && !control.stopping() {
+                tracing::info!("run duration reached, stopping");
+                control.stop();
+            }
+            if progress && last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                let m = control.metrics.snapshot();
+                tracing::info!(
+                    records_read = m.records_read,
+                    changes_written = m.changes_written,
+                    messages_produced = m.messages_produced,
+                    records_skipped = m.records_skipped,
+                    committed_epoch = m.committed_epoch,
+                    "progress"
+                );
+            }
+        }
+    });
+    vec![watcher]
+}

@@ -1,0 +1,201 @@
+//! Sinks: write each epoch's consolidated changes once the frontier has passed it, and report
+//! durability back through timely progress.
+//!
+//! # Contract
+//!
+//! [`render_sink`] returns a stream that carries no data; its frontier is the point below
+//! which every epoch's output is durable on this worker (written to stdout, fsynced to a file,
+//! or acknowledged by the Kafka brokers). The sink operator holds a capability at the oldest
+//! epoch it has written but not yet seen acknowledged. So when the frontier of all sinks'
+//! streams passes `t`, the output of every epoch `<= t` is durable everywhere, and `progress`
+//! may commit `t`'s offsets. Epochs are written whole and in order; a run that has failed
+//! writes nothing more.
+
+pub mod console;
+pub mod file;
+pub mod kafka;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::hashable::Hashable;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::Stream;
+
+use crate::control::RunControl;
+use crate::data::Row;
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::render::RowCollection;
+use crate::spec::{SinkConnector, SinkSpec};
+use crate::timestamp::{Diff, Time};
+
+/// A stream that carries no data; its frontier says which epochs are durable.
+pub type DurableStream<'s> = Stream<'s, Time, Vec<()>>;
+
+/// Writes whole epochs somewhere.
+///
+/// # Contract
+///
+/// `write_epoch` is called once per epoch that has changes, in increasing epoch order, with
+/// the epoch's consolidated changes sorted by row. `durable` returns true once everything
+/// written so far is durable; it is polled until it does.
+pub trait EpochWriter {
+    /// Write the changes of epoch `time`.
+    fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()>;
+    /// Whether everything written so far is durable (may do I/O to find out).
+    fn durable(&mut self) -> Result<bool>;
+}
+
+/// Run-wide settings every sink uses.
+#[derive(Debug, Clone)]
+pub struct SinkSettings {
+    /// Overrides every Kafka sink's bootstrap servers when set.
+    pub bootstrap_override: Option<String>,
+    /// How long to wait for the broker before failing.
+    pub broker_timeout: Duration,
+}
+
+/// Build the sink for `spec` over `collection`.
+pub fn render_sink<'s>(
+    collection: RowCollection<'s>,
+    spec: &SinkSpec,
+    settings: &SinkSettings,
+    control: Arc<RunControl>,
+) -> Result<DurableStream<'s>> {
+    let index = collection.scope().index();
+    let name = format!("Sink({})", spec.name);
+    Ok(match &spec.connector {
+        SinkConnector::Kafka { .. } => {
+            let key = spec.primary_key.clone();
+            let writer = kafka::KafkaWriter::new(spec, settings, control.clone())?;
+            // Every change of one key goes through one worker, so per-key order holds.
+            let route = move |row: &Row| {
+                if key.is_empty() {
+                    row.hashed()
+                } else {
+                    key.iter().map(|i| &row[*i]).collect::<Vec<_>>().hashed()
+                }
+            };
+            render_epoch_sink(collection, &name, route, writer, control)
+        }
+        SinkConnector::Print { mode } => {
+            let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
+            render_epoch_sink(collection, &name, |_| 0, writer, control)
+        }
+        SinkConnector::File { path } => {
+            let writer = if index == 0 {
+                Some(file::FileWriter::create(spec, path)?)
+            } else {
+                None
+            };
+            render_epoch_sink(collection, &name, |_| 0, writer, control)
+        }
+    })
+}
+
+impl<W: EpochWriter> EpochWriter for Option<W> {
+    fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()> {
+        match self {
+            Some(w) => w.write_epoch(time, changes),
+            None => Ok(()),
+        }
+    }
+    fn durable(&mut self) -> Result<bool> {
+        self.as_mut().map_or(Ok(true), |w| w.durable())
+    }
+}
+
+/// The generic sink operator: route rows to workers with `route`, stash them by epoch, write
+/// closed epochs with `writer`, and hold the output capability until they are durable.
+pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
+    collection: RowCollection<'s>,
+    name: &str,
+    route: impl Fn(&Row) -> u64 + 'static,
+    mut writer: W,
+    control: Arc<RunControl>,
+) -> DurableStream<'s> {
+    let scope = collection.scope();
+    let pact = Exchange::new(move |(row, _, _): &(Row, Time, Diff)| route(row));
+    collection
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            pact,
+            name,
+            move |cap, info| {
+                let activator = scope.activator_for(info.address);
+                let mut cap = Some(cap);
+                let mut stash: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
+                let mut unacked: VecDeque<Time> = VecDeque::new();
+                move |(input, frontier), _output| {
+                    input.for_each(|_, data| {
+                        for (row, time, diff) in data.drain(..) {
+                            stash.entry(time).or_default().push((row, diff));
+                        }
+                    });
+                    let result = write_closed(
+                        &mut stash,
+                        frontier.frontier().first().copied(),
+                        &mut writer,
+                        &mut unacked,
+                        &control,
+                    )
+                    .and_then(|()| writer.durable());
+                    let durable = match result {
+                        Ok(d) => d,
+                        Err(e) => {
+                            control.fail(e);
+                            cap = None;
+                            return;
+                        }
+                    };
+                    if durable {
+                        unacked.clear();
+                    } else {
+                        activator.activate_after(Duration::from_millis(1));
+                    }
+                    let hold = unacked
+                        .front()
+                        .copied()
+                        .into_iter()
+                        .chain(frontier.frontier().iter().copied())
+                        .min();
+                    match (hold, cap.as_mut()) {
+                        (Some(t), Some(c)) => c.downgrade(&t),
+                        _ => cap = None,
+                    }
+                }
+            },
+        )
+}
+
+/// Write every stashed epoch below `frontier` (`None`: input complete), oldest first.
+fn write_closed<W: EpochWriter>(
+    stash: &mut BTreeMap<Time, Vec<(Row, Diff)>>,
+    frontier: Option<Time>,
+    writer: &mut W,
+    unacked: &mut VecDeque<Time>,
+    control: &RunControl,
+) -> Result<()> {
+    while let Some(entry) = stash.first_entry() {
+        if frontier.is_some_and(|f| *entry.key() >= f) {
+            break;
+        }
+        let (time, mut changes) = entry.remove_entry();
+        if control.failed() {
+            continue; // never write past a failure: the failing epoch may be partial
+        }
+        consolidate(&mut changes);
+        if changes.is_empty() {
+            continue;
+        }
+        writer.write_epoch(time, &changes)?;
+        Metrics::add(&control.metrics.changes_written, changes.len() as u64);
+        unacked.push_back(time);
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Sources: reading Kafka, decoding records, applying the bad-record policy, and recording
+//! which offsets each epoch covers. Sources never decide commits; `progress` does.
+
+pub mod decode;
+pub mod kafka;
+
+pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};

@@ -1,0 +1,298 @@
+//! Record bytes → [`Row`], per the table's format and metadata columns.
+//!
+//! Decoding never panics: a record that does not fit (bad UTF-8, bad JSON, a JSON value of
+//! the wrong type, wrong CSV arity) is a [`DecodeError`] naming the column and the problem;
+//! the source applies the table's bad-record policy to it.
+
+use ordered_float::OrderedFloat;
+
+use crate::data::{DataType, Datum, Row, Schema};
+use crate::spec::{ColumnSource, SourceFormat, SourceSpec};
+
+/// One Kafka record, borrowed from the client.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    /// The key bytes, if any.
+    pub key: Option<&'a [u8]>,
+    /// The value bytes (`None` for a tombstone).
+    pub payload: Option<&'a [u8]>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Record timestamp in ms, if any.
+    pub timestamp: Option<i64>,
+}
+
+/// Why a record did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Decodes the records of one source table.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    schema: Schema,
+    sources: Vec<ColumnSource>,
+    format: SourceFormat,
+    /// Positions (in `schema`) of the value columns, in order.
+    value_columns: Vec<usize>,
+}
+
+impl Decoder {
+    /// A decoder for `spec`'s format and columns.
+    pub fn new(spec: &SourceSpec) -> Self {
+        let value_columns = (0..spec.schema.len())
+            .filter(|i| spec.column_sources[*i] == ColumnSource::Value)
+            .collect();
+        Decoder {
+            schema: spec.schema.clone(),
+            sources: spec.column_sources.clone(),
+            format: spec.format.clone(),
+            value_columns,
+        }
+    }
+
+    /// Decode one record into a row laid out by the table's schema.
+    pub fn decode(&self, rec: RecordRef<'_>) -> Result<Row, DecodeError> {
+        let mut row = vec![Datum::Null; self.schema.len()];
+        self.decode_value(rec.payload, &mut row)?;
+        for (i, source) in self.sources.iter().enumerate() {
+            row[i] = match source {
+                ColumnSource::Value => continue,
+                ColumnSource::Key => match rec.key {
+                    None => Datum::Null,
+                    Some(k) => Datum::Str(utf8(k, "key")?.to_owned()),
+                },
+                ColumnSource::Partition => Datum::Int(i64::from(rec.partition)),
+                ColumnSource::Offset => Datum::Int(rec.offset),
+                ColumnSource::Timestamp => rec.timestamp.map_or(Datum::Null, Datum::Int),
+            };
+        }
+        Ok(row)
+    }
+
+    fn decode_value(&self, payload: Option<&[u8]>, row: &mut Row) -> Result<(), DecodeError> {
+        if self.value_columns.is_empty() {
+            return Ok(());
+        }
+        let Some(bytes) = payload else {
+            return Err(DecodeError("record has no value (tombstone)".into()));
+        };
+        match &self.format {
+            SourceFormat::Raw => {
+                let col = self.value_columns[0];
+                row[col] = Datum::Str(utf8(bytes, "value")?.to_owned());
+            }
+            SourceFormat::Json => self.decode_json(bytes, row)?,
+            SourceFormat::Csv { delimiter } => self.decode_csv(bytes, *delimiter, row)?,
+        }
+        Ok(())
+    }
+
+    fn decode_json(&self, bytes: &[u8], row: &mut Row) -> Result<(), DecodeError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("invalid JSON: {e}")))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(DecodeError("JSON value is not an object".into()));
+        };
+        for &col in &self.value_columns {
+            let column = &self.schema.columns[col];
+            let field = object.get(&column.name).or_else(|| {
+                object
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&column.name))
+                    .map(|(_, v)| v)
+            });
+            row[col] = match field {
+                None | Some(serde_json::Value::Null) => Datum::Null,
+                Some(v) => json_datum(v, column.ty).ok_or_else(|| {
+                    DecodeError(format!(
+                        "field \"{}\": expected {}, got {v}",
+                        column.name, column.ty
+                    ))
+                })?,
+            };
+        }
+        Ok(())
+    }
+
+    fn decode_csv(&self, bytes: &[u8], delimiter: u8, row: &mut Row) -> Result<(), DecodeError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        let read = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| DecodeError(format!("invalid CSV: {e}")))?;
+        if !read || record.len() != self.value_columns.len() {
+            return Err(DecodeError(format!(
+                "CSV record has {} fields, the table declares {}",
+                if read { record.len() } else { 0 },
+                self.value_columns.len()
+            )));
+        }
+        for (field, &col) in record.iter().zip(&self.value_columns) {
+            let column = &self.schema.columns[col];
+            let text = utf8(field, &column.name)?;
+            row[col] = text_datum(text, column.ty).ok_or_else(|| {
+                DecodeError(format!(
+                    "field \"{}\": expected {}, got \"{text}\"",
+                    column.name, column.ty
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
+    std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("{what} is not valid UTF-8: {e}")))
+}
+
+/// A JSON value as a datum of type `ty`; `None` when it does not fit.
+fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
+    use serde_json::Value;
+    match (ty, v) {
+        (DataType::String, Value::String(s)) => Some(Datum::Str(s.clone())),
+        (DataType::String, Value::Number(n)) => Some(Datum::Str(n.to_string())),
+        (DataType::String, Value::Bool(b)) => Some(Datum::Str(b.to_string())),
+        (DataType::Int | DataType::Timestamp, Value::Number(n)) => n.as_i64().map(Datum::Int),
+        (DataType::Float, Value::Number(n)) => n.as_f64().map(|f| Datum::Float(OrderedFloat(f))),
+        (DataType::Bool, Value::Bool(b)) => Some(Datum::Bool(*b)),
+        _ => None,
+    }
+}
+
+/// A CSV field as a datum of type `ty`; an empty field is NULL; `None` when it does not parse.
+fn text_datum(text: &str, ty: DataType) -> Option<Datum> {
+    if text.is_empty() {
+        return Some(Datum::Null);
+    }
+    match ty {
+        DataType::String => Some(Datum::Str(text.to_owned())),
+        DataType::Int | DataType::Timestamp => text.trim().parse().ok().map(Datum::Int),
+        DataType::Float => text
+            .trim()
+            .parse()
+            .ok()
+            .map(|f| Datum::Float(OrderedFloat(f))),
+        DataType::Bool => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(Datum::Bool(true)),
+            "false" => Some(Datum::Bool(false)),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{BadRecordPolicy, StartupMode};
+
+    fn spec(format: SourceFormat, cols: Vec<(&str, DataType, ColumnSource)>) -> SourceSpec {
+        SourceSpec {
+            name: "t".into(),
+            schema: Schema::new(cols.iter().map(|(n, t, _)| (n.to_string(), *t))),
+            column_sources: cols.into_iter().map(|(_, _, s)| s).collect(),
+            topic: "t".into(),
+            bootstrap_servers: "x".into(),
+            group_id: None,
+            properties: vec![],
+            format,
+            bad_records: BadRecordPolicy::Fail,
+            startup: StartupMode::Earliest,
+            bounded: false,
+        }
+    }
+
+    fn rec(payload: &[u8]) -> RecordRef<'_> {
+        RecordRef {
+            key: Some(b"k"),
+            payload: Some(payload),
+            partition: 3,
+            offset: 42,
+            timestamp: Some(7),
+        }
+    }
+
+    #[test]
+    fn json_with_metadata() {
+        let d = Decoder::new(&spec(
+            SourceFormat::Json,
+            vec![
+                ("user", DataType::String, ColumnSource::Value),
+                ("amount", DataType::Float, ColumnSource::Value),
+                ("p", DataType::Int, ColumnSource::Partition),
+                ("k", DataType::String, ColumnSource::Key),
+            ],
+        ));
+        let row = d.decode(rec(br#"{"user":"ann","amount":2}"#)).unwrap();
+        assert_eq!(
+            row,
+            vec![
+                Datum::Str("ann".into()),
+                Datum::Float(OrderedFloat(2.0)),
+                Datum::Int(3),
+                Datum::Str("k".into())
+            ]
+        );
+        let err = d
+            .decode(rec(br#"{"user":"ann","amount":"x"}"#))
+            .unwrap_err();
+        assert!(err.0.contains("field \"amount\": expected DOUBLE"), "{err}");
+        assert!(d
+            .decode(rec(b"{nope"))
+            .unwrap_err()
+            .0
+            .starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn csv_arity_and_types() {
+        let d = Decoder::new(&spec(
+            SourceFormat::Csv { delimiter: b',' },
+            vec![
+                ("a", DataType::Int, ColumnSource::Value),
+                ("b", DataType::String, ColumnSource::Value),
+            ],
+        ));
+        assert_eq!(
+            d.decode(rec(b"1,x")).unwrap(),
+            vec![Datum::Int(1), Datum::Str("x".into())]
+        );
+        assert_eq!(
+            d.decode(rec(b"1,x,y")).unwrap_err().0,
+            "CSV record has 3 fields, the table declares 2"
+        );
+        assert!(d
+            .decode(rec(b"z,x"))
+            .unwrap_err()
+            .0
+            .contains("expected BIGINT"));
+    }
+
+    #[test]
+    fn raw_rejects_bad_utf8() {
+        let d = Decoder::new(&spec(
+            SourceFormat::Raw,
+            vec![("value", DataType::String, ColumnSource::Value)],
+        ));
+        assert_eq!(
+            d.decode(rec(b"word")).unwrap(),
+            vec![Datum::Str("word".into())]
+        );
+        assert!(d
+            .decode(rec(&[0xff, 0xfe]))
+            .unwrap_err()
+            .0
+            .starts_with("value is not valid UTF-8"));
+    }
+}

@@ -1,0 +1,487 @@
+//! The Kafka source: one consumer per worker, partitions assigned by index, records stamped
+//! with offset-bound epochs (see [`crate::timestamp`] for the contract).
+//!
+//! Partition `p` of a topic is read by worker `p % peers`, across all processes, with
+//! `assign()` (no consumer-group membership, so no rebalancing inside a running dataflow).
+//! A worker without partitions releases its capability at once. Each activation polls a
+//! bounded batch of records, then closes the current epoch when its tick has passed:
+//! it records the binding (next offset per partition) and only then downgrades its capability.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use differential_dataflow::AsCollection;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::Scope;
+
+use crate::control::RunControl;
+use crate::data::Row;
+use crate::error::{Error, Result};
+use crate::kafka::{consumer_config, producer_config};
+use crate::metrics::Metrics;
+use crate::render::RowCollection;
+use crate::source::decode::{DecodeError, Decoder, RecordRef};
+use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
+use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
+
+/// Run-wide settings every Kafka source uses.
+#[derive(Debug, Clone)]
+pub struct SourceSettings {
+    /// How often an epoch closes.
+    pub epoch_interval: Duration,
+    /// How long to wait for the broker before failing.
+    pub broker_timeout: Duration,
+    /// The consumer group offsets are committed to, unless the table names one.
+    pub default_group_id: String,
+    /// Overrides every table's bootstrap servers when set.
+    pub bootstrap_override: Option<String>,
+}
+
+/// What the committer needs from a source on this worker.
+#[derive(Clone)]
+pub struct SourceHandle {
+    /// The topic.
+    pub topic: String,
+    /// The consumer (absent when this worker has no partitions of the topic).
+    pub consumer: Option<Rc<BaseConsumer>>,
+    /// Bindings of closed epochs.
+    pub log: Rc<RefCell<BindingLog>>,
+}
+
+/// The partitions of a topic with `partitions` partitions that worker `index` of `peers` reads.
+pub fn assigned_partitions(partitions: i32, index: usize, peers: usize) -> Vec<i32> {
+    (0..partitions)
+        .filter(|p| *p as usize % peers == index)
+        .collect()
+}
+
+/// Build the source operator for `spec` in `scope`; returns its collection and the handle the
+/// committer uses.
+pub fn render_kafka_source<'s>(
+    scope: Scope<'s, Time>,
+    spec: &SourceSpec,
+    partitions: i32,
+    settings: &SourceSettings,
+    control: Arc<RunControl>,
+) -> Result<(RowCollection<'s>, SourceHandle)> {
+    let mine = assigned_partitions(partitions, scope.index(), scope.peers());
+    let reader = if mine.is_empty() {
+        None
+    } else {
+        Some(Reader::new(spec, &mine, settings, control.clone())?)
+    };
+    let log = Rc::new(RefCell::new(BindingLog::default()));
+    let handle = SourceHandle {
+        topic: spec.topic.clone(),
+        consumer: reader.as_ref().map(|r| r.consumer.clone()),
+        log: log.clone(),
+    };
+    let interval = settings.epoch_interval;
+    let name = format!("KafkaSource({})", spec.name);
+    let stream = source::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _>(
+        scope,
+        &name,
+        move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut cap = Some(cap);
+            let mut reader = reader;
+            let mut epoch = now_ms();
+            let mut next_tick = Instant::now() + interval;
+            let mut batch = Vec::new();
+            if let Some(c) = cap.as_mut() {
+                c.downgrade(&epoch);
+            }
+            move |output| {
+                let (Some(c), Some(r)) = (cap.as_mut(), reader.as_mut()) else {
+                    cap = None; // no partitions here: never hold back the others
+                    return;
+                };
+                let idle = match r.poll_batch(epoch, &mut batch) {
+                    Ok(idle) => idle,
+                    Err(e) => {
+                        control.fail(e);
+                        cap = None;
+                        return;
+                    }
+                };
+                if !batch.is_empty() {
+                    output.session(&*c).give_container(&mut batch);
+                }
+                let finished = r.finished() || control.stopping();
+                if finished || Instant::now() >= next_tick {
+                    if let Err(e) = r.close_epoch(epoch, &mut log.borrow_mut()) {
+                        control.fail(e);
+                        cap = None;
+                        return;
+                    }
+                    if finished {
+                        cap = None;
+                        return;
+                    }
+                    epoch = next_epoch(epoch, now_ms());
+                    c.downgrade(&epoch);
+                    next_tick = Instant::now() + interval;
+                }
+                if idle {
+                    activator
+                        .activate_after(Duration::from_millis(1).min(next_tick - Instant::now()));
+                } else {
+                    activator.activate();
+                }
+            }
+        },
+    );
+    Ok((stream.as_collection(), handle))
+}
+
+/// Records read per activation before the operator yields to the rest of the dataflow.
+const BATCH_RECORDS: usize = 8192;
+
+/// The per-worker reading state of one source.
+struct Reader {
+    topic: String,
+    consumer: Rc<BaseConsumer>,
+    decoder: Decoder,
+    policy: BadRecordPolicy,
+    /// Next offset to read, per partition read at least once.
+    next: BTreeMap<i32, i64>,
+    /// Partitions not yet at their end (bounded mode only).
+    unfinished: BTreeSet<i32>,
+    /// Bounded mode: a lower bound of each partition's end at start.
+    bounds: HashMap<i32, i64>,
+    bounded: bool,
+    dead_letter: Option<DeadLetter>,
+    timeout: Duration,
+    control: Arc<RunControl>,
+}
+
+impl Reader {
+    fn new(
+        spec: &SourceSpec,
+        mine: &[i32],
+        settings: &SourceSettings,
+        control: Arc<RunControl>,
+    ) -> Result<Self> {
+        let bootstrap = settings
+            .bootstrap_override
+            .as_deref()
+            .unwrap_or(&spec.bootstrap_servers);
+        let group = spec
+            .group_id
+            .clone()
+            .unwrap_or_else(|| settings.default_group_id.clone());
+        let consumer: BaseConsumer = consumer_config(bootstrap, &group, &spec.properties)
+            .create()
+            .map_err(|e| {
+                Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
+            })?;
+        let timeout = settings.broker_timeout;
+        let start = start_offsets(&consumer, spec, mine, timeout)?;
+        consumer.assign(&start).map_err(|e| {
+            Error::kafka(format!("cannot assign partitions of \"{}\"", spec.topic), e)
+        })?;
+        let mut bounds = HashMap::new();
+        if spec.bounded {
+            for &p in mine {
+                let (_, high) =
+                    consumer
+                        .fetch_watermarks(&spec.topic, p, timeout)
+                        .map_err(|e| {
+                            Error::kafka(
+                                format!("cannot read the end offsets of \"{}\"", spec.topic),
+                                e,
+                            )
+                        })?;
+                bounds.insert(p, high);
+            }
+        }
+        let dead_letter = match &spec.bad_records {
+            BadRecordPolicy::DeadLetter { topic } => {
+                Some(DeadLetter::new(bootstrap, topic, &spec.properties)?)
+            }
+            _ => None,
+        };
+        Ok(Reader {
+            topic: spec.topic.clone(),
+            consumer: Rc::new(consumer),
+            decoder: Decoder::new(spec),
+            policy: spec.bad_records.clone(),
+            next: BTreeMap::new(),
+            unfinished: mine.iter().copied().collect(),
+            bounds,
+            bounded: spec.bounded,
+            dead_letter,
+            timeout,
+            control,
+        })
+    }
+
+    /// Poll up to a batch of records into `batch` at `time`; returns whether the consumer had
+    /// nothing more to give.
+    fn poll_batch(&mut self, time: Time, batch: &mut Vec<(Row, Time, Diff)>) -> Result<bool> {
+        let mut read = 0u64;
+        let mut idle = false;
+        let consumer = self.consumer.clone();
+        while batch.len() < BATCH_RECORDS {
+            match consumer.poll(Duration::ZERO) {
+                None => {
+                    idle = true;
+                    break;
+                }
+                Some(Ok(msg)) => {
+                    let p = msg.partition();
+                    if self.bounded && !self.unfinished.contains(&p) {
+                        continue; // past the end of a finished partition
+                    }
+                    let rec = RecordRef {
+                        key: msg.key(),
+                        payload: msg.payload(),
+                        partition: p,
+                        offset: msg.offset(),
+                        timestamp: msg.timestamp().to_millis(),
+                    };
+                    match self.decoder.decode(rec) {
+                        Ok(row) => batch.push((row, time, 1)),
+                        Err(e) => self.bad_record(rec, e)?,
+                    }
+                    self.next.insert(p, msg.offset() + 1);
+                    read += 1;
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => self.partition_eof(p),
+                Some(Err(e)) => {
+                    tracing::warn!(topic = %self.topic, error = %e, "consumer error (retrying)")
+                }
+            }
+        }
+        Metrics::add(&self.control.metrics.records_read, read);
+        Ok(idle)
+    }
+
+    fn partition_eof(&mut self, p: i32) {
+        if !self.bounded {
+            return;
+        }
+        let at_end = match self.next.get(&p) {
+            None => true, // nothing to read from where we started
+            Some(next) => *next >= self.bounds.get(&p).copied().unwrap_or(0),
+        };
+        if at_end && self.unfinished.remove(&p) {
+            tracing::debug!(topic = %self.topic, partition = p, "partition finished (bounded mode)");
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(&self.topic, p);
+            let _ = self.consumer.pause(&tpl);
+        }
+    }
+
+    fn bad_record(&mut self, rec: RecordRef<'_>, error: DecodeError) -> Result<()> {
+        match &self.policy {
+            BadRecordPolicy::Fail => Err(Error::Decode {
+                topic: self.topic.clone(),
+                partition: rec.partition,
+                offset: rec.offset,
+                reason: error.0,
+            }),
+            BadRecordPolicy::Skip => {
+                let skipped = self
+                    .control
+                    .metrics
+                    .records_skipped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if skipped < 10 || skipped.is_power_of_two() {
+                    tracing::warn!(topic = %self.topic, partition = rec.partition, offset = rec.offset, %error, skipped = skipped + 1, "skipping bad record");
+                }
+                Ok(())
+            }
+            BadRecordPolicy::DeadLetter { .. } => {
+                let dl = self
+                    .dead_letter
+                    .as_mut()
+                    .ok_or_else(|| Error::Internal("dead-letter producer missing".into()))?;
+                dl.send(&self.topic, rec, &error)?;
+                Metrics::add(&self.control.metrics.records_dead_lettered, 1);
+                Ok(())
+            }
+        }
+    }
+
+    /// Close `epoch`: make dead letters durable, then record its binding.
+    fn close_epoch(&mut self, epoch: Time, log: &mut BindingLog) -> Result<()> {
+        if let Some(dl) = self.dead_letter.as_mut() {
+            dl.flush(self.timeout)?;
+        }
+        let offsets: Vec<(i32, i64)> = self.next.iter().map(|(p, o)| (*p, *o)).collect();
+        if log
+            .bindings()
+            .last()
+            .is_none_or(|b| b.next_offsets != offsets)
+        {
+            log.record(epoch, offsets);
+        }
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        self.bounded && self.unfinished.is_empty()
+    }
+}
+
+/// Where each assigned partition starts, per `'scan.startup.mode'`.
+fn start_offsets(
+    consumer: &BaseConsumer,
+    spec: &SourceSpec,
+    mine: &[i32],
+    timeout: Duration,
+) -> Result<TopicPartitionList> {
+    let topic = &spec.topic;
+    let mut tpl = TopicPartitionList::new();
+    // Explicit offset 0 (not `Beginning`) saves a ListOffsets round trip; a log that no longer
+    // starts at 0 falls back to its earliest offset through `auto.offset.reset`.
+    let earliest = Offset::Offset(0);
+    let err = |what: &str, e| Error::kafka(format!("cannot read {what} of \"{topic}\""), e);
+    match &spec.startup {
+        StartupMode::Earliest => mine.iter().for_each(|p| add(&mut tpl, topic, *p, earliest)),
+        StartupMode::Latest => mine
+            .iter()
+            .for_each(|p| add(&mut tpl, topic, *p, Offset::End)),
+        StartupMode::SpecificOffsets(list) => {
+            for p in mine {
+                let o = list
+                    .iter()
+                    .find(|(q, _)| q == p)
+                    .map_or(earliest, |(_, o)| Offset::Offset(*o));
+                add(&mut tpl, topic, *p, o);
+            }
+        }
+        StartupMode::GroupOffsets => {
+            let mut query = TopicPartitionList::new();
+            mine.iter()
+                .for_each(|p| add(&mut query, topic, *p, Offset::Invalid));
+            let committed = consumer
+                .committed_offsets(query, timeout)
+                .map_err(|e| err("the committed offsets", e))?;
+            for e in committed.elements() {
+                let o = match e.offset() {
+                    Offset::Offset(o) => Offset::Offset(o),
+                    _ => earliest,
+                };
+                add(&mut tpl, topic, e.partition(), o);
+            }
+        }
+        StartupMode::Timestamp(ts) => {
+            let found = consumer
+                .offsets_for_timestamp(*ts, timeout)
+                .map_err(|e| err("offsets for a timestamp", e))?;
+            for e in found
+                .elements()
+                .iter()
+                .filter(|e| mine.contains(&e.partition()))
+            {
+                let o = match e.offset() {
+                    Offset::Offset(o) => Offset::Offset(o),
+                    _ => Offset::End,
+                };
+                add(&mut tpl, topic, e.partition(), o);
+            }
+        }
+    }
+    Ok(tpl)
+}
+
+fn add(tpl: &mut TopicPartitionList, topic: &str, p: i32, o: Offset) {
+    // `set_partition_offset` only fails for partitions not in the list, which we just added.
+    tpl.add_partition(topic, p);
+    let _ = tpl.set_partition_offset(topic, p, o);
+}
+
+/// Producer for `'format.bad-records' = 'dead-letter'`.
+struct DeadLetter {
+    producer: rdkafka::producer::BaseProducer,
+    topic: String,
+    pending: bool,
+}
+
+impl DeadLetter {
+    fn new(bootstrap: &str, topic: &str, props: &[(String, String)]) -> Result<Self> {
+        let producer = producer_config(bootstrap, props).create().map_err(|e| {
+            Error::kafka(
+                format!("cannot create the dead-letter producer for \"{topic}\""),
+                e,
+            )
+        })?;
+        Ok(DeadLetter {
+            producer,
+            topic: topic.to_string(),
+            pending: false,
+        })
+    }
+
+    fn send(&mut self, source_topic: &str, rec: RecordRef<'_>, error: &DecodeError) -> Result<()> {
+        let partition = rec.partition.to_string();
+        let offset = rec.offset.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "ddflow.source.topic",
+                value: Some(source_topic),
+            })
+            .insert(Header {
+                key: "ddflow.source.partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "ddflow.source.offset",
+                value: Some(&offset),
+            })
+            .insert(Header {
+                key: "ddflow.error",
+                value: Some(&error.0),
+            });
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).headers(headers);
+        if let Some(k) = rec.key {
+            record = record.key(k);
+        }
+        if let Some(v) = rec.payload {
+            record = record.payload(v);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((
+                    KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                    r,
+                )) => {
+                    self.producer.poll(Duration::from_millis(10));
+                    record = r;
+                }
+                Err((e, _)) => {
+                    return Err(Error::kafka(
+                        format!("cannot write to dead-letter topic \"{}\"", self.topic),
+                        e,
+                    ))
+                }
+            }
+        }
+        self.pending = true;
+        Ok(())
+    }
+
+    fn flush(&mut self, timeout: Duration) -> Result<()> {
+        if std::mem::take(&mut self.pending) {
+            self.producer.flush(timeout).map_err(|e| {
+                Error::kafka(
+                    format!("cannot flush dead-letter topic \"{}\"", self.topic),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
