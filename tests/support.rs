@@ -1,0 +1,126 @@
+//! Shared test fixtures: the broker address, unique topic names, producing records, running
+//! the `ddflow` binary, and reading results back.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+/// The test broker, from `DDFLOW_TEST_BOOTSTRAP` (set by `.ci/test`).
+pub fn bootstrap() -> String {
+    std::env::var("DDFLOW_TEST_BOOTSTRAP").unwrap_or_else(|_| {
+        panic!("DDFLOW_TEST_BOOTSTRAP is not set: run the tests with `bash .ci/test`, which starts a broker")
+    })
+}
+
+/// A topic (or group) name no other test or run uses.
+pub fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{name}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Create `topic` with `partitions` partitions and produce `records` as (partition, value).
+pub fn produce(topic: &str, partitions: i32, records: &[(i32, Vec<u8>)]) {
+    let b = bootstrap();
+    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10)).expect("create topic");
+    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &[]).create().expect("producer");
+    for (p, v) in records {
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(v.as_slice()).partition(*p);
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    producer.poll(Duration::from_millis(5));
+                    rec = r;
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// Produce `count` seeded words round-robin over `partitions`; returns the words in order.
+pub fn produce_words(topic: &str, partitions: i32, count: u64, keys: u64, seed: u64) -> Vec<String> {
+    let mut gen = ddflow::loadgen::KeyGen::new(keys, ddflow::loadgen::KeyDist::Zipf(1.0), seed).unwrap();
+    let words: Vec<String> = (0..count).map(|_| ddflow::loadgen::word(gen.next_key())).collect();
+    let records: Vec<(i32, Vec<u8>)> =
+        words.iter().enumerate().map(|(i, w)| ((i as i32) % partitions, w.clone().into_bytes())).collect();
+    produce(topic, partitions, &records);
+    words
+}
+
+/// Exact counts of `words`.
+pub fn count(words: &[String]) -> BTreeMap<String, i64> {
+    let mut m = BTreeMap::new();
+    for w in words {
+        *m.entry(w.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Write a dataflow file into a fresh temporary directory.
+pub fn sql_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("ddflow-test"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.sql"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The word-count dataflow between two topics, bounded, to an upsert sink.
+pub fn word_count_sql(input: &str, output: &str, group: &str) -> String {
+    let b = bootstrap();
+    format!(
+        "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw',
+           'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
+         CREATE TABLE word_counts (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
+           'connector' = 'kafka', 'topic' = '{output}', 'properties.bootstrap.servers' = '{b}', 'format' = 'json');
+         INSERT INTO word_counts SELECT value, COUNT(*) AS n FROM words GROUP BY value;"
+    )
+}
+
+/// Run the `ddflow` binary.
+pub fn ddflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ddflow")).args(args).env("DDFLOW_LOG", "ddflow=warn").output().expect("run ddflow")
+}
+
+/// Run the binary and insist on success.
+pub fn ddflow_ok(args: &[&str]) -> Output {
+    let out = ddflow(args);
+    assert!(out.status.success(), "ddflow {args:?} failed:\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+/// Bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The word → count state of an upsert topic written by the word-count dataflow.
+pub fn word_counts_in(topic: &str) -> BTreeMap<String, i64> {
+    let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).expect("read output");
+    ddflow::kafka::upsert_state(&records)
+        .into_iter()
+        .map(|(key, value)| {
+            let k: serde_json::Value = serde_json::from_str(&key).expect("key is JSON");
+            let v: serde_json::Value = serde_json::from_str(&value).expect("value is JSON");
+            assert_eq!(k["value"], v["value"], "key and value disagree");
+            (v["value"].as_str().unwrap().to_string(), v["n"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+/// Committed offsets of `group` on `topic`.
+pub fn committed(group: &str, topic: &str) -> Vec<Option<i64>> {
+    ddflow::kafka::committed_offsets(&bootstrap(), group, topic, Duration::from_secs(10)).expect("committed offsets")
+}
+
+/// Per-partition record counts of a round-robin production of `count` records.
+pub fn round_robin_ends(count: u64, partitions: i32) -> Vec<Option<i64>> {
+    (0..partitions as u64).map(|p| Some((count / partitions as u64 + u64::from(p < count % partitions as u64)) as i64)).collect()
+}

@@ -1,0 +1,13 @@
+//! The integration test binary: one module per area. Kafka tests talk to a real broker whose
+//! address is in `DDFLOW_TEST_BOOTSTRAP` (`bash .ci/test` starts one).
+
+/// Bad SQL, bad options, bad records, unreachable brokers: the messages users see.
+mod bad_input;
+/// Every tests/sql case and every dataflows/*.sql through the planner.
+mod golden;
+/// End to end through the broker: exact outputs, exact committed offsets, workers, epochs.
+mod kafka_e2e;
+/// The differential plan against a from-scratch recomputation on random inputs.
+mod oracle;
+/// Fixtures.
+mod support;
