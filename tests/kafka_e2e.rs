@@ -84,9 +84,11 @@ fn results_do_not_depend_on_workers_or_processes() {
             .env("DDFLOW_LOG", "ddflow=warn")
             .output()
     };
-    let other = std::thread::spawn(move || spawn("1").unwrap());
-    let first = spawn("0").unwrap();
-    let second = other.join().unwrap();
+    let (first, second) = std::thread::scope(|s| {
+        let other = s.spawn(|| spawn("1").unwrap());
+        let first = spawn("0").unwrap();
+        (first, other.join().unwrap())
+    });
     for out in [&first, &second] {
         assert!(out.status.success(), "cluster process failed: {}", text(&out.stderr));
     }

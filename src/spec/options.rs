@@ -1,1 +1,378 @@
+//! `CREATE TABLE ... WITH (...)` options → typed [`SourceSpec`] / [`SinkSpec`].
+//!
+//! Option names follow Flink SQL's Kafka connector. Every key must be known for the table's
+//! connector; all problems of one table are reported together, each naming the option, with a
+//! "did you mean" hint for a misspelt key.
 
+use crate::data::{DataType, Schema};
+use crate::error::{Error, Result, Span};
+use crate::spec::catalog::*;
+
+/// A declared table, before it is known to be a source or a sink.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// Name as written.
+    pub name: String,
+    /// Columns with types.
+    pub schema: Schema,
+    /// Metadata key per column (`None`: a value column).
+    pub metadata: Vec<Option<String>>,
+    /// `PRIMARY KEY` column names (lowercase).
+    pub primary_key: Vec<String>,
+    /// `WITH` options, keys lowercase.
+    pub options: Vec<(String, String)>,
+    /// Where the table is declared.
+    pub span: Span,
+}
+
+const SOURCE_KEYS: &[&str] = &[
+    "connector",
+    "topic",
+    "format",
+    "csv.field-delimiter",
+    "format.bad-records",
+    "format.dead-letter.topic",
+    "scan.startup.mode",
+    "scan.startup.timestamp-millis",
+    "scan.startup.specific-offsets",
+    "scan.bounded.mode",
+];
+const KAFKA_SINK_KEYS: &[&str] = &["connector", "topic", "format", "sink.mode"];
+const PRINT_KEYS: &[&str] = &["connector", "print.mode"];
+const FILE_KEYS: &[&str] = &["connector", "path", "format"];
+
+/// Collects the problems of one table.
+struct Checker<'a> {
+    table: &'a TableDef,
+    problems: Vec<String>,
+    hint: Option<String>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(table: &'a TableDef, known: &[&str], properties: bool) -> Self {
+        let mut c = Checker { table, problems: Vec::new(), hint: None };
+        for (key, _) in &table.options {
+            if known.contains(&key.as_str()) || (properties && key.starts_with("properties.")) {
+                continue;
+            }
+            c.problems.push(format!("unknown option \"{key}\" for table \"{}\"", table.name));
+            if let Some(best) = closest(key, known.iter().copied()) {
+                c.hint.get_or_insert(format!("did you mean \"{best}\"?"));
+            }
+        }
+        c
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.table.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn required(&mut self, key: &str) -> String {
+        match self.get(key) {
+            Some(v) => v.to_string(),
+            None => {
+                self.problems.push(format!("table \"{}\" needs option '{key}'", self.table.name));
+                String::new()
+            }
+        }
+    }
+
+    /// An option with a fixed set of values.
+    fn choice<T: Copy>(&mut self, key: &str, default: Option<T>, values: &[(&str, T)]) -> Option<T> {
+        let Some(v) = self.get(key) else {
+            if default.is_none() {
+                self.problems.push(format!("table \"{}\" needs option '{key}'", self.table.name));
+            }
+            return default;
+        };
+        match values.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)) {
+            Some((_, t)) => Some(*t),
+            None => {
+                let allowed: Vec<String> = values.iter().map(|(n, _)| format!("'{n}'")).collect();
+                self.problems.push(format!(
+                    "invalid value '{v}' for option '{key}' of table \"{}\" (expected {})",
+                    self.table.name,
+                    allowed.join(", ")
+                ));
+                default
+            }
+        }
+    }
+
+    fn properties(&self) -> Vec<(String, String)> {
+        self.table
+            .options
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("properties.").map(|k| (k.to_string(), v.clone())))
+            .filter(|(k, _)| k != "bootstrap.servers" && k != "group.id")
+            .collect()
+    }
+
+    fn finish<T>(self, value: T) -> Result<T> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(Error::Option { message: self.problems.join("\n"), hint: self.hint })
+        }
+    }
+}
+
+/// The closest of `candidates` to `word`, if close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[derive(Clone, Copy)]
+enum Fmt {
+    Raw,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy)]
+enum Bad {
+    Fail,
+    Skip,
+    DeadLetter,
+}
+
+#[derive(Clone, Copy)]
+enum Startup {
+    Earliest,
+    Latest,
+    Group,
+    Timestamp,
+    Specific,
+}
+
+/// The table as a Kafka source.
+pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
+    let mut c = Checker::new(table, SOURCE_KEYS, true);
+    let connector = c.required("connector");
+    if !connector.is_empty() && connector != "kafka" {
+        c.problems.push(format!("table \"{}\" is read, but connector '{connector}' cannot be a source (use 'kafka')", table.name));
+    }
+    let topic = c.required("topic");
+    let bootstrap_servers = c.required("properties.bootstrap.servers");
+    let fmt = c.choice("format", None, &[("raw", Fmt::Raw), ("json", Fmt::Json), ("csv", Fmt::Csv)]);
+    let format = match fmt {
+        Some(Fmt::Raw) | None => SourceFormat::Raw,
+        Some(Fmt::Json) => SourceFormat::Json,
+        Some(Fmt::Csv) => {
+            let d = c.get("csv.field-delimiter").unwrap_or(",");
+            if d.len() != 1 {
+                c.problems.push(format!("option 'csv.field-delimiter' of table \"{}\" must be one character, got '{d}'", table.name));
+            }
+            SourceFormat::Csv { delimiter: d.bytes().next().unwrap_or(b',') }
+        }
+    };
+    let bad = c.choice("format.bad-records", Some(Bad::Fail), &[("fail", Bad::Fail), ("skip", Bad::Skip), ("dead-letter", Bad::DeadLetter)]);
+    let bad_records = match bad {
+        Some(Bad::DeadLetter) => BadRecordPolicy::DeadLetter { topic: c.required("format.dead-letter.topic") },
+        Some(Bad::Skip) => BadRecordPolicy::Skip,
+        _ => BadRecordPolicy::Fail,
+    };
+    let startup = startup_mode(&mut c);
+    let bounded = c.choice("scan.bounded.mode", Some(false), &[("unbounded", false), ("latest-offset", true)]).unwrap_or(false);
+    let mut column_sources = Vec::new();
+    for (col, meta) in table.schema.columns.iter().zip(&table.metadata) {
+        column_sources.push(match meta.as_deref() {
+            None => ColumnSource::Value,
+            Some(key) => metadata_source(&mut c, &col.name, key, col.ty),
+        });
+    }
+    let values: Vec<_> = table.schema.columns.iter().zip(&column_sources).filter(|(_, s)| **s == ColumnSource::Value).collect();
+    if matches!(fmt, Some(Fmt::Raw)) && (values.len() != 1 || values[0].0.ty != DataType::String) {
+        c.problems.push(format!(
+            "table \"{}\" has format 'raw', which needs exactly one non-metadata column of type STRING (it has {})",
+            table.name,
+            values.len()
+        ));
+    }
+    let spec = SourceSpec {
+        name: table.name.clone(),
+        schema: table.schema.clone(),
+        column_sources,
+        topic,
+        bootstrap_servers,
+        group_id: c.get("properties.group.id").map(String::from),
+        properties: c.properties(),
+        format,
+        bad_records,
+        startup: StartupMode::Earliest,
+        bounded,
+    };
+    let startup = startup.unwrap_or(StartupMode::GroupOffsets);
+    c.finish(SourceSpec { startup, ..spec })
+}
+
+fn startup_mode(c: &mut Checker<'_>) -> Option<StartupMode> {
+    let mode = c.choice(
+        "scan.startup.mode",
+        Some(Startup::Group),
+        &[
+            ("earliest-offset", Startup::Earliest),
+            ("latest-offset", Startup::Latest),
+            ("group-offsets", Startup::Group),
+            ("timestamp", Startup::Timestamp),
+            ("specific-offsets", Startup::Specific),
+        ],
+    )?;
+    Some(match mode {
+        Startup::Earliest => StartupMode::Earliest,
+        Startup::Latest => StartupMode::Latest,
+        Startup::Group => StartupMode::GroupOffsets,
+        Startup::Timestamp => {
+            let v = c.required("scan.startup.timestamp-millis");
+            match v.parse() {
+                Ok(ts) => StartupMode::Timestamp(ts),
+                Err(_) => {
+                    if !v.is_empty() {
+                        c.problems.push(format!("option 'scan.startup.timestamp-millis' must be milliseconds since the epoch, got '{v}'"));
+                    }
+                    StartupMode::Timestamp(0)
+                }
+            }
+        }
+        Startup::Specific => {
+            let v = c.required("scan.startup.specific-offsets");
+            match parse_specific_offsets(&v) {
+                Ok(list) => StartupMode::SpecificOffsets(list),
+                Err(e) => {
+                    if !v.is_empty() {
+                        c.problems.push(e);
+                    }
+                    StartupMode::SpecificOffsets(vec![])
+                }
+            }
+        }
+    })
+}
+
+/// `partition:0,offset:42;partition:1,offset:300` → `[(0, 42), (1, 300)]`.
+pub fn parse_specific_offsets(text: &str) -> std::result::Result<Vec<(i32, i64)>, String> {
+    let bad = || format!("option 'scan.startup.specific-offsets' must look like 'partition:0,offset:42;partition:1,offset:300', got '{text}'");
+    text.split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(|entry| {
+            let mut p = None;
+            let mut o = None;
+            for kv in entry.split(',') {
+                let (k, v) = kv.split_once(':').ok_or_else(bad)?;
+                match k.trim() {
+                    "partition" => p = v.trim().parse().ok(),
+                    "offset" => o = v.trim().parse().ok(),
+                    _ => return Err(bad()),
+                }
+            }
+            Ok((p.ok_or_else(bad)?, o.ok_or_else(bad)?))
+        })
+        .collect()
+}
+
+fn metadata_source(c: &mut Checker<'_>, column: &str, key: &str, ty: DataType) -> ColumnSource {
+    let (source, want) = match key {
+        "key" => (ColumnSource::Key, &[DataType::String][..]),
+        "partition" => (ColumnSource::Partition, &[DataType::Int][..]),
+        "offset" => (ColumnSource::Offset, &[DataType::Int][..]),
+        "timestamp" => (ColumnSource::Timestamp, &[DataType::Timestamp, DataType::Int][..]),
+        other => {
+            c.problems.push(format!(
+                "unknown metadata key '{other}' for column \"{column}\" (expected 'key', 'partition', 'offset' or 'timestamp')"
+            ));
+            return ColumnSource::Value;
+        }
+    };
+    if !want.contains(&ty) {
+        c.problems.push(format!("metadata column \"{column}\" ('{key}') must have type {}, not {ty}", want[0]));
+    }
+    source
+}
+
+/// The table as a sink.
+pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
+    let connector = table.options.iter().find(|(k, _)| k == "connector").map(|(_, v)| v.to_ascii_lowercase());
+    let mut primary_key = Vec::new();
+    let mut key_problems = Vec::new();
+    for k in &table.primary_key {
+        match table.schema.index_of(k) {
+            Some(i) => primary_key.push(i),
+            None => key_problems.push(format!("primary key column \"{k}\" is not a column of table \"{}\"", table.name)),
+        }
+    }
+    let (mut c, connector) = match connector.as_deref() {
+        Some("kafka") | Some("upsert-kafka") => {
+            let mut c = Checker::new(table, KAFKA_SINK_KEYS, true);
+            let topic = c.required("topic");
+            let bootstrap_servers = c.required("properties.bootstrap.servers");
+            c.choice("format", Some(()), &[("json", ())]);
+            let default = if primary_key.is_empty() { KafkaSinkMode::Changelog } else { KafkaSinkMode::Upsert };
+            let mut mode = c
+                .choice("sink.mode", Some(default), &[("upsert", KafkaSinkMode::Upsert), ("changelog", KafkaSinkMode::Changelog)])
+                .unwrap_or(default);
+            if connector.as_deref() == Some("upsert-kafka") {
+                mode = KafkaSinkMode::Upsert;
+            }
+            if mode == KafkaSinkMode::Upsert && table.primary_key.is_empty() {
+                c.problems.push(format!(
+                    "upsert sink \"{}\" needs a PRIMARY KEY (add PRIMARY KEY (...) NOT ENFORCED, or set 'sink.mode' = 'changelog')",
+                    table.name
+                ));
+            }
+            let properties = c.properties();
+            (c, SinkConnector::Kafka { topic, bootstrap_servers, properties, mode })
+        }
+        Some("print") | Some("console") => {
+            let mut c = Checker::new(table, PRINT_KEYS, false);
+            let mode = c
+                .choice("print.mode", Some(PrintMode::Changelog), &[("changelog", PrintMode::Changelog), ("complete", PrintMode::Complete)])
+                .unwrap_or(PrintMode::Changelog);
+            (c, SinkConnector::Print { mode })
+        }
+        Some("filesystem") => {
+            let mut c = Checker::new(table, FILE_KEYS, false);
+            let path = c.required("path");
+            c.choice("format", Some(()), &[("json", ())]);
+            (c, SinkConnector::File { path })
+        }
+        other => {
+            let mut c = Checker::new(table, &["connector"], false);
+            c.problems.clear();
+            c.problems.push(match other {
+                None => format!("table \"{}\" needs option 'connector'", table.name),
+                Some(o) => format!(
+                    "unknown connector '{o}' for sink \"{}\" (expected 'kafka', 'upsert-kafka', 'print' or 'filesystem')",
+                    table.name
+                ),
+            });
+            (c, SinkConnector::Print { mode: PrintMode::Changelog })
+        }
+    };
+    if table.metadata.iter().any(Option::is_some) {
+        c.problems.push(format!("sink \"{}\" cannot have METADATA columns", table.name));
+    }
+    c.problems.extend(key_problems);
+    c.finish(SinkSpec { name: table.name.clone(), schema: table.schema.clone(), primary_key, connector })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specific_offsets() {
+        assert_eq!(parse_specific_offsets("partition:0,offset:42;partition:1,offset:300").unwrap(), vec![(0, 42), (1, 300)]);
+        assert!(parse_specific_offsets("p:0").is_err());
+    }
+
+    #[test]
+    fn closest_key() {
+        assert_eq!(closest("topik", SOURCE_KEYS.iter().copied()), Some("topic"));
+        assert_eq!(closest("zzzzzzzz", SOURCE_KEYS.iter().copied()), None);
+    }
+}

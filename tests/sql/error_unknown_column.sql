@@ -1,0 +1,4 @@
+-- error: did you mean "value"?
+CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = 'in', 'properties.bootstrap.servers' = 'b:9092', 'format' = 'raw');
+CREATE TABLE out1 (a STRING, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out1 SELECT vale, COUNT(*) FROM words GROUP BY vale;

@@ -1,0 +1,4 @@
+-- error: WHERE must be BOOLEAN
+CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = 'in', 'properties.bootstrap.servers' = 'b:9092', 'format' = 'raw');
+CREATE TABLE out1 (a STRING, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out1 SELECT value, COUNT(*) FROM words WHERE value GROUP BY value;
