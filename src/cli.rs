@@ -209,6 +209,7 @@ fn gen(args: GenArgs) -> Result<()> {
         },
         seed: args.seed,
         keyed: args.keyed,
+        create_topic: true,
     };
     let report = loadgen::generate(&spec, &AtomicBool::new(false))?;
     let rate = report.produced as f64 / report.elapsed.as_secs_f64().max(1e-9);
@@ -279,6 +280,7 @@ fn run_embedded(
     let rate = 50_000;
     config.bootstrap_override = Some(broker.bootstrap.clone());
     config.progress = true;
+    config.create_sink_topics = false; // the demo broker already has them
     config
         .duration
         .get_or_insert(Duration::from_secs_f64(records as f64 / rate as f64 + 2.0));
@@ -308,7 +310,7 @@ fn run_embedded(
     Ok(report)
 }
 
-/// A short text summary of an upsert topic: size and the rows with the largest last field.
+/// A short text summary of an upsert topic: its size and the rows with the largest numbers.
 fn summarize(
     topic: &str,
     messages: usize,
@@ -321,7 +323,7 @@ fn summarize(
                 .ok()
                 .and_then(|j| {
                     j.as_object()
-                        .and_then(|o| o.values().last().and_then(|x| x.as_f64()))
+                        .and_then(|o| o.values().filter_map(|x| x.as_f64()).reduce(f64::max))
                 })
                 .unwrap_or(0.0);
             (last, v)

@@ -24,6 +24,8 @@ pub struct RunConfig {
     pub progress: bool,
     /// Partitions of sink topics ddflow creates.
     pub sink_partitions: i32,
+    /// Create missing Kafka sink topics before starting.
+    pub create_sink_topics: bool,
 }
 
 impl RunConfig {
@@ -38,6 +40,7 @@ impl RunConfig {
             duration: None,
             progress: false,
             sink_partitions: 1,
+            create_sink_topics: true,
         }
     }
 }

@@ -79,6 +79,7 @@ impl EmbeddedBroker {
                     },
                     seed: 42 + i as u64,
                     keyed: false,
+                    create_topic: false,
                 };
                 let stop = stop.clone();
                 std::thread::spawn(move || loadgen::generate(&spec, &stop).map(|r| r.produced))

@@ -58,6 +58,8 @@ pub struct LoadSpec {
     pub seed: u64,
     /// Also set the Kafka record key to the word.
     pub keyed: bool,
+    /// Create the topic first when it does not exist.
+    pub create_topic: bool,
 }
 
 /// What a load-generation job did.
@@ -128,12 +130,10 @@ impl KeyGen {
 
 /// Produce `spec.count` records; stops early (after flushing) when `stop` is set.
 pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
-    ensure_topic(
-        &spec.bootstrap,
-        &spec.topic,
-        spec.partitions,
-        Duration::from_secs(10),
-    )?;
+    if spec.create_topic {
+        let timeout = Duration::from_secs(10);
+        ensure_topic(&spec.bootstrap, &spec.topic, spec.partitions, timeout)?;
+    }
     let producer: BaseProducer =
         producer_config(&spec.bootstrap, &[("linger.ms".into(), "20".into())])
             .create()

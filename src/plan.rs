@@ -19,6 +19,9 @@ pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
 
 /// Read, parse and plan a dataflow file.
 pub fn plan_file(path: &Path) -> Result<ir::Program> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     plan_text(&path.display().to_string(), &text)
 }

@@ -97,7 +97,7 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
         tracing::info!(table = %source.name, topic = %source.topic, partitions = n, "source");
         partitions.insert(source.name.clone(), n);
     }
-    for sink in &program.sinks {
+    for sink in program.sinks.iter().filter(|_| config.create_sink_topics) {
         if let SinkConnector::Kafka {
             topic,
             bootstrap_servers,

@@ -18,7 +18,16 @@ fn raw_source_sql(input: &str, output: &str, extra: &str) -> String {
 
 fn bad_utf8_topic() -> String {
     let input = unique("bad-in");
-    produce(&input, 1, &[(0, b"ok".to_vec()), (0, vec![0xff, 0xfe]), (0, b"fine".to_vec()), (0, b"ok".to_vec())]);
+    produce(
+        &input,
+        1,
+        &[
+            (0, b"ok".to_vec()),
+            (0, vec![0xff, 0xfe]),
+            (0, b"fine".to_vec()),
+            (0, b"ok".to_vec()),
+        ],
+    );
     input
 }
 
@@ -39,12 +48,17 @@ fn undecodable_record_fails_naming_its_coordinates() {
 #[test]
 fn skip_policy_counts_and_drops_bad_records() {
     let (input, output) = (bad_utf8_topic(), unique("skip-out"));
-    let file = sql_file("skip", &raw_source_sql(&input, &output, "'format.bad-records' = 'skip',"));
+    let file = sql_file(
+        "skip",
+        &raw_source_sql(&input, &output, "'format.bad-records' = 'skip',"),
+    );
     let out = ddflow_ok(&["run", file.to_str().unwrap(), "--report-json"]);
     let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(report["metrics"]["records_skipped"], 1);
     assert_eq!(report["metrics"]["records_read"], 4);
-    let expected = [("fine".to_string(), 1), ("ok".to_string(), 2)].into_iter().collect();
+    let expected = [("fine".to_string(), 1), ("ok".to_string(), 2)]
+        .into_iter()
+        .collect();
     assert_eq!(word_counts_in(&output), expected);
 }
 
@@ -52,12 +66,19 @@ fn skip_policy_counts_and_drops_bad_records() {
 fn dead_letter_topic_gets_exactly_the_bad_records() {
     let (input, output, dlq) = (bad_utf8_topic(), unique("dl-out"), unique("dlq"));
     ddflow::kafka::ensure_topic(&bootstrap(), &dlq, 1, Duration::from_secs(10)).unwrap();
-    let extra = format!("'format.bad-records' = 'dead-letter', 'format.dead-letter.topic' = '{dlq}',");
+    let extra =
+        format!("'format.bad-records' = 'dead-letter', 'format.dead-letter.topic' = '{dlq}',");
     let file = sql_file("dl", &raw_source_sql(&input, &output, &extra));
     ddflow_ok(&["run", file.to_str().unwrap()]);
     let dead = ddflow::kafka::read_topic(&bootstrap(), &dlq, Duration::from_secs(20)).unwrap();
     assert_eq!(dead.len(), 1);
-    let header = |k: &str| dead[0].headers.iter().find(|(h, _)| h == k).map(|(_, v)| v.clone());
+    let header = |k: &str| {
+        dead[0]
+            .headers
+            .iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(header("ddflow.source.topic"), Some(input.clone()));
     assert_eq!(header("ddflow.source.partition").as_deref(), Some("0"));
     assert_eq!(header("ddflow.source.offset").as_deref(), Some("1"));
@@ -68,19 +89,29 @@ fn dead_letter_topic_gets_exactly_the_bad_records() {
 #[test]
 fn json_field_of_wrong_type_names_the_field() {
     let input = unique("json-in");
-    produce(&input, 1, &[(0, br#"{"user":"a","amount":1.5}"#.to_vec()), (0, br#"{"user":"b","amount":"lots"}"#.to_vec())]);
+    produce(
+        &input,
+        1,
+        &[
+            (0, br#"{"who":"a","amount":1.5}"#.to_vec()),
+            (0, br#"{"who":"b","amount":"lots"}"#.to_vec()),
+        ],
+    );
     let b = bootstrap();
     let sql = format!(
-        "CREATE TABLE pay (user STRING, amount DOUBLE) WITH ('connector' = 'kafka', 'topic' = '{input}',
+        "CREATE TABLE pay (who STRING, amount DOUBLE) WITH ('connector' = 'kafka', 'topic' = '{input}',
            'properties.bootstrap.servers' = '{b}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset',
            'scan.bounded.mode' = 'latest-offset');
-         CREATE TABLE out (user STRING, total DOUBLE) WITH ('connector' = 'print');
-         INSERT INTO out SELECT user, SUM(amount) AS total FROM pay GROUP BY user;"
+         CREATE TABLE out (who STRING, total DOUBLE) WITH ('connector' = 'print');
+         INSERT INTO out SELECT who, SUM(amount) AS total FROM pay GROUP BY who;"
     );
     let out = ddflow(&["run", sql_file("json", &sql).to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("partition 0 offset 1: field \"amount\": expected DOUBLE, got \"lots\""), "{err}");
+    assert!(
+        err.contains("partition 0 offset 1: field \"amount\": expected DOUBLE, got \"lots\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -90,11 +121,23 @@ fn unreachable_broker_fails_within_the_timeout() {
                CREATE TABLE out (value STRING, n BIGINT) WITH ('connector' = 'print');
                INSERT INTO out SELECT value, COUNT(*) AS n FROM words GROUP BY value;";
     let start = Instant::now();
-    let out = ddflow(&["run", sql_file("unreachable", sql).to_str().unwrap(), "--broker-timeout", "2s"]);
-    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    let out = ddflow(&[
+        "run",
+        sql_file("unreachable", sql).to_str().unwrap(),
+        "--broker-timeout",
+        "2s",
+    ]);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
     assert_eq!(out.status.code(), Some(3), "stderr: {}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("no broker at \"127.0.0.1:1\" answered within 2 s"), "{err}");
+    assert!(
+        err.contains("no broker at \"127.0.0.1:1\" answered within 2 s"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 fn sql_files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
     files.sort();
     files
 }
@@ -22,17 +25,29 @@ fn sql_cases() {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let expected_error = text.lines().next().and_then(|l| l.strip_prefix("-- error: ")).map(str::trim);
-        assert_eq!(name.starts_with("error_"), expected_error.is_some(), "{name}: file name and `-- error:` header disagree");
+        let expected_error = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("-- error: "))
+            .map(str::trim);
+        assert_eq!(
+            name.starts_with("error_"),
+            expected_error.is_some(),
+            "{name}: file name and `-- error:` header disagree"
+        );
         let result = ddflow::plan::plan_text(&name, &text);
         match (expected_error, result) {
             (Some(want), Err(e)) => {
                 let got = format!("{e}\nhint: {}", e.hint().unwrap_or(""));
                 if !got.contains(want) {
-                    failures.push(format!("{name}: expected error containing {want:?}, got {got:?}"));
+                    failures.push(format!(
+                        "{name}: expected error containing {want:?}, got {got:?}"
+                    ));
                 }
             }
-            (Some(want), Ok(_)) => failures.push(format!("{name}: expected error {want:?}, but it planned")),
+            (Some(want), Ok(_)) => {
+                failures.push(format!("{name}: expected error {want:?}, but it planned"))
+            }
             (None, Err(e)) => failures.push(format!("{name}: did not plan: {e}")),
             (None, Ok(program)) => {
                 let got = ddflow::plan::explain::explain(&program);
@@ -42,7 +57,10 @@ fn sql_cases() {
                 } else {
                     let want = std::fs::read_to_string(&plan_path).unwrap_or_default();
                     if got != want {
-                        failures.push(format!("{name}: plan differs from {}:\n--- want\n{want}\n--- got\n{got}", plan_path.display()));
+                        failures.push(format!(
+                            "{name}: plan differs from {}:\n--- want\n{want}\n--- got\n{got}",
+                            plan_path.display()
+                        ));
                     }
                 }
             }

@@ -31,13 +31,22 @@ fn idle_partitions_do_not_stall_output() {
     );
     let file = sql_file("idle", &sql);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddflow"))
-        .args(["run", file.to_str().unwrap(), "-w", "3", "--duration", "20s"])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "-w",
+            "3",
+            "--duration",
+            "20s",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Only partition 0 ever receives data; partitions 1 and 2 (each on its own worker) stay empty.
-    let words: Vec<(i32, Vec<u8>)> = (0..300).map(|i| (0, format!("w{}", i % 7).into_bytes())).collect();
+    let words: Vec<(i32, Vec<u8>)> = (0..300)
+        .map(|i| (0, format!("w{}", i % 7).into_bytes()))
+        .collect();
     produce(&input, 3, &words);
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut total = 0;
@@ -51,8 +60,14 @@ fn idle_partitions_do_not_stall_output() {
     let still_running = child.try_wait().unwrap().is_none();
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(total, 300, "output did not reach all 300 records while partitions 1 and 2 were idle");
-    assert!(still_running, "the output must advance while the run is live, not only at its end");
+    assert_eq!(
+        total, 300,
+        "output did not reach all 300 records while partitions 1 and 2 were idle"
+    );
+    assert!(
+        still_running,
+        "the output must advance while the run is live, not only at its end"
+    );
 }
 
 #[test]
@@ -65,7 +80,11 @@ fn results_do_not_depend_on_workers_or_processes() {
         let file = sql_file("wc", &word_count_sql(&input, &output, &group));
         ddflow_ok(&["run", file.to_str().unwrap(), "-w", threads]);
         assert_eq!(word_counts_in(&output), expected, "-w {threads}");
-        assert_eq!(committed(&group, &input), round_robin_ends(12_000, 4), "-w {threads}");
+        assert_eq!(
+            committed(&group, &input),
+            round_robin_ends(12_000, 4),
+            "-w {threads}"
+        );
     }
     // Two processes of two workers each on localhost.
     let (output, group) = (unique("scale-out"), unique("scale-group"));
@@ -77,10 +96,25 @@ fn results_do_not_depend_on_workers_or_processes() {
         .map(|l| l.local_addr().unwrap().port())
         .collect();
     let hostfile = file.with_file_name("hosts.txt");
-    std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
     let spawn = |p: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_ddflow"))
-            .args(["run", file.to_str().unwrap(), "-w", "2", "-n", "2", "-p", p, "-h", hostfile.to_str().unwrap()])
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "-w",
+                "2",
+                "-n",
+                "2",
+                "-p",
+                p,
+                "-h",
+                hostfile.to_str().unwrap(),
+            ])
             .env("DDFLOW_LOG", "ddflow=warn")
             .output()
     };
@@ -90,10 +124,18 @@ fn results_do_not_depend_on_workers_or_processes() {
         (first, other.join().unwrap())
     });
     for out in [&first, &second] {
-        assert!(out.status.success(), "cluster process failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cluster process failed: {}",
+            text(&out.stderr)
+        );
     }
     assert_eq!(word_counts_in(&output), expected, "-n 2 -w 2");
-    assert_eq!(committed(&group, &input), round_robin_ends(12_000, 4), "-n 2 -w 2");
+    assert_eq!(
+        committed(&group, &input),
+        round_robin_ends(12_000, 4),
+        "-n 2 -w 2"
+    );
 }
 
 #[test]
@@ -121,27 +163,55 @@ fn every_epoch_is_the_result_over_offset_prefixes() {
     ddflow_ok(&["run", file.to_str().unwrap(), "-w", "2", "--epoch", "1ms"]);
     let counts = changes_by_epoch(&counts_path, "value");
     let progress = changes_by_epoch(&progress_path, "part");
-    let epochs: std::collections::BTreeSet<u64> = counts.keys().chain(progress.keys()).copied().collect();
-    assert!(epochs.len() > 1, "expected several epochs, got {}", epochs.len());
+    let epochs: std::collections::BTreeSet<u64> =
+        counts.keys().chain(progress.keys()).copied().collect();
+    assert!(
+        epochs.len() > 1,
+        "expected several epochs, got {}",
+        epochs.len()
+    );
     let (mut word_state, mut part_state) = (BTreeMap::new(), BTreeMap::new());
     for epoch in &epochs {
         apply(&mut word_state, counts.get(epoch));
         apply(&mut part_state, progress.get(epoch));
-        let words_total: i64 = word_state.values().map(|v: &serde_json::Value| v["n"].as_i64().unwrap()).sum();
-        let parts_total: i64 = part_state.values().map(|v: &serde_json::Value| v["n"].as_i64().unwrap()).sum();
-        assert_eq!(words_total, parts_total, "epoch {epoch}: counts and per-partition totals disagree");
+        let words_total: i64 = word_state
+            .values()
+            .map(|v: &serde_json::Value| v["n"].as_i64().unwrap())
+            .sum();
+        let parts_total: i64 = part_state
+            .values()
+            .map(|v: &serde_json::Value| v["n"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            words_total, parts_total,
+            "epoch {epoch}: counts and per-partition totals disagree"
+        );
         for v in part_state.values() {
             // Every partition contributes a prefix: offsets 0..=max_off, no gaps, no tears.
-            assert_eq!(v["n"].as_i64().unwrap(), v["max_off"].as_i64().unwrap() + 1, "epoch {epoch}: {v}");
+            assert_eq!(
+                v["n"].as_i64().unwrap(),
+                v["max_off"].as_i64().unwrap() + 1,
+                "epoch {epoch}: {v}"
+            );
         }
     }
-    let final_counts: BTreeMap<String, i64> =
-        word_state.values().map(|v| (v["value"].as_str().unwrap().to_string(), v["n"].as_i64().unwrap())).collect();
+    let final_counts: BTreeMap<String, i64> = word_state
+        .values()
+        .map(|v| {
+            (
+                v["value"].as_str().unwrap().to_string(),
+                v["n"].as_i64().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(final_counts, count(&words));
 }
 
 /// A JSON-lines changelog file grouped by epoch: epoch → [(key, row, +1/-1)].
-fn changes_by_epoch(path: &std::path::Path, key: &str) -> BTreeMap<u64, Vec<(String, serde_json::Value, i64)>> {
+fn changes_by_epoch(
+    path: &std::path::Path,
+    key: &str,
+) -> BTreeMap<u64, Vec<(String, serde_json::Value, i64)>> {
     let mut out: BTreeMap<u64, Vec<_>> = BTreeMap::new();
     for line in std::fs::read_to_string(path).unwrap().lines() {
         let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -150,12 +220,17 @@ fn changes_by_epoch(path: &std::path::Path, key: &str) -> BTreeMap<u64, Vec<(Str
         let obj = v.as_object_mut().unwrap();
         obj.remove("epoch");
         obj.remove("op");
-        out.entry(epoch).or_default().push((v[key].to_string(), v, sign));
+        out.entry(epoch)
+            .or_default()
+            .push((v[key].to_string(), v, sign));
     }
     out
 }
 
-fn apply(state: &mut BTreeMap<String, serde_json::Value>, changes: Option<&Vec<(String, serde_json::Value, i64)>>) {
+fn apply(
+    state: &mut BTreeMap<String, serde_json::Value>,
+    changes: Option<&Vec<(String, serde_json::Value, i64)>>,
+) {
     for (key, row, sign) in changes.into_iter().flatten() {
         if *sign < 0 {
             if state.get(key) == Some(row) {

@@ -34,7 +34,8 @@ type Multiset = BTreeMap<Row, i64>;
 #[test]
 fn incremental_results_match_recomputation() {
     for (q, query) in QUERIES.iter().enumerate() {
-        let program = ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
+        let program =
+            ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
         for seed in 0..4 {
             check(&program, seed * 10 + q as u64);
         }
@@ -51,7 +52,9 @@ fn check(program: &ddflow::plan::ir::Program, seed: u64) {
             let env = HashMap::from([("t".to_string(), rows)]);
             let mut sinks = ddflow::render::render_program(&program, env).unwrap();
             let (_, out) = sinks.remove(0);
-            let (probe, _) = out.inspect(move |(r, t, d)| sink.borrow_mut().push((r.clone(), *t, *d))).probe();
+            let (probe, _) = out
+                .inspect(move |(r, t, d)| sink.borrow_mut().push((r.clone(), *t, *d)))
+                .probe();
             (input, probe)
         });
         let mut rng = StdRng::seed_from_u64(seed);
@@ -114,10 +117,16 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
         }
         Relation::Project { input, exprs, .. } => {
             for (row, n) in evaluate(input, env) {
-                *out.entry(exprs.iter().map(|e| eval(e, &row)).collect()).or_insert(0) += n;
+                *out.entry(exprs.iter().map(|e| eval(e, &row)).collect())
+                    .or_insert(0) += n;
             }
         }
-        Relation::Reduce { input, group_key, aggregates, .. } => {
+        Relation::Reduce {
+            input,
+            group_key,
+            aggregates,
+            ..
+        } => {
             let mut groups: BTreeMap<Row, Vec<(Row, i64)>> = BTreeMap::new();
             for (row, n) in evaluate(input, env) {
                 let key: Row = group_key.iter().map(|e| eval(e, &row)).collect();
@@ -147,7 +156,15 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
 }
 
 fn fold(func: AggFunc, values: &[Datum]) -> Datum {
-    let ints = || values.iter().map(|v| if let Datum::Int(i) = v { *i } else { panic!("ints only in the oracle") });
+    let ints = || {
+        values.iter().map(|v| {
+            if let Datum::Int(i) = v {
+                *i
+            } else {
+                panic!("ints only in the oracle")
+            }
+        })
+    };
     match func {
         AggFunc::Count => Datum::Int(values.len() as i64),
         AggFunc::Sum if values.is_empty() => Datum::Null,
@@ -155,6 +172,8 @@ fn fold(func: AggFunc, values: &[Datum]) -> Datum {
         AggFunc::Min => values.iter().min().cloned().unwrap_or(Datum::Null),
         AggFunc::Max => values.iter().max().cloned().unwrap_or(Datum::Null),
         AggFunc::Avg if values.is_empty() => Datum::Null,
-        AggFunc::Avg => Datum::Float(OrderedFloat(ints().sum::<i64>() as f64 / values.len() as f64)),
+        AggFunc::Avg => Datum::Float(OrderedFloat(
+            ints().sum::<i64>() as f64 / values.len() as f64,
+        )),
     }
 }

@@ -19,17 +19,28 @@ pub fn bootstrap() -> String {
 /// A topic (or group) name no other test or run uses.
 pub fn unique(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{name}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{name}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Create `topic` with `partitions` partitions and produce `records` as (partition, value).
 pub fn produce(topic: &str, partitions: i32, records: &[(i32, Vec<u8>)]) {
     let b = bootstrap();
-    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10)).expect("create topic");
-    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &[]).create().expect("producer");
+    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10))
+        .expect("create topic");
+    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &[])
+        .create()
+        .expect("producer");
     for (p, v) in records {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(v.as_slice()).partition(*p);
+        let mut rec: BaseRecord<'_, [u8], [u8]> =
+            BaseRecord::to(topic).payload(v.as_slice()).partition(*p);
         loop {
             match producer.send(rec) {
                 Ok(()) => break,
@@ -44,11 +55,23 @@ pub fn produce(topic: &str, partitions: i32, records: &[(i32, Vec<u8>)]) {
 }
 
 /// Produce `count` seeded words round-robin over `partitions`; returns the words in order.
-pub fn produce_words(topic: &str, partitions: i32, count: u64, keys: u64, seed: u64) -> Vec<String> {
-    let mut gen = ddflow::loadgen::KeyGen::new(keys, ddflow::loadgen::KeyDist::Zipf(1.0), seed).unwrap();
-    let words: Vec<String> = (0..count).map(|_| ddflow::loadgen::word(gen.next_key())).collect();
-    let records: Vec<(i32, Vec<u8>)> =
-        words.iter().enumerate().map(|(i, w)| ((i as i32) % partitions, w.clone().into_bytes())).collect();
+pub fn produce_words(
+    topic: &str,
+    partitions: i32,
+    count: u64,
+    keys: u64,
+    seed: u64,
+) -> Vec<String> {
+    let mut gen =
+        ddflow::loadgen::KeyGen::new(keys, ddflow::loadgen::KeyDist::Zipf(1.0), seed).unwrap();
+    let words: Vec<String> = (0..count)
+        .map(|_| ddflow::loadgen::word(gen.next_key()))
+        .collect();
+    let records: Vec<(i32, Vec<u8>)> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((i as i32) % partitions, w.clone().into_bytes()))
+        .collect();
     produce(topic, partitions, &records);
     words
 }
@@ -86,13 +109,22 @@ pub fn word_count_sql(input: &str, output: &str, group: &str) -> String {
 
 /// Run the `ddflow` binary.
 pub fn ddflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddflow")).args(args).env("DDFLOW_LOG", "ddflow=warn").output().expect("run ddflow")
+    Command::new(env!("CARGO_BIN_EXE_ddflow"))
+        .args(args)
+        .env("DDFLOW_LOG", "ddflow=warn")
+        .output()
+        .expect("run ddflow")
 }
 
 /// Run the binary and insist on success.
 pub fn ddflow_ok(args: &[&str]) -> Output {
     let out = ddflow(args);
-    assert!(out.status.success(), "ddflow {args:?} failed:\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ddflow {args:?} failed:\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     out
 }
 
@@ -103,24 +135,33 @@ pub fn text(b: &[u8]) -> String {
 
 /// The word → count state of an upsert topic written by the word-count dataflow.
 pub fn word_counts_in(topic: &str) -> BTreeMap<String, i64> {
-    let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).expect("read output");
+    let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30))
+        .expect("read output");
     ddflow::kafka::upsert_state(&records)
         .into_iter()
         .map(|(key, value)| {
             let k: serde_json::Value = serde_json::from_str(&key).expect("key is JSON");
             let v: serde_json::Value = serde_json::from_str(&value).expect("value is JSON");
             assert_eq!(k["value"], v["value"], "key and value disagree");
-            (v["value"].as_str().unwrap().to_string(), v["n"].as_i64().unwrap())
+            (
+                v["value"].as_str().unwrap().to_string(),
+                v["n"].as_i64().unwrap(),
+            )
         })
         .collect()
 }
 
 /// Committed offsets of `group` on `topic`.
 pub fn committed(group: &str, topic: &str) -> Vec<Option<i64>> {
-    ddflow::kafka::committed_offsets(&bootstrap(), group, topic, Duration::from_secs(10)).expect("committed offsets")
+    ddflow::kafka::committed_offsets(&bootstrap(), group, topic, Duration::from_secs(10))
+        .expect("committed offsets")
 }
 
 /// Per-partition record counts of a round-robin production of `count` records.
 pub fn round_robin_ends(count: u64, partitions: i32) -> Vec<Option<i64>> {
-    (0..partitions as u64).map(|p| Some((count / partitions as u64 + u64::from(p < count % partitions as u64)) as i64)).collect()
+    (0..partitions as u64)
+        .map(|p| {
+            Some((count / partitions as u64 + u64::from(p < count % partitions as u64)) as i64)
+        })
+        .collect()
 }

@@ -26,7 +26,11 @@ pub fn explain(program: &Program) -> String {
             s.name, s.topic, s.startup, s.bounded
         );
         for (c, origin) in s.schema.columns.iter().zip(&s.column_sources) {
-            let origin = if *origin == ColumnSource::Value { String::new() } else { format!(" METADATA {origin:?}") };
+            let origin = if *origin == ColumnSource::Value {
+                String::new()
+            } else {
+                format!(" METADATA {origin:?}")
+            };
             let _ = writeln!(out, "  {} {}{origin}", c.name, c.ty);
         }
     }
@@ -35,13 +39,24 @@ pub fn explain(program: &Program) -> String {
         relation(&mut out, &v.relation, 1);
     }
     for s in &program.sinks {
-        let key: Vec<&str> = s.sink.primary_key.iter().map(|i| s.sink.schema.columns[*i].name.as_str()).collect();
+        let key: Vec<&str> = s
+            .sink
+            .primary_key
+            .iter()
+            .map(|i| s.sink.schema.columns[*i].name.as_str())
+            .collect();
         let target = match &s.sink.connector {
-            SinkConnector::Kafka { topic, mode, .. } => format!("kafka topic={topic} mode={mode:?}"),
+            SinkConnector::Kafka { topic, mode, .. } => {
+                format!("kafka topic={topic} mode={mode:?}")
+            }
             SinkConnector::Print { mode } => format!("print mode={mode:?}"),
             SinkConnector::File { path } => format!("file path={path}"),
         };
-        let key = if key.is_empty() { String::new() } else { format!(" key=({})", key.join(", ")) };
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!(" key=({})", key.join(", "))
+        };
         let _ = writeln!(out, "sink {}: {target}{key}", s.sink.name);
         relation(&mut out, &s.relation, 1);
     }
@@ -58,30 +73,51 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             let _ = writeln!(out, "{pad}Filter {}", expr(predicate, input.schema()));
             relation(out, input, depth + 1);
         }
-        Relation::Project { input, exprs, schema } => {
+        Relation::Project {
+            input,
+            exprs,
+            schema,
+        } => {
             let cols: Vec<String> = exprs
                 .iter()
                 .zip(&schema.columns)
                 .map(|(e, c)| {
                     let text = expr(e, input.schema());
-                    if text == c.name { text } else { format!("{text} AS {}", c.name) }
+                    if text == c.name {
+                        text
+                    } else {
+                        format!("{text} AS {}", c.name)
+                    }
                 })
                 .collect();
             let _ = writeln!(out, "{pad}Project {}", cols.join(", "));
             relation(out, input, depth + 1);
         }
-        Relation::Reduce { input, group_key, aggregates, schema } => {
+        Relation::Reduce {
+            input,
+            group_key,
+            aggregates,
+            schema,
+        } => {
             let keys: Vec<String> = group_key.iter().map(|e| expr(e, input.schema())).collect();
             let aggs: Vec<String> = aggregates
                 .iter()
                 .zip(schema.columns.iter().skip(group_key.len()))
                 .map(|(a, c)| {
-                    let arg = a.arg.as_ref().map_or("*".into(), |e| expr(e, input.schema()));
+                    let arg = a
+                        .arg
+                        .as_ref()
+                        .map_or("*".into(), |e| expr(e, input.schema()));
                     let d = if a.distinct { "DISTINCT " } else { "" };
                     format!("{:?}({d}{arg}) AS {}", a.func, c.name).to_lowercase()
                 })
                 .collect();
-            let _ = writeln!(out, "{pad}Reduce key=({}) aggs=({})", keys.join(", "), aggs.join(", "));
+            let _ = writeln!(
+                out,
+                "{pad}Reduce key=({}) aggs=({})",
+                keys.join(", "),
+                aggs.join(", ")
+            );
             relation(out, input, depth + 1);
         }
     }
@@ -90,11 +126,20 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
 /// An expression as SQL-like text, with column names from `schema`.
 pub fn expr(e: &Expr, schema: &Schema) -> String {
     match e {
-        Expr::Column(i) => schema.columns.get(*i).map_or(format!("#{i}"), |c| c.name.clone()),
+        Expr::Column(i) => schema
+            .columns
+            .get(*i)
+            .map_or(format!("#{i}"), |c| c.name.clone()),
         Expr::Literal(crate::data::Datum::Str(s)) => format!("'{}'", s.replace('\'', "''")),
         Expr::Literal(d) => d.to_string(),
-        Expr::Unary { op: UnaryOp::Not, expr: x } => format!("NOT {}", expr(x, schema)),
-        Expr::Unary { op: UnaryOp::Neg, expr: x } => format!("-{}", expr(x, schema)),
+        Expr::Unary {
+            op: UnaryOp::Not,
+            expr: x,
+        } => format!("NOT {}", expr(x, schema)),
+        Expr::Unary {
+            op: UnaryOp::Neg,
+            expr: x,
+        } => format!("-{}", expr(x, schema)),
         Expr::Binary { op, left, right } => {
             let op = match op {
                 BinaryOp::Add => "+",
@@ -116,12 +161,23 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
             format!("({} {op} {})", expr(left, schema), expr(right, schema))
         }
         Expr::Cast { expr: x, ty } => format!("CAST({} AS {ty})", expr(x, schema)),
-        Expr::IsNull { expr: x, negated } => format!("{} IS {}NULL", expr(x, schema), if *negated { "NOT " } else { "" }),
+        Expr::IsNull { expr: x, negated } => format!(
+            "{} IS {}NULL",
+            expr(x, schema),
+            if *negated { "NOT " } else { "" }
+        ),
         Expr::Call { func, args } => {
             let args: Vec<String> = args.iter().map(|a| expr(a, schema)).collect();
-            format!("{}({})", format!("{func:?}").to_uppercase(), args.join(", "))
+            format!(
+                "{}({})",
+                format!("{func:?}").to_uppercase(),
+                args.join(", ")
+            )
         }
-        Expr::Case { branches, otherwise } => {
+        Expr::Case {
+            branches,
+            otherwise,
+        } => {
             let mut s = "CASE".to_string();
             for (c, r) in branches {
                 let _ = write!(s, " WHEN {} THEN {}", expr(c, schema), expr(r, schema));

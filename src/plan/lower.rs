@@ -1,8 +1,8 @@
 //! AST → IR: name resolution, type checking, `GROUP BY` → `Reduce`, errors with positions.
 
 use sqlparser::ast::{
-    self as sql, BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, SelectItem,
-    SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
+    self as sql, BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
 };
 
 use crate::data::{DataType, Datum, Schema};
@@ -13,7 +13,13 @@ use crate::spec::parse::MetadataClause;
 
 /// Lower parsed statements into a program.
 pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) -> Result<Program> {
-    let mut l = Lowerer { file, tables: Vec::new(), views: Vec::new(), read: Vec::new(), sinks: Vec::new() };
+    let mut l = Lowerer {
+        file,
+        tables: Vec::new(),
+        views: Vec::new(),
+        read: Vec::new(),
+        sinks: Vec::new(),
+    };
     let mut metadata = metadata.iter();
     for st in statements {
         match st {
@@ -25,7 +31,13 @@ pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) 
                 l.views.push(View { name, relation });
             }
             Statement::Insert(ins) => l.insert(ins)?,
-            other => return Err(l.err(other.span(), "only CREATE TABLE, CREATE VIEW and INSERT INTO ... SELECT are supported", None)),
+            other => {
+                return Err(l.err(
+                    other.span(),
+                    "only CREATE TABLE, CREATE VIEW and INSERT INTO ... SELECT are supported",
+                    None,
+                ))
+            }
         }
     }
     l.finish()
@@ -55,17 +67,28 @@ struct AggCx {
 type Typed = (Expr, DataType);
 
 impl<'a> Lowerer<'a> {
-    fn err(&self, span: sqlparser::tokenizer::Span, message: impl Into<String>, hint: Option<String>) -> Error {
+    fn err(
+        &self,
+        span: sqlparser::tokenizer::Span,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Error {
         Error::Sql {
             file: self.file.to_string(),
-            span: Span { line: span.start.line, column: span.start.column },
+            span: Span {
+                line: span.start.line,
+                column: span.start.column,
+            },
             message: message.into(),
             hint,
         }
     }
 
     fn check_new_name(&self, name: &str, span: sqlparser::tokenizer::Span) -> Result<()> {
-        let taken = self.tables.iter().any(|t| t.name.eq_ignore_ascii_case(name))
+        let taken = self
+            .tables
+            .iter()
+            .any(|t| t.name.eq_ignore_ascii_case(name))
             || self.views.iter().any(|v| v.name.eq_ignore_ascii_case(name));
         if taken {
             return Err(self.err(span, format!("\"{name}\" is already defined"), None));
@@ -73,18 +96,26 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    fn create_table<'m>(&mut self, ct: &sql::CreateTable, metadata: &mut impl Iterator<Item = &'m MetadataClause>) -> Result<()> {
+    fn create_table<'m>(
+        &mut self,
+        ct: &sql::CreateTable,
+        metadata: &mut impl Iterator<Item = &'m MetadataClause>,
+    ) -> Result<()> {
         let name = object_name(&ct.name);
         self.check_new_name(&name, ct.name.span())?;
         let mut columns = Vec::new();
         for c in &ct.columns {
-            columns.push((c.name.value.clone(), self.data_type(&c.data_type, c.name.span)?));
+            columns.push((
+                c.name.value.clone(),
+                self.data_type(&c.data_type, c.name.span)?,
+            ));
         }
         let schema = Schema::new(columns);
         let mut meta = vec![None; schema.len()];
         let mut pending: Vec<&MetadataClause> = Vec::new();
         for clause in metadata.by_ref() {
-            let in_table = clause.span.line >= ct.name.span().start.line && clause.span.line <= ct.span().end.line;
+            let in_table = clause.span.line >= ct.name.span().start.line
+                && clause.span.line <= ct.span().end.line;
             if !in_table {
                 pending.push(clause);
                 break;
@@ -99,17 +130,29 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(c) = pending.first() {
             if schema.index_of(&c.column).is_none() && c.span.line <= ct.span().end.line {
-                return Err(Error::Sql { file: self.file.into(), span: c.span, message: "METADATA must follow a column name and type".into(), hint: None });
+                return Err(Error::Sql {
+                    file: self.file.into(),
+                    span: c.span,
+                    message: "METADATA must follow a column name and type".into(),
+                    hint: None,
+                });
             }
         }
         let mut primary_key: Vec<String> = Vec::new();
         for constraint in &ct.constraints {
             if let sql::TableConstraint::PrimaryKey(pk) = constraint {
-                primary_key.extend(pk.columns.iter().map(|c| c.column.expr.to_string().to_ascii_lowercase()));
+                primary_key.extend(
+                    pk.columns
+                        .iter()
+                        .map(|c| c.column.expr.to_string().to_ascii_lowercase()),
+                );
             }
         }
         for c in &ct.columns {
-            if c.options.iter().any(|o| matches!(o.option, sql::ColumnOption::PrimaryKey(_))) {
+            if c.options
+                .iter()
+                .any(|o| matches!(o.option, sql::ColumnOption::PrimaryKey(_)))
+            {
                 primary_key.push(c.name.value.to_ascii_lowercase());
             }
         }
@@ -117,14 +160,30 @@ impl<'a> Lowerer<'a> {
             sql::CreateTableOptions::With(opts) | sql::CreateTableOptions::Options(opts) => opts
                 .iter()
                 .map(|o| match o {
-                    sql::SqlOption::KeyValue { key, value } => Ok((object_name(key).to_ascii_lowercase(), literal_text(value))),
-                    other => Err(self.err(ct.name.span(), format!("invalid table option {other}"), Some("write options as 'key' = 'value'".into()))),
+                    sql::SqlOption::KeyValue { key, value } => {
+                        Ok((object_name(key).to_ascii_lowercase(), literal_text(value)))
+                    }
+                    other => Err(self.err(
+                        ct.name.span(),
+                        format!("invalid table option {other}"),
+                        Some("write options as 'key' = 'value'".into()),
+                    )),
                 })
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
         let span = ct.name.span().start;
-        self.tables.push(TableDef { name, schema, metadata: meta, primary_key, options, span: Span { line: span.line, column: span.column } });
+        self.tables.push(TableDef {
+            name,
+            schema,
+            metadata: meta,
+            primary_key,
+            options,
+            span: Span {
+                line: span.line,
+                column: span.column,
+            },
+        });
         Ok(())
     }
 
@@ -132,12 +191,24 @@ impl<'a> Lowerer<'a> {
         let text = dt.to_string().to_ascii_uppercase();
         let base = text.split('(').next().unwrap_or("").trim();
         Ok(match base {
-            "STRING" | "VARCHAR" | "CHAR" | "TEXT" | "BYTES" | "CHARACTER VARYING" => DataType::String,
-            "BIGINT" | "INT" | "INTEGER" | "SMALLINT" | "TINYINT" | "INT8" | "INT4" => DataType::Int,
-            "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "REAL" | "DECIMAL" | "NUMERIC" | "FLOAT8" => DataType::Float,
+            "STRING" | "VARCHAR" | "CHAR" | "TEXT" | "BYTES" | "CHARACTER VARYING" => {
+                DataType::String
+            }
+            "BIGINT" | "INT" | "INTEGER" | "SMALLINT" | "TINYINT" | "INT8" | "INT4" => {
+                DataType::Int
+            }
+            "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "REAL" | "DECIMAL" | "NUMERIC" | "FLOAT8" => {
+                DataType::Float
+            }
             "BOOLEAN" | "BOOL" => DataType::Bool,
             "TIMESTAMP" => DataType::Timestamp,
-            _ => return Err(self.err(span, format!("unsupported type {text}"), Some("use STRING, BIGINT, INT, DOUBLE, BOOLEAN or TIMESTAMP".into()))),
+            _ => {
+                return Err(self.err(
+                    span,
+                    format!("unsupported type {text}"),
+                    Some("use STRING, BIGINT, INT, DOUBLE, BOOLEAN or TIMESTAMP".into()),
+                ))
+            }
         })
     }
 
@@ -146,8 +217,14 @@ impl<'a> Lowerer<'a> {
             return Err(self.err(ins.table.span(), "INSERT INTO needs a table name", None));
         };
         let target = object_name(name);
-        let Some(table) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&target)).cloned() else {
-            let hint = closest(&target, self.tables.iter().map(|t| t.name.as_str())).map(|c| format!("did you mean \"{c}\"?"));
+        let Some(table) = self
+            .tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(&target))
+            .cloned()
+        else {
+            let hint = closest(&target, self.tables.iter().map(|t| t.name.as_str()))
+                .map(|c| format!("did you mean \"{c}\"?"));
             return Err(self.err(name.span(), format!("unknown table \"{target}\""), hint));
         };
         let Some(query) = &ins.source else {
@@ -158,7 +235,12 @@ impl<'a> Lowerer<'a> {
         if got.len() != table.schema.len() {
             return Err(self.err(
                 query.span(),
-                format!("the query has {} columns, but table \"{}\" has {}", got.len(), table.name, table.schema.len()),
+                format!(
+                    "the query has {} columns, but table \"{}\" has {}",
+                    got.len(),
+                    table.name,
+                    table.schema.len()
+                ),
                 None,
             ));
         }
@@ -167,18 +249,40 @@ impl<'a> Lowerer<'a> {
             exprs.push(if have.ty == want.ty {
                 Expr::Column(i)
             } else if castable(have.ty, want.ty) {
-                Expr::Cast { expr: Box::new(Expr::Column(i)), ty: want.ty }
+                Expr::Cast {
+                    expr: Box::new(Expr::Column(i)),
+                    ty: want.ty,
+                }
             } else {
                 return Err(self.err(
                     query.span(),
-                    format!("column {} (\"{}\") is {}, but \"{}\".\"{}\" is {}", i + 1, have.name, have.ty, table.name, want.name, want.ty),
+                    format!(
+                        "column {} (\"{}\") is {}, but \"{}\".\"{}\" is {}",
+                        i + 1,
+                        have.name,
+                        have.ty,
+                        table.name,
+                        want.name,
+                        want.ty
+                    ),
                     Some("add a CAST".into()),
                 ));
             });
         }
-        let relation = Relation::Project { input: Box::new(relation), exprs, schema: table.schema.clone() };
+        let relation = Relation::Project {
+            input: Box::new(relation),
+            exprs,
+            schema: table.schema.clone(),
+        };
         let span = name.span().start;
-        self.sinks.push((table.name.clone(), relation, Span { line: span.line, column: span.column }));
+        self.sinks.push((
+            table.name.clone(),
+            relation,
+            Span {
+                line: span.line,
+                column: span.column,
+            },
+        ));
         Ok(())
     }
 
@@ -194,13 +298,19 @@ impl<'a> Lowerer<'a> {
         let mut sources = Vec::new();
         for t in &self.tables {
             let lname = t.name.to_ascii_lowercase();
-            let written = self.sinks.iter().any(|(s, _, _)| s.eq_ignore_ascii_case(&t.name));
+            let written = self
+                .sinks
+                .iter()
+                .any(|(s, _, _)| s.eq_ignore_ascii_case(&t.name));
             if self.read.contains(&lname) {
                 if written {
                     return Err(Error::Sql {
                         file: self.file.into(),
                         span: t.span,
-                        message: format!("table \"{}\" is both read and written in one dataflow", t.name),
+                        message: format!(
+                            "table \"{}\" is both read and written in one dataflow",
+                            t.name
+                        ),
                         hint: Some("read the topic in another dataflow file".into()),
                     });
                 }
@@ -209,26 +319,50 @@ impl<'a> Lowerer<'a> {
         }
         let mut sinks = Vec::new();
         for (name, relation, _) in self.sinks {
-            let table = self.tables.iter().find(|t| t.name == name).ok_or_else(|| Error::Internal(format!("sink {name} lost")))?;
-            sinks.push(SinkPlan { sink: sink_spec(table)?, relation });
+            let table = self
+                .tables
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| Error::Internal(format!("sink {name} lost")))?;
+            sinks.push(SinkPlan {
+                sink: sink_spec(table)?,
+                relation,
+            });
         }
-        Ok(Program { sources, views: self.views, sinks })
+        Ok(Program {
+            sources,
+            views: self.views,
+            sinks,
+        })
     }
 
     fn query(&mut self, q: &sql::Query) -> Result<Relation> {
-        if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
-            return Err(self.err(q.span(), "WITH, ORDER BY, LIMIT and FETCH are not supported yet", None));
+        if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some()
+        {
+            return Err(self.err(
+                q.span(),
+                "WITH, ORDER BY, LIMIT and FETCH are not supported yet",
+                None,
+            ));
         }
         match q.body.as_ref() {
             SetExpr::Select(s) => self.select(s),
             SetExpr::Query(inner) => self.query(inner),
-            other => Err(self.err(other.span(), "UNION, INTERSECT, EXCEPT and VALUES are not supported yet", None)),
+            other => Err(self.err(
+                other.span(),
+                "UNION, INTERSECT, EXCEPT and VALUES are not supported yet",
+                None,
+            )),
         }
     }
 
     fn from(&mut self, s: &sql::Select) -> Result<(Relation, Scope)> {
         let [twj] = s.from.as_slice() else {
-            return Err(self.err(s.span(), "a SELECT must read exactly one table or view (joins are not supported yet)", None));
+            return Err(self.err(
+                s.span(),
+                "a SELECT must read exactly one table or view (joins are not supported yet)",
+                None,
+            ));
         };
         if let Some(j) = twj.joins.first() {
             return Err(self.err(j.relation.span(), "JOIN is not supported yet", None));
@@ -236,37 +370,73 @@ impl<'a> Lowerer<'a> {
         match &twj.relation {
             TableFactor::Table { name, alias, .. } => {
                 let n = object_name(name);
-                let (relation, schema) = if let Some(v) = self.views.iter().find(|v| v.name.eq_ignore_ascii_case(&n)) {
+                let (relation, schema) = if let Some(v) =
+                    self.views.iter().find(|v| v.name.eq_ignore_ascii_case(&n))
+                {
                     let schema = v.relation.schema().clone();
-                    (Relation::Get { name: v.name.clone(), schema: schema.clone() }, schema)
-                } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&n)) {
+                    (
+                        Relation::Get {
+                            name: v.name.clone(),
+                            schema: schema.clone(),
+                        },
+                        schema,
+                    )
+                } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&n))
+                {
                     let lname = t.name.to_ascii_lowercase();
                     if !self.read.contains(&lname) {
                         self.read.push(lname);
                     }
-                    (Relation::Get { name: t.name.clone(), schema: t.schema.clone() }, t.schema.clone())
+                    (
+                        Relation::Get {
+                            name: t.name.clone(),
+                            schema: t.schema.clone(),
+                        },
+                        t.schema.clone(),
+                    )
                 } else {
-                    let names = self.tables.iter().map(|t| t.name.as_str()).chain(self.views.iter().map(|v| v.name.as_str()));
+                    let names = self
+                        .tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .chain(self.views.iter().map(|v| v.name.as_str()));
                     let hint = closest(&n, names).map(|c| format!("did you mean \"{c}\"?"));
-                    return Err(self.err(name.span(), format!("unknown table or view \"{n}\""), hint));
+                    return Err(self.err(
+                        name.span(),
+                        format!("unknown table or view \"{n}\""),
+                        hint,
+                    ));
                 };
                 let mut qualifiers = vec![n.to_ascii_lowercase()];
                 qualifiers.extend(alias.iter().map(|a| a.name.value.to_ascii_lowercase()));
                 Ok((relation, Scope { schema, qualifiers }))
             }
-            TableFactor::Derived { subquery, alias, .. } => {
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
                 let relation = self.query(subquery)?;
                 let schema = relation.schema().clone();
-                let qualifiers = alias.iter().map(|a| a.name.value.to_ascii_lowercase()).collect();
+                let qualifiers = alias
+                    .iter()
+                    .map(|a| a.name.value.to_ascii_lowercase())
+                    .collect();
                 Ok((relation, Scope { schema, qualifiers }))
             }
-            other => Err(self.err(other.span(), "only tables, views and subqueries can be read", None)),
+            other => Err(self.err(
+                other.span(),
+                "only tables, views and subqueries can be read",
+                None,
+            )),
         }
     }
 
     fn select(&mut self, s: &sql::Select) -> Result<Relation> {
         if s.distinct.is_some() {
-            return Err(self.err(s.span(), "SELECT DISTINCT is not supported yet (use GROUP BY)", None));
+            return Err(self.err(
+                s.span(),
+                "SELECT DISTINCT is not supported yet (use GROUP BY)",
+                None,
+            ));
         }
         let (mut relation, scope) = self.from(s)?;
         if let Some(w) = &s.selection {
@@ -274,14 +444,20 @@ impl<'a> Lowerer<'a> {
             if ty != DataType::Bool {
                 return Err(self.err(w.span(), format!("WHERE must be BOOLEAN, not {ty}"), None));
             }
-            relation = Relation::Filter { input: Box::new(relation), predicate };
+            relation = Relation::Filter {
+                input: Box::new(relation),
+                predicate,
+            };
         }
         let group_by = match &s.group_by {
             GroupByExpr::Expressions(e, _) => e.clone(),
-            GroupByExpr::All(_) => return Err(self.err(s.span(), "GROUP BY ALL is not supported", None)),
+            GroupByExpr::All(_) => {
+                return Err(self.err(s.span(), "GROUP BY ALL is not supported", None))
+            }
         };
         let items = self.select_items(&s.projection, &scope)?;
-        let has_agg = items.iter().any(|(e, _)| contains_agg(e)) || s.having.as_ref().is_some_and(contains_agg);
+        let has_agg = items.iter().any(|(e, _)| contains_agg(e))
+            || s.having.as_ref().is_some_and(contains_agg);
         if group_by.is_empty() && !has_agg {
             if let Some(h) = &s.having {
                 return Err(self.err(h.span(), "HAVING needs GROUP BY or an aggregate", None));
@@ -293,18 +469,30 @@ impl<'a> Lowerer<'a> {
                 exprs.push(x);
                 cols.push((output_name(e, alias.as_deref(), i), ty));
             }
-            return Ok(Relation::Project { input: Box::new(relation), exprs, schema: Schema::new(cols) });
+            return Ok(Relation::Project {
+                input: Box::new(relation),
+                exprs,
+                schema: Schema::new(cols),
+            });
         }
         self.aggregate(relation, &scope, &group_by, &items, s.having.as_ref())
     }
 
-    fn select_items(&self, projection: &[SelectItem], scope: &Scope) -> Result<Vec<(SqlExpr, Option<String>)>> {
+    fn select_items(
+        &self,
+        projection: &[SelectItem],
+        scope: &Scope,
+    ) -> Result<Vec<(SqlExpr, Option<String>)>> {
         let mut items = Vec::new();
         for item in projection {
             match item {
                 SelectItem::UnnamedExpr(e) => items.push((e.clone(), None)),
-                SelectItem::ExprWithAlias { expr, alias } => items.push((expr.clone(), Some(alias.value.clone()))),
-                SelectItem::ExprWithAliases { expr, .. } => return Err(self.err(expr.span(), "multiple aliases are not supported", None)),
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push((expr.clone(), Some(alias.value.clone())))
+                }
+                SelectItem::ExprWithAliases { expr, .. } => {
+                    return Err(self.err(expr.span(), "multiple aliases are not supported", None))
+                }
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                     for c in &scope.schema.columns {
                         items.push((SqlExpr::Identifier(sql::Ident::new(c.name.clone())), None));
@@ -323,7 +511,10 @@ impl<'a> Lowerer<'a> {
         items: &[(SqlExpr, Option<String>)],
         having: Option<&SqlExpr>,
     ) -> Result<Relation> {
-        let mut cx = AggCx { keys: Vec::new(), aggs: Vec::new() };
+        let mut cx = AggCx {
+            keys: Vec::new(),
+            aggs: Vec::new(),
+        };
         let mut key_names = Vec::new();
         for g in group_by {
             // GROUP BY 2, or GROUP BY an output alias.
@@ -331,13 +522,25 @@ impl<'a> Lowerer<'a> {
                 SqlExpr::Value(v) => match &v.value {
                     Value::Number(n, _) => {
                         let i: usize = n.parse().unwrap_or(0);
-                        items.get(i.wrapping_sub(1)).map(|(e, _)| e.clone()).ok_or_else(|| self.err(g.span(), format!("GROUP BY position {n} is out of range"), None))?
+                        items
+                            .get(i.wrapping_sub(1))
+                            .map(|(e, _)| e.clone())
+                            .ok_or_else(|| {
+                                self.err(
+                                    g.span(),
+                                    format!("GROUP BY position {n} is out of range"),
+                                    None,
+                                )
+                            })?
                     }
                     _ => g.clone(),
                 },
                 SqlExpr::Identifier(id) if scope.schema.index_of(&id.value).is_none() => items
                     .iter()
-                    .find(|(_, a)| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&id.value)))
+                    .find(|(_, a)| {
+                        a.as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(&id.value))
+                    })
                     .map_or(g.clone(), |(e, _)| e.clone()),
                 _ => g.clone(),
             };
@@ -349,7 +552,9 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .find(|(e, _)| *e == resolved)
                 .and_then(|(e, a)| a.clone().or_else(|| plain_name(e)))
-                .unwrap_or_else(|| plain_name(&resolved).unwrap_or_else(|| format!("key{}", cx.keys.len())));
+                .unwrap_or_else(|| {
+                    plain_name(&resolved).unwrap_or_else(|| format!("key{}", cx.keys.len()))
+                });
             key_names.push(name);
             cx.keys.push(typed);
         }
@@ -363,14 +568,21 @@ impl<'a> Lowerer<'a> {
             Some(h) => {
                 let (x, ty) = self.expr(h, scope, &mut cx)?;
                 if ty != DataType::Bool {
-                    return Err(self.err(h.span(), format!("HAVING must be BOOLEAN, not {ty}"), None));
+                    return Err(self.err(
+                        h.span(),
+                        format!("HAVING must be BOOLEAN, not {ty}"),
+                        None,
+                    ));
                 }
                 Some(x)
             }
             None => None,
         };
         let cx = cx.ok_or_else(|| Error::Internal("aggregation context lost".into()))?;
-        let mut cols: Vec<(String, DataType)> = key_names.into_iter().zip(cx.keys.iter().map(|(_, t)| *t)).collect();
+        let mut cols: Vec<(String, DataType)> = key_names
+            .into_iter()
+            .zip(cx.keys.iter().map(|(_, t)| *t))
+            .collect();
         cols.extend(cx.aggs.iter().map(|(_, t, n)| (n.clone(), *t)));
         let reduce = Relation::Reduce {
             input: Box::new(input),
@@ -379,11 +591,18 @@ impl<'a> Lowerer<'a> {
             schema: Schema::new(cols),
         };
         let filtered = match having {
-            Some(predicate) => Relation::Filter { input: Box::new(reduce), predicate },
+            Some(predicate) => Relation::Filter {
+                input: Box::new(reduce),
+                predicate,
+            },
             None => reduce,
         };
         let schema = Schema::new(outputs.iter().map(|(_, n, t)| (n.clone(), *t)));
-        Ok(Relation::Project { input: Box::new(filtered), exprs: outputs.into_iter().map(|(e, _, _)| e).collect(), schema })
+        Ok(Relation::Project {
+            input: Box::new(filtered),
+            exprs: outputs.into_iter().map(|(e, _, _)| e).collect(),
+            schema,
+        })
     }
 
     /// Lower an expression. With an aggregation context, the result refers to the `Reduce`
@@ -395,7 +614,9 @@ impl<'a> Lowerer<'a> {
             }
             if !contains_agg(e) {
                 let plain = self.expr(e, scope, &mut None)?;
-                let cx = agg.as_ref().ok_or_else(|| Error::Internal("no aggregation context".into()))?;
+                let cx = agg
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("no aggregation context".into()))?;
                 if let Some(i) = cx.keys.iter().position(|(k, _)| *k == plain.0) {
                     return Ok((Expr::Column(i), cx.keys[i].1));
                 }
@@ -412,7 +633,13 @@ impl<'a> Lowerer<'a> {
         self.expr_node(e, scope, agg)
     }
 
-    fn agg_call(&mut self, e: &SqlExpr, f: &sql::Function, scope: &Scope, agg: &mut Option<AggCx>) -> Result<Typed> {
+    fn agg_call(
+        &mut self,
+        e: &SqlExpr,
+        f: &sql::Function,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
         let name = object_name(&f.name).to_ascii_lowercase();
         let func = match name.as_str() {
             "count" => AggFunc::Count,
@@ -425,9 +652,14 @@ impl<'a> Lowerer<'a> {
         let FunctionArguments::List(list) = &f.args else {
             return Err(self.err(e.span(), format!("{name}() needs an argument"), None));
         };
-        let distinct = matches!(list.duplicate_treatment, Some(sql::DuplicateTreatment::Distinct));
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(sql::DuplicateTreatment::Distinct)
+        );
         let (arg, arg_ty) = match list.args.as_slice() {
-            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => (None, DataType::Int),
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => {
+                (None, DataType::Int)
+            }
             [FunctionArg::Unnamed(FunctionArgExpr::Expr(a))] => {
                 if contains_agg(a) {
                     return Err(self.err(a.span(), "aggregates cannot be nested", None));
@@ -441,13 +673,26 @@ impl<'a> Lowerer<'a> {
             AggFunc::Count => DataType::Int,
             AggFunc::Min | AggFunc::Max => arg_ty,
             AggFunc::Sum | AggFunc::Avg if !arg_ty.is_numeric() => {
-                return Err(self.err(e.span(), format!("{}() needs a numeric argument, not {arg_ty}", name.to_uppercase()), None));
+                return Err(self.err(
+                    e.span(),
+                    format!(
+                        "{}() needs a numeric argument, not {arg_ty}",
+                        name.to_uppercase()
+                    ),
+                    None,
+                ));
             }
             AggFunc::Sum => arg_ty,
             AggFunc::Avg => DataType::Float,
         };
-        let cx = agg.as_mut().ok_or_else(|| Error::Internal("no aggregation context".into()))?;
-        let a = AggregateExpr { func, arg, distinct };
+        let cx = agg
+            .as_mut()
+            .ok_or_else(|| Error::Internal("no aggregation context".into()))?;
+        let a = AggregateExpr {
+            func,
+            arg,
+            distinct,
+        };
         let index = match cx.aggs.iter().position(|(x, _, _)| *x == a) {
             Some(i) => i,
             None => {
@@ -471,8 +716,20 @@ impl<'a> Lowerer<'a> {
             SqlExpr::UnaryOp { op, expr } => {
                 let (x, ty) = self.expr(expr, scope, agg)?;
                 match op {
-                    UnaryOperator::Not if ty == DataType::Bool => Ok((Expr::Unary { op: UnaryOp::Not, expr: Box::new(x) }, ty)),
-                    UnaryOperator::Minus if ty.is_numeric() => Ok((Expr::Unary { op: UnaryOp::Neg, expr: Box::new(x) }, ty)),
+                    UnaryOperator::Not if ty == DataType::Bool => Ok((
+                        Expr::Unary {
+                            op: UnaryOp::Not,
+                            expr: Box::new(x),
+                        },
+                        ty,
+                    )),
+                    UnaryOperator::Minus if ty.is_numeric() => Ok((
+                        Expr::Unary {
+                            op: UnaryOp::Neg,
+                            expr: Box::new(x),
+                        },
+                        ty,
+                    )),
                     UnaryOperator::Plus if ty.is_numeric() => Ok((x, ty)),
                     _ => Err(self.err(span, format!("operator {op} cannot apply to {ty}"), None)),
                 }
@@ -484,20 +741,58 @@ impl<'a> Lowerer<'a> {
             }
             SqlExpr::IsNull(x) | SqlExpr::IsNotNull(x) => {
                 let (x, _) = self.expr(x, scope, agg)?;
-                Ok((Expr::IsNull { expr: Box::new(x), negated: matches!(e, SqlExpr::IsNotNull(_)) }, DataType::Bool))
+                Ok((
+                    Expr::IsNull {
+                        expr: Box::new(x),
+                        negated: matches!(e, SqlExpr::IsNotNull(_)),
+                    },
+                    DataType::Bool,
+                ))
             }
-            SqlExpr::Like { negated, expr, pattern, .. } => {
+            SqlExpr::Like {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => {
                 let l = self.expr(expr, scope, agg)?;
                 let r = self.expr(pattern, scope, agg)?;
                 let (x, ty) = self.binary(&BinaryOperator::Custom("LIKE".into()), l, r, span)?;
-                Ok(if *negated { (Expr::Unary { op: UnaryOp::Not, expr: Box::new(x) }, ty) } else { (x, ty) })
+                Ok(if *negated {
+                    (
+                        Expr::Unary {
+                            op: UnaryOp::Not,
+                            expr: Box::new(x),
+                        },
+                        ty,
+                    )
+                } else {
+                    (x, ty)
+                })
             }
-            SqlExpr::Cast { expr, data_type, .. } => {
+            SqlExpr::Cast {
+                expr, data_type, ..
+            } => {
                 let (x, from) = self.expr(expr, scope, agg)?;
                 let ty = self.data_type(data_type, span)?;
-                Ok(if from == ty { (x, ty) } else { (Expr::Cast { expr: Box::new(x), ty }, ty) })
+                Ok(if from == ty {
+                    (x, ty)
+                } else {
+                    (
+                        Expr::Cast {
+                            expr: Box::new(x),
+                            ty,
+                        },
+                        ty,
+                    )
+                })
             }
-            SqlExpr::In { expr, target: sql::InTarget::List(list), negated, .. } => {
+            SqlExpr::In {
+                expr,
+                target: sql::InTarget::List(list),
+                negated,
+                ..
+            } => {
                 let l = self.expr(expr, scope, agg)?;
                 let mut any: Option<Expr> = None;
                 for item in list {
@@ -505,29 +800,73 @@ impl<'a> Lowerer<'a> {
                     let (eq, _) = self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?;
                     any = Some(match any {
                         None => eq,
-                        Some(a) => Expr::Binary { op: BinaryOp::Or, left: Box::new(a), right: Box::new(eq) },
+                        Some(a) => Expr::Binary {
+                            op: BinaryOp::Or,
+                            left: Box::new(a),
+                            right: Box::new(eq),
+                        },
                     });
                 }
                 let x = any.unwrap_or(Expr::Literal(Datum::Bool(false)));
-                Ok((if *negated { Expr::Unary { op: UnaryOp::Not, expr: Box::new(x) } } else { x }, DataType::Bool))
+                Ok((
+                    if *negated {
+                        Expr::Unary {
+                            op: UnaryOp::Not,
+                            expr: Box::new(x),
+                        }
+                    } else {
+                        x
+                    },
+                    DataType::Bool,
+                ))
             }
-            SqlExpr::Between { expr, negated, low, high } => {
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let v = self.expr(expr, scope, agg)?;
                 let lo = self.expr(low, scope, agg)?;
                 let hi = self.expr(high, scope, agg)?;
                 let (a, _) = self.binary(&BinaryOperator::GtEq, v.clone(), lo, span)?;
                 let (b, _) = self.binary(&BinaryOperator::LtEq, v, hi, span)?;
-                let x = Expr::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) };
-                Ok((if *negated { Expr::Unary { op: UnaryOp::Not, expr: Box::new(x) } } else { x }, DataType::Bool))
+                let x = Expr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                };
+                Ok((
+                    if *negated {
+                        Expr::Unary {
+                            op: UnaryOp::Not,
+                            expr: Box::new(x),
+                        }
+                    } else {
+                        x
+                    },
+                    DataType::Bool,
+                ))
             }
-            SqlExpr::Case { operand, conditions, else_result, .. } => {
-                let operand = operand.as_ref().map(|o| self.expr(o, scope, agg)).transpose()?;
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand
+                    .as_ref()
+                    .map(|o| self.expr(o, scope, agg))
+                    .transpose()?;
                 let mut branches = Vec::new();
                 let mut ty = None;
                 for cw in conditions {
                     let c = self.expr(&cw.condition, scope, agg)?;
                     let cond = match &operand {
-                        Some(o) => self.binary(&BinaryOperator::Eq, o.clone(), c, cw.condition.span())?.0,
+                        Some(o) => {
+                            self.binary(&BinaryOperator::Eq, o.clone(), c, cw.condition.span())?
+                                .0
+                        }
                         None => c.0,
                     };
                     let (r, rt) = self.expr(&cw.result, scope, agg)?;
@@ -538,9 +877,20 @@ impl<'a> Lowerer<'a> {
                     Some(x) => self.expr(x, scope, agg)?.0,
                     None => Expr::Literal(Datum::Null),
                 };
-                Ok((Expr::Case { branches, otherwise: Box::new(otherwise) }, ty.unwrap_or(DataType::String)))
+                Ok((
+                    Expr::Case {
+                        branches,
+                        otherwise: Box::new(otherwise),
+                    },
+                    ty.unwrap_or(DataType::String),
+                ))
             }
-            SqlExpr::Substring { expr, substring_from, substring_for, .. } => {
+            SqlExpr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.expr(expr, scope, agg)?.0];
                 args.push(match substring_from {
                     Some(f) => self.expr(f, scope, agg)?.0,
@@ -549,23 +899,55 @@ impl<'a> Lowerer<'a> {
                 if let Some(f) = substring_for {
                     args.push(self.expr(f, scope, agg)?.0);
                 }
-                Ok((Expr::Call { func: ScalarFunc::Substr, args }, DataType::String))
+                Ok((
+                    Expr::Call {
+                        func: ScalarFunc::Substr,
+                        args,
+                    },
+                    DataType::String,
+                ))
             }
             SqlExpr::Trim { expr, .. } => {
                 let (x, _) = self.expr(expr, scope, agg)?;
-                Ok((Expr::Call { func: ScalarFunc::Trim, args: vec![x] }, DataType::String))
+                Ok((
+                    Expr::Call {
+                        func: ScalarFunc::Trim,
+                        args: vec![x],
+                    },
+                    DataType::String,
+                ))
             }
             SqlExpr::Ceil { expr, .. } | SqlExpr::Floor { expr, .. } => {
                 let (x, ty) = self.expr(expr, scope, agg)?;
-                let func = if matches!(e, SqlExpr::Ceil { .. }) { ScalarFunc::Ceil } else { ScalarFunc::Floor };
-                Ok((Expr::Call { func, args: vec![x] }, ty))
+                let func = if matches!(e, SqlExpr::Ceil { .. }) {
+                    ScalarFunc::Ceil
+                } else {
+                    ScalarFunc::Floor
+                };
+                Ok((
+                    Expr::Call {
+                        func,
+                        args: vec![x],
+                    },
+                    ty,
+                ))
             }
             SqlExpr::Function(f) => self.function(f, scope, agg, span),
-            _ => Err(self.err(span, format!("expression \"{e}\" is not supported yet"), None)),
+            _ => Err(self.err(
+                span,
+                format!("expression \"{e}\" is not supported yet"),
+                None,
+            )),
         }
     }
 
-    fn column(&self, name: &str, qualifier: Option<&str>, span: sqlparser::tokenizer::Span, scope: &Scope) -> Result<Typed> {
+    fn column(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        span: sqlparser::tokenizer::Span,
+        scope: &Scope,
+    ) -> Result<Typed> {
         if let Some(q) = qualifier {
             if !scope.qualifiers.contains(&q.to_ascii_lowercase()) {
                 return Err(self.err(span, format!("unknown table or alias \"{q}\""), None));
@@ -574,7 +956,8 @@ impl<'a> Lowerer<'a> {
         match scope.schema.index_of(name) {
             Some(i) => Ok((Expr::Column(i), scope.schema.columns[i].ty)),
             None => {
-                let hint = closest(name, scope.schema.columns.iter().map(|c| c.name.as_str())).map(|c| format!("did you mean \"{c}\"?"));
+                let hint = closest(name, scope.schema.columns.iter().map(|c| c.name.as_str()))
+                    .map(|c| format!("did you mean \"{c}\"?"));
                 Err(self.err(span, format!("unknown column \"{name}\""), hint))
             }
         }
@@ -589,22 +972,38 @@ impl<'a> Lowerer<'a> {
                     Err(_) => return Err(self.err(span, format!("invalid number {n}"), None)),
                 },
             },
-            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => (Expr::Literal(Datum::Str(s.clone())), DataType::String),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                (Expr::Literal(Datum::Str(s.clone())), DataType::String)
+            }
             Value::Boolean(b) => (Expr::Literal(Datum::Bool(*b)), DataType::Bool),
             Value::Null => (Expr::Literal(Datum::Null), DataType::String),
             other => return Err(self.err(span, format!("literal {other} is not supported"), None)),
         })
     }
 
-    fn binary(&self, op: &BinaryOperator, (l, lt): Typed, (r, rt): Typed, span: sqlparser::tokenizer::Span) -> Result<Typed> {
+    fn binary(
+        &self,
+        op: &BinaryOperator,
+        (l, lt): Typed,
+        (r, rt): Typed,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
         use BinaryOperator as B;
         let numeric = |t: DataType| t.is_numeric() || t == DataType::Timestamp;
         let (op, ty) = match op {
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
                 if !numeric(lt) || !numeric(rt) {
-                    return Err(self.err(span, format!("operator {op} needs numeric operands, not {lt} and {rt}"), None));
+                    return Err(self.err(
+                        span,
+                        format!("operator {op} needs numeric operands, not {lt} and {rt}"),
+                        None,
+                    ));
                 }
-                let ty = if lt == DataType::Float || rt == DataType::Float { DataType::Float } else { DataType::Int };
+                let ty = if lt == DataType::Float || rt == DataType::Float {
+                    DataType::Float
+                } else {
+                    DataType::Int
+                };
                 let op = match op {
                     B::Plus => BinaryOp::Add,
                     B::Minus => BinaryOp::Sub,
@@ -615,8 +1014,16 @@ impl<'a> Lowerer<'a> {
                 (op, ty)
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
-                if !(lt == rt || (numeric(lt) && numeric(rt)) || matches!(l, Expr::Literal(Datum::Null)) || matches!(r, Expr::Literal(Datum::Null))) {
-                    return Err(self.err(span, format!("cannot compare {lt} with {rt}"), Some("add a CAST".into())));
+                if !(lt == rt
+                    || (numeric(lt) && numeric(rt))
+                    || matches!(l, Expr::Literal(Datum::Null))
+                    || matches!(r, Expr::Literal(Datum::Null)))
+                {
+                    return Err(self.err(
+                        span,
+                        format!("cannot compare {lt} with {rt}"),
+                        Some("add a CAST".into()),
+                    ));
                 }
                 let op = match op {
                     B::Eq => BinaryOp::Eq,
@@ -630,33 +1037,75 @@ impl<'a> Lowerer<'a> {
             }
             B::And | B::Or => {
                 if lt != DataType::Bool || rt != DataType::Bool {
-                    return Err(self.err(span, format!("operator {op} needs BOOLEAN operands, not {lt} and {rt}"), None));
+                    return Err(self.err(
+                        span,
+                        format!("operator {op} needs BOOLEAN operands, not {lt} and {rt}"),
+                        None,
+                    ));
                 }
-                (if matches!(op, B::And) { BinaryOp::And } else { BinaryOp::Or }, DataType::Bool)
+                (
+                    if matches!(op, B::And) {
+                        BinaryOp::And
+                    } else {
+                        BinaryOp::Or
+                    },
+                    DataType::Bool,
+                )
             }
             B::StringConcat => (BinaryOp::Concat, DataType::String),
             B::Custom(c) if c == "LIKE" => {
                 if lt != DataType::String || rt != DataType::String {
-                    return Err(self.err(span, format!("LIKE needs STRING operands, not {lt} and {rt}"), None));
+                    return Err(self.err(
+                        span,
+                        format!("LIKE needs STRING operands, not {lt} and {rt}"),
+                        None,
+                    ));
                 }
                 (BinaryOp::Like, DataType::Bool)
             }
-            other => return Err(self.err(span, format!("operator {other} is not supported yet"), None)),
+            other => {
+                return Err(self.err(span, format!("operator {other} is not supported yet"), None))
+            }
         };
-        Ok((Expr::Binary { op, left: Box::new(l), right: Box::new(r) }, ty))
+        Ok((
+            Expr::Binary {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+            },
+            ty,
+        ))
     }
 
-    fn function(&mut self, f: &sql::Function, scope: &Scope, agg: &mut Option<AggCx>, span: sqlparser::tokenizer::Span) -> Result<Typed> {
+    fn function(
+        &mut self,
+        f: &sql::Function,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
         let name = object_name(&f.name).to_ascii_lowercase();
         if is_agg_name(&name) {
-            return Err(self.err(span, format!("aggregate {}() is not allowed here", name.to_uppercase()), None));
+            return Err(self.err(
+                span,
+                format!("aggregate {}() is not allowed here", name.to_uppercase()),
+                None,
+            ));
         }
         let mut args = Vec::new();
         if let FunctionArguments::List(list) = &f.args {
             for a in &list.args {
                 match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => args.push(self.expr(x, scope, agg)?),
-                    _ => return Err(self.err(span, format!("unsupported argument to {name}()"), None)),
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => {
+                        args.push(self.expr(x, scope, agg)?)
+                    }
+                    _ => {
+                        return Err(self.err(
+                            span,
+                            format!("unsupported argument to {name}()"),
+                            None,
+                        ))
+                    }
                 }
             }
         }
@@ -665,26 +1114,73 @@ impl<'a> Lowerer<'a> {
             "lower" => (ScalarFunc::Lower, DataType::String, 1..=1),
             "upper" => (ScalarFunc::Upper, DataType::String, 1..=1),
             "trim" => (ScalarFunc::Trim, DataType::String, 1..=1),
-            "length" | "char_length" | "character_length" => (ScalarFunc::Length, DataType::Int, 1..=1),
+            "length" | "char_length" | "character_length" => {
+                (ScalarFunc::Length, DataType::Int, 1..=1)
+            }
             "substr" | "substring" => (ScalarFunc::Substr, DataType::String, 2..=3),
             "abs" => (ScalarFunc::Abs, first.unwrap_or(DataType::Int), 1..=1),
             "floor" => (ScalarFunc::Floor, first.unwrap_or(DataType::Int), 1..=1),
             "ceil" | "ceiling" => (ScalarFunc::Ceil, first.unwrap_or(DataType::Int), 1..=1),
             "round" => (ScalarFunc::Round, first.unwrap_or(DataType::Int), 1..=1),
-            "coalesce" => (ScalarFunc::Coalesce, first.unwrap_or(DataType::String), 1..=usize::MAX),
+            "coalesce" => (
+                ScalarFunc::Coalesce,
+                first.unwrap_or(DataType::String),
+                1..=usize::MAX,
+            ),
             "concat" => (ScalarFunc::Concat, DataType::String, 1..=usize::MAX),
-            _ => return Err(self.err(span, format!("unknown function {}()", name.to_uppercase()), None)),
+            _ => {
+                return Err(self.err(
+                    span,
+                    format!("unknown function {}()", name.to_uppercase()),
+                    None,
+                ))
+            }
         };
         if !arity.contains(&args.len()) {
-            return Err(self.err(span, format!("{}() takes {} arguments, got {}", name.to_uppercase(), arity_text(&arity), args.len()), None));
+            return Err(self.err(
+                span,
+                format!(
+                    "{}() takes {} arguments, got {}",
+                    name.to_uppercase(),
+                    arity_text(&arity),
+                    args.len()
+                ),
+                None,
+            ));
         }
-        let wants_string = matches!(func, ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim | ScalarFunc::Length | ScalarFunc::Substr);
-        let wants_number = matches!(func, ScalarFunc::Abs | ScalarFunc::Floor | ScalarFunc::Ceil | ScalarFunc::Round);
-        if (wants_string && first != Some(DataType::String)) || (wants_number && !first.is_some_and(|t| t.is_numeric())) {
+        let wants_string = matches!(
+            func,
+            ScalarFunc::Lower
+                | ScalarFunc::Upper
+                | ScalarFunc::Trim
+                | ScalarFunc::Length
+                | ScalarFunc::Substr
+        );
+        let wants_number = matches!(
+            func,
+            ScalarFunc::Abs | ScalarFunc::Floor | ScalarFunc::Ceil | ScalarFunc::Round
+        );
+        if (wants_string && first != Some(DataType::String))
+            || (wants_number && !first.is_some_and(|t| t.is_numeric()))
+        {
             let want = if wants_string { "STRING" } else { "a number" };
-            return Err(self.err(span, format!("{}() needs {want}, not {}", name.to_uppercase(), first.map_or("nothing".into(), |t| t.to_string())), None));
+            return Err(self.err(
+                span,
+                format!(
+                    "{}() needs {want}, not {}",
+                    name.to_uppercase(),
+                    first.map_or("nothing".into(), |t| t.to_string())
+                ),
+                None,
+            ));
         }
-        Ok((Expr::Call { func, args: args.into_iter().map(|a| a.0).collect() }, ty))
+        Ok((
+            Expr::Call {
+                func,
+                args: args.into_iter().map(|a| a.0).collect(),
+            },
+            ty,
+        ))
     }
 }
 
@@ -701,7 +1197,10 @@ fn arity_text(r: &std::ops::RangeInclusive<usize>) -> String {
 fn castable(from: DataType, to: DataType) -> bool {
     matches!(
         (from, to),
-        (DataType::Int, DataType::Float) | (_, DataType::String) | (DataType::Int, DataType::Timestamp) | (DataType::Timestamp, DataType::Int)
+        (DataType::Int, DataType::Float)
+            | (_, DataType::String)
+            | (DataType::Int, DataType::Timestamp)
+            | (DataType::Timestamp, DataType::Int)
     )
 }
 
@@ -756,11 +1255,20 @@ fn plain_name(e: &SqlExpr) -> Option<String> {
 }
 
 fn output_name(e: &SqlExpr, alias: Option<&str>, i: usize) -> String {
-    alias.map(String::from).or_else(|| plain_name(e)).unwrap_or_else(|| format!("expr{}", i + 1))
+    alias
+        .map(String::from)
+        .or_else(|| plain_name(e))
+        .unwrap_or_else(|| format!("expr{}", i + 1))
 }
 
 fn object_name(n: &sql::ObjectName) -> String {
-    n.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), |i| i.value.clone())).collect::<Vec<_>>().join(".")
+    n.0.iter()
+        .map(|p| {
+            p.as_ident()
+                .map_or_else(|| p.to_string(), |i| i.value.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// An option value as text: `'x'` → `x`, numbers and identifiers as written.

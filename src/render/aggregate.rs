@@ -134,7 +134,12 @@ mod tests {
 
     #[test]
     fn aggregates_with_multiplicities() {
-        let (a, b, n) = (vec![Datum::Int(3)], vec![Datum::Int(5)], vec![Datum::Null]);
+        // One argument slot per aggregate that has an argument (seven here).
+        let (a, b, n) = (
+            vec![Datum::Int(3); 7],
+            vec![Datum::Int(5); 7],
+            vec![Datum::Null; 7],
+        );
         let input = [(&a, 2), (&b, 1), (&n, 4)];
         let aggs = [
             AggregateExpr {

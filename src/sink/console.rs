@@ -149,7 +149,7 @@ mod tests {
             vec![Datum::Str("bb".into()), Datum::Int(10)],
         );
         let text = render_table("t", &schema, &[("-".into(), &a, 1), ("+".into(), &b, 2)]);
-        let expected = "t\n+----+------+----------+\n| op | word | n        |\n+----+------+----------+\n| -  | a    | 1        |\n| +  | bb   | 10 (x2)  |\n+----+------+----------+\n";
+        let expected = "t\n+----+------+---------+\n| op | word | n       |\n+----+------+---------+\n| -  | a    | 1       |\n| +  | bb   | 10 (x2) |\n+----+------+---------+\n";
         assert_eq!(text, expected);
     }
 }

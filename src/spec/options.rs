@@ -50,12 +50,19 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(table: &'a TableDef, known: &[&str], properties: bool) -> Self {
-        let mut c = Checker { table, problems: Vec::new(), hint: None };
+        let mut c = Checker {
+            table,
+            problems: Vec::new(),
+            hint: None,
+        };
         for (key, _) in &table.options {
             if known.contains(&key.as_str()) || (properties && key.starts_with("properties.")) {
                 continue;
             }
-            c.problems.push(format!("unknown option \"{key}\" for table \"{}\"", table.name));
+            c.problems.push(format!(
+                "unknown option \"{key}\" for table \"{}\"",
+                table.name
+            ));
             if let Some(best) = closest(key, known.iter().copied()) {
                 c.hint.get_or_insert(format!("did you mean \"{best}\"?"));
             }
@@ -64,24 +71,39 @@ impl<'a> Checker<'a> {
     }
 
     fn get(&self, key: &str) -> Option<&'a str> {
-        self.table.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.table
+            .options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn required(&mut self, key: &str) -> String {
         match self.get(key) {
             Some(v) => v.to_string(),
             None => {
-                self.problems.push(format!("table \"{}\" needs option '{key}'", self.table.name));
+                self.problems.push(format!(
+                    "table \"{}\" needs option '{key}'",
+                    self.table.name
+                ));
                 String::new()
             }
         }
     }
 
     /// An option with a fixed set of values.
-    fn choice<T: Copy>(&mut self, key: &str, default: Option<T>, values: &[(&str, T)]) -> Option<T> {
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        default: Option<T>,
+        values: &[(&str, T)],
+    ) -> Option<T> {
         let Some(v) = self.get(key) else {
             if default.is_none() {
-                self.problems.push(format!("table \"{}\" needs option '{key}'", self.table.name));
+                self.problems.push(format!(
+                    "table \"{}\" needs option '{key}'",
+                    self.table.name
+                ));
             }
             return default;
         };
@@ -103,7 +125,10 @@ impl<'a> Checker<'a> {
         self.table
             .options
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix("properties.").map(|k| (k.to_string(), v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix("properties.")
+                    .map(|k| (k.to_string(), v.clone()))
+            })
             .filter(|(k, _)| k != "bootstrap.servers" && k != "group.id")
             .collect()
     }
@@ -112,7 +137,10 @@ impl<'a> Checker<'a> {
         if self.problems.is_empty() {
             Ok(value)
         } else {
-            Err(Error::Option { message: self.problems.join("\n"), hint: self.hint })
+            Err(Error::Option {
+                message: self.problems.join("\n"),
+                hint: self.hint,
+            })
         }
     }
 }
@@ -155,30 +183,58 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
     let mut c = Checker::new(table, SOURCE_KEYS, true);
     let connector = c.required("connector");
     if !connector.is_empty() && connector != "kafka" {
-        c.problems.push(format!("table \"{}\" is read, but connector '{connector}' cannot be a source (use 'kafka')", table.name));
+        c.problems.push(format!(
+            "table \"{}\" is read, but connector '{connector}' cannot be a source (use 'kafka')",
+            table.name
+        ));
     }
     let topic = c.required("topic");
     let bootstrap_servers = c.required("properties.bootstrap.servers");
-    let fmt = c.choice("format", None, &[("raw", Fmt::Raw), ("json", Fmt::Json), ("csv", Fmt::Csv)]);
+    let fmt = c.choice(
+        "format",
+        None,
+        &[("raw", Fmt::Raw), ("json", Fmt::Json), ("csv", Fmt::Csv)],
+    );
     let format = match fmt {
         Some(Fmt::Raw) | None => SourceFormat::Raw,
         Some(Fmt::Json) => SourceFormat::Json,
         Some(Fmt::Csv) => {
             let d = c.get("csv.field-delimiter").unwrap_or(",");
             if d.len() != 1 {
-                c.problems.push(format!("option 'csv.field-delimiter' of table \"{}\" must be one character, got '{d}'", table.name));
+                c.problems.push(format!(
+                    "option 'csv.field-delimiter' of table \"{}\" must be one character, got '{d}'",
+                    table.name
+                ));
             }
-            SourceFormat::Csv { delimiter: d.bytes().next().unwrap_or(b',') }
+            SourceFormat::Csv {
+                delimiter: d.bytes().next().unwrap_or(b','),
+            }
         }
     };
-    let bad = c.choice("format.bad-records", Some(Bad::Fail), &[("fail", Bad::Fail), ("skip", Bad::Skip), ("dead-letter", Bad::DeadLetter)]);
+    let bad = c.choice(
+        "format.bad-records",
+        Some(Bad::Fail),
+        &[
+            ("fail", Bad::Fail),
+            ("skip", Bad::Skip),
+            ("dead-letter", Bad::DeadLetter),
+        ],
+    );
     let bad_records = match bad {
-        Some(Bad::DeadLetter) => BadRecordPolicy::DeadLetter { topic: c.required("format.dead-letter.topic") },
+        Some(Bad::DeadLetter) => BadRecordPolicy::DeadLetter {
+            topic: c.required("format.dead-letter.topic"),
+        },
         Some(Bad::Skip) => BadRecordPolicy::Skip,
         _ => BadRecordPolicy::Fail,
     };
     let startup = startup_mode(&mut c);
-    let bounded = c.choice("scan.bounded.mode", Some(false), &[("unbounded", false), ("latest-offset", true)]).unwrap_or(false);
+    let bounded = c
+        .choice(
+            "scan.bounded.mode",
+            Some(false),
+            &[("unbounded", false), ("latest-offset", true)],
+        )
+        .unwrap_or(false);
     let mut column_sources = Vec::new();
     for (col, meta) in table.schema.columns.iter().zip(&table.metadata) {
         column_sources.push(match meta.as_deref() {
@@ -186,7 +242,13 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
             Some(key) => metadata_source(&mut c, &col.name, key, col.ty),
         });
     }
-    let values: Vec<_> = table.schema.columns.iter().zip(&column_sources).filter(|(_, s)| **s == ColumnSource::Value).collect();
+    let values: Vec<_> = table
+        .schema
+        .columns
+        .iter()
+        .zip(&column_sources)
+        .filter(|(_, s)| **s == ColumnSource::Value)
+        .collect();
     if matches!(fmt, Some(Fmt::Raw)) && (values.len() != 1 || values[0].0.ty != DataType::String) {
         c.problems.push(format!(
             "table \"{}\" has format 'raw', which needs exactly one non-metadata column of type STRING (it has {})",
@@ -256,7 +318,9 @@ fn startup_mode(c: &mut Checker<'_>) -> Option<StartupMode> {
 
 /// `partition:0,offset:42;partition:1,offset:300` → `[(0, 42), (1, 300)]`.
 pub fn parse_specific_offsets(text: &str) -> std::result::Result<Vec<(i32, i64)>, String> {
-    let bad = || format!("option 'scan.startup.specific-offsets' must look like 'partition:0,offset:42;partition:1,offset:300', got '{text}'");
+    let bad = || {
+        format!("option 'scan.startup.specific-offsets' must look like 'partition:0,offset:42;partition:1,offset:300', got '{text}'")
+    };
     text.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|entry| {
@@ -280,7 +344,10 @@ fn metadata_source(c: &mut Checker<'_>, column: &str, key: &str, ty: DataType) -
         "key" => (ColumnSource::Key, &[DataType::String][..]),
         "partition" => (ColumnSource::Partition, &[DataType::Int][..]),
         "offset" => (ColumnSource::Offset, &[DataType::Int][..]),
-        "timestamp" => (ColumnSource::Timestamp, &[DataType::Timestamp, DataType::Int][..]),
+        "timestamp" => (
+            ColumnSource::Timestamp,
+            &[DataType::Timestamp, DataType::Int][..],
+        ),
         other => {
             c.problems.push(format!(
                 "unknown metadata key '{other}' for column \"{column}\" (expected 'key', 'partition', 'offset' or 'timestamp')"
@@ -289,20 +356,30 @@ fn metadata_source(c: &mut Checker<'_>, column: &str, key: &str, ty: DataType) -
         }
     };
     if !want.contains(&ty) {
-        c.problems.push(format!("metadata column \"{column}\" ('{key}') must have type {}, not {ty}", want[0]));
+        c.problems.push(format!(
+            "metadata column \"{column}\" ('{key}') must have type {}, not {ty}",
+            want[0]
+        ));
     }
     source
 }
 
 /// The table as a sink.
 pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
-    let connector = table.options.iter().find(|(k, _)| k == "connector").map(|(_, v)| v.to_ascii_lowercase());
+    let connector = table
+        .options
+        .iter()
+        .find(|(k, _)| k == "connector")
+        .map(|(_, v)| v.to_ascii_lowercase());
     let mut primary_key = Vec::new();
     let mut key_problems = Vec::new();
     for k in &table.primary_key {
         match table.schema.index_of(k) {
             Some(i) => primary_key.push(i),
-            None => key_problems.push(format!("primary key column \"{k}\" is not a column of table \"{}\"", table.name)),
+            None => key_problems.push(format!(
+                "primary key column \"{k}\" is not a column of table \"{}\"",
+                table.name
+            )),
         }
     }
     let (mut c, connector) = match connector.as_deref() {
@@ -311,9 +388,20 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             let topic = c.required("topic");
             let bootstrap_servers = c.required("properties.bootstrap.servers");
             c.choice("format", Some(()), &[("json", ())]);
-            let default = if primary_key.is_empty() { KafkaSinkMode::Changelog } else { KafkaSinkMode::Upsert };
+            let default = if primary_key.is_empty() {
+                KafkaSinkMode::Changelog
+            } else {
+                KafkaSinkMode::Upsert
+            };
             let mut mode = c
-                .choice("sink.mode", Some(default), &[("upsert", KafkaSinkMode::Upsert), ("changelog", KafkaSinkMode::Changelog)])
+                .choice(
+                    "sink.mode",
+                    Some(default),
+                    &[
+                        ("upsert", KafkaSinkMode::Upsert),
+                        ("changelog", KafkaSinkMode::Changelog),
+                    ],
+                )
                 .unwrap_or(default);
             if connector.as_deref() == Some("upsert-kafka") {
                 mode = KafkaSinkMode::Upsert;
@@ -325,12 +413,27 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                 ));
             }
             let properties = c.properties();
-            (c, SinkConnector::Kafka { topic, bootstrap_servers, properties, mode })
+            (
+                c,
+                SinkConnector::Kafka {
+                    topic,
+                    bootstrap_servers,
+                    properties,
+                    mode,
+                },
+            )
         }
         Some("print") | Some("console") => {
             let mut c = Checker::new(table, PRINT_KEYS, false);
             let mode = c
-                .choice("print.mode", Some(PrintMode::Changelog), &[("changelog", PrintMode::Changelog), ("complete", PrintMode::Complete)])
+                .choice(
+                    "print.mode",
+                    Some(PrintMode::Changelog),
+                    &[
+                        ("changelog", PrintMode::Changelog),
+                        ("complete", PrintMode::Complete),
+                    ],
+                )
                 .unwrap_or(PrintMode::Changelog);
             (c, SinkConnector::Print { mode })
         }
@@ -350,14 +453,27 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                     table.name
                 ),
             });
-            (c, SinkConnector::Print { mode: PrintMode::Changelog })
+            (
+                c,
+                SinkConnector::Print {
+                    mode: PrintMode::Changelog,
+                },
+            )
         }
     };
     if table.metadata.iter().any(Option::is_some) {
-        c.problems.push(format!("sink \"{}\" cannot have METADATA columns", table.name));
+        c.problems.push(format!(
+            "sink \"{}\" cannot have METADATA columns",
+            table.name
+        ));
     }
     c.problems.extend(key_problems);
-    c.finish(SinkSpec { name: table.name.clone(), schema: table.schema.clone(), primary_key, connector })
+    c.finish(SinkSpec {
+        name: table.name.clone(),
+        schema: table.schema.clone(),
+        primary_key,
+        connector,
+    })
 }
 
 #[cfg(test)]
@@ -366,7 +482,10 @@ mod tests {
 
     #[test]
     fn specific_offsets() {
-        assert_eq!(parse_specific_offsets("partition:0,offset:42;partition:1,offset:300").unwrap(), vec![(0, 42), (1, 300)]);
+        assert_eq!(
+            parse_specific_offsets("partition:0,offset:42;partition:1,offset:300").unwrap(),
+            vec![(0, 42), (1, 300)]
+        );
         assert!(parse_specific_offsets("p:0").is_err());
     }
 

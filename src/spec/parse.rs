@@ -24,7 +24,8 @@ pub struct MetadataClause {
 /// Parse a whole file into statements.
 pub fn parse(file: &str, text: &str) -> Result<(Vec<Statement>, Vec<MetadataClause>)> {
     let (clean, metadata) = strip_metadata(file, text)?;
-    let statements = Parser::parse_sql(&GenericDialect {}, &clean).map_err(|e| parse_error(file, &e.to_string()))?;
+    let statements = Parser::parse_sql(&GenericDialect {}, &clean)
+        .map_err(|e| parse_error(file, &e.to_string()))?;
     Ok((statements, metadata))
 }
 
@@ -34,8 +35,14 @@ fn parse_error(file: &str, message: &str) -> Error {
         Some(i) => {
             let loc = &message[i + " at Line: ".len()..];
             let mut parts = loc.split(", Column: ");
-            let line = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-            let column = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+            let line = parts
+                .next()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            let column = parts
+                .next()
+                .and_then(|c| c.trim().parse().ok())
+                .unwrap_or(0);
             (message[..i].to_string(), Span { line, column })
         }
         None => (message.to_string(), Span::default()),
@@ -46,7 +53,12 @@ fn parse_error(file: &str, message: &str) -> Error {
     } else {
         None
     };
-    Error::Sql { file: file.to_string(), span, message: format!("syntax error: {message}"), hint }
+    Error::Sql {
+        file: file.to_string(),
+        span,
+        message: format!("syntax error: {message}"),
+        hint,
+    }
 }
 
 /// Blank out `METADATA [FROM '...'] [VIRTUAL]` clauses (outside quotes and comments) and
@@ -70,12 +82,25 @@ pub fn strip_metadata(file: &str, text: &str) -> Result<(String, Vec<MetadataCla
                 }
                 let word: String = out[start..i].iter().collect();
                 if word.eq_ignore_ascii_case("metadata") {
-                    let column = preceding_column(&out, start)
-                        .ok_or_else(|| sql_error(file, text, start, "METADATA must follow a column name and type"))?;
+                    let column = preceding_column(&out, start).ok_or_else(|| {
+                        sql_error(
+                            file,
+                            text,
+                            start,
+                            "METADATA must follow a column name and type",
+                        )
+                    })?;
                     let (end, key) = metadata_tail(&out, i);
                     let key = key.unwrap_or_else(|| column.clone());
-                    clauses.push(MetadataClause { column, key, span: span_at(text, start) });
-                    out[start..end].iter_mut().filter(|c| **c != '\n').for_each(|c| *c = ' ');
+                    clauses.push(MetadataClause {
+                        column,
+                        key,
+                        span: span_at(text, start),
+                    });
+                    out[start..end]
+                        .iter_mut()
+                        .filter(|c| **c != '\n')
+                        .for_each(|c| *c = ' ');
                     i = end;
                 }
             }
@@ -149,7 +174,10 @@ fn preceding_column(chars: &[char], pos: usize) -> Option<String> {
         }
     }
     let def: String = chars[i + 1..pos].iter().collect();
-    def.split_whitespace().next().map(|w| w.trim_matches(|c| c == '`' || c == '"').to_ascii_lowercase())
+    def.split_whitespace().next().map(|w| {
+        w.trim_matches(|c| c == '`' || c == '"')
+            .to_ascii_lowercase()
+    })
 }
 
 fn span_at(text: &str, char_index: usize) -> Span {
@@ -166,7 +194,12 @@ fn span_at(text: &str, char_index: usize) -> Span {
 }
 
 fn sql_error(file: &str, text: &str, at: usize, message: &str) -> Error {
-    Error::Sql { file: file.into(), span: span_at(text, at), message: message.into(), hint: None }
+    Error::Sql {
+        file: file.into(),
+        span: span_at(text, at),
+        message: message.into(),
+        hint: None,
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +212,17 @@ mod tests {
         let (clean, clauses) = strip_metadata("f", sql).unwrap();
         assert_eq!(clean.len(), sql.len());
         assert!(!clean.to_lowercase().contains("metadata"));
-        assert_eq!(clauses[0], MetadataClause { column: "part".into(), key: "partition".into(), span: Span { line: 1, column: 36 } });
+        assert_eq!(
+            clauses[0],
+            MetadataClause {
+                column: "part".into(),
+                key: "partition".into(),
+                span: Span {
+                    line: 1,
+                    column: 36
+                }
+            }
+        );
         assert_eq!(clauses[1].column, "off");
         assert_eq!(clauses[1].key, "off");
         assert_eq!(clauses[1].span.line, 2);
@@ -187,7 +230,11 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_positions() {
-        let err = parse("f.sql", "CREATE TABLE t (v STRING);\nINSERT INTO o SELEC v FROM t;").unwrap_err();
+        let err = parse(
+            "f.sql",
+            "CREATE TABLE t (v STRING);\nINSERT INTO o SELEC v FROM t;",
+        )
+        .unwrap_err();
         match err {
             Error::Sql { span, message, .. } => {
                 assert_eq!(span.line, 2, "{message}");
