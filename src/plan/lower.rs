@@ -808,17 +808,7 @@ impl<'a> Lowerer<'a> {
                     });
                 }
                 let x = any.unwrap_or(Expr::Literal(Datum::Bool(false)));
-                Ok((
-                    if *negated {
-                        Expr::Unary {
-                            op: UnaryOp::Not,
-                            expr: Box::new(x),
-                        }
-                    } else {
-                        x
-                    },
-                    DataType::Bool,
-                ))
+                Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Between {
                 expr,
@@ -836,17 +826,7 @@ impl<'a> Lowerer<'a> {
                     left: Box::new(a),
                     right: Box::new(b),
                 };
-                Ok((
-                    if *negated {
-                        Expr::Unary {
-                            op: UnaryOp::Not,
-                            expr: Box::new(x),
-                        }
-                    } else {
-                        x
-                    },
-                    DataType::Bool,
-                ))
+                Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Case {
                 operand,
@@ -1181,6 +1161,18 @@ impl<'a> Lowerer<'a> {
             },
             ty,
         ))
+    }
+}
+
+/// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`).
+fn negate_if(negated: bool, x: Expr) -> Expr {
+    if negated {
+        Expr::Unary {
+            op: UnaryOp::Not,
+            expr: Box::new(x),
+        }
+    } else {
+        x
     }
 }
 
