@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use ddflow::control::RunControl;
 use ddflow::data::{DataType, Datum, Schema};
-use ddflow::sink::{render_sink, SinkSettings};
-use ddflow::source::{render_kafka_source, SourceSettings};
+use ddflow::sink::{render_sink, SinkResume, SinkSettings};
+use ddflow::source::{render_kafka_source, SourceRecovery, SourceSettings};
 use ddflow::spec::{
-    BadRecordPolicy, ColumnSource, KafkaSinkMode, SinkConnector, SinkSpec, SourceFormat,
-    SourceSpec, StartupMode,
+    BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec,
+    SourceFormat, SourceSpec, StartupMode,
 };
 use ddflow::timestamp::Time;
 
@@ -53,6 +53,7 @@ fn main() {
             bootstrap_servers: bootstrap.clone(),
             properties: vec![],
             mode: KafkaSinkMode::Upsert,
+            delivery: DeliveryGuarantee::AtLeastOnce,
         },
     };
     let timeout = Duration::from_secs(10);
@@ -75,6 +76,7 @@ fn main() {
     let sink_settings = SinkSettings {
         bootstrap_override: None,
         broker_timeout: timeout,
+        group_id: "ddflow-word_count".into(),
     };
     let guards = timely::execute_from_args(timely_args.into_iter(), move |worker| {
         let control = worker_control.clone();
@@ -84,13 +86,22 @@ fn main() {
                 &source,
                 partitions,
                 &source_settings,
+                SourceRecovery::default(),
+                None,
                 control.clone(),
             )?;
             let counts = words
                 .map(|row| row[0].clone())
                 .count_core::<i64>()
                 .map(|(word, n)| vec![word, Datum::Int(n)]);
-            let durable = render_sink(counts, &sink, &sink_settings, control.clone())?;
+            let (durable, _) = render_sink(
+                counts,
+                &sink,
+                &sink_settings,
+                1,
+                &SinkResume::default(),
+                control.clone(),
+            )?;
             ddflow::progress::render_committer(durable, vec![handle], control.clone());
             Ok(())
         });

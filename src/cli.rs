@@ -94,6 +94,19 @@ pub struct RunArgs {
     /// Print the run's counters as JSON on stdout at the end.
     #[arg(long)]
     pub report_json: bool,
+    /// Checkpoint directory: enables checkpoints and recovery after a crash (also
+    /// `SET 'checkpoint.dir' = '...'` in the dataflow file; the flag wins).
+    #[arg(long, env = "DDFLOW_CHECKPOINT_DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Time between checkpoints (also `SET 'checkpoint.interval'`), default 10s.
+    #[arg(long, value_parser = parse_duration)]
+    pub checkpoint_interval: Option<Duration>,
+    /// Complete checkpoints to keep.
+    #[arg(long, default_value_t = 2)]
+    pub checkpoints_kept: usize,
+    /// Fail when the broker stays unreachable this long mid-run.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub max_outage: Duration,
     /// Run against an embedded demo broker filled with generated records (no Kafka needed).
     #[arg(long)]
     pub embedded: bool,
@@ -240,6 +253,30 @@ fn run_file(args: RunArgs) -> Result<()> {
     if let Some(g) = &args.group_id {
         config.group_id = g.clone();
     }
+    config.max_outage = args.max_outage;
+    let setting = |key: &str| {
+        program
+            .settings
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let interval = match (args.checkpoint_interval, setting("checkpoint.interval")) {
+        (Some(d), _) => d,
+        (None, Some(text)) => parse_duration(&text)
+            .map_err(|e| Error::Config(format!("SET 'checkpoint.interval': {e}")))?,
+        (None, None) => Duration::from_secs(10),
+    };
+    let dir = args
+        .checkpoint_dir
+        .clone()
+        .or_else(|| setting("checkpoint.dir").map(PathBuf::from));
+    config.checkpoint = dir.map(|dir| crate::checkpoint::CheckpointSettings {
+        dir,
+        interval,
+        keep: args.checkpoints_kept.max(1),
+    });
     let control = RunControl::new();
     let c = control.clone();
     // A second Ctrl-C kills the process the usual way.

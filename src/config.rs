@@ -26,6 +26,10 @@ pub struct RunConfig {
     pub sink_partitions: i32,
     /// Create missing Kafka sink topics before starting.
     pub create_sink_topics: bool,
+    /// Checkpointing, when a checkpoint directory is set.
+    pub checkpoint: Option<crate::checkpoint::CheckpointSettings>,
+    /// How long the broker may be unreachable mid-run before the run fails.
+    pub max_outage: Duration,
 }
 
 impl RunConfig {
@@ -41,6 +45,8 @@ impl RunConfig {
             progress: false,
             sink_partitions: 1,
             create_sink_topics: true,
+            checkpoint: None,
+            max_outage: Duration::from_secs(120),
         }
     }
 }

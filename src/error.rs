@@ -102,6 +102,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A checkpoint file is missing, damaged, foreign, or belongs to another dataflow.
+    #[error("checkpoint {path}: {problem}")]
+    Checkpoint {
+        /// The file or directory.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A bug: an invariant of ddflow did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -117,7 +125,8 @@ impl Error {
             Error::Kafka { .. }
             | Error::KafkaTimeout(_)
             | Error::Sink { .. }
-            | Error::Io { .. } => Domain::External,
+            | Error::Io { .. }
+            | Error::Checkpoint { .. } => Domain::External,
             Error::Internal(_) => Domain::Internal,
         }
     }
@@ -132,6 +141,9 @@ impl Error {
             Error::Decode { .. } => {
                 Some("set 'format.bad-records' = 'skip' (or 'dead-letter') on the source to keep going")
             }
+            Error::Checkpoint { .. } => Some(
+                "ddflow never resets state silently: restore from an intact checkpoint, or point --checkpoint-dir at an empty directory to start over",
+            ),
             _ => None,
         }
     }
@@ -157,6 +169,24 @@ impl Error {
     pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
         Error::Kafka {
             context: context.into(),
+            source,
+        }
+    }
+}
+
+impl Error {
+    /// Shorthand for a checkpoint problem.
+    pub fn checkpoint(path: impl AsRef<std::path::Path>, problem: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.as_ref().display().to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Shorthand for an I/O error on a path.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
             source,
         }
     }

@@ -165,24 +165,40 @@ pub struct ReadRecord {
 /// Read every record of `topic` from offset 0 to the end of each partition (detected by
 /// PARTITION_EOF), in partition then offset order.
 pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec<ReadRecord>> {
+    let n = partition_count(bootstrap, topic, timeout)?;
+    let starts: Vec<(i32, i64)> = (0..n).map(|p| (p, 0)).collect();
+    read_partitions(bootstrap, topic, &starts, timeout)
+}
+
+/// Read the given partitions of `topic` from the given offsets to their ends (detected by
+/// PARTITION_EOF), in partition then offset order. Fails when no progress is made for
+/// `timeout`.
+pub fn read_partitions(
+    bootstrap: &str,
+    topic: &str,
+    starts: &[(i32, i64)],
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>> {
     use rdkafka::message::{Headers, Message};
     use rdkafka::{Offset, TopicPartitionList};
-    let n = partition_count(bootstrap, topic, timeout)?;
+    let mut records = Vec::new();
+    if starts.is_empty() {
+        return Ok(records);
+    }
     let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-reader", &[])
         .create()
         .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
     let mut tpl = TopicPartitionList::new();
-    for p in 0..n {
-        tpl.add_partition_offset(topic, p, Offset::Offset(0))
+    for (p, o) in starts {
+        tpl.add_partition_offset(topic, *p, Offset::Offset(*o))
             .map_err(|e| Error::kafka("cannot assign", e))?;
     }
     consumer
         .assign(&tpl)
         .map_err(|e| Error::kafka(format!("cannot assign \"{topic}\""), e))?;
-    let deadline = std::time::Instant::now() + timeout;
+    let mut deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
-    let mut records = Vec::new();
-    while at_end.len() < n as usize {
+    while at_end.len() < starts.len() {
         if std::time::Instant::now() > deadline {
             return Err(Error::KafkaTimeout(format!(
                 "reading \"{topic}\" did not reach its end within {timeout:?}"
@@ -191,6 +207,7 @@ pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Ok(m)) => {
+                deadline = std::time::Instant::now() + timeout;
                 let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
                 let headers = m
                     .headers()
@@ -217,6 +234,16 @@ pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec
     }
     records.sort_by_key(|r| (r.partition, r.offset));
     Ok(records)
+}
+
+impl ReadRecord {
+    /// The value of header `key`, if present.
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The state an upsert topic describes: the latest value per key, tombstoned keys removed.

@@ -17,7 +17,8 @@
 //! | [`timestamp`] | the epoch type and the epoch → offsets binding contract |
 //! | [`source`] | Kafka reading, decoding, bad-record policy, bindings |
 //! | [`sink`] | writing whole epochs; durability back-pressure |
-//! | [`progress`] | offset commits after sinks are durable |
+//! | [`progress`] | offset commits after sinks are durable (and checkpoints complete) |
+//! | [`checkpoint`] | checkpoints, the binding journal, recovery and re-sharding |
 //! | [`runtime`] | worker lifecycle and wiring |
 //! | [`kafka`] | client settings and admin helpers |
 //! | [`loadgen`], [`embedded`] | generated load and the in-process demo broker |
@@ -27,6 +28,7 @@
 //! output and offsets become durable.
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -1,6 +1,7 @@
-//! Progress: the one place that turns the sinks' durability frontier into durable facts
-//! (Kafka offset commits now; checkpoints later). It never emits data.
+//! Progress: the one place that turns durability into durable facts: Kafka offset commits
+//! after the sinks' durability frontier (or, with checkpoints, after each completed
+//! checkpoint). It never emits data.
 
 pub mod commit;
 
-pub use commit::render_committer;
+pub use commit::{render_checkpoint_committer, render_committer};

@@ -9,16 +9,21 @@ use std::time::{Duration, Instant};
 use timely::dataflow::operators::Concatenate;
 use timely::dataflow::Scope;
 
+use crate::checkpoint::journal::JournalWriter;
+use crate::checkpoint::operators::{render_checkpointing, LocalParts};
+use crate::checkpoint::Checkpointing;
 use crate::config::RunConfig;
 use crate::control::RunControl;
 use crate::error::{Error, Result};
 use crate::kafka;
 use crate::metrics::MetricsSnapshot;
 use crate::plan::ir::Program;
-use crate::progress::render_committer;
-use crate::render::render_program;
-use crate::sink::{render_sink, SinkSettings};
-use crate::source::{render_kafka_source, SourceHandle, SourceSettings};
+use crate::progress::{render_checkpoint_committer, render_committer};
+use crate::render::{render_program, RenderState};
+use crate::sink::{render_sink, SinkResume, SinkSettings};
+use crate::source::{
+    assigned_partitions, render_kafka_source, SourceHandle, SourceRecovery, SourceSettings,
+};
 use crate::spec::SinkConnector;
 use crate::timestamp::Time;
 
@@ -36,6 +41,12 @@ pub struct RunReport {
 pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
     let start = Instant::now();
     let partitions = preflight(&program, &config)?;
+    let checkpointing = config
+        .checkpoint
+        .clone()
+        .map(|settings| Checkpointing::prepare(settings, &program))
+        .transpose()?
+        .map(Arc::new);
     let source_settings = SourceSettings {
         epoch_interval: config.epoch_interval,
         broker_timeout: config.broker_timeout,
@@ -45,6 +56,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
     let sink_settings = SinkSettings {
         bootstrap_override: config.bootstrap_override.clone(),
         broker_timeout: config.broker_timeout,
+        group_id: config.group_id.clone(),
     };
     let finished = Arc::new(AtomicBool::new(false));
     let watchers = spawn_watchers(&config, control.clone(), finished.clone());
@@ -58,6 +70,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
                 &partitions,
                 &source_settings,
                 &sink_settings,
+                checkpointing.clone(),
                 control.clone(),
             )
         });
@@ -85,7 +98,8 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
 }
 
 /// Check the broker before starting workers: learn each source topic's partition count (a
-/// clear error within `broker_timeout` when unreachable) and create missing sink topics.
+/// clear error within `broker_timeout` when unreachable), create missing sink topics, and
+/// learn each Kafka sink topic's partition count (keyed `sink:<name>`).
 fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i32>> {
     let mut partitions = HashMap::new();
     for source in &program.sources {
@@ -97,7 +111,7 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
         tracing::info!(table = %source.name, topic = %source.topic, partitions = n, "source");
         partitions.insert(source.name.clone(), n);
     }
-    for sink in program.sinks.iter().filter(|_| config.create_sink_topics) {
+    for sink in &program.sinks {
         if let SinkConnector::Kafka {
             topic,
             bootstrap_servers,
@@ -108,45 +122,109 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
                 .bootstrap_override
                 .as_deref()
                 .unwrap_or(bootstrap_servers);
-            kafka::ensure_topic(
-                bootstrap,
-                topic,
-                config.sink_partitions,
-                config.broker_timeout,
-            )?;
+            if config.create_sink_topics {
+                kafka::ensure_topic(
+                    bootstrap,
+                    topic,
+                    config.sink_partitions,
+                    config.broker_timeout,
+                )?;
+            }
+            let n = kafka::partition_count(bootstrap, topic, config.broker_timeout)?;
+            partitions.insert(format!("sink:{}", sink.sink.name), n);
         }
     }
     Ok(partitions)
 }
 
-/// Build one worker's dataflow: sources → plan → sinks → committer.
+/// Build one worker's dataflow: sources → plan → sinks → committer (and, with a checkpoint
+/// directory, the checkpoint operators and restored state).
 pub fn build_dataflow<'s>(
     scope: Scope<'s, Time>,
     program: &Program,
     partitions: &HashMap<String, i32>,
     source_settings: &SourceSettings,
     sink_settings: &SinkSettings,
+    checkpointing: Option<Arc<Checkpointing>>,
     control: Arc<RunControl>,
 ) -> Result<()> {
+    let recovery = checkpointing.as_ref().and_then(|c| c.recovery.as_ref());
     let mut env = HashMap::new();
     let mut handles: Vec<SourceHandle> = Vec::new();
+    let mut parts = LocalParts::default();
     for source in &program.sources {
         let n = partitions.get(&source.name).copied().unwrap_or(0);
-        let (collection, handle) =
-            render_kafka_source(scope, source, n, source_settings, control.clone())?;
-        env.insert(source.name.to_ascii_lowercase(), collection);
+        let table = source.name.to_ascii_lowercase();
+        let resume = recovery
+            .map(|r| SourceRecovery {
+                epoch: r.epoch(),
+                offsets: r.source_offsets(&table),
+                journal: r.journal.get(&table).cloned().unwrap_or_default(),
+                replay_until: r.replay_until,
+            })
+            .unwrap_or_default();
+        let reads = !assigned_partitions(n, scope.index(), scope.peers()).is_empty();
+        let journal = match &checkpointing {
+            Some(ck) if reads => Some(JournalWriter::create(
+                &ck.store.journal_dir(&table),
+                ck.run_id,
+                scope.index(),
+            )?),
+            _ => None,
+        };
+        let (collection, handle) = render_kafka_source(
+            scope,
+            source,
+            n,
+            source_settings,
+            resume,
+            journal,
+            control.clone(),
+        )?;
+        env.insert(table.clone(), collection);
+        parts.sources.push((table, handle.log.clone()));
         handles.push(handle);
     }
+    let mut state = RenderState {
+        scope,
+        checkpointing: checkpointing.clone(),
+        traces: Vec::new(),
+        control: control.clone(),
+    };
+    let outputs = render_program(program, env, &mut state)?;
+    parts.traces = state.traces;
     let mut durable = Vec::new();
-    for (spec, collection) in render_program(program, env)? {
-        durable.push(render_sink(
+    for (spec, collection) in outputs {
+        let resume = recovery
+            .map(|r| SinkResume {
+                written_through: r.epoch(),
+                replay_until: r.replay_until,
+                state: r.sink_state(&spec.name).cloned(),
+            })
+            .unwrap_or_default();
+        let n = partitions
+            .get(&format!("sink:{}", spec.name))
+            .copied()
+            .unwrap_or(1);
+        let (stream, progress) = render_sink(
             collection,
             &spec,
             sink_settings,
+            n,
+            &resume,
             control.clone(),
-        )?);
+        )?;
+        parts.sinks.push((spec.name.clone(), progress));
+        durable.push(stream);
     }
-    render_committer(scope.concatenate(durable), handles, control);
+    let durable = scope.concatenate(durable);
+    match checkpointing {
+        Some(ck) => {
+            let completions = render_checkpointing(scope, durable, parts, ck, control.clone());
+            render_checkpoint_committer(completions, handles, control);
+        }
+        None => render_committer(durable, handles, control),
+    }
     Ok(())
 }
 

@@ -16,16 +16,18 @@ pub mod file;
 pub mod kafka;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use differential_dataflow::consolidation::consolidate;
-use differential_dataflow::hashable::Hashable;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 
+use crate::checkpoint::operators::SinkProgress;
+use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::Result;
@@ -49,6 +51,31 @@ pub trait EpochWriter {
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()>;
     /// Whether everything written so far is durable (may do I/O to find out).
     fn durable(&mut self) -> Result<bool>;
+    /// Called after each run of `write_epoch` calls (one operator activation).
+    fn end_batch(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a sink resumes after a restart (see [`crate::checkpoint`]).
+#[derive(Debug, Clone, Default)]
+pub struct SinkResume {
+    /// Output of epochs `<= written_through` is already written (the restored checkpoint's
+    /// epoch; 0 when none): it is not written again.
+    pub written_through: Time,
+    /// Epochs in `(written_through, replay_until]` are re-formed and may be partly written.
+    pub replay_until: Time,
+    /// The sink's position at the restored checkpoint.
+    pub state: Option<SinkState>,
+}
+
+/// A sink with nothing to resume from (console, or workers that do not write a file sink).
+struct NoProgress;
+
+impl SinkProgress for NoProgress {
+    fn position(&self, _: Option<Time>) -> SinkState {
+        SinkState::Stateless
+    }
 }
 
 /// Run-wide settings every sink uses.
@@ -58,42 +85,65 @@ pub struct SinkSettings {
     pub bootstrap_override: Option<String>,
     /// How long to wait for the broker before failing.
     pub broker_timeout: Duration,
+    /// The consumer group (names transactional ids).
+    pub group_id: String,
 }
 
-/// Build the sink for `spec` over `collection`.
+/// Build the sink for `spec` over `collection`; `partitions` is the Kafka output topic's
+/// partition count. Returns the durability stream and the sink's position tracker.
 pub fn render_sink<'s>(
     collection: RowCollection<'s>,
     spec: &SinkSpec,
     settings: &SinkSettings,
+    partitions: i32,
+    resume: &SinkResume,
     control: Arc<RunControl>,
-) -> Result<DurableStream<'s>> {
-    let index = collection.scope().index();
+) -> Result<(DurableStream<'s>, Rc<dyn SinkProgress>)> {
+    let scope = collection.scope();
+    let index = scope.index();
     let name = format!("Sink({})", spec.name);
+    let skip = resume.written_through;
     Ok(match &spec.connector {
         SinkConnector::Kafka { .. } => {
-            let key = spec.primary_key.clone();
-            let writer = kafka::KafkaWriter::new(spec, settings, control.clone())?;
-            // Every change of one key goes through one worker, so per-key order holds.
-            let route = move |row: &Row| {
-                if key.is_empty() {
-                    row.hashed()
-                } else {
-                    key.iter().map(|i| &row[*i]).collect::<Vec<_>>().hashed()
-                }
-            };
-            render_epoch_sink(collection, &name, route, writer, control)
+            let writer = kafka::KafkaWriter::new(
+                spec,
+                settings,
+                partitions,
+                (index, scope.peers()),
+                resume,
+                control.clone(),
+            )?;
+            let progress = Rc::new(writer.progress());
+            let (schema, key) = (spec.schema.clone(), spec.primary_key.clone());
+            // Partition p is written by worker p % peers: per-partition order holds.
+            let route = move |row: &Row| kafka::partition_of(&schema, &key, row, partitions) as u64;
+            (
+                render_epoch_sink(collection, &name, route, skip, writer, control),
+                progress,
+            )
         }
         SinkConnector::Print { mode } => {
             let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
-            render_epoch_sink(collection, &name, |_| 0, writer, control)
+            (
+                render_epoch_sink(collection, &name, |_| 0, skip, writer, control),
+                Rc::new(NoProgress),
+            )
         }
         SinkConnector::File { path } => {
-            let writer = if index == 0 {
-                Some(file::FileWriter::create(spec, path)?)
+            if index == 0 {
+                let writer = file::FileWriter::create(spec, path, resume)?;
+                let progress = writer.progress();
+                (
+                    render_epoch_sink(collection, &name, |_| 0, skip, Some(writer), control),
+                    progress,
+                )
             } else {
-                None
-            };
-            render_epoch_sink(collection, &name, |_| 0, writer, control)
+                let writer: Option<file::FileWriter> = None;
+                (
+                    render_epoch_sink(collection, &name, |_| 0, skip, writer, control),
+                    Rc::new(NoProgress),
+                )
+            }
         }
     })
 }
@@ -108,14 +158,19 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
     fn durable(&mut self) -> Result<bool> {
         self.as_mut().map_or(Ok(true), |w| w.durable())
     }
+    fn end_batch(&mut self) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |w| w.end_batch())
+    }
 }
 
 /// The generic sink operator: route rows to workers with `route`, stash them by epoch, write
 /// closed epochs with `writer`, and hold the output capability until they are durable.
+/// Changes at epochs `<= skip_through` were written before a restart and are dropped.
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
     name: &str,
     route: impl Fn(&Row) -> u64 + 'static,
+    skip_through: Time,
     mut writer: W,
     control: Arc<RunControl>,
 ) -> DurableStream<'s> {
@@ -134,7 +189,9 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                 move |(input, frontier), _output| {
                     input.for_each(|_, data| {
                         for (row, time, diff) in data.drain(..) {
-                            stash.entry(time).or_default().push((row, diff));
+                            if time > skip_through {
+                                stash.entry(time).or_default().push((row, diff));
+                            }
                         }
                     });
                     let result = write_closed(
@@ -181,6 +238,7 @@ fn write_closed<W: EpochWriter>(
     unacked: &mut VecDeque<Time>,
     control: &RunControl,
 ) -> Result<()> {
+    let mut wrote = false;
     while let Some(entry) = stash.first_entry() {
         if frontier.is_some_and(|f| *entry.key() >= f) {
             break;
@@ -194,8 +252,12 @@ fn write_closed<W: EpochWriter>(
             continue;
         }
         writer.write_epoch(time, &changes)?;
+        wrote = true;
         Metrics::add(&control.metrics.changes_written, changes.len() as u64);
         unacked.push_back(time);
+    }
+    if wrote {
+        writer.end_batch()?;
     }
     Ok(())
 }

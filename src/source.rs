@@ -4,4 +4,6 @@
 pub mod decode;
 pub mod kafka;
 
-pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};
+pub use kafka::{
+    assigned_partitions, render_kafka_source, SourceHandle, SourceRecovery, SourceSettings,
+};

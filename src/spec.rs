@@ -8,6 +8,6 @@ pub mod options;
 pub mod parse;
 
 pub use catalog::{
-    BadRecordPolicy, ColumnSource, KafkaSinkMode, PrintMode, SinkConnector, SinkSpec, SourceFormat,
-    SourceSpec, StartupMode,
+    BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, PrintMode, SinkConnector,
+    SinkSpec, SourceFormat, SourceSpec, StartupMode,
 };

@@ -50,7 +50,9 @@ fn check(program: &ddflow::plan::ir::Program, seed: u64) {
         let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, rows) = scope.new_collection::<Row, i64>();
             let env = HashMap::from([("t".to_string(), rows)]);
-            let mut sinks = ddflow::render::render_program(&program, env).unwrap();
+            let mut state =
+                ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
+            let mut sinks = ddflow::render::render_program(&program, env, &mut state).unwrap();
             let (_, out) = sinks.remove(0);
             let (probe, _) = out
                 .inspect(move |(r, t, d)| sink.borrow_mut().push((r.clone(), *t, *d)))

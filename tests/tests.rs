@@ -9,5 +9,7 @@ mod golden;
 mod kafka_e2e;
 /// The differential plan against a from-scratch recomputation on random inputs.
 mod oracle;
+/// kill -9 at random moments, restores across worker counts, damaged checkpoints.
+mod recovery;
 /// Fixtures.
 mod support;

@@ -238,4 +238,20 @@ pub struct Program {
     pub views: Vec<View>,
     /// One entry per `INSERT INTO`.
     pub sinks: Vec<SinkPlan>,
+    /// Run settings from `SET 'key' = 'value'` statements (checked keys; see
+    /// [`RUN_SETTINGS`]). Not part of the plan a checkpoint must match.
+    #[serde(skip)]
+    pub settings: Vec<(String, String)>,
 }
+
+/// The keys a dataflow file may `SET`, with what they mean.
+pub const RUN_SETTINGS: &[(&str, &str)] = &[
+    (
+        "checkpoint.dir",
+        "checkpoint directory (as --checkpoint-dir)",
+    ),
+    (
+        "checkpoint.interval",
+        "time between checkpoints, e.g. 10s (as --checkpoint-interval)",
+    ),
+];

@@ -11,6 +11,12 @@ use crate::plan::ir::*;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
 use crate::spec::parse::MetadataClause;
 
+fn unquote(s: &str) -> String {
+    s.trim()
+        .trim_matches(|c| c == '\'' || c == '"' || c == '`')
+        .to_string()
+}
+
 /// Lower parsed statements into a program.
 pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) -> Result<Program> {
     let mut l = Lowerer {
@@ -19,6 +25,7 @@ pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) 
         views: Vec::new(),
         read: Vec::new(),
         sinks: Vec::new(),
+        settings: Vec::new(),
     };
     let mut metadata = metadata.iter();
     for st in statements {
@@ -31,6 +38,7 @@ pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) 
                 l.views.push(View { name, relation });
             }
             Statement::Insert(ins) => l.insert(ins)?,
+            Statement::Set(set) => l.set(&set.to_string(), st.span())?,
             other => {
                 return Err(l.err(
                     other.span(),
@@ -50,6 +58,7 @@ struct Lowerer<'a> {
     /// Lowercase names of tables read by some query.
     read: Vec<String>,
     sinks: Vec<(String, Relation, Span)>,
+    settings: Vec<(String, String)>,
 }
 
 /// The columns visible to an expression, with the names that qualify them.
@@ -67,6 +76,25 @@ struct AggCx {
 type Typed = (Expr, DataType);
 
 impl<'a> Lowerer<'a> {
+    /// `SET 'key' = 'value'` (also `SET key = value`, `SET key TO value`).
+    fn set(&mut self, text: &str, span: sqlparser::tokenizer::Span) -> Result<()> {
+        let body = text.trim().trim_start_matches("SET").trim();
+        let parts = body
+            .split_once('=')
+            .or_else(|| body.split_once(" TO "))
+            .map(|(k, v)| (unquote(k), unquote(v)));
+        let Some((key, value)) = parts else {
+            return Err(self.err(span, "expected SET 'key' = 'value'", None));
+        };
+        if !RUN_SETTINGS.iter().any(|(k, _)| *k == key) {
+            let hint = closest(&key, RUN_SETTINGS.iter().map(|(k, _)| *k))
+                .map(|k| format!("did you mean '{k}'?"));
+            return Err(self.err(span, format!("unknown setting '{key}'"), hint));
+        }
+        self.settings.push((key, value));
+        Ok(())
+    }
+
     fn err(
         &self,
         span: sqlparser::tokenizer::Span,
@@ -333,6 +361,7 @@ impl<'a> Lowerer<'a> {
             sources,
             views: self.views,
             sinks,
+            settings: self.settings,
         })
     }
 

@@ -9,6 +9,11 @@
 //! `next - 1`). Commits go to the source's consumer group without joining it. After a failure
 //! nothing more is committed. When the frontier is empty (the run is complete) the last
 //! binding is committed synchronously before the worker exits.
+//!
+//! With a checkpoint directory, [`render_checkpoint_committer`] commits instead the bindings
+//! of completed checkpoints (whose output is durable by construction), synchronously, and
+//! rotates the binding journal: restarts resume from checkpoints, and the group's offsets
+//! never run ahead of the last one.
 
 use std::sync::Arc;
 
@@ -38,8 +43,14 @@ pub fn render_committer(
             return;
         }
         let upper = frontier.frontier().first().copied();
+        // The final commit must land before the process exits; the others may be asynchronous.
+        let mode = if upper.is_none() {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
         for (source, last) in sources.iter().zip(committed.iter_mut()) {
-            if let Err(e) = commit_source(source, upper, last, &control) {
+            if let Err(e) = commit_source(source, upper, last, &control, mode) {
                 control.fail(e);
                 return;
             }
@@ -48,12 +59,45 @@ pub fn render_committer(
     });
 }
 
+/// Commit the sources' offsets at each completed checkpoint (`completions` carries epochs).
+pub fn render_checkpoint_committer<'s>(
+    completions: timely::dataflow::StreamVec<'s, Time, Time>,
+    sources: Vec<SourceHandle>,
+    control: Arc<RunControl>,
+) {
+    let mut committed: Vec<Option<Time>> = vec![None; sources.len()];
+    completions.sink(
+        Pipeline,
+        "CommitCheckpointOffsets",
+        move |(input, _frontier)| {
+            let mut latest = None;
+            input.for_each(|_, data| latest = latest.max(data.iter().copied().max()));
+            let Some(c) = latest else { return };
+            if control.failed() {
+                return;
+            }
+            for (source, last) in sources.iter().zip(committed.iter_mut()) {
+                let result = commit_source(source, Some(c + 1), last, &control, CommitMode::Sync)
+                    .and_then(|()| match source.journal.borrow_mut().as_mut() {
+                        Some(j) => j.checkpointed(c),
+                        None => Ok(()),
+                    });
+                if let Err(e) = result {
+                    control.fail(e);
+                    return;
+                }
+            }
+        },
+    );
+}
+
 /// Commit `source`'s latest binding below `upper`, if newer than `last`.
 fn commit_source(
     source: &SourceHandle,
     upper: Option<Time>,
     last: &mut Option<Time>,
     control: &RunControl,
+    mode: CommitMode,
 ) -> Result<()> {
     let Some(consumer) = &source.consumer else {
         return Ok(());
@@ -70,12 +114,6 @@ fn commit_source(
         tpl.add_partition_offset(&source.topic, *p, Offset::Offset(*next))
             .map_err(|e| Error::kafka("cannot build an offset commit", e))?;
     }
-    // The final commit must land before the process exits; the others may be asynchronous.
-    let mode = if upper.is_none() {
-        CommitMode::Sync
-    } else {
-        CommitMode::Async
-    };
     consumer
         .commit(&tpl, mode)
         .map_err(|e| Error::kafka(format!("cannot commit offsets of \"{}\"", source.topic), e))?;

@@ -6,37 +6,58 @@
 //! output row replaces the old one (a retraction and an insertion), and a group whose input
 //! becomes empty disappears.
 
+use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::VecCollection;
 
 use ordered_float::OrderedFloat;
 
+use crate::checkpoint::operators::StateTrace;
 use crate::data::{Datum, Row};
 use crate::plan::ir::{AggFunc, AggregateExpr, Expr};
 use crate::render::scalar::eval;
 use crate::timestamp::{Diff, Time};
 
-/// Render a `Reduce`: rows laid out as key columns, then one column per aggregate.
-pub fn render_reduce<'s>(
+/// The rows a `Reduce` arranges: `(group key, aggregate arguments)` per input row.
+pub fn key_rows<'s>(
     input: VecCollection<'s, Time, Row, Diff>,
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
-) -> VecCollection<'s, Time, Row, Diff> {
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let keys = group_key.to_vec();
     let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
+    input.map(move |row| {
+        let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
+        let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
+        (key, vals)
+    })
+}
+
+/// Render a `Reduce` over [`key_rows`]: output rows laid out as key columns, then one column
+/// per aggregate. Also returns the trace of the input arrangement (the operator's state).
+pub fn render_reduce<'s>(
+    keyed: VecCollection<'s, Time, (Row, Row), Diff>,
+    aggregates: &[AggregateExpr],
+) -> (VecCollection<'s, Time, Row, Diff>, StateTrace) {
     let aggs = aggregates.to_vec();
-    input
-        .map(move |row| {
-            let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
-            let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
-            (key, vals)
-        })
-        .reduce_named("Aggregate", move |_key, input: &[(&Row, Diff)], output| {
-            output.push((aggregate_group(&aggs, input), 1));
-        })
-        .map(|(mut key, vals)| {
-            key.extend(vals);
-            key
-        })
+    let arranged = keyed.arrange_by_key_named("Arrange: Aggregate");
+    let trace = arranged.trace.clone();
+    let output = arranged
+        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
+            "Aggregate",
+            move |_key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
+                output.push((aggregate_group(&aggs, input), 1));
+            },
+            |vec, key: &Row, upds: &mut Vec<(Row, Time, Diff)>| {
+                vec.clear();
+                vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
+            },
+        )
+        .as_collection(|key: &Row, vals: &Row| {
+            let mut row = key.clone();
+            row.extend(vals.iter().cloned());
+            row
+        });
+    (output, trace)
 }
 
 /// Compute every aggregate of one group from its distinct argument rows and multiplicities.

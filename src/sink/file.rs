@@ -2,10 +2,19 @@
 //!
 //! Each line is the row as a JSON object plus `"op"` (`"+"`/`"-"`) and `"epoch"`; a change of
 //! multiplicity `n` is written as `n` lines. The file is fsynced before an epoch counts as
-//! durable.
+//! durable. Its length after each durable epoch is the sink's position for checkpoints; on
+//! recovery the file is cut back to the checkpointed length, and re-formed epochs are
+//! appended again exactly as before.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::rc::Rc;
+
+use crate::checkpoint::operators::SinkProgress;
+use crate::checkpoint::SinkState;
+use crate::sink::SinkResume;
 
 use crate::data::{row_to_json, Row, Schema};
 use crate::error::{Error, Result};
@@ -19,25 +28,69 @@ pub struct FileWriter {
     schema: Schema,
     out: BufWriter<File>,
     dirty: bool,
+    last_epoch: Time,
+    progress: Rc<FileProgress>,
+}
+
+/// Lengths of a file sink after its durable epochs.
+#[derive(Default)]
+pub struct FileProgress {
+    /// The length last reported, then `(epoch, length)` since.
+    lengths: RefCell<(u64, VecDeque<(Time, u64)>)>,
+}
+
+impl SinkProgress for FileProgress {
+    fn position(&self, epoch: Option<Time>) -> SinkState {
+        let mut lengths = self.lengths.borrow_mut();
+        let (base, queue) = &mut *lengths;
+        while let Some(&(e, len)) = queue.front() {
+            if epoch.is_some_and(|c| e > c) {
+                break;
+            }
+            *base = len;
+            queue.pop_front();
+        }
+        SinkState::File { bytes: *base }
+    }
 }
 
 impl FileWriter {
-    /// Open (create or append to) `path`.
-    pub fn create(spec: &SinkSpec, path: &str) -> Result<Self> {
+    /// Open (create or append to) `path`; on recovery, cut it back to its checkpointed length.
+    pub fn create(spec: &SinkSpec, path: &str, resume: &SinkResume) -> Result<Self> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| Error::Io {
-                path: path.to_string(),
-                source,
-            })?;
+            .map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let len = match resume.state {
+            Some(SinkState::File { bytes }) if bytes > len => {
+                return Err(Error::checkpoint(
+                    path,
+                    format!("the file sink holds {len} bytes, but the checkpoint recorded {bytes}: it was truncated or replaced since"),
+                ))
+            }
+            Some(SinkState::File { bytes }) => {
+                file.set_len(bytes).map_err(|e| Error::io(path, e))?;
+                bytes
+            }
+            _ => len,
+        };
+        let progress = Rc::new(FileProgress::default());
+        progress.lengths.borrow_mut().0 = len;
         Ok(FileWriter {
             path: path.to_string(),
             schema: spec.schema.clone(),
             out: BufWriter::new(file),
             dirty: false,
+            last_epoch: 0,
+            progress,
         })
+    }
+
+    /// The shared length tracker (the sink's position for checkpoints).
+    pub fn progress(&self) -> Rc<FileProgress> {
+        self.progress.clone()
     }
 
     fn io(&self, source: std::io::Error) -> Error {
@@ -63,6 +116,7 @@ impl EpochWriter for FileWriter {
             }
         }
         self.dirty = true;
+        self.last_epoch = time;
         Ok(())
     }
 
@@ -70,6 +124,12 @@ impl EpochWriter for FileWriter {
         if std::mem::take(&mut self.dirty) {
             self.out.flush().map_err(|e| self.io(e))?;
             self.out.get_ref().sync_data().map_err(|e| self.io(e))?;
+            let len = self.out.get_ref().metadata().map_err(|e| self.io(e))?.len();
+            self.progress
+                .lengths
+                .borrow_mut()
+                .1
+                .push_back((self.last_epoch, len));
         }
         Ok(true)
     }

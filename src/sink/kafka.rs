@@ -1,43 +1,70 @@
 //! The Kafka sink: upsert by primary key (tombstone on delete) or a `+`/`-` changelog, JSON.
 //!
-//! Every message carries the header `ddflow.epoch` (the epoch it belongs to). Delivery is
-//! tracked with a counter in the producer context: the sink is durable when every message sent
-//! so far has been acknowledged; a message that fails delivery fails the run.
+//! Every message carries the header `ddflow.epoch` (the epoch it belongs to) and goes to an
+//! explicit partition: CRC-32 of the key's bytes (of the row's JSON without a key) modulo the
+//! topic's partitions. Partition `p` is written only by worker `p % workers`, so each
+//! partition holds its epochs in order. Delivery is tracked in the producer context: the sink
+//! is durable when every message sent so far is acknowledged (a failed delivery fails the
+//! run), and the acknowledged offsets give the sink's position for checkpoints.
+//!
+//! On recovery the writer reads its partitions from the checkpointed positions to their ends
+//! and remembers the messages of epochs after the checkpoint; re-formed epochs then skip
+//! messages the topic already holds, so a change appears once however often the run crashed.
+//! With `'sink.delivery-guarantee' = 'exactly-once'` each batch of epochs is also one Kafka
+//! transaction (`transactional.id` = `<group>-<sink>-<worker>`, which fences an older
+//! incarnation of the same writer).
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
 use rdkafka::error::KafkaError;
-use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::checkpoint::operators::SinkProgress;
+use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
-use crate::kafka::producer_config;
+use crate::kafka::{producer_config, read_partitions};
 use crate::metrics::Metrics;
-use crate::sink::{EpochWriter, SinkSettings};
-use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
+use crate::sink::{EpochWriter, SinkResume, SinkSettings};
+use crate::spec::{DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
 
-/// Counts acknowledgements; remembers the first delivery failure.
+/// The header naming a message's epoch.
+pub const EPOCH_HEADER: &str = "ddflow.epoch";
+
+/// Counts acknowledgements, remembers the first delivery failure, and tracks per partition
+/// the offset after the last acknowledged message of each epoch.
 #[derive(Default)]
 pub struct AckContext {
     acked: AtomicU64,
     failure: Mutex<Option<String>>,
+    /// Per partition: the position reported so far, then `(epoch, next offset)` since.
+    positions: Mutex<BTreeMap<i32, (Option<i64>, VecDeque<(Time, i64)>)>>,
 }
 
 impl ClientContext for AckContext {}
 
 impl ProducerContext for AckContext {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, epoch: usize) {
         match result {
-            Ok(_) => {
+            Ok(m) => {
                 self.acked.fetch_add(1, Ordering::Release);
+                if let Ok(mut positions) = self.positions.lock() {
+                    let (_, queue) = positions.entry(m.partition()).or_default();
+                    let epoch = epoch as Time;
+                    match queue.back_mut() {
+                        Some((e, next)) if *e == epoch => *next = (*next).max(m.offset() + 1),
+                        _ => queue.push_back((epoch, m.offset() + 1)),
+                    }
+                }
             }
             Err((e, _)) => {
                 if let Ok(mut f) = self.failure.lock() {
@@ -48,6 +75,51 @@ impl ProducerContext for AckContext {
     }
 }
 
+impl SinkProgress for Arc<AckContext> {
+    fn position(&self, epoch: Option<Time>) -> SinkState {
+        let mut offsets = Vec::new();
+        if let Ok(mut positions) = self.positions.lock() {
+            for (p, (base, queue)) in positions.iter_mut() {
+                while let Some(&(e, next)) = queue.front() {
+                    if epoch.is_some_and(|c| e > c) {
+                        break;
+                    }
+                    *base = Some(next);
+                    queue.pop_front();
+                }
+                if let Some(b) = base {
+                    offsets.push((*p, *b));
+                }
+            }
+        }
+        SinkState::Kafka { offsets }
+    }
+}
+
+/// The output partition of `row` for a sink with key columns `key` over `partitions`
+/// partitions: CRC-32 of the key's JSON (of the whole row's JSON without a key).
+pub fn partition_of(schema: &Schema, key: &[usize], row: &[Datum], partitions: i32) -> i32 {
+    let text = match key_json(schema, key, row) {
+        Some(k) => k,
+        None => serde_json::Value::Object(row_to_json(schema, row)).to_string(),
+    };
+    (crc32fast::hash(text.as_bytes()) % partitions.max(1) as u32) as i32
+}
+
+fn key_json(schema: &Schema, key: &[usize], row: &[Datum]) -> Option<String> {
+    if key.is_empty() {
+        return None;
+    }
+    let map: serde_json::Map<_, _> = key
+        .iter()
+        .map(|i| (schema.columns[*i].name.clone(), row[*i].to_json()))
+        .collect();
+    Some(serde_json::Value::Object(map).to_string())
+}
+
+/// A message as the output topic holds it: `(partition, key, value)`.
+type Written = (i32, Option<String>, Option<String>);
+
 /// Writes epochs to one Kafka topic.
 pub struct KafkaWriter {
     sink: String,
@@ -55,19 +127,35 @@ pub struct KafkaWriter {
     schema: Schema,
     key: Vec<usize>,
     mode: KafkaSinkMode,
+    partitions: i32,
     producer: BaseProducer<AckContext>,
     sent: u64,
     control: Arc<RunControl>,
+    /// Messages already in the topic for epochs after the restored checkpoint.
+    written: BTreeMap<Time, HashMap<Written, u32>>,
+    transactional: bool,
+    in_transaction: bool,
+    timeout: Duration,
+    epoch: Time,
 }
 
 impl KafkaWriter {
-    /// A producer for `spec` (which must have a Kafka connector).
-    pub fn new(spec: &SinkSpec, settings: &SinkSettings, control: Arc<RunControl>) -> Result<Self> {
+    /// A producer for `spec` (which must have a Kafka connector) writing the partitions
+    /// `p % peers == index` of its `partitions`.
+    pub fn new(
+        spec: &SinkSpec,
+        settings: &SinkSettings,
+        partitions: i32,
+        (index, peers): (usize, usize),
+        resume: &SinkResume,
+        control: Arc<RunControl>,
+    ) -> Result<Self> {
         let SinkConnector::Kafka {
             topic,
             bootstrap_servers,
             properties,
             mode,
+            delivery,
         } = &spec.connector
         else {
             return Err(Error::Internal(format!(
@@ -79,44 +167,114 @@ impl KafkaWriter {
             .bootstrap_override
             .as_deref()
             .unwrap_or(bootstrap_servers);
-        let producer = producer_config(bootstrap, properties)
-            .create_with_context(AckContext::default())
-            .map_err(|e| {
+        let mine: Vec<i32> = (0..partitions)
+            .filter(|p| *p as usize % peers == index)
+            .collect();
+        let context = AckContext::default();
+        let mut starts = Vec::new();
+        if let Ok(mut positions) = context.positions.lock() {
+            let restored = match resume.state.as_ref() {
+                Some(SinkState::Kafka { offsets }) => offsets.clone(),
+                _ => Vec::new(),
+            };
+            for p in &mine {
+                let at = restored.iter().find(|(q, _)| q == p).map(|(_, o)| *o);
+                positions.insert(*p, (at, VecDeque::new()));
+                starts.push((*p, at.unwrap_or(0)));
+            }
+        }
+        let transactional = *delivery == DeliveryGuarantee::ExactlyOnce;
+        let mut config = producer_config(bootstrap, properties);
+        if transactional {
+            config.set(
+                "transactional.id",
+                format!("{}-{}-{index}", settings.group_id, spec.name),
+            );
+        }
+        let producer: BaseProducer<AckContext> =
+            config.create_with_context(context).map_err(|e| {
                 Error::kafka(
                     format!("cannot create a producer for sink \"{}\"", spec.name),
                     e,
                 )
             })?;
+        if transactional {
+            producer
+                .init_transactions(settings.broker_timeout)
+                .map_err(|e| {
+                    Error::kafka(
+                        format!("cannot start transactions for sink \"{}\"", spec.name),
+                        e,
+                    )
+                })?;
+        }
+        let mut written: BTreeMap<Time, HashMap<Written, u32>> = BTreeMap::new();
+        if resume.replay_until > resume.written_through {
+            for r in read_partitions(bootstrap, topic, &starts, settings.broker_timeout)? {
+                let Some(epoch) = r.header(EPOCH_HEADER).and_then(|e| e.parse::<Time>().ok())
+                else {
+                    continue;
+                };
+                if epoch > resume.written_through && epoch <= resume.replay_until {
+                    *written
+                        .entry(epoch)
+                        .or_default()
+                        .entry((r.partition, r.key, r.value))
+                        .or_insert(0) += 1;
+                }
+            }
+            tracing::info!(
+                sink = %spec.name,
+                epochs = written.len(),
+                messages = written.values().flat_map(|m| m.values()).map(|n| *n as u64).sum::<u64>(),
+                "output already written after the checkpoint (will not be written again)"
+            );
+        }
         Ok(KafkaWriter {
             sink: spec.name.clone(),
             topic: topic.clone(),
             schema: spec.schema.clone(),
             key: spec.primary_key.clone(),
             mode: *mode,
+            partitions,
             producer,
             sent: 0,
             control,
+            written,
+            transactional,
+            in_transaction: false,
+            timeout: settings.broker_timeout,
+            epoch: 0,
         })
     }
 
-    fn key_json(&self, row: &[Datum]) -> Option<String> {
-        if self.key.is_empty() {
-            return None;
-        }
-        let map: serde_json::Map<_, _> = self
-            .key
-            .iter()
-            .map(|i| (self.schema.columns[*i].name.clone(), row[*i].to_json()))
-            .collect();
-        Some(serde_json::Value::Object(map).to_string())
+    /// The shared delivery tracker (the sink's position for checkpoints).
+    pub fn progress(&self) -> Arc<AckContext> {
+        self.producer.context().clone()
     }
 
-    fn send(&mut self, key: Option<&str>, value: Option<&str>, epoch: &str) -> Result<()> {
+    fn key_json(&self, row: &[Datum]) -> Option<String> {
+        key_json(&self.schema, &self.key, row)
+    }
+
+    fn send(&mut self, row: &Row, key: Option<&str>, value: Option<&str>) -> Result<()> {
+        let partition = partition_of(&self.schema, &self.key, row, self.partitions);
+        if let Some(seen) = self.written.get_mut(&self.epoch) {
+            let id = (partition, key.map(String::from), value.map(String::from));
+            if let Some(n) = seen.get_mut(&id).filter(|n| **n > 0) {
+                *n -= 1;
+                return Ok(()); // already in the topic from before a crash
+            }
+        }
+        let epoch = self.epoch.to_string();
         let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
-            key: "ddflow.epoch",
-            value: Some(epoch),
+            key: EPOCH_HEADER,
+            value: Some(&epoch),
         });
-        let mut record: BaseRecord<'_, str, str> = BaseRecord::to(&self.topic).headers(headers);
+        let mut record: BaseRecord<'_, str, str, usize> =
+            BaseRecord::with_opaque_to(&self.topic, self.epoch as usize)
+                .partition(partition)
+                .headers(headers);
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -143,27 +301,26 @@ impl KafkaWriter {
         Ok(())
     }
 
-    fn write_upserts(&mut self, changes: &[(Row, Diff)], epoch: &str) -> Result<()> {
+    fn write_upserts(&mut self, changes: &[(Row, Diff)]) -> Result<()> {
         // Changes are sorted by row, and rows of one key are adjacent only if the key columns
         // lead; group by key explicitly instead.
-        let mut by_key: std::collections::BTreeMap<Option<String>, Option<&Row>> =
-            Default::default();
+        let mut by_key: BTreeMap<Option<String>, (&Row, bool)> = BTreeMap::new();
         for (row, diff) in changes {
             let key = self.key_json(row);
-            let slot = by_key.entry(key).or_insert(None);
+            let slot = by_key.entry(key).or_insert((row, false));
             if *diff > 0 {
-                *slot = Some(row);
+                *slot = (row, true);
             }
         }
-        for (key, row) in by_key {
+        for (key, (row, live)) in by_key {
             let value =
-                row.map(|r| serde_json::Value::Object(row_to_json(&self.schema, r)).to_string());
-            self.send(key.as_deref(), value.as_deref(), epoch)?;
+                live.then(|| serde_json::Value::Object(row_to_json(&self.schema, row)).to_string());
+            self.send(row, key.as_deref(), value.as_deref())?;
         }
         Ok(())
     }
 
-    fn write_changelog(&mut self, changes: &[(Row, Diff)], epoch: &str) -> Result<()> {
+    fn write_changelog(&mut self, changes: &[(Row, Diff)]) -> Result<()> {
         for (row, diff) in changes {
             let mut object = row_to_json(&self.schema, row);
             object.insert(
@@ -173,7 +330,7 @@ impl KafkaWriter {
             let value = serde_json::Value::Object(object).to_string();
             let key = self.key_json(row);
             for _ in 0..diff.unsigned_abs() {
-                self.send(key.as_deref(), Some(&value), epoch)?;
+                self.send(row, key.as_deref(), Some(&value))?;
             }
         }
         Ok(())
@@ -182,11 +339,42 @@ impl KafkaWriter {
 
 impl EpochWriter for KafkaWriter {
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()> {
-        let epoch = time.to_string();
-        match self.mode {
-            KafkaSinkMode::Upsert => self.write_upserts(changes, &epoch),
-            KafkaSinkMode::Changelog => self.write_changelog(changes, &epoch),
+        // Messages remembered for earlier epochs were not re-formed: the run is not
+        // deterministic (or the dataflow changed), which the output should not hide.
+        while let Some(entry) = self.written.first_entry() {
+            if *entry.key() >= time {
+                break;
+            }
+            let (epoch, left) = entry.remove_entry();
+            let left: u32 = left.values().sum();
+            if left > 0 {
+                tracing::warn!(sink = %self.sink, epoch, messages = left, "output written before a crash was not produced again");
+            }
         }
+        if self.transactional && !self.in_transaction {
+            self.producer.begin_transaction().map_err(|e| Error::Sink {
+                sink: self.sink.clone(),
+                message: format!("cannot begin a transaction: {e}"),
+            })?;
+            self.in_transaction = true;
+        }
+        self.epoch = time;
+        match self.mode {
+            KafkaSinkMode::Upsert => self.write_upserts(changes),
+            KafkaSinkMode::Changelog => self.write_changelog(changes),
+        }
+    }
+
+    fn end_batch(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.in_transaction) {
+            self.producer
+                .commit_transaction(self.timeout)
+                .map_err(|e| Error::Sink {
+                    sink: self.sink.clone(),
+                    message: format!("cannot commit a transaction: {e}"),
+                })?;
+        }
+        Ok(())
     }
 
     fn durable(&mut self) -> Result<bool> {

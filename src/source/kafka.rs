@@ -8,7 +8,7 @@
 //! it records the binding (next offset per partition) and only then downgrades its capability.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::Scope;
 
+use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::{Error, Result};
@@ -31,7 +32,7 @@ use crate::metrics::Metrics;
 use crate::render::RowCollection;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
-use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
+use crate::timestamp::{next_epoch, now_ms, Binding, BindingLog, Diff, Time};
 
 /// Run-wide settings every Kafka source uses.
 #[derive(Debug, Clone)]
@@ -55,6 +56,21 @@ pub struct SourceHandle {
     pub consumer: Option<Rc<BaseConsumer>>,
     /// Bindings of closed epochs.
     pub log: Rc<RefCell<BindingLog>>,
+    /// The binding journal (with checkpointing, on workers that read partitions).
+    pub journal: Rc<RefCell<Option<JournalWriter>>>,
+}
+
+/// What a source resumes from after a restart (see [`crate::checkpoint`]).
+#[derive(Debug, Clone, Default)]
+pub struct SourceRecovery {
+    /// The restored checkpoint's epoch (0: none).
+    pub epoch: Time,
+    /// `(partition, next offset)` at that epoch.
+    pub offsets: Vec<(i32, i64)>,
+    /// Journal bindings after it (all workers), oldest first: epochs to re-form.
+    pub journal: Vec<Binding>,
+    /// The latest epoch in any journal; live epochs start after it.
+    pub replay_until: Time,
 }
 
 /// The partitions of a topic with `partitions` partitions that worker `index` of `peers` reads.
@@ -71,19 +87,30 @@ pub fn render_kafka_source<'s>(
     spec: &SourceSpec,
     partitions: i32,
     settings: &SourceSettings,
+    recovery: SourceRecovery,
+    journal: Option<JournalWriter>,
     control: Arc<RunControl>,
 ) -> Result<(RowCollection<'s>, SourceHandle)> {
     let mine = assigned_partitions(partitions, scope.index(), scope.peers());
+    let log = Rc::new(RefCell::new(BindingLog::default()));
     let reader = if mine.is_empty() {
         None
     } else {
-        Some(Reader::new(spec, &mine, settings, control.clone())?)
+        Some(Reader::new(
+            spec,
+            &mine,
+            settings,
+            &recovery,
+            &mut log.borrow_mut(),
+            control.clone(),
+        )?)
     };
-    let log = Rc::new(RefCell::new(BindingLog::default()));
+    let journal = Rc::new(RefCell::new(journal.filter(|_| reader.is_some())));
     let handle = SourceHandle {
         topic: spec.topic.clone(),
         consumer: reader.as_ref().map(|r| r.consumer.clone()),
         log: log.clone(),
+        journal: journal.clone(),
     };
     let interval = settings.epoch_interval;
     let name = format!("KafkaSource({})", spec.name);
@@ -94,11 +121,12 @@ pub fn render_kafka_source<'s>(
             let activator = scope.activator_for(info.address);
             let mut cap = Some(cap);
             let mut reader = reader;
-            let mut epoch = now_ms();
+            // Live epochs come after every epoch a restart re-forms.
+            let mut epoch = now_ms().max(recovery.replay_until + 1);
             let mut next_tick = Instant::now() + interval;
             let mut batch = Vec::new();
-            if let Some(c) = cap.as_mut() {
-                c.downgrade(&epoch);
+            if let (Some(c), Some(r)) = (cap.as_mut(), reader.as_ref()) {
+                c.downgrade(&r.replay_frontier(epoch));
             }
             move |output| {
                 let (Some(c), Some(r)) = (cap.as_mut(), reader.as_mut()) else {
@@ -116,9 +144,25 @@ pub fn render_kafka_source<'s>(
                 if !batch.is_empty() {
                     output.session(&*c).give_container(&mut batch);
                 }
+                if r.replaying() {
+                    // Re-forming journaled epochs: close each once all its records are read.
+                    let t = r.replay_frontier(epoch);
+                    if t > *c.time() {
+                        r.record_replayed(t - 1, &mut log.borrow_mut());
+                        c.downgrade(&t);
+                    }
+                    if idle {
+                        activator.activate_after(Duration::from_millis(1));
+                    } else {
+                        activator.activate();
+                    }
+                    return;
+                }
                 let finished = r.finished() || control.stopping();
                 if finished || Instant::now() >= next_tick {
-                    if let Err(e) = r.close_epoch(epoch, &mut log.borrow_mut()) {
+                    if let Err(e) =
+                        r.close_epoch(epoch, &mut log.borrow_mut(), journal.borrow_mut().as_mut())
+                    {
                         control.fail(e);
                         cap = None;
                         return;
@@ -162,6 +206,10 @@ struct Reader {
     dead_letter: Option<DeadLetter>,
     timeout: Duration,
     control: Arc<RunControl>,
+    /// Journaled `(epoch, next offset)` per partition still to re-form, oldest first.
+    replay: BTreeMap<i32, VecDeque<(Time, i64)>>,
+    /// Re-formed `(epoch, next offset)` per partition, for the bindings of replayed epochs.
+    replayed: BTreeMap<i32, Vec<(Time, i64)>>,
 }
 
 impl Reader {
@@ -169,6 +217,8 @@ impl Reader {
         spec: &SourceSpec,
         mine: &[i32],
         settings: &SourceSettings,
+        recovery: &SourceRecovery,
+        log: &mut BindingLog,
         control: Arc<RunControl>,
     ) -> Result<Self> {
         let bootstrap = settings
@@ -185,7 +235,41 @@ impl Reader {
                 Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
             })?;
         let timeout = settings.broker_timeout;
-        let start = start_offsets(&consumer, spec, mine, timeout)?;
+        let restored: BTreeMap<i32, i64> = recovery
+            .offsets
+            .iter()
+            .filter(|(p, _)| mine.contains(p))
+            .copied()
+            .collect();
+        let mut start = start_offsets(&consumer, spec, mine, timeout)?;
+        for (p, o) in &restored {
+            let _ = start.set_partition_offset(&spec.topic, *p, Offset::Offset(*o));
+        }
+        if !restored.is_empty() {
+            log.record(
+                recovery.epoch,
+                restored.iter().map(|(p, o)| (*p, *o)).collect(),
+            );
+        }
+        let mut replay: BTreeMap<i32, VecDeque<(Time, i64)>> = BTreeMap::new();
+        for binding in &recovery.journal {
+            for (p, next) in binding
+                .next_offsets
+                .iter()
+                .filter(|(p, _)| mine.contains(p))
+            {
+                let queue = replay.entry(*p).or_default();
+                let reached = queue
+                    .back()
+                    .map(|(_, n)| *n)
+                    .or_else(|| restored.get(p).copied())
+                    .unwrap_or(0);
+                if *next > reached {
+                    queue.push_back((binding.epoch, *next));
+                }
+            }
+        }
+        replay.retain(|_, q| !q.is_empty());
         consumer.assign(&start).map_err(|e| {
             Error::kafka(format!("cannot assign partitions of \"{}\"", spec.topic), e)
         })?;
@@ -210,12 +294,18 @@ impl Reader {
             }
             _ => None,
         };
+        let replayed = restored
+            .iter()
+            .map(|(p, o)| (*p, vec![(recovery.epoch, *o)]))
+            .collect();
         Ok(Reader {
             topic: spec.topic.clone(),
             consumer: Rc::new(consumer),
             decoder: Decoder::new(spec),
             policy: spec.bad_records.clone(),
-            next: BTreeMap::new(),
+            next: restored,
+            replay,
+            replayed,
             unfinished: mine.iter().copied().collect(),
             bounds,
             bounded: spec.bounded,
@@ -249,14 +339,19 @@ impl Reader {
                         offset: msg.offset(),
                         timestamp: msg.timestamp().to_millis(),
                     };
+                    let stamp = self.stamp(p, msg.offset(), time);
                     match self.decoder.decode(rec) {
-                        Ok(row) => batch.push((row, time, 1)),
+                        Ok(row) => batch.push((row, stamp, 1)),
                         Err(e) => self.bad_record(rec, e)?,
                     }
                     self.next.insert(p, msg.offset() + 1);
+                    self.replay_progress(p);
                     read += 1;
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) => self.partition_eof(p),
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    self.replay_eof(p)?;
+                    self.partition_eof(p)
+                }
                 Some(Err(e)) => {
                     tracing::warn!(topic = %self.topic, error = %e, "consumer error (retrying)")
                 }
@@ -313,8 +408,13 @@ impl Reader {
         }
     }
 
-    /// Close `epoch`: make dead letters durable, then record its binding.
-    fn close_epoch(&mut self, epoch: Time, log: &mut BindingLog) -> Result<()> {
+    /// Close `epoch`: make dead letters durable, journal its binding, then record it.
+    fn close_epoch(
+        &mut self,
+        epoch: Time,
+        log: &mut BindingLog,
+        journal: Option<&mut JournalWriter>,
+    ) -> Result<()> {
         if let Some(dl) = self.dead_letter.as_mut() {
             dl.flush(self.timeout)?;
         }
@@ -324,13 +424,98 @@ impl Reader {
             .last()
             .is_none_or(|b| b.next_offsets != offsets)
         {
+            if let Some(j) = journal {
+                j.append(epoch, &offsets)?;
+            }
             log.record(epoch, offsets);
         }
         Ok(())
     }
 
     fn finished(&self) -> bool {
-        self.bounded && self.unfinished.is_empty()
+        self.bounded && self.unfinished.is_empty() && !self.replaying()
+    }
+
+    /// Whether journaled epochs remain to be re-formed.
+    fn replaying(&self) -> bool {
+        !self.replay.is_empty()
+    }
+
+    /// The epoch of record `offset` of partition `p`: the first journaled epoch whose binding
+    /// lies past it, or the live epoch `live` once the journal is exhausted.
+    fn stamp(&mut self, p: i32, offset: i64, live: Time) -> Time {
+        self.replay_progress_to(p, offset);
+        self.replay
+            .get(&p)
+            .and_then(|q| q.front())
+            .map_or(live, |(e, _)| *e)
+    }
+
+    /// Retire the journaled epochs of `p` whose records have all been read.
+    fn replay_progress(&mut self, p: i32) {
+        if let Some(next) = self.next.get(&p).copied() {
+            self.replay_progress_to(p, next);
+        }
+    }
+
+    fn replay_progress_to(&mut self, p: i32, reached: i64) {
+        let Some(queue) = self.replay.get_mut(&p) else {
+            return;
+        };
+        while let Some(&(epoch, next)) = queue.front() {
+            if next > reached {
+                break;
+            }
+            queue.pop_front();
+            self.replayed.entry(p).or_default().push((epoch, next));
+        }
+        if queue.is_empty() {
+            self.replay.remove(&p);
+        }
+    }
+
+    /// The earliest epoch this worker may still produce records for.
+    fn replay_frontier(&self, live: Time) -> Time {
+        self.replay
+            .values()
+            .filter_map(|q| q.front().map(|(e, _)| *e))
+            .min()
+            .unwrap_or(live)
+    }
+
+    /// Record the binding of re-formed epoch `epoch` (all journaled epochs `<= epoch` are read).
+    fn record_replayed(&mut self, epoch: Time, log: &mut BindingLog) {
+        if log.bindings().last().is_some_and(|b| b.epoch >= epoch) {
+            return;
+        }
+        let offsets: Vec<(i32, i64)> = self
+            .replayed
+            .iter_mut()
+            .filter_map(|(p, done)| {
+                let base = done.iter().rposition(|(e, _)| *e <= epoch)?;
+                done.drain(..base);
+                Some((*p, done[0].1))
+            })
+            .collect();
+        if !offsets.is_empty() {
+            log.record(epoch, offsets);
+        }
+    }
+
+    /// A partition's end was reached while a journaled epoch still expects records of it.
+    fn replay_eof(&self, p: i32) -> Result<()> {
+        match (self.replay.get(&p).and_then(|q| q.front()), self.next.get(&p)) {
+            (Some((epoch, expected)), reached) if reached.copied().unwrap_or(0) < *expected => {
+                Err(Error::Checkpoint {
+                    path: format!("journal of topic \"{}\"", self.topic),
+                    problem: format!(
+                        "epoch {epoch} read partition {p} up to offset {expected}, but the partition now ends at offset {}: the topic was truncated or recreated since",
+                        reached.copied().unwrap_or(0)
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -105,6 +105,17 @@ pub enum KafkaSinkMode {
     Changelog,
 }
 
+/// How a Kafka sink delivers (`'sink.delivery-guarantee'`, as in Flink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryGuarantee {
+    /// An idempotent producer; after a crash, output already in the topic is not written
+    /// again (with a checkpoint directory), so readers see each change once.
+    AtLeastOnce,
+    /// Additionally, each batch of epochs is one Kafka transaction (with the source offsets
+    /// when the run has a single worker), fenced by a transactional id per sink and worker.
+    ExactlyOnce,
+}
+
 /// How the console sink shows results (`'print.mode'`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PrintMode {
@@ -127,6 +138,8 @@ pub enum SinkConnector {
         properties: Vec<(String, String)>,
         /// `'sink.mode'`: `upsert` by default when a primary key is declared, else `changelog`.
         mode: KafkaSinkMode,
+        /// `'sink.delivery-guarantee'`.
+        delivery: DeliveryGuarantee,
     },
     /// `'connector' = 'print'` (or `'console'`).
     Print {

@@ -37,7 +37,13 @@ const SOURCE_KEYS: &[&str] = &[
     "scan.startup.specific-offsets",
     "scan.bounded.mode",
 ];
-const KAFKA_SINK_KEYS: &[&str] = &["connector", "topic", "format", "sink.mode"];
+const KAFKA_SINK_KEYS: &[&str] = &[
+    "connector",
+    "topic",
+    "format",
+    "sink.mode",
+    "sink.delivery-guarantee",
+];
 const PRINT_KEYS: &[&str] = &["connector", "print.mode"];
 const FILE_KEYS: &[&str] = &["connector", "path", "format"];
 
@@ -412,6 +418,16 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                     table.name
                 ));
             }
+            let delivery = c
+                .choice(
+                    "sink.delivery-guarantee",
+                    Some(DeliveryGuarantee::AtLeastOnce),
+                    &[
+                        ("at-least-once", DeliveryGuarantee::AtLeastOnce),
+                        ("exactly-once", DeliveryGuarantee::ExactlyOnce),
+                    ],
+                )
+                .unwrap_or(DeliveryGuarantee::AtLeastOnce);
             let properties = c.properties();
             (
                 c,
@@ -420,6 +436,7 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                     bootstrap_servers,
                     properties,
                     mode,
+                    delivery,
                 },
             )
         }

@@ -1,0 +1,481 @@
+//! The checkpoint operators of one worker's dataflow.
+//!
+//! ```text
+//! durable ──► Trigger (worker 0: a checkpoint epoch every interval) ──broadcast──┐
+//!    └───────────────────────────────────────────────────────────────► Checkpoint (each worker:
+//!        reads its arrangements at c, bindings, sink positions; writes its shards)
+//!            ──exchange to worker 0──► Commit (writes the manifest) ──broadcast──► completions
+//! restore: state files ──► Restore (each worker reads shards w % peers) ──► arrangements
+//! ```
+//!
+//! The trigger holds a capability that follows the sinks' durable frontier `F` (it never holds
+//! anything back: its output feeds only the checkpoint operator) and sends `c = F - 1`, an
+//! epoch whose output is already durable. The checkpoint operator keeps its trace handles'
+//! logical compaction at or below every epoch it may still be asked to checkpoint, so the
+//! accumulation of updates at times `<= c` stays readable.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use differential_dataflow::operators::arrange::TraceAgent;
+use differential_dataflow::trace::cursor::{cursor_list, Cursor};
+use differential_dataflow::trace::implementations::ValSpine;
+use differential_dataflow::trace::TraceReader;
+use differential_dataflow::{AsCollection, VecCollection};
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::{Scope, StreamVec};
+use timely::progress::frontier::AntichainRef;
+use timely::progress::Antichain;
+
+use crate::checkpoint::store::{Manifest, ShardInfo, SinkState, StateEntries};
+use crate::checkpoint::Checkpointing;
+use crate::control::RunControl;
+use crate::data::Row;
+use crate::error::{Error, Result};
+use crate::sink::DurableStream;
+use crate::timestamp::{BindingLog, Diff, Time};
+
+/// The trace of an arrangement a checkpoint covers: `(key, value)` rows.
+pub type StateTrace = TraceAgent<ValSpine<Row, Row, Time, Diff>>;
+
+/// How far a sink's durable output reached, for checkpoints.
+pub trait SinkProgress {
+    /// The position after all output of epochs `<= epoch` (`None`: after all output so far).
+    fn position(&self, epoch: Option<Time>) -> SinkState;
+}
+
+/// What one worker's checkpoints read.
+#[derive(Default)]
+pub struct LocalParts {
+    /// The arrangements, in render order.
+    pub traces: Vec<StateTrace>,
+    /// `(table, bindings)` of this worker's sources.
+    pub sources: Vec<(String, Rc<RefCell<BindingLog>>)>,
+    /// `(sink, progress)` of this worker's sinks.
+    pub sinks: Vec<(String, Rc<dyn SinkProgress>)>,
+}
+
+/// One worker's part of a checkpoint, sent to worker 0.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The checkpoint epoch; `None` for the final checkpoint of a finished run.
+    pub epoch: Option<Time>,
+    /// Number of workers.
+    pub peers: usize,
+    /// The files written.
+    pub shards: Vec<ShardInfo>,
+    /// `(table, [(partition, next offset)])`.
+    pub sources: Vec<(String, Vec<(i32, i64)>)>,
+    /// `(sink, position)`.
+    pub sinks: Vec<(String, SinkState)>,
+    /// The latest epoch this worker's sources closed.
+    pub latest: Time,
+}
+
+/// Directory name of a final checkpoint until its epoch is known.
+pub const PENDING_FINAL: &str = "final.pending";
+
+/// Build the trigger, checkpoint and commit operators; returns the stream of completed
+/// checkpoint epochs, on every worker.
+pub fn render_checkpointing<'s>(
+    scope: Scope<'s, Time>,
+    durable: DurableStream<'s>,
+    parts: LocalParts,
+    checkpointing: Arc<Checkpointing>,
+    control: Arc<RunControl>,
+) -> StreamVec<'s, Time, Time> {
+    let interval = checkpointing.settings.interval;
+    let restored = checkpointing.restored_epoch();
+    let is_leader = scope.index() == 0;
+    let markers = durable
+        .clone()
+        .unary_frontier::<CapacityContainerBuilder<Vec<Time>>, _, _, _>(
+            Pipeline,
+            "CheckpointTrigger",
+            move |cap, _info| {
+                let mut cap = is_leader.then_some(cap);
+                let mut last = restored;
+                let mut due = Instant::now() + interval;
+                move |(input, frontier), output| {
+                    input.for_each(|_, _| {});
+                    let Some(c) = cap.as_mut() else { return };
+                    let Some(&t) = frontier.frontier().first() else {
+                        cap = None;
+                        return;
+                    };
+                    if t > *c.time() {
+                        c.downgrade(&t);
+                    }
+                    if Instant::now() >= due && t.saturating_sub(1) > last {
+                        last = t - 1;
+                        due = Instant::now() + interval;
+                        output.session(&*c).give(last);
+                    }
+                }
+            },
+        )
+        .broadcast();
+
+    let ck = checkpointing.clone();
+    let ctl = control.clone();
+    let index = scope.index();
+    let peers = scope.peers();
+    let reports = markers.binary_frontier::<_, CapacityContainerBuilder<Vec<Report>>, _, _, _, _>(
+        durable,
+        Pipeline,
+        Pipeline,
+        "Checkpoint",
+        move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut final_cap = Some(cap);
+            let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+            let mut parts = parts;
+            let mut compacted: Time = 0;
+            move |(markers, marker_frontier), (durable, durable_frontier), output| {
+                markers.for_each(|cap, data| {
+                    for c in data.drain(..) {
+                        if let Some(cap) = cap.retain_least(0) {
+                            pending.insert(c, cap);
+                        }
+                    }
+                });
+                durable.for_each(|_, _| {});
+                if ctl.failed() {
+                    pending.clear();
+                    final_cap = None;
+                    return;
+                }
+                let done = durable_frontier.frontier().first().copied();
+                while let Some((&c, _)) = pending.first_key_value() {
+                    if done.is_some_and(|d| d <= c) {
+                        break;
+                    }
+                    if !traces_passed(&mut parts.traces, c) {
+                        activator.activate_after(Duration::from_millis(1));
+                        break;
+                    }
+                    let cap = pending.remove(&c).expect("present");
+                    match write_report(&ck, &mut parts, Some(c), index, peers) {
+                        Ok(r) => output.session(&cap).give(r),
+                        Err(e) => ctl.fail(e),
+                    }
+                }
+                // Keep every epoch that may still be checkpointed readable.
+                let hold = [
+                    pending.keys().next().copied(),
+                    marker_frontier
+                        .frontier()
+                        .first()
+                        .map(|t| t.saturating_sub(1)),
+                    done,
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                if let Some(h) = hold.filter(|h| *h > compacted) {
+                    compacted = h;
+                    for trace in &mut parts.traces {
+                        trace.set_logical_compaction(AntichainRef::new(&[h]));
+                        trace.set_physical_compaction(AntichainRef::new(&[h]));
+                    }
+                }
+                match done {
+                    Some(d) => {
+                        if let Some(fc) = final_cap.as_mut().filter(|fc| d > *fc.time()) {
+                            fc.downgrade(&d);
+                        }
+                    }
+                    None if pending.is_empty() => {
+                        if let Some(fc) = final_cap.take() {
+                            match write_report(&ck, &mut parts, None, index, peers) {
+                                Ok(r) => output.session(&fc).give(r),
+                                Err(e) => ctl.fail(e),
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        },
+    );
+
+    let mut last = checkpointing
+        .recovery
+        .as_ref()
+        .and_then(|r| r.manifest.clone());
+    let mut old_journal: Vec<PathBuf> = checkpointing
+        .recovery
+        .as_ref()
+        .map(|r| r.old_journal_files.clone())
+        .unwrap_or_default();
+    let replay_until = checkpointing
+        .recovery
+        .as_ref()
+        .map_or(0, |r| r.replay_until);
+    reports
+        .unary_frontier::<CapacityContainerBuilder<Vec<Time>>, _, _, _>(
+            Exchange::new(|_: &Report| 0u64),
+            "CheckpointCommit",
+            move |_cap, _info| {
+                let mut pending: BTreeMap<Time, (Capability<Time>, Vec<Report>)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        if let Some(cap) = cap.retain_least(0) {
+                            pending
+                                .entry(*cap.time())
+                                .or_insert_with(|| (cap, Vec::new()))
+                                .1
+                                .append(data);
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (cap, reports) = entry.remove();
+                        if control.failed() {
+                            continue;
+                        }
+                        match commit(&checkpointing, &mut last, reports) {
+                            Ok(Some(epoch)) => {
+                                if epoch >= replay_until {
+                                    for f in old_journal.drain(..) {
+                                        let _ = std::fs::remove_file(f);
+                                    }
+                                }
+                                output.session(&cap).give(epoch);
+                            }
+                            Ok(None) => {}
+                            Err(e) => control.fail(e),
+                        }
+                    }
+                }
+            },
+        )
+        .broadcast()
+}
+
+/// Whether every trace holds all updates at times `<= c`.
+fn traces_passed(traces: &mut [StateTrace], c: Time) -> bool {
+    let mut upper = Antichain::new();
+    traces.iter_mut().all(|t| {
+        t.read_upper(&mut upper);
+        !upper.less_equal(&c)
+    })
+}
+
+/// Write this worker's shards for the checkpoint at `epoch` (`None`: final) and describe them.
+fn write_report(
+    ck: &Checkpointing,
+    parts: &mut LocalParts,
+    epoch: Option<Time>,
+    index: usize,
+    peers: usize,
+) -> Result<Report> {
+    let dir = match epoch {
+        Some(c) => ck.store.epoch_dir(c),
+        None => ck.store.epoch_dir(0).with_file_name(PENDING_FINAL),
+    };
+    let mut shards = Vec::new();
+    for (i, trace) in parts.traces.iter_mut().enumerate() {
+        let entries = read_trace(trace, epoch);
+        shards.push(ck.store.write_shard(&dir, i, index, &entries)?);
+    }
+    let upper = epoch.map(|c| c + 1);
+    let mut latest = 0;
+    let sources = parts
+        .sources
+        .iter()
+        .map(|(name, log)| {
+            let log = log.borrow();
+            latest = latest.max(log.bindings().last().map_or(0, |b| b.epoch));
+            let offsets = log
+                .latest_below(upper)
+                .map(|b| b.next_offsets.clone())
+                .unwrap_or_default();
+            (name.to_ascii_lowercase(), offsets)
+        })
+        .collect();
+    let sinks = parts
+        .sinks
+        .iter()
+        .map(|(name, p)| (name.clone(), p.position(epoch)))
+        .collect();
+    Ok(Report {
+        epoch,
+        peers,
+        shards,
+        sources,
+        sinks,
+        latest,
+    })
+}
+
+/// The accumulated `((key, value), diff)` of `trace` at times `<= epoch` (`None`: all).
+fn read_trace(trace: &mut StateTrace, epoch: Option<Time>) -> StateEntries {
+    let mut entries = Vec::new();
+    let Some(batches) = trace.batches_through(Antichain::new().borrow()) else {
+        return entries;
+    };
+    let (mut cursor, storage) = cursor_list(batches);
+    while cursor.key_valid(&storage) {
+        while cursor.val_valid(&storage) {
+            let mut sum: Diff = 0;
+            cursor.map_times(&storage, |t, d| {
+                if epoch.is_none_or(|c| *t <= c) {
+                    sum += *d;
+                }
+            });
+            if sum != 0 {
+                let key: &Row = cursor.key(&storage);
+                let val: &Row = cursor.val(&storage);
+                entries.push(((key.clone(), val.clone()), sum));
+            }
+            cursor.step_val(&storage);
+        }
+        cursor.step_key(&storage);
+    }
+    entries
+}
+
+/// Merge the workers' reports into a manifest and write it; returns the checkpoint's epoch,
+/// or `None` when a final checkpoint would add nothing to the last one.
+fn commit(
+    ck: &Checkpointing,
+    last: &mut Option<Manifest>,
+    reports: Vec<Report>,
+) -> Result<Option<Time>> {
+    let Some(first) = reports.first() else {
+        return Ok(None);
+    };
+    let previous = last.as_ref().map_or(0, |m| m.epoch);
+    let pending = ck.store.epoch_dir(0).with_file_name(PENDING_FINAL);
+    let epoch = match first.epoch {
+        Some(c) => c,
+        None => {
+            let latest = reports.iter().map(|r| r.latest).max().unwrap_or(0);
+            if latest <= previous {
+                let _ = std::fs::remove_dir_all(&pending);
+                return Ok(None);
+            }
+            let dir = ck.store.epoch_dir(latest);
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::rename(&pending, &dir).map_err(|e| Error::io(&pending, e))?;
+            latest
+        }
+    };
+    let mut manifest = Manifest {
+        epoch,
+        created_ms: crate::timestamp::now_ms(),
+        workers: first.peers,
+        plan: ck.plan.clone(),
+        shards: Vec::new(),
+        sources: last.as_ref().map(|m| m.sources.clone()).unwrap_or_default(),
+        sinks: last.as_ref().map(|m| m.sinks.clone()).unwrap_or_default(),
+    };
+    for report in reports {
+        manifest.shards.extend(report.shards);
+        for (table, offsets) in report.sources {
+            merge_offsets(manifest.sources.entry(table).or_default(), offsets);
+        }
+        for (sink, state) in report.sinks {
+            let slot = manifest.sinks.entry(sink).or_insert(SinkState::Stateless);
+            match (slot, state) {
+                (SinkState::Kafka { offsets }, SinkState::Kafka { offsets: new }) => {
+                    merge_offsets(offsets, new)
+                }
+                (_, SinkState::Stateless) => {}
+                (slot, state) => *slot = state,
+            }
+        }
+    }
+    manifest.shards.sort_by_key(|s| (s.arrangement, s.worker));
+    ck.store.commit(&manifest)?;
+    ck.store.prune(ck.settings.keep)?;
+    tracing::info!(
+        epoch,
+        files = manifest.shards.len(),
+        entries = manifest.shards.iter().map(|s| s.entries).sum::<u64>(),
+        bytes = manifest.shards.iter().map(|s| s.bytes).sum::<u64>(),
+        "checkpoint complete"
+    );
+    *last = Some(manifest);
+    Ok(Some(epoch))
+}
+
+/// Set each partition in `new` to its new offset, keeping the others.
+fn merge_offsets(into: &mut Vec<(i32, i64)>, new: Vec<(i32, i64)>) {
+    let mut map: BTreeMap<i32, i64> = into.drain(..).collect();
+    map.extend(new);
+    into.extend(map);
+}
+
+/// The restored contents of arrangement `arrangement`, at the checkpoint's epoch: this worker
+/// reads the files of the old workers `w` with `w % peers == index`; the arrangement's exchange
+/// sends each entry to its new owner.
+pub fn render_restore<'s>(
+    scope: Scope<'s, Time>,
+    checkpointing: &Arc<Checkpointing>,
+    arrangement: usize,
+    control: Arc<RunControl>,
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
+    let (index, peers) = (scope.index(), scope.peers());
+    let manifest = checkpointing
+        .recovery
+        .as_ref()
+        .and_then(|r| r.manifest.clone());
+    let epoch = manifest.as_ref().map_or(0, |m| m.epoch);
+    let mut shards: Vec<ShardInfo> = manifest
+        .map(|m| m.shards)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.arrangement == arrangement && s.worker % peers == index)
+        .collect();
+    let store = checkpointing.store.clone();
+    source::<_, CapacityContainerBuilder<Vec<((Row, Row), Time, Diff)>>, _, _>(
+        scope,
+        "Restore",
+        move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut cap = Some(cap);
+            if let Some(c) = cap.as_mut() {
+                c.downgrade(&epoch);
+            }
+            let mut buffer: Vec<((Row, Row), Diff)> = Vec::new();
+            move |output| {
+                let Some(c) = cap.as_ref() else { return };
+                if buffer.is_empty() {
+                    match shards.pop().map(|s| store.read_shard(epoch, &s)) {
+                        None => {
+                            cap = None;
+                            return;
+                        }
+                        Some(Ok(entries)) => buffer = entries,
+                        Some(Err(e)) => {
+                            control.fail(e);
+                            cap = None;
+                            return;
+                        }
+                    }
+                }
+                let take = buffer.len().min(65_536);
+                let mut session = output.session(c);
+                for (kv, diff) in buffer.drain(buffer.len() - take..) {
+                    session.give((kv, epoch, diff));
+                }
+                activator.activate();
+            }
+        },
+    )
+    .as_collection()
+}

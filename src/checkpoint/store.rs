@@ -1,0 +1,232 @@
+//! The checkpoint directory: where each file lives, the manifest that makes a checkpoint
+//! complete, loading the latest one (with every check), and pruning.
+//!
+//! ```text
+//! <dir>/checkpoints/<epoch>/state-a<arrangement>-w<worker>.bin   one per worker and arrangement
+//! <dir>/checkpoints/<epoch>/manifest.bin                         written last: "complete"
+//! <dir>/journal/<table>/<run>-w<worker>-<seq>.log                 bindings since (see journal)
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::format::{self, FileKind};
+use crate::data::Row;
+use crate::error::{Error, Result};
+use crate::timestamp::{Diff, Time};
+
+/// One worker's share of one arrangement at a checkpoint.
+pub type StateEntries = Vec<((Row, Row), Diff)>;
+
+/// What a complete checkpoint holds. Written as JSON inside a framed file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The epoch: the state is the accumulation of all updates at times `<= epoch`.
+    pub epoch: Time,
+    /// Wall-clock milliseconds when the checkpoint completed.
+    pub created_ms: u64,
+    /// How many workers wrote it (restores may use any number).
+    pub workers: usize,
+    /// The dataflow's plan (JSON); a restore must run the same plan.
+    pub plan: String,
+    /// The state files.
+    pub shards: Vec<ShardInfo>,
+    /// Per source table, `(partition, next offset)` after all records of epochs `<= epoch`.
+    pub sources: BTreeMap<String, Vec<(i32, i64)>>,
+    /// Per sink, how far its durable output reached at `epoch`.
+    pub sinks: BTreeMap<String, SinkState>,
+}
+
+/// One state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// File name inside the checkpoint's directory.
+    pub file: String,
+    /// Which arrangement (render order of the stateful operators).
+    pub arrangement: usize,
+    /// The worker that wrote it.
+    pub worker: usize,
+    /// Number of `((key, value), diff)` entries.
+    pub entries: u64,
+    /// File size.
+    pub bytes: u64,
+}
+
+/// How far a sink's output reached at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SinkState {
+    /// A Kafka sink: per output partition, the offset after its last message of epochs
+    /// `<= epoch` (partitions never written are absent).
+    Kafka {
+        /// `(partition, next offset)`.
+        offsets: Vec<(i32, i64)>,
+    },
+    /// A file sink: its length after the output of epochs `<= epoch`.
+    File {
+        /// Bytes.
+        bytes: u64,
+    },
+    /// A sink that keeps nothing to resume from (console).
+    Stateless,
+}
+
+/// A checkpoint directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) the checkpoint directory at `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let store = Store {
+            root: root.to_path_buf(),
+        };
+        std::fs::create_dir_all(store.checkpoints()).map_err(|e| Error::io(root, e))?;
+        Ok(store)
+    }
+
+    /// The directory root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+
+    /// The directory of the checkpoint at `epoch`.
+    pub fn epoch_dir(&self, epoch: Time) -> PathBuf {
+        self.checkpoints().join(format!("{epoch:020}"))
+    }
+
+    /// The journal directory of source table `table`.
+    pub fn journal_dir(&self, table: &str) -> PathBuf {
+        self.root.join("journal").join(table.to_ascii_lowercase())
+    }
+
+    /// Write one worker's share of one arrangement into the checkpoint directory `dir`.
+    pub fn write_shard(
+        &self,
+        dir: &Path,
+        arrangement: usize,
+        worker: usize,
+        entries: &StateEntries,
+    ) -> Result<ShardInfo> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let file = format!("state-a{arrangement}-w{worker}.bin");
+        let bytes =
+            format::write_file(&dir.join(&file), FileKind::State, &format::encode(entries)?)?;
+        Ok(ShardInfo {
+            file,
+            arrangement,
+            worker,
+            entries: entries.len() as u64,
+            bytes,
+        })
+    }
+
+    /// Read one state file of the checkpoint at `epoch`.
+    pub fn read_shard(&self, epoch: Time, shard: &ShardInfo) -> Result<StateEntries> {
+        let path = self.epoch_dir(epoch).join(&shard.file);
+        let entries: StateEntries =
+            format::decode(&path, &format::read_file(&path, FileKind::State)?)?;
+        if entries.len() as u64 != shard.entries {
+            return Err(Error::checkpoint(
+                &path,
+                format!(
+                    "holds {} entries, the manifest says {}",
+                    entries.len(),
+                    shard.entries
+                ),
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// Mark the checkpoint complete by writing its manifest (atomically, durably).
+    pub fn commit(&self, manifest: &Manifest) -> Result<()> {
+        let dir = self.epoch_dir(manifest.epoch);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let json = serde_json::to_vec(manifest)
+            .map_err(|e| Error::Internal(format!("cannot encode a manifest: {e}")))?;
+        format::write_file(&dir.join("manifest.bin"), FileKind::Manifest, &json)?;
+        Ok(())
+    }
+
+    /// The latest complete checkpoint, with every state file verified (length, checksum), or
+    /// `None` if there is none. A damaged latest checkpoint is an error, not a fallback.
+    pub fn latest(&self) -> Result<Option<Manifest>> {
+        let Some(epoch) = self.complete_epochs()?.pop() else {
+            return Ok(None);
+        };
+        let path = self.epoch_dir(epoch).join("manifest.bin");
+        let payload = format::read_file(&path, FileKind::Manifest)?;
+        let manifest: Manifest = serde_json::from_slice(&payload)
+            .map_err(|e| Error::checkpoint(&path, format!("cannot decode the manifest: {e}")))?;
+        if manifest.epoch != epoch {
+            return Err(Error::checkpoint(
+                &path,
+                format!(
+                    "the manifest is for epoch {}, its directory for epoch {epoch}",
+                    manifest.epoch
+                ),
+            ));
+        }
+        for shard in &manifest.shards {
+            let file = self.epoch_dir(epoch).join(&shard.file);
+            format::read_file(&file, FileKind::State)?;
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Epochs of complete checkpoints (those with a manifest), oldest first.
+    fn complete_epochs(&self) -> Result<Vec<Time>> {
+        let dir = self.checkpoints();
+        let mut epochs = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            if path.extension().is_some_and(|x| x == "pending") {
+                continue; // a final checkpoint being written
+            }
+            let Some(epoch) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse::<Time>().ok())
+            else {
+                return Err(Error::checkpoint(
+                    &path,
+                    "is not a checkpoint (expected only epoch-numbered directories here)",
+                ));
+            };
+            if path.join("manifest.bin").exists() {
+                epochs.push(epoch);
+            }
+        }
+        epochs.sort_unstable();
+        Ok(epochs)
+    }
+
+    /// Delete every checkpoint older than the newest `keep` complete ones, and incomplete
+    /// checkpoints older than the newest complete one.
+    pub fn prune(&self, keep: usize) -> Result<()> {
+        let complete = self.complete_epochs()?;
+        let Some(oldest_kept) = complete.iter().rev().take(keep.max(1)).last().copied() else {
+            return Ok(());
+        };
+        let dir = self.checkpoints();
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            let epoch = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse::<Time>().ok());
+            if epoch.is_some_and(|e| e < oldest_kept) {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! Crash recovery through the real broker: `kill -9` at seeded random moments while records
+//! are produced, restores with other worker counts, and damaged checkpoints.
+//!
+//! `DDFLOW_CRASH_KILLS` sets how many kills the crash harness makes (default 3; try 20
+//! locally), `DDFLOW_CRASH_SEED` its seed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::support::*;
+
+/// Word count into an upsert topic and a changelog topic, from one shared view, unbounded.
+fn two_sink_sql(input: &str, upserts: &str, changes: &str, group: &str) -> String {
+    let b = bootstrap();
+    format!(
+        "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw');
+         CREATE TABLE counts_upsert (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
+           'connector' = 'kafka', 'topic' = '{upserts}', 'properties.bootstrap.servers' = '{b}', 'format' = 'json');
+         CREATE TABLE counts_changes (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
+           'connector' = 'kafka', 'topic' = '{changes}', 'properties.bootstrap.servers' = '{b}', 'format' = 'json',
+           'sink.mode' = 'changelog');
+         CREATE VIEW counts AS SELECT value, COUNT(*) AS n FROM words GROUP BY value;
+         INSERT INTO counts_upsert SELECT value, n FROM counts;
+         INSERT INTO counts_changes SELECT value, n FROM counts;"
+    )
+}
+
+/// A running `ddflow run`.
+struct Job {
+    child: Child,
+}
+
+impl Job {
+    fn start(file: &Path, checkpoints: &Path, workers: usize) -> Job {
+        let child = Command::new(env!("CARGO_BIN_EXE_ddflow"))
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "-w",
+                &workers.to_string(),
+                "--checkpoint-dir",
+                checkpoints.to_str().unwrap(),
+                "--checkpoint-interval",
+                "300ms",
+                "--sink-partitions",
+                "3",
+            ])
+            .env("DDFLOW_LOG", "ddflow=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ddflow");
+        Job { child }
+    }
+
+    /// `kill -9`.
+    fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Ctrl-C: drain, final checkpoint, commit, exit 0.
+    fn stop(self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let out = self.child.wait_with_output().unwrap();
+        assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+    }
+}
+
+/// Wait until the upsert topic's counts add up to `total`.
+fn await_total(upserts: &str, total: i64, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        // The topic appears once the job has started.
+        let exists =
+            ddflow::kafka::partition_count(&bootstrap(), upserts, Duration::from_secs(5)).is_ok();
+        let sum: i64 = if exists {
+            word_counts_in(upserts).values().sum()
+        } else {
+            0
+        };
+        if sum == total {
+            return;
+        }
+        assert!(Instant::now() < deadline, "output reached {sum} of {total}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Replay a `(value, n)` changelog topic, checking that no change appears twice: per key,
+/// epochs never go back, an epoch has at most one retraction and one insertion, and every
+/// retraction removes the current value. Returns the final state.
+fn replay_changelog(topic: &str) -> BTreeMap<String, i64> {
+    let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).unwrap();
+    // (epoch, key) → (retractions, insertions) in topic order, per partition.
+    let mut changes: BTreeMap<(u64, String), (Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    let mut last_epoch: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &records {
+        let epoch: u64 = r.header("ddflow.epoch").unwrap().parse().unwrap();
+        let v: serde_json::Value = serde_json::from_str(r.value.as_deref().unwrap()).unwrap();
+        let key = v["value"].as_str().unwrap().to_string();
+        let last = last_epoch.entry(key.clone()).or_insert(0);
+        assert!(epoch >= *last, "key {key}: epoch {epoch} after {last}");
+        *last = epoch;
+        let slot = changes.entry((epoch, key)).or_default();
+        match v["op"].as_str().unwrap() {
+            "+" => slot.1.push(v["n"].as_i64().unwrap()),
+            _ => slot.0.push(v["n"].as_i64().unwrap()),
+        }
+    }
+    let mut by_key: BTreeMap<String, Vec<(u64, Vec<i64>, Vec<i64>)>> = BTreeMap::new();
+    for ((epoch, key), (minus, plus)) in changes {
+        by_key.entry(key).or_default().push((epoch, minus, plus));
+    }
+    let mut state = BTreeMap::new();
+    for (key, epochs) in by_key {
+        let mut current: Option<i64> = None;
+        for (epoch, minus, plus) in epochs {
+            assert!(
+                minus.len() <= 1 && plus.len() <= 1,
+                "key {key} epoch {epoch}: changes written twice: -{minus:?} +{plus:?}"
+            );
+            if let Some(m) = minus.first() {
+                assert_eq!(current, Some(*m), "key {key} epoch {epoch}: bad retraction");
+                current = None;
+            }
+            if let Some(p) = plus.first() {
+                assert_eq!(current, None, "key {key} epoch {epoch}: insertion over a value");
+                current = Some(*p);
+            }
+        }
+        if let Some(n) = current {
+            state.insert(key, n);
+        }
+    }
+    state
+}
+
+fn checkpoint_dir() -> PathBuf {
+    std::env::temp_dir().join(unique("ddflow-ckpt"))
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn crash_harness_kill_9_gives_exact_results() {
+    let kills = env_u64("DDFLOW_CRASH_KILLS", 3);
+    let seed = env_u64("DDFLOW_CRASH_SEED", 7);
+    let (total, batches) = (300_000u64, 30u64);
+    let (input, upserts, changes, group) = (
+        unique("crash-in"),
+        unique("crash-up"),
+        unique("crash-cl"),
+        unique("crash-group"),
+    );
+    produce(&input, 4, &[]);
+    let file = sql_file("crash", &two_sink_sql(&input, &upserts, &changes, &group));
+    let ckpt = checkpoint_dir();
+
+    // Produce 300k words in batches while the job runs, crashes and restarts.
+    let producer_topic = input.clone();
+    let producer = std::thread::spawn(move || {
+        let mut gen =
+            ddflow::loadgen::KeyGen::new(1000, ddflow::loadgen::KeyDist::Zipf(1.0), seed).unwrap();
+        let mut words = Vec::new();
+        for _ in 0..batches {
+            let batch: Vec<String> = (0..total / batches)
+                .map(|_| ddflow::loadgen::word(gen.next_key()))
+                .collect();
+            let records: Vec<(i32, Vec<u8>)> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (((words.len() + i) % 4) as i32, w.clone().into_bytes()))
+                .collect();
+            produce(&producer_topic, 4, &records);
+            words.extend(batch);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        words
+    });
+
+    let mut rng = StdRng::seed_from_u64(seed);
+    for _ in 0..kills {
+        let job = Job::start(&file, &ckpt, 2);
+        std::thread::sleep(Duration::from_millis(rng.random_range(700..4000)));
+        job.crash();
+    }
+    let job = Job::start(&file, &ckpt, 2);
+    let words = producer.join().unwrap();
+    await_total(&upserts, total as i64, Duration::from_secs(120));
+    job.stop();
+
+    let expected = count(&words);
+    assert_eq!(word_counts_in(&upserts), expected, "upsert topic state");
+    assert_eq!(replay_changelog(&changes), expected, "changelog replay");
+    assert_eq!(committed(&group, &input), round_robin_ends(total, 4));
+}
+
+/// Run the first half with `first` workers, stop, run the rest with `second` workers.
+fn restore_across_worker_counts(first: usize, second: usize) {
+    let (input, upserts, changes, group) = (
+        unique("reshard-in"),
+        unique("reshard-up"),
+        unique("reshard-cl"),
+        unique("reshard-group"),
+    );
+    let file = sql_file("reshard", &two_sink_sql(&input, &upserts, &changes, &group));
+    let ckpt = checkpoint_dir();
+    let mut words = produce_words(&input, 4, 20_000, 2000, 11);
+    let job = Job::start(&file, &ckpt, first);
+    await_total(&upserts, 20_000, Duration::from_secs(60));
+    job.stop();
+    let manifest = ddflow::checkpoint::Store::open(&ckpt)
+        .unwrap()
+        .latest()
+        .unwrap()
+        .expect("a final checkpoint");
+    assert_eq!(manifest.workers, first);
+    assert_eq!(
+        manifest.shards.iter().map(|s| s.entries).sum::<u64>(),
+        count(&words).len() as u64,
+        "one state entry per distinct word"
+    );
+
+    // The second half: restored state, re-sharded over another number of workers.
+    let mut gen =
+        ddflow::loadgen::KeyGen::new(2000, ddflow::loadgen::KeyDist::Zipf(1.0), 12).unwrap();
+    let more: Vec<String> = (0..20_000)
+        .map(|_| ddflow::loadgen::word(gen.next_key()))
+        .collect();
+    let records: Vec<(i32, Vec<u8>)> = more
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((i % 4) as i32, w.clone().into_bytes()))
+        .collect();
+    produce(&input, 4, &records);
+    words.extend(more);
+    let job = Job::start(&file, &ckpt, second);
+    await_total(&upserts, 40_000, Duration::from_secs(60));
+    job.stop();
+    let expected = count(&words);
+    assert_eq!(word_counts_in(&upserts), expected);
+    assert_eq!(replay_changelog(&changes), expected);
+    assert_eq!(committed(&group, &input), round_robin_ends(40_000, 4));
+}
+
+#[test]
+fn restore_written_by_4_workers_with_1() {
+    restore_across_worker_counts(4, 1);
+}
+
+#[test]
+fn restore_written_by_1_worker_with_4() {
+    restore_across_worker_counts(1, 4);
+}
+
+/// A bounded run with a checkpoint directory; returns (dataflow file, checkpoint dir, input).
+fn checkpointed_run() -> (PathBuf, PathBuf, String) {
+    let (input, output, group) = (unique("damage-in"), unique("damage-out"), unique("dg"));
+    produce_words(&input, 2, 2000, 100, 3);
+    let file = sql_file("damage", &word_count_sql(&input, &output, &group));
+    let ckpt = checkpoint_dir();
+    ddflow_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
+    ]);
+    (file, ckpt, input)
+}
+
+/// The latest checkpoint's directory.
+fn latest_dir(ckpt: &Path) -> PathBuf {
+    let dirs: BTreeSet<PathBuf> = std::fs::read_dir(ckpt.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.into_iter().last().unwrap()
+}
+
+/// Damage the checkpoint with `edit`, rerun, and return the error output.
+fn rerun_after(edit: impl FnOnce(&Path)) -> String {
+    let (file, ckpt, _) = checkpointed_run();
+    edit(&latest_dir(&ckpt));
+    let out = ddflow(&[
+        "run",
+        file.to_str().unwrap(),
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    text(&out.stderr)
+}
+
+fn rewrite(path: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(path).unwrap();
+    edit(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn damaged_checkpoints_are_named_never_reset() {
+    let err = rerun_after(|d| {
+        let f = d.join("state-a0-w0.bin");
+        let len = std::fs::metadata(&f).unwrap().len();
+        rewrite(&f, |b| b.truncate(len as usize - 5));
+    });
+    assert!(
+        err.contains("state-a0-w0.bin") && err.contains("truncated or overwritten"),
+        "{err}"
+    );
+
+    let err = rerun_after(|d| rewrite(&d.join("state-a0-w0.bin"), |b| *b.last_mut().unwrap() ^= 0x40));
+    assert!(err.contains("checksum mismatch"), "{err}");
+
+    let err = rerun_after(|d| rewrite(&d.join("manifest.bin"), |b| b.truncate(20)));
+    assert!(
+        err.contains("manifest.bin") && err.contains("shorter than the 28-byte header"),
+        "{err}"
+    );
+
+    let err = rerun_after(|d| rewrite(&d.join("manifest.bin"), |b| b[8] = 2));
+    assert!(
+        err.contains("written in checkpoint format version 2; this ddflow reads version 1"),
+        "{err}"
+    );
+
+    let err = rerun_after(|d| std::fs::write(d.join("manifest.bin"), b"{\"epoch\": 1, \"comment\": \"not ours at all\"}").unwrap());
+    assert!(err.contains("not a ddflow checkpoint file"), "{err}");
+    assert!(err.contains("never resets state silently"), "{err}");
+}
+
+#[test]
+fn checkpoint_of_another_dataflow_is_refused() {
+    let (file, ckpt, _) = checkpointed_run();
+    let sql = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("COUNT(*) AS n", "COUNT(*) + 1 AS n");
+    let other = sql_file("other", &sql);
+    let out = ddflow(&[
+        "run",
+        other.to_str().unwrap(),
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("was written by a different dataflow"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rerun_of_a_finished_run_writes_nothing_twice() {
+    let (file, ckpt, _) = checkpointed_run();
+    let out = ddflow_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--checkpoint-dir",
+        ckpt.to_str().unwrap(),
+        "--report-json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["metrics"]["records_read"], 0, "{report}");
+    assert_eq!(report["metrics"]["messages_produced"], 0, "{report}");
+}
