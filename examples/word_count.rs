@@ -72,11 +72,13 @@ fn main() {
         broker_timeout: timeout,
         default_group_id: "ddflow-word_count".into(),
         bootstrap_override: None,
+        max_outage: Duration::from_secs(120),
     };
     let sink_settings = SinkSettings {
         bootstrap_override: None,
         broker_timeout: timeout,
         group_id: "ddflow-word_count".into(),
+        max_outage: Duration::from_secs(120),
     };
     let guards = timely::execute_from_args(timely_args.into_iter(), move |worker| {
         let control = worker_control.clone();
@@ -102,7 +104,12 @@ fn main() {
                 &SinkResume::default(),
                 control.clone(),
             )?;
-            ddflow::progress::render_committer(durable, vec![handle], control.clone());
+            ddflow::progress::render_committer(
+                durable,
+                vec![handle],
+                Duration::from_secs(120),
+                control.clone(),
+            );
             Ok(())
         });
         if let Err(e) = built {

@@ -25,6 +25,8 @@ pub fn consumer_config(bootstrap: &str, group_id: &str, user: &[(String, String)
         // Bounded mode detects a partition's end by PARTITION_EOF: ListOffsets(LATEST) can lag
         // the log end on some brokers, the high watermark in fetch responses does not.
         .set("enable.partition.eof", "true")
+        // Broker reachability for outage detection (see HealthContext).
+        .set("statistics.interval.ms", "500")
         // An explicit start offset below the log start (retention) falls back to the earliest.
         .set("auto.offset.reset", "earliest")
         // Low latency: the broker answers a fetch after at most 10 ms without new data.
@@ -66,6 +68,52 @@ pub fn producer_config(bootstrap: &str, user: &[(String, String)]) -> ClientConf
     }
     c
 }
+
+/// A client context that watches broker reachability through librdkafka's statistics
+/// (`statistics.interval.ms`): an outage starts when no broker connection is up and ends when
+/// one is again. Outages are logged when they start and end.
+#[derive(Default)]
+pub struct HealthContext {
+    down_since: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl HealthContext {
+    /// How long the broker has been unreachable (`None`: it is reachable).
+    pub fn outage(&self) -> Option<Duration> {
+        self.down_since
+            .lock()
+            .ok()
+            .and_then(|d| d.map(|since| since.elapsed()))
+    }
+}
+
+impl rdkafka::client::ClientContext for HealthContext {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let up = statistics.brokers.values().any(|b| b.state == "UP");
+        let Ok(mut down) = self.down_since.lock() else {
+            return;
+        };
+        match (up, *down) {
+            (true, Some(since)) => {
+                tracing::warn!(after = ?since.elapsed(), "broker reachable again, continuing");
+                *down = None;
+            }
+            (false, None) => {
+                tracing::warn!(
+                    "broker unreachable: waiting and retrying (fails after --max-outage)"
+                );
+                *down = Some(std::time::Instant::now());
+            }
+            _ => {}
+        }
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "client error (retrying)");
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for HealthContext {}
 
 /// The number of partitions of `topic`, failing with a clear error when the broker does not
 /// answer within `timeout` or the topic does not exist.

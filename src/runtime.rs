@@ -52,11 +52,13 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         broker_timeout: config.broker_timeout,
         default_group_id: config.group_id.clone(),
         bootstrap_override: config.bootstrap_override.clone(),
+        max_outage: config.max_outage,
     };
     let sink_settings = SinkSettings {
         bootstrap_override: config.bootstrap_override.clone(),
         broker_timeout: config.broker_timeout,
         group_id: config.group_id.clone(),
+        max_outage: config.max_outage,
     };
     let finished = Arc::new(AtomicBool::new(false));
     let watchers = spawn_watchers(&config, control.clone(), finished.clone());
@@ -221,9 +223,9 @@ pub fn build_dataflow<'s>(
     match checkpointing {
         Some(ck) => {
             let completions = render_checkpointing(scope, durable, parts, ck, control.clone());
-            render_checkpoint_committer(completions, handles, control);
+            render_checkpoint_committer(completions, handles, sink_settings.max_outage, control);
         }
-        None => render_committer(durable, handles, control),
+        None => render_committer(durable, handles, sink_settings.max_outage, control),
     }
     Ok(())
 }

@@ -87,6 +87,8 @@ pub struct SinkSettings {
     pub broker_timeout: Duration,
     /// The consumer group (names transactional ids).
     pub group_id: String,
+    /// How long the broker may stay unreachable before a delivery fails the run.
+    pub max_outage: Duration,
 }
 
 /// Build the sink for `spec` over `collection`; `partitions` is the Kafka output topic's

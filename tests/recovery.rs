@@ -136,7 +136,10 @@ fn replay_changelog(topic: &str) -> BTreeMap<String, i64> {
                 current = None;
             }
             if let Some(p) = plus.first() {
-                assert_eq!(current, None, "key {key} epoch {epoch}: insertion over a value");
+                assert_eq!(
+                    current, None,
+                    "key {key} epoch {epoch}: insertion over a value"
+                );
                 current = Some(*p);
             }
         }
@@ -326,7 +329,11 @@ fn damaged_checkpoints_are_named_never_reset() {
         "{err}"
     );
 
-    let err = rerun_after(|d| rewrite(&d.join("state-a0-w0.bin"), |b| *b.last_mut().unwrap() ^= 0x40));
+    let err = rerun_after(|d| {
+        rewrite(&d.join("state-a0-w0.bin"), |b| {
+            *b.last_mut().unwrap() ^= 0x40
+        })
+    });
     assert!(err.contains("checksum mismatch"), "{err}");
 
     let err = rerun_after(|d| rewrite(&d.join("manifest.bin"), |b| b.truncate(20)));
@@ -341,7 +348,13 @@ fn damaged_checkpoints_are_named_never_reset() {
         "{err}"
     );
 
-    let err = rerun_after(|d| std::fs::write(d.join("manifest.bin"), b"{\"epoch\": 1, \"comment\": \"not ours at all\"}").unwrap());
+    let err = rerun_after(|d| {
+        std::fs::write(
+            d.join("manifest.bin"),
+            b"{\"epoch\": 1, \"comment\": \"not ours at all\"}",
+        )
+        .unwrap()
+    });
     assert!(err.contains("not a ddflow checkpoint file"), "{err}");
     assert!(err.contains("never resets state silently"), "{err}");
 }

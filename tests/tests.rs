@@ -9,6 +9,8 @@ mod golden;
 mod kafka_e2e;
 /// The differential plan against a from-scratch recomputation on random inputs.
 mod oracle;
+/// The broker cut off mid-run (behind a proxy), for a while and for good.
+mod outage;
 /// kill -9 at random moments, restores across worker counts, damaged checkpoints.
 mod recovery;
 /// Fixtures.

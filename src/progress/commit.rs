@@ -16,6 +16,7 @@
 //! never run ahead of the last one.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -33,6 +34,7 @@ use crate::timestamp::Time;
 pub fn render_committer(
     durable: DurableStream<'_>,
     sources: Vec<SourceHandle>,
+    max_outage: Duration,
     control: Arc<RunControl>,
 ) {
     let mut committed: Vec<Option<Time>> = vec![None; sources.len()];
@@ -49,8 +51,11 @@ pub fn render_committer(
         } else {
             CommitMode::Async
         };
+        // A failed commit is retried later (a later one covers it); the final one is retried
+        // until --max-outage.
+        let patience = upper.is_none().then_some(max_outage);
         for (source, last) in sources.iter().zip(committed.iter_mut()) {
-            if let Err(e) = commit_source(source, upper, last, &control, mode) {
+            if let Err(e) = commit_patiently(source, upper, last, &control, mode, patience) {
                 control.fail(e);
                 return;
             }
@@ -63,21 +68,25 @@ pub fn render_committer(
 pub fn render_checkpoint_committer<'s>(
     completions: timely::dataflow::StreamVec<'s, Time, Time>,
     sources: Vec<SourceHandle>,
+    max_outage: Duration,
     control: Arc<RunControl>,
 ) {
     let mut committed: Vec<Option<Time>> = vec![None; sources.len()];
     completions.sink(
         Pipeline,
         "CommitCheckpointOffsets",
-        move |(input, _frontier)| {
+        move |(input, frontier)| {
             let mut latest = None;
             input.for_each(|_, data| latest = latest.max(data.iter().copied().max()));
             let Some(c) = latest else { return };
             if control.failed() {
                 return;
             }
+            // The last checkpoint's commit is retried until --max-outage before exiting.
+            let patience = frontier.is_empty().then_some(max_outage);
             for (source, last) in sources.iter().zip(committed.iter_mut()) {
-                let result = commit_source(source, Some(c + 1), last, &control, CommitMode::Sync)
+                let mode = CommitMode::Sync;
+                let result = commit_patiently(source, Some(c + 1), last, &control, mode, patience)
                     .and_then(|()| match source.journal.borrow_mut().as_mut() {
                         Some(j) => j.checkpointed(c),
                         None => Ok(()),
@@ -89,6 +98,35 @@ pub fn render_checkpoint_committer<'s>(
             }
         },
     );
+}
+
+/// [`commit_source`], where a failure is logged and left for a later commit; with `patience`,
+/// retried every half second for that long, then returned.
+fn commit_patiently(
+    source: &SourceHandle,
+    upper: Option<Time>,
+    last: &mut Option<Time>,
+    control: &RunControl,
+    mode: CommitMode,
+    patience: Option<Duration>,
+) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        match commit_source(source, upper, last, control, mode) {
+            Ok(()) => return Ok(()),
+            Err(e) => match patience {
+                Some(p) if start.elapsed() < p => {
+                    tracing::warn!(error = %e, "offset commit failed, retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Some(_) => return Err(e),
+                None => {
+                    tracing::warn!(error = %e, "offset commit failed; a later commit will cover it");
+                    return Ok(());
+                }
+            },
+        }
+    }
 }
 
 /// Commit `source`'s latest binding below `upper`, if newer than `last`.

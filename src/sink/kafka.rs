@@ -185,6 +185,11 @@ impl KafkaWriter {
         }
         let transactional = *delivery == DeliveryGuarantee::ExactlyOnce;
         let mut config = producer_config(bootstrap, properties);
+        // Deliveries wait out a broker outage of up to --max-outage, then fail the run.
+        config.set(
+            "message.timeout.ms",
+            settings.max_outage.as_millis().max(1000).to_string(),
+        );
         if transactional {
             config.set(
                 "transactional.id",
@@ -389,7 +394,10 @@ impl EpochWriter for KafkaWriter {
         {
             return Err(Error::Sink {
                 sink: self.sink.clone(),
-                message: format!("delivery to \"{}\" failed: {f}", self.topic),
+                message: format!(
+                    "delivery to \"{}\" failed: {f} (a broker unreachable for longer than --max-outage fails the run)",
+                    self.topic
+                ),
             });
         }
         Ok(self.producer.context().acked.load(Ordering::Acquire) >= self.sent)

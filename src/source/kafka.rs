@@ -27,7 +27,7 @@ use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::{Error, Result};
-use crate::kafka::{consumer_config, producer_config};
+use crate::kafka::{consumer_config, producer_config, HealthContext};
 use crate::metrics::Metrics;
 use crate::render::RowCollection;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
@@ -45,6 +45,8 @@ pub struct SourceSettings {
     pub default_group_id: String,
     /// Overrides every table's bootstrap servers when set.
     pub bootstrap_override: Option<String>,
+    /// How long the broker may stay unreachable before the run fails.
+    pub max_outage: Duration,
 }
 
 /// What the committer needs from a source on this worker.
@@ -53,7 +55,7 @@ pub struct SourceHandle {
     /// The topic.
     pub topic: String,
     /// The consumer (absent when this worker has no partitions of the topic).
-    pub consumer: Option<Rc<BaseConsumer>>,
+    pub consumer: Option<Rc<BaseConsumer<HealthContext>>>,
     /// Bindings of closed epochs.
     pub log: Rc<RefCell<BindingLog>>,
     /// The binding journal (with checkpointing, on workers that read partitions).
@@ -193,7 +195,7 @@ const BATCH_RECORDS: usize = 8192;
 /// The per-worker reading state of one source.
 struct Reader {
     topic: String,
-    consumer: Rc<BaseConsumer>,
+    consumer: Rc<BaseConsumer<HealthContext>>,
     decoder: Decoder,
     policy: BadRecordPolicy,
     /// Next offset to read, per partition read at least once.
@@ -205,6 +207,7 @@ struct Reader {
     bounded: bool,
     dead_letter: Option<DeadLetter>,
     timeout: Duration,
+    max_outage: Duration,
     control: Arc<RunControl>,
     /// Journaled `(epoch, next offset)` per partition still to re-form, oldest first.
     replay: BTreeMap<i32, VecDeque<(Time, i64)>>,
@@ -229,11 +232,12 @@ impl Reader {
             .group_id
             .clone()
             .unwrap_or_else(|| settings.default_group_id.clone());
-        let consumer: BaseConsumer = consumer_config(bootstrap, &group, &spec.properties)
-            .create()
-            .map_err(|e| {
-                Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
-            })?;
+        let consumer: BaseConsumer<HealthContext> =
+            consumer_config(bootstrap, &group, &spec.properties)
+                .create_with_context(HealthContext::default())
+                .map_err(|e| {
+                    Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
+                })?;
         let timeout = settings.broker_timeout;
         let restored: BTreeMap<i32, i64> = recovery
             .offsets
@@ -311,6 +315,7 @@ impl Reader {
             bounded: spec.bounded,
             dead_letter,
             timeout,
+            max_outage: settings.max_outage,
             control,
         })
     }
@@ -318,6 +323,14 @@ impl Reader {
     /// Poll up to a batch of records into `batch` at `time`; returns whether the consumer had
     /// nothing more to give.
     fn poll_batch(&mut self, time: Time, batch: &mut Vec<(Row, Time, Diff)>) -> Result<bool> {
+        if let Some(down) = self.consumer.context().outage() {
+            if down > self.max_outage {
+                return Err(Error::KafkaTimeout(format!(
+                    "the broker of topic \"{}\" has been unreachable for {:.0?} (--max-outage {:?})",
+                    self.topic, down, self.max_outage
+                )));
+            }
+        }
         let mut read = 0u64;
         let mut idle = false;
         let consumer = self.consumer.clone();
@@ -521,7 +534,7 @@ impl Reader {
 
 /// Where each assigned partition starts, per `'scan.startup.mode'`.
 fn start_offsets(
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<HealthContext>,
     spec: &SourceSpec,
     mine: &[i32],
     timeout: Duration,
