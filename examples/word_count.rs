@@ -102,6 +102,7 @@ fn main() {
                 &sink_settings,
                 1,
                 &SinkResume::default(),
+                Vec::new(),
                 control.clone(),
             )?;
             ddflow::progress::render_committer(

@@ -24,7 +24,7 @@ use crate::sink::{render_sink, SinkResume, SinkSettings};
 use crate::source::{
     assigned_partitions, render_kafka_source, SourceHandle, SourceRecovery, SourceSettings,
 };
-use crate::spec::SinkConnector;
+use crate::spec::{DeliveryGuarantee, SinkConnector};
 use crate::timestamp::Time;
 
 /// What a finished run reports.
@@ -196,6 +196,22 @@ pub fn build_dataflow<'s>(
     let outputs = render_program(program, env, &mut state)?;
     parts.traces = state.traces;
     let mut durable = Vec::new();
+    // When the only sink is transactional and a single worker reads every partition, each
+    // transaction carries the offsets, and nothing else commits them. (With more sinks a
+    // transaction could commit offsets ahead of another sink's output; with checkpoints,
+    // offsets are committed at checkpoints.)
+    let transactional = matches!(
+        program.sinks.as_slice(),
+        [only] if matches!(
+            only.sink.connector,
+            SinkConnector::Kafka { delivery: DeliveryGuarantee::ExactlyOnce, .. }
+        )
+    );
+    let offsets_in_transaction = if transactional && scope.peers() == 1 && checkpointing.is_none() {
+        std::mem::take(&mut handles)
+    } else {
+        Vec::new()
+    };
     for (spec, collection) in outputs {
         let resume = recovery
             .map(|r| SinkResume {
@@ -214,6 +230,7 @@ pub fn build_dataflow<'s>(
             sink_settings,
             n,
             &resume,
+            offsets_in_transaction.clone(),
             control.clone(),
         )?;
         parts.sinks.push((spec.name.clone(), progress));

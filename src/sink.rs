@@ -33,6 +33,7 @@ use crate::data::Row;
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::render::RowCollection;
+use crate::source::SourceHandle;
 use crate::spec::{SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
 
@@ -92,13 +93,15 @@ pub struct SinkSettings {
 }
 
 /// Build the sink for `spec` over `collection`; `partitions` is the Kafka output topic's
-/// partition count. Returns the durability stream and the sink's position tracker.
+/// partition count; an exactly-once Kafka sink adds the offsets of `offsets_in_transaction`
+/// to each transaction. Returns the durability stream and the sink's position tracker.
 pub fn render_sink<'s>(
     collection: RowCollection<'s>,
     spec: &SinkSpec,
     settings: &SinkSettings,
     partitions: i32,
     resume: &SinkResume,
+    offsets_in_transaction: Vec<SourceHandle>,
     control: Arc<RunControl>,
 ) -> Result<(DurableStream<'s>, Rc<dyn SinkProgress>)> {
     let scope = collection.scope();
@@ -113,6 +116,7 @@ pub fn render_sink<'s>(
                 partitions,
                 (index, scope.peers()),
                 resume,
+                offsets_in_transaction,
                 control.clone(),
             )?;
             let progress = Rc::new(writer.progress());

@@ -19,7 +19,8 @@ fn two_sink_sql(input: &str, upserts: &str, changes: &str, group: &str) -> Strin
     let b = bootstrap();
     format!(
         "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
-           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw');
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw',
+           'format.bad-records' = 'dead-letter', 'format.dead-letter.topic' = '{input}-dead');
          CREATE TABLE counts_upsert (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
            'connector' = 'kafka', 'topic' = '{upserts}', 'properties.bootstrap.servers' = '{b}', 'format' = 'json');
          CREATE TABLE counts_changes (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
@@ -176,26 +177,32 @@ fn crash_harness_kill_9_gives_exact_results() {
     let file = sql_file("crash", &two_sink_sql(&input, &upserts, &changes, &group));
     let ckpt = checkpoint_dir();
 
-    // Produce 300k words in batches while the job runs, crashes and restarts.
+    // Produce 300k records in batches while the job runs, crashes and restarts; every 997th
+    // is not UTF-8 and must reach the dead-letter topic exactly once.
     let producer_topic = input.clone();
     let producer = std::thread::spawn(move || {
         let mut gen =
             ddflow::loadgen::KeyGen::new(1000, ddflow::loadgen::KeyDist::Zipf(1.0), seed).unwrap();
-        let mut words = Vec::new();
-        for _ in 0..batches {
-            let batch: Vec<String> = (0..total / batches)
-                .map(|_| ddflow::loadgen::word(gen.next_key()))
-                .collect();
-            let records: Vec<(i32, Vec<u8>)> = batch
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (((words.len() + i) % 4) as i32, w.clone().into_bytes()))
+        let (mut words, mut dead) = (Vec::new(), BTreeSet::new());
+        for b in 0..batches {
+            let records: Vec<(i32, Vec<u8>)> = (0..total / batches)
+                .map(|i| {
+                    let n = b * (total / batches) + i;
+                    let p = (n % 4) as i32;
+                    if n % 997 == 0 {
+                        dead.insert((p, (n / 4) as i64));
+                        (p, vec![0xff, 0xfe])
+                    } else {
+                        let w = ddflow::loadgen::word(gen.next_key());
+                        words.push(w.clone());
+                        (p, w.into_bytes())
+                    }
+                })
                 .collect();
             produce(&producer_topic, 4, &records);
-            words.extend(batch);
             std::thread::sleep(Duration::from_millis(150));
         }
-        words
+        (words, dead)
     });
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -205,14 +212,39 @@ fn crash_harness_kill_9_gives_exact_results() {
         job.crash();
     }
     let job = Job::start(&file, &ckpt, 2);
-    let words = producer.join().unwrap();
-    await_total(&upserts, total as i64, Duration::from_secs(120));
+    let (words, dead) = producer.join().unwrap();
+    await_total(&upserts, words.len() as i64, Duration::from_secs(120));
     job.stop();
 
     let expected = count(&words);
     assert_eq!(word_counts_in(&upserts), expected, "upsert topic state");
     assert_eq!(replay_changelog(&changes), expected, "changelog replay");
     assert_eq!(committed(&group, &input), round_robin_ends(total, 4));
+    let letters = ddflow::kafka::read_topic(
+        &bootstrap(),
+        &format!("{input}-dead"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let coordinates: Vec<(i32, i64)> = letters
+        .iter()
+        .map(|r| {
+            assert_eq!(r.header("ddflow.source.topic"), Some(input.as_str()));
+            (
+                r.header("ddflow.source.partition")
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+                r.header("ddflow.source.offset").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        coordinates.len(),
+        dead.len(),
+        "each bad record dead-lettered once"
+    );
+    assert_eq!(coordinates.into_iter().collect::<BTreeSet<_>>(), dead);
 }
 
 /// Run the first half with `first` workers, stop, run the rest with `second` workers.
@@ -294,7 +326,7 @@ fn latest_dir(ckpt: &Path) -> PathBuf {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    dirs.into_iter().last().unwrap()
+    dirs.into_iter().next_back().unwrap()
 }
 
 /// Damage the checkpoint with `edit`, rerun, and return the error output.
@@ -393,4 +425,55 @@ fn rerun_of_a_finished_run_writes_nothing_twice() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["metrics"]["records_read"], 0, "{report}");
     assert_eq!(report["metrics"]["messages_produced"], 0, "{report}");
+}
+
+#[test]
+fn exactly_once_sink_commits_output_and_offsets_in_transactions() {
+    let (input, output, group) = (unique("txn-in"), unique("txn-out"), unique("txn-group"));
+    let words = produce_words(&input, 4, 20_000, 500, 5);
+    let sql = word_count_sql(&input, &output, &group).replace(
+        "'format' = 'json');",
+        "'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once');",
+    );
+    let file = sql_file("txn", &sql);
+    let out = ddflow_ok(&["run", file.to_str().unwrap(), "-w", "1", "--report-json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["metrics"]["messages_produced"].as_u64().unwrap() > 0);
+    // The committed offsets arrive through send_offsets_to_transaction (single worker).
+    assert_eq!(word_counts_in(&output), count(&words));
+    assert_eq!(committed(&group, &input), round_robin_ends(20_000, 4));
+    // Transactional producers write commit markers: the topic's offsets run past its records.
+    let records =
+        ddflow::kafka::read_topic(&bootstrap(), &output, Duration::from_secs(10)).unwrap();
+    let last = records.iter().map(|r| r.offset).max().unwrap();
+    assert!(
+        last + 1 > records.len() as i64,
+        "no transaction markers: {} records up to offset {last}",
+        records.len()
+    );
+}
+
+#[test]
+fn a_second_writer_with_the_same_transactional_id_fences_the_first() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let topic = unique("fence");
+    produce(&topic, 1, &[]);
+    let id = unique("fence-id");
+    let make = || -> BaseProducer {
+        let p: BaseProducer = ddflow::kafka::producer_config(&bootstrap(), &[])
+            .set("transactional.id", &id)
+            .create()
+            .unwrap();
+        p.init_transactions(Duration::from_secs(10)).unwrap();
+        p
+    };
+    let old = make();
+    let _new = make();
+    old.begin_transaction().unwrap();
+    let _ = old.send(BaseRecord::<str, str>::to(&topic).payload("zombie"));
+    let committed = old.commit_transaction(Duration::from_secs(10));
+    assert!(
+        committed.is_err(),
+        "the broker let a fenced producer commit"
+    );
 }

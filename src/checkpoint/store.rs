@@ -213,7 +213,11 @@ impl Store {
     /// checkpoints older than the newest complete one.
     pub fn prune(&self, keep: usize) -> Result<()> {
         let complete = self.complete_epochs()?;
-        let Some(oldest_kept) = complete.iter().rev().take(keep.max(1)).last().copied() else {
+        let Some(&oldest_kept) = complete
+            .len()
+            .checked_sub(keep.max(1))
+            .map_or(complete.first(), |i| complete.get(i))
+        else {
             return Ok(());
         };
         let dir = self.checkpoints();

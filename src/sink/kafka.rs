@@ -20,10 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::checkpoint::operators::SinkProgress;
 use crate::checkpoint::SinkState;
@@ -33,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::kafka::{producer_config, read_partitions};
 use crate::metrics::Metrics;
 use crate::sink::{EpochWriter, SinkResume, SinkSettings};
+use crate::source::SourceHandle;
 use crate::spec::{DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
 
@@ -137,6 +140,8 @@ pub struct KafkaWriter {
     in_transaction: bool,
     timeout: Duration,
     epoch: Time,
+    /// Sources whose offsets go into each transaction (single-worker runs without checkpoints).
+    offsets_in_transaction: Vec<SourceHandle>,
 }
 
 impl KafkaWriter {
@@ -148,6 +153,7 @@ impl KafkaWriter {
         partitions: i32,
         (index, peers): (usize, usize),
         resume: &SinkResume,
+        offsets_in_transaction: Vec<SourceHandle>,
         control: Arc<RunControl>,
     ) -> Result<Self> {
         let SinkConnector::Kafka {
@@ -191,6 +197,10 @@ impl KafkaWriter {
             settings.max_outage.as_millis().max(1000).to_string(),
         );
         if transactional {
+            config.set(
+                "transaction.timeout.ms",
+                settings.max_outage.as_millis().max(60_000).to_string(),
+            );
             config.set(
                 "transactional.id",
                 format!("{}-{}-{index}", settings.group_id, spec.name),
@@ -250,7 +260,35 @@ impl KafkaWriter {
             in_transaction: false,
             timeout: settings.broker_timeout,
             epoch: 0,
+            offsets_in_transaction,
         })
+    }
+
+    /// Add `source`'s offsets after the epochs written so far to the open transaction.
+    fn send_offsets(&self, source: &SourceHandle) -> Result<()> {
+        let Some(consumer) = &source.consumer else {
+            return Ok(());
+        };
+        let log = source.log.borrow();
+        let Some(binding) = log.latest_below(Some(self.epoch + 1)) else {
+            return Ok(());
+        };
+        let fail = |e: KafkaError| Error::Sink {
+            sink: self.sink.clone(),
+            message: format!("cannot add source offsets to a transaction: {e}"),
+        };
+        let mut tpl = TopicPartitionList::new();
+        for (p, next) in &binding.next_offsets {
+            tpl.add_partition_offset(&source.topic, *p, Offset::Offset(*next))
+                .map_err(fail)?;
+        }
+        let group = consumer.group_metadata().ok_or_else(|| Error::Sink {
+            sink: self.sink.clone(),
+            message: "the source consumer has no group metadata".into(),
+        })?;
+        self.producer
+            .send_offsets_to_transaction(&tpl, &group, self.timeout)
+            .map_err(fail)
     }
 
     /// The shared delivery tracker (the sink's position for checkpoints).
@@ -372,6 +410,9 @@ impl EpochWriter for KafkaWriter {
 
     fn end_batch(&mut self) -> Result<()> {
         if std::mem::take(&mut self.in_transaction) {
+            for source in &self.offsets_in_transaction {
+                self.send_offsets(source)?;
+            }
             self.producer
                 .commit_transaction(self.timeout)
                 .map_err(|e| Error::Sink {

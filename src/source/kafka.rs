@@ -292,9 +292,14 @@ impl Reader {
                 bounds.insert(p, high);
             }
         }
+        let recovering = recovery.epoch > 0 || !recovery.journal.is_empty();
         let dead_letter = match &spec.bad_records {
             BadRecordPolicy::DeadLetter { topic } => {
-                Some(DeadLetter::new(bootstrap, topic, &spec.properties)?)
+                let mut dl = DeadLetter::new(bootstrap, topic, &spec.properties)?;
+                if recovering {
+                    dl.learn_sent(bootstrap, &spec.topic, mine, timeout)?;
+                }
+                Some(dl)
             }
             _ => None,
         };
@@ -605,6 +610,9 @@ struct DeadLetter {
     producer: rdkafka::producer::BaseProducer,
     topic: String,
     pending: bool,
+    /// `(partition, offset)` of source records already in the dead-letter topic (learned on
+    /// recovery, so re-read records are not sent twice).
+    sent: std::collections::HashSet<(i32, i64)>,
 }
 
 impl DeadLetter {
@@ -619,10 +627,45 @@ impl DeadLetter {
             producer,
             topic: topic.to_string(),
             pending: false,
+            sent: Default::default(),
         })
     }
 
+    /// Read the dead-letter topic and remember which records of `source` partitions `mine`
+    /// it already holds.
+    fn learn_sent(
+        &mut self,
+        bootstrap: &str,
+        source: &str,
+        mine: &[i32],
+        timeout: Duration,
+    ) -> Result<()> {
+        let records = match crate::kafka::read_topic(bootstrap, &self.topic, timeout) {
+            Ok(r) => r,
+            Err(Error::Config(_)) => return Ok(()), // no dead letters yet: no topic yet
+            Err(e) => return Err(e),
+        };
+        for r in records {
+            let coordinates = (
+                r.header("ddflow.source.topic"),
+                r.header("ddflow.source.partition")
+                    .and_then(|p| p.parse().ok()),
+                r.header("ddflow.source.offset")
+                    .and_then(|o| o.parse().ok()),
+            );
+            if let (Some(t), Some(p), Some(o)) = coordinates {
+                if t == source && mine.contains(&p) {
+                    self.sent.insert((p, o));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn send(&mut self, source_topic: &str, rec: RecordRef<'_>, error: &DecodeError) -> Result<()> {
+        if self.sent.contains(&(rec.partition, rec.offset)) {
+            return Ok(()); // sent before a restart
+        }
         let partition = rec.partition.to_string();
         let offset = rec.offset.to_string();
         let headers = OwnedHeaders::new()
