@@ -125,6 +125,8 @@ pub enum DistArg {
     Uniform,
     /// Zipf-distributed (see --zipf-exponent).
     Zipf,
+    /// Keys in turn: with --count equal to --keys, every key exactly once.
+    Sequential,
 }
 
 /// Value shapes for `gen`.
@@ -215,6 +217,7 @@ fn gen(args: GenArgs) -> Result<()> {
         dist: match args.dist {
             DistArg::Uniform => KeyDist::Uniform,
             DistArg::Zipf => KeyDist::Zipf(args.zipf_exponent),
+            DistArg::Sequential => KeyDist::Sequential,
         },
         shape: match args.shape {
             ShapeArg::Word => Shape::Word,

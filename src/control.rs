@@ -14,21 +14,26 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 
 /// Shared by all workers of one process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunControl {
     stop: AtomicBool,
     failed: AtomicBool,
     error: Mutex<Option<Error>>,
     /// The run's counters.
     pub metrics: Metrics,
+    /// When the run was set up.
+    pub started: std::time::Instant,
 }
 
 impl RunControl {
     /// A fresh control block.
     pub fn new() -> Arc<Self> {
         Arc::new(RunControl {
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            error: Mutex::new(None),
             metrics: Metrics::new(),
-            ..Default::default()
+            started: std::time::Instant::now(),
         })
     }
 

@@ -24,6 +24,8 @@ pub enum KeyDist {
     Uniform,
     /// Zipf with this exponent (1.0 is the classic word-frequency law).
     Zipf(f64),
+    /// Keys 0, 1, 2, ... in turn, wrapping around: `count = keys` gives every key once.
+    Sequential,
 }
 
 /// What each record's value looks like.
@@ -94,6 +96,8 @@ pub struct KeyGen {
     rng: StdRng,
     zipf: Option<Zipf<f64>>,
     keys: u64,
+    /// The next key of the sequential distribution.
+    sequential: Option<u64>,
 }
 
 impl KeyGen {
@@ -101,7 +105,7 @@ impl KeyGen {
     pub fn new(keys: u64, dist: KeyDist, seed: u64) -> Result<Self> {
         let keys = keys.max(1);
         let zipf = match dist {
-            KeyDist::Uniform => None,
+            KeyDist::Uniform | KeyDist::Sequential => None,
             KeyDist::Zipf(s) => Some(
                 Zipf::new(keys as f64, s)
                     .map_err(|e| Error::Config(format!("invalid Zipf exponent {s}: {e}")))?,
@@ -111,11 +115,17 @@ impl KeyGen {
             rng: StdRng::seed_from_u64(seed),
             zipf,
             keys,
+            sequential: (dist == KeyDist::Sequential).then_some(0),
         })
     }
 
     /// The next key index.
     pub fn next_key(&mut self) -> u64 {
+        if let Some(next) = self.sequential.as_mut() {
+            let key = *next % self.keys;
+            *next += 1;
+            return key;
+        }
         match &self.zipf {
             Some(z) => (z.sample(&mut self.rng) as u64).clamp(1, self.keys) - 1,
             None => self.rng.random_range(0..self.keys),

@@ -22,6 +22,13 @@ pub struct Metrics {
     pub commits: AtomicU64,
     /// The latest epoch whose output is durable and whose offsets were committed (`-1`: none).
     pub committed_epoch: AtomicI64,
+    /// State entries read back from a checkpoint.
+    pub state_entries_restored: AtomicU64,
+    /// Milliseconds from the start of the process until restored state was loaded and every
+    /// operator had caught up to the checkpoint (0: nothing restored).
+    pub restore_millis: AtomicU64,
+    /// Checkpoints completed (worker 0 of process 0 counts them).
+    pub checkpoints: AtomicU64,
 }
 
 impl Metrics {
@@ -48,6 +55,9 @@ impl Metrics {
             messages_produced: self.messages_produced.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
             committed_epoch: self.committed_epoch.load(Ordering::Relaxed),
+            state_entries_restored: self.state_entries_restored.load(Ordering::Relaxed),
+            restore_millis: self.restore_millis.load(Ordering::Relaxed),
+            checkpoints: self.checkpoints.load(Ordering::Relaxed),
         }
     }
 }
@@ -69,4 +79,10 @@ pub struct MetricsSnapshot {
     pub commits: u64,
     /// See [`Metrics::committed_epoch`].
     pub committed_epoch: i64,
+    /// See [`Metrics::state_entries_restored`].
+    pub state_entries_restored: u64,
+    /// See [`Metrics::restore_millis`].
+    pub restore_millis: u64,
+    /// See [`Metrics::checkpoints`].
+    pub checkpoints: u64,
 }

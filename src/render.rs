@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
-use timely::dataflow::Scope;
+use timely::dataflow::{Scope, StreamVec};
 
 use crate::checkpoint::operators::{render_restore, StateTrace};
 use crate::checkpoint::Checkpointing;
@@ -37,6 +37,8 @@ pub struct RenderState<'s> {
     pub checkpointing: Option<Arc<Checkpointing>>,
     /// The traces of the state arrangements, in render order.
     pub traces: Vec<StateTrace>,
+    /// Data-less streams with those arrangements' frontiers.
+    pub progress: Vec<StreamVec<'s, Time, ()>>,
     /// For restore failures.
     pub control: Arc<RunControl>,
 }
@@ -48,6 +50,7 @@ impl<'s> RenderState<'s> {
             scope,
             checkpointing: None,
             traces: Vec::new(),
+            progress: Vec::new(),
             control,
         }
     }
@@ -148,9 +151,10 @@ fn render_relation<'s>(
                 }
                 _ => (keyed, false),
             };
-            let (collection, trace) = aggregate::render_reduce(keyed, aggregates);
+            let (collection, trace, progress) = aggregate::render_reduce(keyed, aggregates);
             if checkpointed {
                 state.traces.push(trace);
+                state.progress.push(progress);
             }
             Rendered {
                 collection,

@@ -191,10 +191,12 @@ pub fn build_dataflow<'s>(
         scope,
         checkpointing: checkpointing.clone(),
         traces: Vec::new(),
+        progress: Vec::new(),
         control: control.clone(),
     };
     let outputs = render_program(program, env, &mut state)?;
     parts.traces = state.traces;
+    let state_progress = state.progress;
     let mut durable = Vec::new();
     // When the only sink is transactional and a single worker reads every partition, each
     // transaction carries the offsets, and nothing else commits them. (With more sinks a
@@ -239,7 +241,8 @@ pub fn build_dataflow<'s>(
     let durable = scope.concatenate(durable);
     match checkpointing {
         Some(ck) => {
-            let completions = render_checkpointing(scope, durable, parts, ck, control.clone());
+            let completions =
+                render_checkpointing(scope, durable, state_progress, parts, ck, control.clone());
             render_checkpoint_committer(completions, handles, sink_settings.max_outage, control);
         }
         None => render_committer(durable, handles, sink_settings.max_outage, control),

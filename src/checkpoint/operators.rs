@@ -1,23 +1,26 @@
 //! The checkpoint operators of one worker's dataflow.
 //!
 //! ```text
-//! durable ──► Trigger (worker 0: a checkpoint epoch every interval) ──broadcast──┐
-//!    └───────────────────────────────────────────────────────────────► Checkpoint (each worker:
+//! state ──► Trigger (worker 0: a checkpoint epoch every interval) ──broadcast──┐
+//! durable ────────────────────────────────────────────────────────────► Checkpoint (each worker:
 //!        reads its arrangements at c, bindings, sink positions; writes its shards)
 //!            ──exchange to worker 0──► Commit (writes the manifest) ──broadcast──► completions
 //! restore: state files ──► Restore (each worker reads shards w % peers) ──► arrangements
 //! ```
 //!
-//! The trigger holds a capability that follows the sinks' durable frontier `F` (it never holds
-//! anything back: its output feeds only the checkpoint operator) and sends `c = F - 1`, an
-//! epoch whose output is already durable. The checkpoint operator keeps its trace handles'
-//! logical compaction at or below every epoch it may still be asked to checkpoint, so the
-//! accumulation of updates at times `<= c` stays readable.
+//! The trigger holds a capability that follows the state arrangements' frontier `F` (the sinks'
+//! durable frontier when there is no state; it never holds anything back: its output feeds only
+//! the checkpoint operator) and sends `c = F - 1`, an epoch the arrangements already hold whole.
+//! The checkpoint operator reads its traces at `c` at once, keeping their logical compaction at
+//! or below every epoch it may still be asked to read (so the accumulation at times `<= c` stays
+//! readable, and the hold trails live data closely), and reports to worker 0 once the output of
+//! epochs `<= c` is durable.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +35,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, Concatenate};
 use timely::dataflow::{Scope, StreamVec};
 use timely::progress::frontier::AntichainRef;
 use timely::progress::Antichain;
@@ -42,6 +45,7 @@ use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::sink::DurableStream;
 use crate::timestamp::{BindingLog, Diff, Time};
 
@@ -90,6 +94,7 @@ pub const PENDING_FINAL: &str = "final.pending";
 pub fn render_checkpointing<'s>(
     scope: Scope<'s, Time>,
     durable: DurableStream<'s>,
+    state_progress: Vec<StreamVec<'s, Time, ()>>,
     parts: LocalParts,
     checkpointing: Arc<Checkpointing>,
     control: Arc<RunControl>,
@@ -97,8 +102,14 @@ pub fn render_checkpointing<'s>(
     let interval = checkpointing.settings.interval;
     let restored = checkpointing.restored_epoch();
     let is_leader = scope.index() == 0;
-    let markers = durable
-        .clone()
+    // The trigger follows the arrangements' frontier (the sinks' when there is no state), so
+    // checkpoint epochs, and the compaction they hold back, trail live data closely.
+    let follow = if state_progress.is_empty() {
+        durable.clone()
+    } else {
+        scope.concatenate(state_progress)
+    };
+    let markers = follow
         .unary_frontier::<CapacityContainerBuilder<Vec<Time>>, _, _, _>(
             Pipeline,
             "CheckpointTrigger",
@@ -138,14 +149,17 @@ pub fn render_checkpointing<'s>(
         move |cap, info| {
             let activator = scope.activator_for(info.address);
             let mut final_cap = Some(cap);
-            let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+            // Requested checkpoints: their capability, and their shards once written.
+            let mut pending: BTreeMap<Time, (Capability<Time>, Option<Vec<ShardInfo>>)> =
+                BTreeMap::new();
             let mut parts = parts;
             let mut compacted: Time = 0;
+            let mut restoring = restored > 0;
             move |(markers, marker_frontier), (durable, durable_frontier), output| {
                 markers.for_each(|cap, data| {
                     for c in data.drain(..) {
                         if let Some(cap) = cap.retain_least(0) {
-                            pending.insert(c, cap);
+                            pending.insert(c, (cap, None));
                         }
                     }
                 });
@@ -156,28 +170,50 @@ pub fn render_checkpointing<'s>(
                     return;
                 }
                 let done = durable_frontier.frontier().first().copied();
-                while let Some((&c, _)) = pending.first_key_value() {
-                    if done.is_some_and(|d| d <= c) {
-                        break;
-                    }
+                if restoring && done.is_none_or(|d| d > restored) {
+                    restoring = false;
+                    let ms = ctl.started.elapsed().as_millis() as u64;
+                    ctl.metrics.restore_millis.fetch_max(ms, Ordering::Relaxed);
+                    tracing::info!(
+                        epoch = restored,
+                        ms,
+                        "restored state caught up with the checkpoint"
+                    );
+                }
+                // Read the state as soon as the arrangements hold every update at times <= c
+                // (this releases the compaction hold); report once the output is durable.
+                for (&c, (_, shards)) in pending.iter_mut().filter(|(_, (_, s))| s.is_none()) {
                     if !traces_passed(&mut parts.traces, c) {
                         activator.activate_after(Duration::from_millis(1));
                         break;
                     }
-                    let cap = pending.remove(&c).expect("present");
-                    match write_report(&ck, &mut parts, Some(c), index, peers) {
-                        Ok(r) => output.session(&cap).give(r),
-                        Err(e) => ctl.fail(e),
+                    match write_shards(&ck, &mut parts, Some(c), index) {
+                        Ok(written) => *shards = Some(written),
+                        Err(e) => {
+                            ctl.fail(e);
+                            return;
+                        }
                     }
+                }
+                while let Some(entry) = pending.first_entry() {
+                    let c = *entry.key();
+                    if done.is_some_and(|d| d <= c) || entry.get().1.is_none() {
+                        break;
+                    }
+                    let (cap, shards) = entry.remove();
+                    let report = describe(&parts, Some(c), shards.unwrap_or_default(), peers);
+                    output.session(&cap).give(report);
                 }
                 // Keep every epoch that may still be checkpointed readable.
                 let hold = [
-                    pending.keys().next().copied(),
+                    pending
+                        .iter()
+                        .find(|(_, (_, s))| s.is_none())
+                        .map(|(c, _)| *c),
                     marker_frontier
                         .frontier()
                         .first()
                         .map(|t| t.saturating_sub(1)),
-                    done,
                 ]
                 .into_iter()
                 .flatten()
@@ -197,8 +233,10 @@ pub fn render_checkpointing<'s>(
                     }
                     None if pending.is_empty() => {
                         if let Some(fc) = final_cap.take() {
-                            match write_report(&ck, &mut parts, None, index, peers) {
-                                Ok(r) => output.session(&fc).give(r),
+                            match write_shards(&ck, &mut parts, None, index) {
+                                Ok(shards) => output
+                                    .session(&fc)
+                                    .give(describe(&parts, None, shards, peers)),
                                 Err(e) => ctl.fail(e),
                             }
                         }
@@ -248,6 +286,7 @@ pub fn render_checkpointing<'s>(
                         }
                         match commit(&checkpointing, &mut last, reports) {
                             Ok(Some(epoch)) => {
+                                Metrics::add(&control.metrics.checkpoints, 1);
                                 if epoch >= replay_until {
                                     for f in old_journal.drain(..) {
                                         let _ = std::fs::remove_file(f);
@@ -274,23 +313,35 @@ fn traces_passed(traces: &mut [StateTrace], c: Time) -> bool {
     })
 }
 
-/// Write this worker's shards for the checkpoint at `epoch` (`None`: final) and describe them.
-fn write_report(
+/// Write this worker's shards for the checkpoint at `epoch` (`None`: final).
+fn write_shards(
     ck: &Checkpointing,
     parts: &mut LocalParts,
     epoch: Option<Time>,
     index: usize,
-    peers: usize,
-) -> Result<Report> {
+) -> Result<Vec<ShardInfo>> {
     let dir = match epoch {
         Some(c) => ck.store.epoch_dir(c),
         None => ck.store.epoch_dir(0).with_file_name(PENDING_FINAL),
     };
-    let mut shards = Vec::new();
-    for (i, trace) in parts.traces.iter_mut().enumerate() {
-        let entries = read_trace(trace, epoch);
-        shards.push(ck.store.write_shard(&dir, i, index, &entries)?);
-    }
+    parts
+        .traces
+        .iter_mut()
+        .enumerate()
+        .map(|(i, trace)| {
+            ck.store
+                .write_shard(&dir, i, index, &read_trace(trace, epoch))
+        })
+        .collect()
+}
+
+/// This worker's part of the checkpoint at `epoch` (`None`: final), once its output is durable.
+fn describe(
+    parts: &LocalParts,
+    epoch: Option<Time>,
+    shards: Vec<ShardInfo>,
+    peers: usize,
+) -> Report {
     let upper = epoch.map(|c| c + 1);
     let mut latest = 0;
     let sources = parts
@@ -311,14 +362,14 @@ fn write_report(
         .iter()
         .map(|(name, p)| (name.clone(), p.position(epoch)))
         .collect();
-    Ok(Report {
+    Report {
         epoch,
         peers,
         shards,
         sources,
         sinks,
         latest,
-    })
+    }
 }
 
 /// The accumulated `((key, value), diff)` of `trace` at times `<= epoch` (`None`: all).
@@ -460,7 +511,13 @@ pub fn render_restore<'s>(
                             cap = None;
                             return;
                         }
-                        Some(Ok(entries)) => buffer = entries,
+                        Some(Ok(entries)) => {
+                            Metrics::add(
+                                &control.metrics.state_entries_restored,
+                                entries.len() as u64,
+                            );
+                            buffer = entries
+                        }
                         Some(Err(e)) => {
                             control.fail(e);
                             cap = None;

@@ -8,6 +8,8 @@
 
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::VecCollection;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::StreamVec;
 
 use ordered_float::OrderedFloat;
 
@@ -33,14 +35,20 @@ pub fn key_rows<'s>(
 }
 
 /// Render a `Reduce` over [`key_rows`]: output rows laid out as key columns, then one column
-/// per aggregate. Also returns the trace of the input arrangement (the operator's state).
+/// per aggregate. Also returns the trace of the input arrangement (the operator's state) and a
+/// data-less stream with the arrangement's frontier.
 pub fn render_reduce<'s>(
     keyed: VecCollection<'s, Time, (Row, Row), Diff>,
     aggregates: &[AggregateExpr],
-) -> (VecCollection<'s, Time, Row, Diff>, StateTrace) {
+) -> (
+    VecCollection<'s, Time, Row, Diff>,
+    StateTrace,
+    StreamVec<'s, Time, ()>,
+) {
     let aggs = aggregates.to_vec();
     let arranged = keyed.arrange_by_key_named("Arrange: Aggregate");
     let trace = arranged.trace.clone();
+    let progress = arranged.stream.clone().map(|_batch| ());
     let output = arranged
         .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
             "Aggregate",
@@ -57,7 +65,7 @@ pub fn render_reduce<'s>(
             row.extend(vals.iter().cloned());
             row
         });
-    (output, trace)
+    (output, trace, progress)
 }
 
 /// Compute every aggregate of one group from its distinct argument rows and multiplicities.
