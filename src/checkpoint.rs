@@ -110,6 +110,11 @@ impl Checkpointing {
     /// Open the directory and load what is there, checking that it belongs to `program`.
     pub fn prepare(settings: CheckpointSettings, program: &Program) -> Result<Self> {
         let store = Store::open(&settings.dir)?;
+        // A final checkpoint a crashed run did not finish.
+        let stale = store.epoch_dir(0).with_file_name(operators::PENDING_FINAL);
+        if stale.exists() {
+            std::fs::remove_dir_all(&stale).map_err(|e| Error::io(&stale, e))?;
+        }
         let plan = serde_json::to_string(program)
             .map_err(|e| Error::Internal(format!("cannot encode the plan: {e}")))?;
         let manifest = store.latest()?;

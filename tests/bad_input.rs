@@ -148,3 +148,16 @@ fn bad_sql_reports_line_and_column() {
     let err = text(&out.stderr);
     assert!(err.contains("bad_sql.sql:2:"), "{err}");
 }
+
+#[test]
+fn unknown_setting_is_named_with_a_suggestion() {
+    let file = sql_file("set", "SET 'checkpoint.intervl' = '5s';");
+    let out = ddflow(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown setting 'checkpoint.intervl'")
+            && err.contains("did you mean 'checkpoint.interval'?"),
+        "{err}"
+    );
+}

@@ -305,19 +305,24 @@ fn restore_written_by_1_worker_with_4() {
     restore_across_worker_counts(1, 4);
 }
 
-/// A bounded run with a checkpoint directory; returns (dataflow file, checkpoint dir, input).
-fn checkpointed_run() -> (PathBuf, PathBuf, String) {
+/// A bounded run with a checkpoint directory (set in the file); returns (dataflow file,
+/// checkpoint dir, distinct words).
+fn checkpointed_run() -> (PathBuf, PathBuf, usize) {
     let (input, output, group) = (unique("damage-in"), unique("damage-out"), unique("dg"));
-    produce_words(&input, 2, 2000, 100, 3);
-    let file = sql_file("damage", &word_count_sql(&input, &output, &group));
+    let words = produce_words(&input, 2, 2000, 100, 3);
     let ckpt = checkpoint_dir();
-    ddflow_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--checkpoint-dir",
-        ckpt.to_str().unwrap(),
-    ]);
-    (file, ckpt, input)
+    let sql = format!(
+        "SET 'checkpoint.dir' = '{}';\n{}",
+        ckpt.display(),
+        word_count_sql(&input, &output, &group)
+    );
+    let file = sql_file("damage", &sql);
+    ddflow_ok(&["run", file.to_str().unwrap()]);
+    assert!(
+        ckpt.join("checkpoints").is_dir(),
+        "SET 'checkpoint.dir' is used"
+    );
+    (file, ckpt, count(&words).len())
 }
 
 /// The latest checkpoint's directory.
@@ -414,7 +419,7 @@ fn checkpoint_of_another_dataflow_is_refused() {
 
 #[test]
 fn rerun_of_a_finished_run_writes_nothing_twice() {
-    let (file, ckpt, _) = checkpointed_run();
+    let (file, ckpt, distinct) = checkpointed_run();
     let out = ddflow_ok(&[
         "run",
         file.to_str().unwrap(),
@@ -425,6 +430,10 @@ fn rerun_of_a_finished_run_writes_nothing_twice() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["metrics"]["records_read"], 0, "{report}");
     assert_eq!(report["metrics"]["messages_produced"], 0, "{report}");
+    assert_eq!(
+        report["metrics"]["state_entries_restored"], distinct as u64,
+        "{report}"
+    );
 }
 
 #[test]

@@ -266,21 +266,43 @@ pub fn render_checkpointing<'s>(
             "CheckpointCommit",
             move |_cap, _info| {
                 let mut pending: BTreeMap<Time, (Capability<Time>, Vec<Report>)> = BTreeMap::new();
+                // Final reports come at each worker's own last time: gather them until every
+                // worker has reported (the input frontier is empty).
+                let mut finals: Option<(Capability<Time>, Vec<Report>)> = None;
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        if let Some(cap) = cap.retain_least(0) {
+                        let Some(cap) = cap.retain_least(0) else {
+                            return;
+                        };
+                        let (last_ones, periodic): (Vec<Report>, Vec<Report>) =
+                            data.drain(..).partition(|r| r.epoch.is_none());
+                        if !last_ones.is_empty() {
+                            let (held, reports) =
+                                finals.get_or_insert_with(|| (cap.clone(), Vec::new()));
+                            if cap.time() < held.time() {
+                                *held = cap.clone();
+                            }
+                            reports.extend(last_ones);
+                        }
+                        if !periodic.is_empty() {
                             pending
                                 .entry(*cap.time())
                                 .or_insert_with(|| (cap, Vec::new()))
                                 .1
-                                .append(data);
+                                .extend(periodic);
                         }
                     });
+                    let mut ready = Vec::new();
                     while let Some(entry) = pending.first_entry() {
                         if frontier.less_equal(entry.key()) {
                             break;
                         }
-                        let (cap, reports) = entry.remove();
+                        ready.push(entry.remove());
+                    }
+                    if frontier.is_empty() {
+                        ready.extend(finals.take());
+                    }
+                    for (cap, reports) in ready {
                         if control.failed() {
                             continue;
                         }
