@@ -4,9 +4,9 @@
 //!
 //! Each source worker appends to its own segment files under
 //! `<checkpoint dir>/journal/<table>/`, named `<run>-w<worker>-<seq>.log`, one line per binding:
-//! `<epoch> <partition>:<next>,... <crc32>`. A line is written with one `write` call before the
-//! epoch is closed, so it survives a crash of the process; segments are fsynced when a
-//! checkpoint completes. When a checkpoint at `c` completes, a worker starts a new segment and
+//! `<epoch> <partition>:<next>,... <crc32>`. A line is written with one `write` call and
+//! fdatasynced before the epoch is closed, so it survives a crash of the process or the machine.
+//! When a checkpoint at `c` completes, a worker starts a new segment and
 //! deletes its own segments that hold only epochs `<= c`. A torn last line (the process died
 //! mid-write) is ignored: its epoch was never closed, so nothing was written for it.
 
@@ -47,8 +47,12 @@ impl JournalWriter {
         let body = format_body(epoch, next_offsets);
         let line = format!("{body} {:08x}\n", crc32fast::hash(body.as_bytes()));
         let (path, last) = self.segments.last_mut().expect("a segment is open");
+        // Durable before the epoch closes: a power loss must not lose a binding whose epoch's
+        // output may already be in a sink (about 0.2 ms here; epochs with no new records are
+        // not journaled).
         self.file
             .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
             .map_err(|e| Error::io(&*path, e))?;
         *last = Some(epoch);
         Ok(())
