@@ -43,6 +43,52 @@ pub enum Command {
     },
     /// Produce generated records into a topic.
     Gen(GenArgs),
+    /// Run the benchmark workloads (W1-W4) against a real broker and print a table.
+    Bench(BenchArgs),
+}
+
+/// `ddflow bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Broker to reuse (default: start a Tansu broker from $TANSU or the PATH).
+    #[arg(long, env = "DDFLOW_BOOTSTRAP_SERVERS")]
+    pub bootstrap_servers: Option<String>,
+    /// Workloads to run, comma-separated.
+    #[arg(long, default_value = "w1,w2,w3,w4", value_delimiter = ',')]
+    pub workloads: Vec<String>,
+    /// W1: records to load.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub w1_records: u64,
+    /// W1: worker counts to measure, comma-separated.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    pub w1_workers: Vec<usize>,
+    /// W2: produce rates in records/s, comma-separated.
+    #[arg(long, default_value = "10000,100000", value_delimiter = ',')]
+    pub w2_rates: Vec<u64>,
+    /// W2: how long to produce at each rate.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub w2_duration: Duration,
+    /// W3: distinct keys.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub w3_keys: u64,
+    /// W4: records to load.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub w4_records: u64,
+    /// Seed of the generated workloads.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Working directory (dataflow files, logs, checkpoints).
+    #[arg(long, default_value = "target/bench")]
+    pub work_dir: PathBuf,
+    /// Also write the results as CSV, or JSON when the name ends in .json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also draw throughput ratios and latency percentiles into this PNG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Extra flags for every `ddflow run`, e.g. --run-flag=--epoch --run-flag=5ms.
+    #[arg(long = "run-flag", allow_hyphen_values = true)]
+    pub run_flags: Vec<String>,
 }
 
 /// Timely's worker flags, with timely's names.
@@ -202,8 +248,40 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Gen(args) => gen(args),
+        Command::Bench(args) => bench(args),
         Command::Run(args) => run_file(args),
     }
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let settings = crate::bench::BenchSettings {
+        bootstrap: args.bootstrap_servers,
+        workloads: args
+            .workloads
+            .iter()
+            .map(|w| w.trim().to_ascii_lowercase())
+            .collect(),
+        w1_records: args.w1_records,
+        w1_workers: args.w1_workers,
+        w2_rates: args.w2_rates,
+        w2_duration: args.w2_duration,
+        w3_keys: args.w3_keys,
+        w4_records: args.w4_records,
+        seed: args.seed,
+        work_dir: args.work_dir,
+        run_flags: args.run_flags,
+    };
+    let rows = crate::bench::run(&settings)?;
+    print!("{}", crate::bench::report::table(&rows));
+    if let Some(path) = &args.out {
+        crate::bench::report::write(&rows, path)?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        crate::bench::report::plot(&rows, path)?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn gen(args: GenArgs) -> Result<()> {

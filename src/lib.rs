@@ -22,12 +22,14 @@
 //! | [`runtime`] | worker lifecycle and wiring |
 //! | [`kafka`] | client settings and admin helpers |
 //! | [`loadgen`], [`embedded`] | generated load and the in-process demo broker |
+//! | [`bench`] | the benchmark harness (`ddflow bench`): workloads, baseline, report |
 //! | [`control`], [`metrics`] | stop/fail signals and counters shared by workers |
 //!
 //! See [`timestamp`] for what a time means, [`sink`] and [`progress::commit`] for when
 //! output and offsets become durable.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

@@ -172,7 +172,11 @@ impl<'a> Lowerer<'a> {
                 primary_key.extend(
                     pk.columns
                         .iter()
-                        .map(|c| c.column.expr.to_string().to_ascii_lowercase()),
+                        // A quoted name (`user`) names the column, not its quoted spelling.
+                        .map(|c| match &c.column.expr {
+                            sql::Expr::Identifier(ident) => ident.value.to_ascii_lowercase(),
+                            other => other.to_string().to_ascii_lowercase(),
+                        }),
                 );
             }
         }

@@ -1,0 +1,55 @@
+//! The raw-consume floor: a plain rdkafka consumer with ddflow's own client settings
+//! ([`crate::kafka::consumer_config`]) reading a topic from offset 0, touching every payload,
+//! doing nothing else. Every throughput figure is printed as a ratio to it.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::error::{Error, Result};
+use crate::kafka::consumer_config;
+
+/// Time to read `records` records of `topic` (all `partitions`, from offset 0), from creating
+/// the consumer to the last record.
+pub fn raw_consume(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    records: u64,
+    timeout: Duration,
+) -> Result<Duration> {
+    let start = Instant::now();
+    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-bench-baseline", &[])
+        .create()
+        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Offset(0))
+            .map_err(|e| Error::kafka("cannot assign the baseline topic", e))?;
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|e| Error::kafka(format!("cannot assign \"{topic}\""), e))?;
+    let (mut read, mut bytes) = (0u64, 0usize);
+    while read < records {
+        if start.elapsed() > timeout {
+            return Err(Error::KafkaTimeout(format!(
+                "baseline read {read} of {records} records of \"{topic}\" within {timeout:?}"
+            )));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(msg)) => {
+                read += 1;
+                bytes += msg.payload().map_or(0, <[u8]>::len);
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) | None => {}
+            Some(Err(e)) => tracing::debug!(error = %e, "baseline consumer error (retrying)"),
+        }
+    }
+    let elapsed = start.elapsed();
+    std::hint::black_box(bytes);
+    Ok(elapsed)
+}

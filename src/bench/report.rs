@@ -1,0 +1,289 @@
+//! The harness's output: a text table, CSV or JSON (`--out`), and a PNG chart (`--plot`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::bench::Measurement;
+use crate::error::{Error, Result};
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+/// One measurement on one line (progress output).
+pub fn one_line(m: &Measurement) -> String {
+    let mut s = format!("{} [{}]", m.workload, m.config);
+    if let Some(w) = m.wall_s {
+        let _ = write!(s, " {w:.2} s");
+    }
+    if let Some(r) = m.ratio_to_baseline {
+        let _ = write!(s, " {r:.2}x baseline");
+    }
+    if let Some(l) = m.latency {
+        let _ = write!(s, " p50 {:.1} ms p99 {:.1} ms", l.p50_ms, l.p99_ms);
+    }
+    s
+}
+
+/// The result table.
+pub fn table(rows: &[Measurement]) -> String {
+    let header = [
+        "workload",
+        "config",
+        "records",
+        "wall s",
+        "rec/s",
+        "baseline rec/s",
+        "ratio",
+        "peak RSS MB",
+        "out msgs",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "target",
+        "met",
+    ];
+    let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for m in rows {
+        let l = m.latency;
+        cells.push(vec![
+            m.workload.clone(),
+            m.config.clone(),
+            m.records.to_string(),
+            opt(m.wall_s, 2),
+            opt(m.records_per_s, 0),
+            opt(m.baseline_records_per_s, 0),
+            m.ratio_to_baseline
+                .map_or("-".into(), |r| format!("{r:.2}x")),
+            opt(m.peak_rss_mb, 0),
+            m.output_messages.map_or("-".into(), |n| n.to_string()),
+            opt(l.map(|l| l.p50_ms), 1),
+            opt(l.map(|l| l.p99_ms), 1),
+            opt(l.map(|l| l.p999_ms), 1),
+            opt(l.map(|l| l.max_ms), 1),
+            m.target.as_ref().map_or("-".into(), |t| t.goal.clone()),
+            m.target
+                .as_ref()
+                .map_or("-".into(), |t| if t.met { "yes" } else { "NO" }.into()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, row) in cells.iter().enumerate() {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "| {} |", line.join(" | "));
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
+        }
+    }
+    for m in rows.iter().filter(|m| !m.extra.is_empty()) {
+        let extra: Vec<String> = m.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "{} [{}]: {}", m.workload, m.config, extra.join(" "));
+    }
+    out
+}
+
+/// Write `rows` as JSON (`.json`) or CSV (anything else).
+pub fn write(rows: &[Measurement], path: &Path) -> Result<()> {
+    let text = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::to_string_pretty(rows).map_err(|e| Error::Internal(e.to_string()))?
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let io = |e: csv::Error| Error::Internal(format!("CSV: {e}"));
+        w.write_record([
+            "workload",
+            "config",
+            "records",
+            "wall_s",
+            "records_per_s",
+            "baseline_records_per_s",
+            "ratio_to_baseline",
+            "peak_rss_mb",
+            "output_messages",
+            "p50_ms",
+            "p99_ms",
+            "p999_ms",
+            "max_ms",
+            "target",
+            "met",
+            "extra",
+        ])
+        .map_err(io)?;
+        for m in rows {
+            let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            let l = m.latency;
+            let extra: Vec<String> = m.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            w.write_record([
+                m.workload.clone(),
+                m.config.clone(),
+                m.records.to_string(),
+                f(m.wall_s),
+                f(m.records_per_s),
+                f(m.baseline_records_per_s),
+                f(m.ratio_to_baseline),
+                f(m.peak_rss_mb),
+                m.output_messages.map_or(String::new(), |n| n.to_string()),
+                f(l.map(|l| l.p50_ms)),
+                f(l.map(|l| l.p99_ms)),
+                f(l.map(|l| l.p999_ms)),
+                f(l.map(|l| l.max_ms)),
+                m.target.as_ref().map_or(String::new(), |t| t.goal.clone()),
+                m.target
+                    .as_ref()
+                    .map_or(String::new(), |t| t.met.to_string()),
+                extra.join(" "),
+            ])
+            .map_err(io)?;
+        }
+        String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+            .map_err(|e| Error::Internal(e.to_string()))?
+    };
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Draw a PNG: throughput as a ratio to the baseline (left) and latency percentiles (right).
+pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
+    use plotters::prelude::*;
+    register_font()?;
+    let err = |e: &dyn std::fmt::Display| Error::Internal(format!("plot {}: {e}", path.display()));
+    let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (left, right) = root.split_horizontally(600);
+
+    let ratios: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|m| {
+            m.ratio_to_baseline
+                .map(|r| (format!("{} {}", short(&m.workload), m.config), r))
+        })
+        .collect();
+    let top = ratios.iter().map(|r| r.1).fold(1.0f64, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("Throughput / raw-consume baseline", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(60)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0..ratios.len().max(1), 0.0..top)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(ratios.len().max(1))
+        .x_label_formatter(&|i| ratios.get(*i).map_or(String::new(), |r| r.0.clone()))
+        .y_desc("ratio")
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(
+            ratios
+                .iter()
+                .enumerate()
+                .map(|(i, (_, r))| Rectangle::new([(i, 0.0), (i + 1, *r)], BLUE.mix(0.6).filled())),
+        )
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0, 0.85), (ratios.len().max(1), 0.85)],
+            RED,
+        ))
+        .map_err(|e| err(&e))?
+        .label("target 0.85x")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+
+    let latencies: Vec<(String, [f64; 4])> = rows
+        .iter()
+        .filter_map(|m| {
+            m.latency
+                .map(|l| (m.config.clone(), [l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms]))
+        })
+        .collect();
+    let top = latencies.iter().flat_map(|l| l.1).fold(10.0f64, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(&right)
+        .caption("End-to-end latency (W2)", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0..4usize, (0.1..top).log_scale())
+        .map_err(|e| err(&e))?;
+    let names = ["p50", "p99", "p99.9", "max"];
+    chart
+        .configure_mesh()
+        .x_labels(4)
+        .x_label_formatter(&|i| names.get(*i).map_or(String::new(), |n| n.to_string()))
+        .y_desc("ms")
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (k, (label, values)) in latencies.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(i, v)| (i, v.max(0.1))),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+    }
+    chart
+        .draw_series(LineSeries::new([(0, 10.0), (3, 10.0)], RED))
+        .map_err(|e| err(&e))?
+        .label("target p99 10 ms")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+fn short(workload: &str) -> &str {
+    workload.split(' ').next().unwrap_or(workload)
+}
+
+/// Plot text needs a TrueType font: `$DDFLOW_FONT`, or DejaVu Sans / Liberation Sans.
+fn register_font() -> Result<()> {
+    let candidates = [
+        std::env::var("DDFLOW_FONT").unwrap_or_default(),
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf".into(),
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf".into(),
+    ];
+    let bytes = candidates
+        .iter()
+        .filter(|p| !p.is_empty())
+        .find_map(|p| std::fs::read(p).ok())
+        .ok_or_else(|| {
+            Error::Config(
+                "--plot needs a TrueType font: set DDFLOW_FONT to a .ttf file (DejaVu Sans was \
+                 not found)"
+                    .into(),
+            )
+        })?;
+    plotters::style::register_font(
+        "sans-serif",
+        plotters::style::FontStyle::Normal,
+        Box::leak(bytes.into_boxed_slice()),
+    )
+    .map_err(|_| Error::Config("the font for --plot is not a valid TrueType file".into()))
+}

@@ -1,0 +1,522 @@
+//! The workloads W1–W4: load a topic, measure the baseline, run ddflow, watch the output.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use crate::bench::baseline::raw_consume;
+use crate::bench::child::DdflowChild;
+use crate::bench::watch::Watcher;
+use crate::bench::{BenchSettings, Latency, Measurement, Target};
+use crate::error::{Error, Result};
+use crate::kafka::{ensure_topic, producer_config};
+use crate::loadgen::{self, KeyDist, KeyGen, LoadSpec, Shape};
+
+/// The word count every user starts with, as shipped in `dataflows/`.
+const WORD_COUNT_SQL: &str = include_str!("../../dataflows/word_count.sql");
+
+/// W4's query: many aggregates per user over JSON payments (decode- and aggregate-heavy).
+const W4_SQL: &str = r#"
+CREATE TABLE payments (`user` STRING, amount DOUBLE, region STRING, ts BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'IN_TOPIC', 'format' = 'json',
+  'properties.bootstrap.servers' = 'localhost:9092', 'scan.startup.mode' = 'earliest-offset'
+);
+CREATE TABLE user_stats (
+  `user` STRING, n BIGINT, total DOUBLE, smallest DOUBLE, largest DOUBLE, average DOUBLE,
+  regions BIGINT, big BIGINT, longest BIGINT, PRIMARY KEY (`user`) NOT ENFORCED
+) WITH (
+  'connector' = 'kafka', 'topic' = 'OUT_TOPIC', 'format' = 'json',
+  'properties.bootstrap.servers' = 'localhost:9092'
+);
+INSERT INTO user_stats
+SELECT `user`, COUNT(*) AS n, SUM(amount * 1.1 + 2) AS total, MIN(amount) AS smallest,
+       MAX(amount) AS largest, AVG(amount) AS average, COUNT(DISTINCT region) AS regions,
+       SUM(CASE WHEN amount > 500 THEN 1 ELSE 0 END) AS big,
+       MAX(LENGTH(UPPER(region))) AS longest
+FROM payments GROUP BY `user`;
+"#;
+
+const PARTITIONS: i32 = 4;
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What every workload shares.
+pub struct Context<'a> {
+    settings: &'a BenchSettings,
+    bootstrap: String,
+    run: String,
+}
+
+impl<'a> Context<'a> {
+    /// A context with a fresh run id (topic names never collide with earlier runs).
+    pub fn new(settings: &'a BenchSettings, bootstrap: &str) -> Result<Self> {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(Context {
+            settings,
+            bootstrap: bootstrap.to_string(),
+            run: format!("{secs}"),
+        })
+    }
+
+    fn topic(&self, name: &str) -> String {
+        format!("bench-{}-{name}", self.run)
+    }
+
+    fn load(&self, topic: &str, count: u64, keys: u64, dist: KeyDist, shape: Shape) -> Result<()> {
+        let spec = LoadSpec {
+            bootstrap: self.bootstrap.clone(),
+            topic: topic.to_string(),
+            count,
+            rate: None,
+            partitions: PARTITIONS,
+            keys,
+            dist,
+            shape,
+            seed: self.settings.seed,
+            keyed: false,
+            create_topic: true,
+        };
+        let report = loadgen::generate(&spec, &AtomicBool::new(false))?;
+        eprintln!(
+            "bench: loaded {} records into {topic} in {:.1} s",
+            report.produced,
+            report.elapsed.as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Write a dataflow file naming the given topics.
+    fn dataflow(&self, name: &str, sql: &str, input: &str, output: &str) -> Result<PathBuf> {
+        let path = self
+            .settings
+            .work_dir
+            .join(format!("{name}-{}.sql", self.run));
+        let text = sql
+            .replace("'my_topic'", &format!("'{input}'"))
+            .replace("'output_topic'", &format!("'{output}'"))
+            .replace("'IN_TOPIC'", &format!("'{input}'"))
+            .replace("'OUT_TOPIC'", &format!("'{output}'"));
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+
+    fn flags(&self, workers: usize, sink_partitions: i32, extra: &[String]) -> Vec<String> {
+        let mut f = vec![
+            "-w".into(),
+            workers.to_string(),
+            "--bootstrap-servers".into(),
+            self.bootstrap.clone(),
+            "--sink-partitions".into(),
+            sink_partitions.to_string(),
+        ];
+        f.extend(extra.iter().cloned());
+        f.extend(self.settings.run_flags.iter().cloned());
+        f
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.settings
+            .work_dir
+            .join(format!("{name}-{}.log", self.run))
+    }
+
+    /// Run a dataflow over a pre-loaded topic until its output's `count_field` sums to
+    /// `records`; returns the measurement (without baseline) and the child, still running.
+    fn catch_up(
+        &self,
+        file: &Path,
+        output: &str,
+        workers: usize,
+        records: u64,
+        count_field: &str,
+        extra: &[String],
+        log: &Path,
+    ) -> Result<(Measurement, DdflowChild, Watcher)> {
+        let sink_partitions = workers as i32;
+        ensure_topic(
+            &self.bootstrap,
+            output,
+            sink_partitions,
+            Duration::from_secs(10),
+        )?;
+        let mut watcher = Watcher::new(&self.bootstrap, output, sink_partitions, count_field)?;
+        let mut child =
+            DdflowChild::spawn(file, &self.flags(workers, sink_partitions, extra), log)?;
+        let done = watcher.run_until(
+            TIMEOUT,
+            |w| w.sum == records as i64,
+            || child.check_alive(),
+            |_, _| {},
+        )?;
+        let wall = done.duration_since(child.started).as_secs_f64();
+        let m = Measurement {
+            config: format!("-w {workers}"),
+            records,
+            wall_s: Some(wall),
+            records_per_s: Some(records as f64 / wall),
+            peak_rss_mb: child.peak_rss().map(|b| b as f64 / 1e6),
+            output_messages: Some(watcher.messages),
+            ..Default::default()
+        };
+        Ok((m, child, watcher))
+    }
+
+    fn with_baseline(&self, m: &mut Measurement, topic: &str) -> Result<()> {
+        let t = raw_consume(&self.bootstrap, topic, PARTITIONS, m.records, TIMEOUT)?;
+        let base = m.records as f64 / t.as_secs_f64();
+        m.baseline_records_per_s = Some(base);
+        m.ratio_to_baseline = m.records_per_s.map(|r| r / base);
+        m.extra
+            .push(("baseline_s".into(), format!("{:.2}", t.as_secs_f64())));
+        Ok(())
+    }
+
+    /// W1: catch-up throughput of `word_count.sql` over Zipf words.
+    pub fn w1(&self) -> Result<Vec<Measurement>> {
+        let n = self.settings.w1_records;
+        let input = self.topic("w1");
+        self.load(&input, n, 10_000, KeyDist::Zipf(1.0), Shape::Word)?;
+        let mut rows = Vec::new();
+        for &w in &self.settings.w1_workers {
+            let output = format!("{input}-out-w{w}");
+            let file = self.dataflow(&format!("w1-w{w}"), WORD_COUNT_SQL, &input, &output)?;
+            let (mut m, child, _) = self.catch_up(
+                &file,
+                &output,
+                w,
+                n,
+                "n",
+                &[],
+                &self.log(&format!("w1-w{w}")),
+            )?;
+            child.stop(Duration::from_secs(60))?;
+            self.with_baseline(&mut m, &input)?;
+            m.workload = "W1 catch-up".into();
+            let ratio = m.ratio_to_baseline.unwrap_or(0.0);
+            let rss = m.peak_rss_mb.unwrap_or(f64::MAX);
+            m.target = Some(Target {
+                goal: ">= 0.85x baseline, peak RSS <= 200 MB".into(),
+                met: ratio >= 0.85 && rss <= 200.0,
+            });
+            rows.push(m);
+        }
+        Ok(rows)
+    }
+
+    /// W2: end-to-end latency at fixed produce rates.
+    pub fn w2(&self) -> Result<Vec<Measurement>> {
+        let mut rows = Vec::new();
+        for &rate in &self.settings.w2_rates {
+            rows.push(self.w2_at(rate)?);
+        }
+        Ok(rows)
+    }
+
+    fn w2_at(&self, rate: u64) -> Result<Measurement> {
+        let input = self.topic(&format!("w2-{rate}"));
+        let output = format!("{input}-out");
+        ensure_topic(&self.bootstrap, &input, PARTITIONS, Duration::from_secs(10))?;
+        let file = self.dataflow(&format!("w2-{rate}"), WORD_COUNT_SQL, &input, &output)?;
+        ensure_topic(&self.bootstrap, &output, 1, Duration::from_secs(10))?;
+        let mut watcher = Watcher::new(&self.bootstrap, &output, 1, "n")?;
+        let log = self.log(&format!("w2-{rate}"));
+        let mut child = DdflowChild::spawn(&file, &self.flags(1, 1, &[]), &log)?;
+
+        let producer: BaseProducer = producer_config(
+            &self.bootstrap,
+            // A latency-minded producer: send what is there after at most 1 ms.
+            &[("linger.ms".into(), "1".into())],
+        )
+        .create()
+        .map_err(|e| Error::kafka("cannot create the load producer", e))?;
+        // Warm up: the run is measured once one record has gone all the way through.
+        send_word(&producer, &input, "warmup", None)?;
+        producer
+            .flush(Duration::from_secs(10))
+            .map_err(|e| Error::kafka("flush", e))?;
+        watcher.run_until(
+            Duration::from_secs(60),
+            |w| w.sum == 1,
+            || child.check_alive(),
+            |_, _| {},
+        )?;
+
+        let pending: Arc<Mutex<HashMap<String, VecDeque<Instant>>>> = Arc::default();
+        let produced = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicBool::new(false));
+        let total = rate * self.settings.w2_duration.as_secs().max(1);
+        let started = Instant::now();
+        let feeder = {
+            let (pending, produced, finished) =
+                (pending.clone(), produced.clone(), finished.clone());
+            let (input, seed) = (input.clone(), self.settings.seed);
+            std::thread::spawn(move || -> Result<()> {
+                let mut keys = KeyGen::new(10_000, KeyDist::Zipf(1.0), seed)?;
+                let start = Instant::now();
+                for i in 0..total {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+                    let now = Instant::now();
+                    if due > now {
+                        producer.poll(Duration::ZERO);
+                        std::thread::sleep(due - now);
+                    }
+                    let word = loadgen::word(keys.next_key());
+                    let at = Instant::now();
+                    pending
+                        .lock()
+                        .map_err(|_| Error::Internal("lock".into()))?
+                        .entry(word.clone())
+                        .or_default()
+                        .push_back(at);
+                    send_word(&producer, &input, &word, Some(at))?;
+                    produced.fetch_add(1, Ordering::Relaxed);
+                }
+                producer
+                    .flush(Duration::from_secs(30))
+                    .map_err(|e| Error::kafka("flush", e))?;
+                finished.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+        };
+        let mut samples: Vec<f64> = Vec::with_capacity(total as usize);
+        let mut seen: HashMap<String, i64> = HashMap::new();
+        seen.insert("warmup".into(), 1);
+        let result = watcher.run_until(
+            self.settings.w2_duration + Duration::from_secs(60),
+            |w| {
+                finished.load(Ordering::SeqCst)
+                    && w.sum == 1 + produced.load(Ordering::SeqCst) as i64
+            },
+            || {
+                if feeder.is_finished() && !finished.load(Ordering::SeqCst) {
+                    return Err(Error::Internal("the W2 load producer failed".into()));
+                }
+                child.check_alive()
+            },
+            |value, received| {
+                let (Some(word), Some(n)) = (
+                    value.get("value").and_then(|v| v.as_str()),
+                    value.get("n").and_then(|v| v.as_i64()),
+                ) else {
+                    return;
+                };
+                let done = seen.entry(word.to_string()).or_default();
+                if let Ok(mut p) = pending.lock() {
+                    if let Some(q) = p.get_mut(word) {
+                        while *done < n {
+                            match q.pop_front() {
+                                Some(at) => {
+                                    samples.push(received.duration_since(at).as_secs_f64() * 1e3)
+                                }
+                                None => break,
+                            }
+                            *done += 1;
+                        }
+                    }
+                }
+            },
+        );
+        let elapsed = started.elapsed().as_secs_f64();
+        let _ = feeder.join();
+        result?;
+        let peak = child.peak_rss();
+        child.stop(Duration::from_secs(60))?;
+        let produced = produced.load(Ordering::SeqCst);
+        let latency = Latency::of(samples);
+        let p99 = latency.map_or(f64::MAX, |l| l.p99_ms);
+        Ok(Measurement {
+            workload: "W2 latency".into(),
+            config: format!(
+                "{}k rec/s, {} s, -w 1",
+                rate / 1000,
+                self.settings.w2_duration.as_secs()
+            ),
+            records: produced,
+            wall_s: Some(elapsed),
+            records_per_s: Some(produced as f64 / elapsed),
+            peak_rss_mb: peak.map(|b| b as f64 / 1e6),
+            output_messages: Some(watcher.messages),
+            latency,
+            target: (rate >= 100_000).then(|| Target {
+                goal: "p99 <= 10 ms at 100k rec/s".into(),
+                met: p99 <= 10.0,
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// W3: state size and recovery with 1M distinct keys.
+    pub fn w3(&self) -> Result<Vec<Measurement>> {
+        let keys = self.settings.w3_keys;
+        let input = self.topic("w3");
+        self.load(&input, keys, keys, KeyDist::Sequential, Shape::Word)?;
+        let output = format!("{input}-out");
+        let file = self.dataflow("w3", WORD_COUNT_SQL, &input, &output)?;
+        let dir = self
+            .settings
+            .work_dir
+            .join(format!("w3-checkpoints-{}", self.run));
+        let extra = vec!["--checkpoint-dir".to_string(), dir.display().to_string()];
+        let (mut m, child, watcher) =
+            self.catch_up(&file, &output, 1, keys, "n", &extra, &self.log("w3"))?;
+        let rss = child.rss().unwrap_or(0);
+        let peak = child.peak_rss().unwrap_or(0);
+        let report = child.stop(Duration::from_secs(120))?;
+        let checkpoints = report["metrics"]["checkpoints"].as_u64().unwrap_or(0);
+        let size = latest_checkpoint_bytes(&dir)?;
+        // Restart from the final checkpoint: time until the state is loaded and caught up.
+        let log = self.log("w3-restore");
+        let mut again = DdflowChild::spawn(&file, &self.flags(1, 1, &extra), &log)?;
+        let deadline = Instant::now() + TIMEOUT;
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("restored state caught up")
+        {
+            again.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(Error::Internal(format!(
+                    "W3 restore did not finish; log {}",
+                    log.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let restore_wall = again.started.elapsed().as_secs_f64();
+        let restore_peak = again.peak_rss().unwrap_or(0);
+        let report = again.stop(Duration::from_secs(60))?;
+        let restored = report["metrics"]["state_entries_restored"]
+            .as_u64()
+            .unwrap_or(0);
+        let restore_ms = report["metrics"]["restore_millis"].as_u64().unwrap_or(0);
+        self.with_baseline(&mut m, &input)?;
+        m.workload = "W3 state".into();
+        m.config = format!("{} distinct keys, -w 1", watcher.keys());
+        let per_key = peak as f64 / keys as f64;
+        m.extra.extend([
+            (
+                "rss_bytes_per_key".into(),
+                format!("{:.0}", rss as f64 / keys as f64),
+            ),
+            ("peak_rss_bytes_per_key".into(), format!("{per_key:.0}")),
+            ("checkpoints".into(), checkpoints.to_string()),
+            ("checkpoint_bytes".into(), size.to_string()),
+            (
+                "checkpoint_bytes_per_key".into(),
+                format!("{:.1}", size as f64 / keys as f64),
+            ),
+            ("restored_entries".into(), restored.to_string()),
+            (
+                "restore_s".into(),
+                format!("{:.2}", restore_ms as f64 / 1e3),
+            ),
+            ("restart_to_restored_s".into(), format!("{restore_wall:.2}")),
+            (
+                "restore_peak_rss_mb".into(),
+                format!("{:.0}", restore_peak as f64 / 1e6),
+            ),
+        ]);
+        m.target = Some(Target {
+            goal: "<= 150 bytes of RSS per key".into(),
+            met: per_key <= 150.0,
+        });
+        Ok(vec![m])
+    }
+
+    /// W4: scaling from `-w 1` to `-w 2` on a CPU-heavy query.
+    pub fn w4(&self) -> Result<Vec<Measurement>> {
+        let n = self.settings.w4_records;
+        let input = self.topic("w4");
+        self.load(&input, n, 10_000, KeyDist::Zipf(1.0), Shape::Json)?;
+        let mut rows: Vec<Measurement> = Vec::new();
+        for w in [1, 2] {
+            let output = format!("{input}-out-w{w}");
+            let file = self.dataflow(&format!("w4-w{w}"), W4_SQL, &input, &output)?;
+            let (mut m, child, _) = self.catch_up(
+                &file,
+                &output,
+                w,
+                n,
+                "n",
+                &[],
+                &self.log(&format!("w4-w{w}")),
+            )?;
+            child.stop(Duration::from_secs(60))?;
+            self.with_baseline(&mut m, &input)?;
+            m.workload = "W4 scaling".into();
+            if let (Some(one), Some(t)) = (rows.first().and_then(|r| r.wall_s), m.wall_s) {
+                let speedup = one / t;
+                m.extra
+                    .push(("speedup_vs_w1".into(), format!("{speedup:.2}")));
+                m.target = Some(Target {
+                    goal: ">= 1.6x from -w 1 to -w 2".into(),
+                    met: speedup >= 1.6,
+                });
+            }
+            rows.push(m);
+        }
+        Ok(rows)
+    }
+}
+
+/// Produce one word, keyed by itself so all records of a word share a partition (and their
+/// order), with its produce time in microseconds in the `produced-at-us` header.
+fn send_word(producer: &BaseProducer, topic: &str, word: &str, at: Option<Instant>) -> Result<()> {
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+        .saturating_sub(at.map_or(0, |a| a.elapsed().as_micros() as u64));
+    let stamp = micros.to_string();
+    let partition = (crc32fast::hash(word.as_bytes()) % PARTITIONS as u32) as i32;
+    let mut record = BaseRecord::to(topic)
+        .key(word)
+        .payload(word)
+        .partition(partition)
+        .headers(OwnedHeaders::new().insert(Header {
+            key: "produced-at-us",
+            value: Some(stamp.as_str()),
+        }));
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                r,
+            )) => {
+                producer.poll(Duration::from_millis(1));
+                record = r;
+            }
+            Err((e, _)) => return Err(Error::kafka(format!("cannot produce to \"{topic}\""), e)),
+        }
+    }
+}
+
+/// Bytes of the newest complete checkpoint under `dir`.
+fn latest_checkpoint_bytes(dir: &Path) -> Result<u64> {
+    let root = dir.join("checkpoints");
+    let latest = std::fs::read_dir(&root)
+        .map_err(|e| Error::io(&root, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("manifest.bin").is_file())
+        .max()
+        .ok_or_else(|| {
+            Error::Internal(format!("no complete checkpoint under {}", root.display()))
+        })?;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(&latest).map_err(|e| Error::io(&latest, e))? {
+        let entry = entry.map_err(|e| Error::io(&latest, e))?;
+        bytes += entry
+            .metadata()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .len();
+    }
+    Ok(bytes)
+}
