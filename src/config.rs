@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 pub struct RunConfig {
     /// Workers and processes, as timely's `-w/-n/-p/-h`.
     pub timely: timely::Config,
-    /// How often sources close an epoch.
+    /// How often sources close an epoch while they keep up.
     pub epoch_interval: Duration,
+    /// The longest an epoch stays open while a source is behind (catching up).
+    pub max_epoch: Duration,
     /// How long to wait for a broker before failing.
     pub broker_timeout: Duration,
     /// Overrides every table's `'properties.bootstrap.servers'`.
@@ -38,6 +40,7 @@ impl RunConfig {
         RunConfig {
             timely: timely::Config::thread(),
             epoch_interval: Duration::from_millis(10),
+            max_epoch: Duration::from_millis(500),
             broker_timeout: Duration::from_secs(10),
             bootstrap_override: None,
             group_id: format!("ddflow-{name}"),

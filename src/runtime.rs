@@ -49,6 +49,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         .map(Arc::new);
     let source_settings = SourceSettings {
         epoch_interval: config.epoch_interval,
+        max_epoch: config.max_epoch,
         broker_timeout: config.broker_timeout,
         default_group_id: config.group_id.clone(),
         bootstrap_override: config.bootstrap_override.clone(),

@@ -330,7 +330,16 @@ impl<'a> Context<'a> {
         let produced = produced.load(Ordering::SeqCst);
         let latency = Latency::of(samples);
         let p99 = latency.map_or(f64::MAX, |l| l.p99_ms);
+        // The floor: the same producer straight into a plain consumer, no dataflow between.
+        let floor =
+            self.raw_latency(rate, self.settings.w2_duration.min(Duration::from_secs(10)))?;
+        let extra = vec![
+            ("floor_p50_ms".into(), format!("{:.1}", floor.p50_ms)),
+            ("floor_p99_ms".into(), format!("{:.1}", floor.p99_ms)),
+            ("floor_max_ms".into(), format!("{:.1}", floor.max_ms)),
+        ];
         Ok(Measurement {
+            extra,
             workload: "W2 latency".into(),
             config: format!(
                 "{}k rec/s, {} s, -w 1",
@@ -349,6 +358,73 @@ impl<'a> Context<'a> {
             }),
             ..Default::default()
         })
+    }
+
+    /// Produce→consume latency with no dataflow between: a plain consumer with ddflow's
+    /// client settings reads the records and their `produced-at-us` headers.
+    fn raw_latency(&self, rate: u64, duration: Duration) -> Result<Latency> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::message::{Headers, Message};
+        let topic = self.topic(&format!("w2-floor-{rate}"));
+        ensure_topic(&self.bootstrap, &topic, PARTITIONS, Duration::from_secs(10))?;
+        let consumer: BaseConsumer =
+            crate::kafka::consumer_config(&self.bootstrap, "ddflow-bench-floor", &[])
+                .create()
+                .map_err(|e| Error::kafka("cannot create the floor consumer", e))?;
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..PARTITIONS {
+            tpl.add_partition_offset(&topic, p, rdkafka::Offset::Offset(0))
+                .map_err(|e| Error::kafka("assign", e))?;
+        }
+        consumer
+            .assign(&tpl)
+            .map_err(|e| Error::kafka("assign", e))?;
+        let producer: BaseProducer =
+            producer_config(&self.bootstrap, &[("linger.ms".into(), "1".into())])
+                .create()
+                .map_err(|e| Error::kafka("cannot create the load producer", e))?;
+        let total = rate * duration.as_secs().max(1);
+        let mut keys = KeyGen::new(10_000, KeyDist::Zipf(1.0), self.settings.seed)?;
+        let mut samples = Vec::with_capacity(total as usize);
+        let start = Instant::now();
+        let mut sent = 0u64;
+        let now_us = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64)
+        };
+        while (samples.len() as u64) < total {
+            if start.elapsed() > duration + Duration::from_secs(30) {
+                return Err(Error::KafkaTimeout(format!(
+                    "floor consumer read {} of {total} records",
+                    samples.len()
+                )));
+            }
+            while sent < total
+                && start + Duration::from_secs_f64(sent as f64 / rate as f64) <= Instant::now()
+            {
+                send_word(&producer, &topic, &loadgen::word(keys.next_key()), None)?;
+                sent += 1;
+            }
+            producer.poll(Duration::ZERO);
+            // One thread paces the producer and drains the consumer without blocking either.
+            while let Some(m) = consumer.poll(Duration::ZERO) {
+                let Ok(m) = m else { continue };
+                let at = m
+                    .headers()
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|h| h.key == "produced-at-us")
+                            .and_then(|h| h.value)
+                    })
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
+                if let Some(at) = at {
+                    samples.push(now_us().saturating_sub(at) as f64 / 1e3);
+                }
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        Latency::of(samples).ok_or_else(|| Error::Internal("no floor latency samples".into()))
     }
 
     /// W3: state size and recovery with 1M distinct keys.

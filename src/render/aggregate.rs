@@ -6,9 +6,15 @@
 //! output row replaces the old one (a retraction and an insertion), and a group whose input
 //! becomes empty disappears.
 
+use std::collections::{BTreeMap, HashMap};
+
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 use ordered_float::OrderedFloat;
@@ -19,7 +25,18 @@ use crate::plan::ir::{AggFunc, AggregateExpr, Expr};
 use crate::render::scalar::eval;
 use crate::timestamp::{Diff, Time};
 
-/// The rows a `Reduce` arranges: `(group key, aggregate arguments)` per input row.
+/// Pre-aggregated `(key, args)` pairs held per epoch before one is flushed early, bounding the
+/// memory of an epoch with very many distinct groups.
+const PRE_AGGREGATE_LIMIT: usize = 1 << 16;
+
+/// The rows a `Reduce` arranges: `(group key, aggregate arguments)` per input row,
+/// pre-aggregated on this worker before the exchange.
+///
+/// Equal `(key, args)` pairs of one epoch are merged into one update whose multiplicity is
+/// the sum, and an epoch's updates leave only once the input frontier passes it (or its
+/// table reaches [`PRE_AGGREGATE_LIMIT`]). A skewed stream (a few hot words) thus crosses
+/// the exchange and enters the arrangement as one update per group and epoch, not one per
+/// record. The collection is the same; only its physical form is smaller.
 pub fn key_rows<'s>(
     input: VecCollection<'s, Time, Row, Diff>,
     group_key: &[Expr],
@@ -27,11 +44,40 @@ pub fn key_rows<'s>(
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let keys = group_key.to_vec();
     let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
-    input.map(move |row| {
-        let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
-        let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
-        (key, vals)
-    })
+    type Table = HashMap<(Row, Row), Diff, foldhash::fast::RandomState>;
+    input
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<((Row, Row), Time, Diff)>>, _, _, _>(
+            Pipeline,
+            "PreAggregate",
+            move |_cap, _info| {
+                let mut pending: BTreeMap<Time, (Capability<Time>, Table)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        for (row, time, diff) in data.drain(..) {
+                            let (_, table) = pending
+                                .entry(time)
+                                .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
+                            let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
+                            let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
+                            *table.entry((key, vals)).or_insert(0) += diff;
+                        }
+                    });
+                    let frontier = frontier.frontier();
+                    pending.retain(|time, (cap, table)| {
+                        let closed = !frontier.less_equal(time);
+                        if closed || table.len() >= PRE_AGGREGATE_LIMIT {
+                            let updates = table.drain().filter(|(_, d)| *d != 0);
+                            output
+                                .session(&*cap)
+                                .give_iterator(updates.map(|(kv, d)| (kv, *time, d)));
+                        }
+                        !closed
+                    });
+                }
+            },
+        )
+        .as_collection()
 }
 
 /// Render a `Reduce` over [`key_rows`]: output rows laid out as key columns, then one column

@@ -37,8 +37,10 @@ use crate::timestamp::{next_epoch, now_ms, Binding, BindingLog, Diff, Time};
 /// Run-wide settings every Kafka source uses.
 #[derive(Debug, Clone)]
 pub struct SourceSettings {
-    /// How often an epoch closes.
+    /// How often an epoch closes while the source keeps up.
     pub epoch_interval: Duration,
+    /// How long an epoch may stay open while the source is behind.
+    pub max_epoch: Duration,
     /// How long to wait for the broker before failing.
     pub broker_timeout: Duration,
     /// The consumer group offsets are committed to, unless the table names one.
@@ -114,7 +116,7 @@ pub fn render_kafka_source<'s>(
         log: log.clone(),
         journal: journal.clone(),
     };
-    let interval = settings.epoch_interval;
+    let (interval, max_epoch) = (settings.epoch_interval, settings.max_epoch);
     let name = format!("KafkaSource({})", spec.name);
     let stream = source::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _>(
         scope,
@@ -126,6 +128,7 @@ pub fn render_kafka_source<'s>(
             // Live epochs come after every epoch a restart re-forms.
             let mut epoch = now_ms().max(recovery.replay_until + 1);
             let mut next_tick = Instant::now() + interval;
+            let mut opened = Instant::now();
             let mut batch = Vec::new();
             if let (Some(c), Some(r)) = (cap.as_mut(), reader.as_ref()) {
                 c.downgrade(&r.replay_frontier(epoch));
@@ -161,7 +164,10 @@ pub fn render_kafka_source<'s>(
                     return;
                 }
                 let finished = r.finished() || control.stopping();
-                if finished || Instant::now() >= next_tick {
+                // While behind (records still queued), keep the epoch open up to max_epoch:
+                // catching up then yields a few large epochs instead of one per tick.
+                let now = Instant::now();
+                if finished || (now >= next_tick && (idle || now >= opened + max_epoch)) {
                     if let Err(e) =
                         r.close_epoch(epoch, &mut log.borrow_mut(), journal.borrow_mut().as_mut())
                     {
@@ -176,10 +182,13 @@ pub fn render_kafka_source<'s>(
                     epoch = next_epoch(epoch, now_ms());
                     c.downgrade(&epoch);
                     next_tick = Instant::now() + interval;
+                    opened = Instant::now();
                 }
                 if idle {
-                    activator
-                        .activate_after(Duration::from_millis(1).min(next_tick - Instant::now()));
+                    activator.activate_after(
+                        Duration::from_millis(1)
+                            .min(next_tick.saturating_duration_since(Instant::now())),
+                    );
                 } else {
                     activator.activate();
                 }
