@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 /// One SQL value. The derived order (`Null` first, then by variant) makes rows usable as
 /// differential keys; comparisons in SQL expressions go through [`Datum::sql_cmp`] instead.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Datum {
     /// SQL NULL.
+    #[default]
     Null,
     /// BOOLEAN.
     Bool(bool),

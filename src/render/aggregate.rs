@@ -44,6 +44,21 @@ pub fn key_rows<'s>(
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let keys = group_key.to_vec();
     let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
+    // When every key and argument is a distinct plain column, move the values out of the
+    // input row instead of cloning them (no allocation per record for strings).
+    let columns: Option<(Vec<usize>, Vec<usize>)> = {
+        let column = |e: &Expr| match e {
+            Expr::Column(i) => Some(*i),
+            _ => None,
+        };
+        let k: Option<Vec<usize>> = keys.iter().map(column).collect();
+        let a: Option<Vec<usize>> = args.iter().map(column).collect();
+        k.zip(a).filter(|(k, a)| {
+            let mut all: Vec<usize> = k.iter().chain(a).copied().collect();
+            all.sort_unstable();
+            all.windows(2).all(|w| w[0] != w[1])
+        })
+    };
     type Table = HashMap<(Row, Row), Diff, foldhash::fast::RandomState>;
     input
         .inner
@@ -54,12 +69,23 @@ pub fn key_rows<'s>(
                 let mut pending: BTreeMap<Time, (Capability<Time>, Table)> = BTreeMap::new();
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        for (row, time, diff) in data.drain(..) {
+                        for (mut row, time, diff) in data.drain(..) {
                             let (_, table) = pending
                                 .entry(time)
                                 .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
-                            let key: Row = keys.iter().map(|e| eval(e, &row)).collect();
-                            let vals: Row = args.iter().map(|e| eval(e, &row)).collect();
+                            let (key, vals): (Row, Row) = match &columns {
+                                Some((k, a)) => {
+                                    let mut take = |i: &usize| {
+                                        row.get_mut(*i).map_or(Datum::Null, std::mem::take)
+                                    };
+                                    let key = k.iter().map(&mut take).collect();
+                                    (key, a.iter().map(take).collect())
+                                }
+                                None => (
+                                    keys.iter().map(|e| eval(e, &row)).collect(),
+                                    args.iter().map(|e| eval(e, &row)).collect(),
+                                ),
+                            };
                             *table.entry((key, vals)).or_insert(0) += diff;
                         }
                     });
