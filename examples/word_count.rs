@@ -69,6 +69,7 @@ fn main() {
     let worker_control = control.clone();
     let source_settings = SourceSettings {
         epoch_interval: Duration::from_millis(10),
+        max_epoch: Duration::from_millis(500),
         broker_timeout: timeout,
         default_group_id: "ddflow-word_count".into(),
         bootstrap_override: None,

@@ -56,7 +56,7 @@ pub fn producer_config(bootstrap: &str, user: &[(String, String)]) -> ClientConf
         .set("enable.idempotence", "true")
         .set("acks", "all")
         // Batch for throughput but keep the added latency to a few milliseconds.
-        .set("linger.ms", "5")
+        .set("linger.ms", "1")
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "1000000")
         .set("queue.buffering.max.kbytes", "1048576")

@@ -15,7 +15,7 @@ pub mod console;
 pub mod file;
 pub mod kafka;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,13 +45,14 @@ pub type DurableStream<'s> = Stream<'s, Time, Vec<()>>;
 /// # Contract
 ///
 /// `write_epoch` is called once per epoch that has changes, in increasing epoch order, with
-/// the epoch's consolidated changes sorted by row. `durable` returns true once everything
-/// written so far is durable; it is polled until it does.
+/// the epoch's consolidated changes sorted by row. `pending_since` names the oldest written
+/// epoch whose output is not yet durable (`None`: everything written is durable); it is
+/// polled until it returns `None`, and the sink holds its durability frontier there.
 pub trait EpochWriter {
     /// Write the changes of epoch `time`.
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()>;
-    /// Whether everything written so far is durable (may do I/O to find out).
-    fn durable(&mut self) -> Result<bool>;
+    /// The oldest written epoch not yet durable, if any (may do I/O to find out).
+    fn pending_since(&mut self) -> Result<Option<Time>>;
     /// Called after each run of `write_epoch` calls (one operator activation).
     fn end_batch(&mut self) -> Result<()> {
         Ok(())
@@ -161,8 +162,8 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
             None => Ok(()),
         }
     }
-    fn durable(&mut self) -> Result<bool> {
-        self.as_mut().map_or(Ok(true), |w| w.durable())
+    fn pending_since(&mut self) -> Result<Option<Time>> {
+        self.as_mut().map_or(Ok(None), |w| w.pending_since())
     }
     fn end_batch(&mut self) -> Result<()> {
         self.as_mut().map_or(Ok(()), |w| w.end_batch())
@@ -191,7 +192,6 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                 let activator = scope.activator_for(info.address);
                 let mut cap = Some(cap);
                 let mut stash: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
-                let mut unacked: VecDeque<Time> = VecDeque::new();
                 move |(input, frontier), _output| {
                     input.for_each(|_, data| {
                         for (row, time, diff) in data.drain(..) {
@@ -204,26 +204,21 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                         &mut stash,
                         frontier.frontier().first().copied(),
                         &mut writer,
-                        &mut unacked,
                         &control,
                     )
-                    .and_then(|()| writer.durable());
-                    let durable = match result {
-                        Ok(d) => d,
+                    .and_then(|()| writer.pending_since());
+                    let pending = match result {
+                        Ok(p) => p,
                         Err(e) => {
                             control.fail(e);
                             cap = None;
                             return;
                         }
                     };
-                    if durable {
-                        unacked.clear();
-                    } else {
+                    if pending.is_some() {
                         activator.activate_after(Duration::from_millis(1));
                     }
-                    let hold = unacked
-                        .front()
-                        .copied()
+                    let hold = pending
                         .into_iter()
                         .chain(frontier.frontier().iter().copied())
                         .min();
@@ -241,7 +236,6 @@ fn write_closed<W: EpochWriter>(
     stash: &mut BTreeMap<Time, Vec<(Row, Diff)>>,
     frontier: Option<Time>,
     writer: &mut W,
-    unacked: &mut VecDeque<Time>,
     control: &RunControl,
 ) -> Result<()> {
     let mut wrote = false;
@@ -260,7 +254,6 @@ fn write_closed<W: EpochWriter>(
         writer.write_epoch(time, &changes)?;
         wrote = true;
         Metrics::add(&control.metrics.changes_written, changes.len() as u64);
-        unacked.push_back(time);
     }
     if wrote {
         writer.end_batch()?;

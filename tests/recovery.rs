@@ -445,7 +445,16 @@ fn exactly_once_sink_commits_output_and_offsets_in_transactions() {
         "'format' = 'json', 'sink.delivery-guarantee' = 'exactly-once');",
     );
     let file = sql_file("txn", &sql);
-    let out = ddflow_ok(&["run", file.to_str().unwrap(), "-w", "1", "--report-json"]);
+    // Short epochs even while catching up, so the run writes several transactions.
+    let out = ddflow_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "-w",
+        "1",
+        "--max-epoch",
+        "10ms",
+        "--report-json",
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["metrics"]["messages_produced"].as_u64().unwrap() > 0);
     // The committed offsets arrive through send_offsets_to_transaction (single worker).

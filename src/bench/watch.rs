@@ -22,6 +22,8 @@ pub struct Watcher {
     pub sum: i64,
     /// Messages read so far.
     pub messages: u64,
+    /// Per message: milliseconds from its epoch's start (the epoch header) until read here.
+    pub epoch_lag_ms: Vec<f64>,
 }
 
 impl Watcher {
@@ -50,6 +52,7 @@ impl Watcher {
             counts: HashMap::new(),
             sum: 0,
             messages: 0,
+            epoch_lag_ms: Vec::new(),
         })
     }
 
@@ -95,6 +98,10 @@ impl Watcher {
                 Some(Ok(msg)) => {
                     let received = Instant::now();
                     self.messages += 1;
+                    if let Some(epoch) = epoch_of(&msg) {
+                        let now = crate::timestamp::now_ms() as f64;
+                        self.epoch_lag_ms.push(now - epoch as f64);
+                    }
                     let key = msg.key().unwrap_or_default().to_vec();
                     let old = match msg.payload() {
                         None => self.counts.remove(&key),
@@ -120,4 +127,14 @@ impl Watcher {
             }
         }
     }
+}
+
+/// The epoch a ddflow Kafka sink stamped on a message.
+fn epoch_of(msg: &rdkafka::message::BorrowedMessage<'_>) -> Option<u64> {
+    use rdkafka::message::Headers;
+    let headers = msg.headers()?;
+    let h = headers
+        .iter()
+        .find(|h| h.key == crate::sink::kafka::EPOCH_HEADER)?;
+    std::str::from_utf8(h.value?).ok()?.parse().ok()
 }

@@ -333,7 +333,16 @@ impl<'a> Context<'a> {
         // The floor: the same producer straight into a plain consumer, no dataflow between.
         let floor =
             self.raw_latency(rate, self.settings.w2_duration.min(Duration::from_secs(10)))?;
+        let epoch_lag = Latency::of(std::mem::take(&mut watcher.epoch_lag_ms));
         let extra = vec![
+            (
+                "epoch_to_visible_p50_ms".into(),
+                format!("{:.1}", epoch_lag.map_or(0.0, |l| l.p50_ms)),
+            ),
+            (
+                "epoch_to_visible_p99_ms".into(),
+                format!("{:.1}", epoch_lag.map_or(0.0, |l| l.p99_ms)),
+            ),
             ("floor_p50_ms".into(), format!("{:.1}", floor.p50_ms)),
             ("floor_p99_ms".into(), format!("{:.1}", floor.p99_ms)),
             ("floor_max_ms".into(), format!("{:.1}", floor.max_ms)),

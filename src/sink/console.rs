@@ -74,8 +74,8 @@ impl EpochWriter for ConsoleWriter {
             })
     }
 
-    fn durable(&mut self) -> Result<bool> {
-        Ok(true)
+    fn pending_since(&mut self) -> Result<Option<Time>> {
+        Ok(None)
     }
 }
 

@@ -120,7 +120,7 @@ impl EpochWriter for FileWriter {
         Ok(())
     }
 
-    fn durable(&mut self) -> Result<bool> {
+    fn pending_since(&mut self) -> Result<Option<Time>> {
         if std::mem::take(&mut self.dirty) {
             self.out.flush().map_err(|e| self.io(e))?;
             self.out.get_ref().sync_data().map_err(|e| self.io(e))?;
@@ -131,6 +131,6 @@ impl EpochWriter for FileWriter {
                 .1
                 .push_back((self.last_epoch, len));
         }
-        Ok(true)
+        Ok(None)
     }
 }

@@ -3,9 +3,10 @@
 //! Every message carries the header `ddflow.epoch` (the epoch it belongs to) and goes to an
 //! explicit partition: CRC-32 of the key's bytes (of the row's JSON without a key) modulo the
 //! topic's partitions. Partition `p` is written only by worker `p % workers`, so each
-//! partition holds its epochs in order. Delivery is tracked in the producer context: the sink
-//! is durable when every message sent so far is acknowledged (a failed delivery fails the
-//! run), and the acknowledged offsets give the sink's position for checkpoints.
+//! partition holds its epochs in order. Delivery is tracked per epoch in the producer context:
+//! an epoch is durable when all its messages (and those of every earlier epoch) are
+//! acknowledged, so under constant load durability still advances epoch by epoch (a failed
+//! delivery fails the run); the acknowledged offsets give the sink's position for checkpoints.
 //!
 //! On recovery the writer reads its partitions from the checkpointed positions to their ends
 //! and remembers the messages of epochs after the checkpoint; re-formed epochs then skip
@@ -15,7 +16,6 @@
 //! incarnation of the same writer).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,7 +46,8 @@ pub const EPOCH_HEADER: &str = "ddflow.epoch";
 /// the offset after the last acknowledged message of each epoch.
 #[derive(Default)]
 pub struct AckContext {
-    acked: AtomicU64,
+    /// Messages sent but not yet acknowledged, per epoch.
+    outstanding: Mutex<BTreeMap<Time, u64>>,
     failure: Mutex<Option<String>>,
     /// Per partition: the position reported so far, then `(epoch, next offset)` since.
     positions: Mutex<BTreeMap<i32, (Option<i64>, VecDeque<(Time, i64)>)>>,
@@ -59,7 +60,15 @@ impl ProducerContext for AckContext {
     fn delivery(&self, result: &DeliveryResult<'_>, epoch: usize) {
         match result {
             Ok(m) => {
-                self.acked.fetch_add(1, Ordering::Release);
+                if let Ok(mut outstanding) = self.outstanding.lock() {
+                    let epoch = epoch as Time;
+                    if let Some(n) = outstanding.get_mut(&epoch) {
+                        *n -= 1;
+                        if *n == 0 {
+                            outstanding.remove(&epoch);
+                        }
+                    }
+                }
                 if let Ok(mut positions) = self.positions.lock() {
                     let (_, queue) = positions.entry(m.partition()).or_default();
                     let epoch = epoch as Time;
@@ -324,6 +333,10 @@ impl KafkaWriter {
         if let Some(v) = value {
             record = record.payload(v);
         }
+        // Counted before sending: the acknowledgement may arrive during the next poll.
+        if let Ok(mut outstanding) = self.producer.context().outstanding.lock() {
+            *outstanding.entry(self.epoch).or_insert(0) += 1;
+        }
         loop {
             match self.producer.send(record) {
                 Ok(()) => break,
@@ -423,7 +436,7 @@ impl EpochWriter for KafkaWriter {
         Ok(())
     }
 
-    fn durable(&mut self) -> Result<bool> {
+    fn pending_since(&mut self) -> Result<Option<Time>> {
         self.producer.poll(Duration::ZERO);
         if let Some(f) = self
             .producer
@@ -441,7 +454,8 @@ impl EpochWriter for KafkaWriter {
                 ),
             });
         }
-        Ok(self.producer.context().acked.load(Ordering::Acquire) >= self.sent)
+        let outstanding = self.producer.context().outstanding.lock();
+        Ok(outstanding.ok().and_then(|o| o.keys().next().copied()))
     }
 }
 
