@@ -1,0 +1,169 @@
+//! Criterion micro-benchmarks of the hot paths: record decode, expression evaluation,
+//! aggregate update and epoch/binding bookkeeping. `cargo bench --bench micro`.
+//!
+//! These time code in isolation; the end-to-end figures come from `ddflow bench`.
+#![allow(missing_docs)] // criterion_group! defines an undocumented function
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::hint::black_box;
+
+use ddflow::data::Datum;
+use ddflow::plan::ir::{AggregateExpr, Expr, Program, Relation};
+use ddflow::render::aggregate::aggregate_group;
+use ddflow::render::scalar::eval;
+use ddflow::source::decode::{Decoder, RecordRef};
+use ddflow::timestamp::{next_epoch, BindingLog};
+
+const PAYMENTS: &str = r#"
+CREATE TABLE payments (`user` STRING, amount DOUBLE, region STRING, ts BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'payments', 'format' = 'json',
+  'properties.bootstrap.servers' = 'localhost:9092'
+);
+CREATE TABLE words (value STRING) WITH (
+  'connector' = 'kafka', 'topic' = 'words', 'format' = 'raw',
+  'properties.bootstrap.servers' = 'localhost:9092'
+);
+CREATE TABLE out_stats (`user` STRING, n BIGINT, total DOUBLE, smallest DOUBLE, regions BIGINT)
+  WITH ('connector' = 'print');
+CREATE TABLE out_words (value STRING, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out_stats
+SELECT `user`, COUNT(*), SUM(amount * 1.1 + 2), MIN(amount), COUNT(DISTINCT region)
+FROM payments WHERE amount > 10 AND region <> 'north' GROUP BY `user`;
+INSERT INTO out_words SELECT value, COUNT(*) FROM words GROUP BY value;
+"#;
+
+fn program() -> Program {
+    ddflow::plan::plan_text("micro.sql", PAYMENTS).expect("the benchmark dataflow plans")
+}
+
+/// The predicate and the aggregation of the first statement.
+fn parts(program: &Program) -> (Expr, Vec<Expr>, Vec<AggregateExpr>) {
+    let (mut predicate, mut reduce) = (None, None);
+    let mut stack = vec![&program.sinks[0].relation];
+    while let Some(r) = stack.pop() {
+        match r {
+            Relation::Filter {
+                input,
+                predicate: p,
+            } => {
+                predicate = Some(p.clone());
+                stack.push(input);
+            }
+            Relation::Reduce {
+                input,
+                group_key,
+                aggregates,
+                ..
+            } => {
+                reduce = Some((group_key.clone(), aggregates.clone()));
+                stack.push(input);
+            }
+            Relation::Project { input, .. } => stack.push(input),
+            Relation::Get { .. } => {}
+        }
+    }
+    let (keys, aggs) = reduce.expect("a GROUP BY");
+    (predicate.expect("a WHERE"), keys, aggs)
+}
+
+fn record(payload: &[u8], offset: i64) -> RecordRef<'_> {
+    RecordRef {
+        key: None,
+        payload: Some(payload),
+        partition: 0,
+        offset,
+        timestamp: None,
+    }
+}
+
+fn decode(c: &mut Criterion) {
+    let program = program();
+    let json = Decoder::new(&program.sources[0]);
+    let raw = Decoder::new(&program.sources[1]);
+    let payload = br#"{"user":"kalomi","amount":517,"region":"east","ts":1795580000000}"#;
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("json payment", |b| {
+        b.iter(|| json.decode(black_box(record(payload, 7))).unwrap())
+    });
+    g.bench_function("raw word", |b| {
+        b.iter(|| raw.decode(black_box(record(b"kalomine", 7))).unwrap())
+    });
+    g.finish();
+}
+
+fn expressions(c: &mut Criterion) {
+    let program = program();
+    let (predicate, _, aggs) = parts(&program);
+    let sum_arg = aggs[1].arg.clone().expect("SUM has an argument");
+    let row = vec![
+        Datum::Str("kalomi".into()),
+        Datum::Float(517.0.into()),
+        Datum::Str("east".into()),
+        Datum::Int(1_795_580_000_000),
+    ];
+    let mut g = c.benchmark_group("eval");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("where amount > 10 and region <> 'north'", |b| {
+        b.iter(|| eval(black_box(&predicate), black_box(&row)))
+    });
+    g.bench_function("amount * 1.1 + 2", |b| {
+        b.iter(|| eval(black_box(&sum_arg), black_box(&row)))
+    });
+    g.finish();
+}
+
+fn aggregates(c: &mut Criterion) {
+    let program = program();
+    let (_, _, aggs) = parts(&program);
+    // One group's distinct argument rows with multiplicities, as `reduce` hands them over.
+    let rows: Vec<Vec<Datum>> = (0..64)
+        .map(|i| {
+            vec![
+                Datum::Float((i as f64 * 1.1 + 2.0).into()),
+                Datum::Float((i as f64).into()),
+                Datum::Str(["north", "south", "east", "west"][i % 4].into()),
+            ]
+        })
+        .collect();
+    let input: Vec<(&Vec<Datum>, i64)> = rows.iter().map(|r| (r, 3)).collect();
+    let mut g = c.benchmark_group("aggregate");
+    g.throughput(Throughput::Elements(input.len() as u64));
+    g.bench_function("count, sum, min, count distinct over 64 rows", |b| {
+        b.iter(|| aggregate_group(black_box(&aggs), black_box(&input)))
+    });
+    g.finish();
+}
+
+fn bookkeeping(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bookkeeping");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("record 1000 bindings, look up, prune", |b| {
+        b.iter_batched(
+            BindingLog::default,
+            |mut log| {
+                let mut epoch = 0;
+                for i in 0..1000i64 {
+                    epoch = next_epoch(epoch, 1_795_580_000_000 + i as u64);
+                    log.record(epoch, (0..4).map(|p| (p, i * 100 + i64::from(p))).collect());
+                }
+                let committed = log.latest_below(Some(epoch - 10)).map(|b| b.epoch);
+                if let Some(c) = committed {
+                    log.prune_before(c);
+                }
+                log
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Reports as text only: the chart fonts of criterion's plotters backend are not set up
+    // here (`ddflow bench --plot` draws the end-to-end charts).
+    config = Criterion::default().without_plots();
+    targets = decode, expressions, aggregates, bookkeeping
+}
+criterion_main!(benches);
