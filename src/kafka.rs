@@ -58,8 +58,11 @@ pub fn producer_config(bootstrap: &str, user: &[(String, String)]) -> ClientConf
         // Batch for throughput but keep the added latency to a few milliseconds.
         .set("linger.ms", "1")
         .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "1000000")
-        .set("queue.buffering.max.kbytes", "1048576")
+        // Bound the producer's queue: a sink that outruns the broker waits (send retries on
+        // QueueFull) instead of buffering a whole large epoch. W3 (1M keys in one epoch):
+        // see benches/README.md for the measured effect.
+        .set("queue.buffering.max.messages", "100000")
+        .set("queue.buffering.max.kbytes", "65536")
         .set("compression.type", "lz4")
         // A record that cannot be delivered within this time fails the run instead of hanging.
         .set("message.timeout.ms", "60000")
