@@ -22,21 +22,19 @@ pub struct Watcher {
     pub sum: i64,
     /// Messages read so far.
     pub messages: u64,
-    /// Per message: milliseconds from its epoch's start (the epoch header) until read here.
-    pub epoch_lag_ms: Vec<f64>,
+    /// Per message: milliseconds from its epoch's start (the epoch header) until read here,
+    /// and when it was read (ms since the Unix epoch).
+    pub epoch_lag_ms: Vec<(u64, f64)>,
 }
 
 impl Watcher {
     /// Read `topic` (all `partitions`) from the start; `count_field` is the JSON field summed.
     pub fn new(bootstrap: &str, topic: &str, partitions: i32, count_field: &str) -> Result<Self> {
-        let consumer: BaseConsumer = consumer_config(
-            bootstrap,
-            "ddflow-bench-watch",
-            // The watcher stands for a user reading the results as soon as they land.
-            &[("fetch.wait.max.ms".into(), "1".into())],
-        )
-        .create()
-        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+        let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-bench-watch", &[])
+            .create()
+            .map_err(|e| {
+                Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
+            })?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition_offset(topic, p, Offset::Offset(0))
@@ -99,8 +97,8 @@ impl Watcher {
                     let received = Instant::now();
                     self.messages += 1;
                     if let Some(epoch) = epoch_of(&msg) {
-                        let now = crate::timestamp::now_ms() as f64;
-                        self.epoch_lag_ms.push(now - epoch as f64);
+                        let now = crate::timestamp::now_ms();
+                        self.epoch_lag_ms.push((now, now as f64 - epoch as f64));
                     }
                     let key = msg.key().unwrap_or_default().to_vec();
                     let old = match msg.payload() {

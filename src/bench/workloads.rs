@@ -230,8 +230,9 @@ impl<'a> Context<'a> {
 
         let producer: BaseProducer = producer_config(
             &self.bootstrap,
-            // A latency-minded producer: send what is there after at most 1 ms.
-            &[("linger.ms".into(), "1".into())],
+            // The load producer batches for up to 5 ms (ddflow's own sink default is 1 ms); with
+            // 1 ms, the broker's floor latency here rose from 8 to 18 ms (many tiny requests).
+            &[("linger.ms".into(), "5".into())],
         )
         .create()
         .map_err(|e| Error::kafka("cannot create the load producer", e))?;
@@ -333,7 +334,16 @@ impl<'a> Context<'a> {
         // The floor: the same producer straight into a plain consumer, no dataflow between.
         let floor =
             self.raw_latency(rate, self.settings.w2_duration.min(Duration::from_secs(10)))?;
-        let epoch_lag = Latency::of(std::mem::take(&mut watcher.epoch_lag_ms));
+        let lags = std::mem::take(&mut watcher.epoch_lag_ms);
+        let timeline = self
+            .settings
+            .work_dir
+            .join(format!("w2-{rate}-{}-epoch-lag.csv", self.run));
+        let text: String = std::iter::once("read_at_ms,epoch_to_visible_ms\n".to_string())
+            .chain(lags.iter().map(|(at, lag)| format!("{at},{lag}\n")))
+            .collect();
+        std::fs::write(&timeline, text).map_err(|e| Error::io(&timeline, e))?;
+        let epoch_lag = Latency::of(lags.into_iter().map(|(_, lag)| lag).collect());
         let extra = vec![
             (
                 "epoch_to_visible_p50_ms".into(),
@@ -389,9 +399,23 @@ impl<'a> Context<'a> {
             .assign(&tpl)
             .map_err(|e| Error::kafka("assign", e))?;
         let producer: BaseProducer =
-            producer_config(&self.bootstrap, &[("linger.ms".into(), "1".into())])
+            producer_config(&self.bootstrap, &[("linger.ms".into(), "5".into())])
                 .create()
                 .map_err(|e| Error::kafka("cannot create the load producer", e))?;
+        // Warm up: connections and the first fetch are not part of the floor.
+        send_word(&producer, &topic, "warmup", None)?;
+        let warm = Instant::now();
+        loop {
+            producer.poll(Duration::ZERO);
+            if let Some(Ok(_)) = consumer.poll(Duration::from_millis(10)) {
+                break;
+            }
+            if warm.elapsed() > Duration::from_secs(30) {
+                return Err(Error::KafkaTimeout(
+                    "the floor warm-up record never arrived".into(),
+                ));
+            }
+        }
         let total = rate * duration.as_secs().max(1);
         let mut keys = KeyGen::new(10_000, KeyDist::Zipf(1.0), self.settings.seed)?;
         let mut samples = Vec::with_capacity(total as usize);
