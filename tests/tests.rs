@@ -3,6 +3,8 @@
 
 /// Bad SQL, bad options, bad records, unreachable brokers: the messages users see.
 mod bad_input;
+/// The benchmark harness on small inputs.
+mod bench;
 /// Every tests/sql case and every dataflows/*.sql through the planner.
 mod golden;
 /// End to end through the broker: exact outputs, exact committed offsets, workers, epochs.

@@ -26,6 +26,8 @@ impl DdflowChild {
             .arg(file)
             .arg("--report-json")
             .args(flags)
+            // The harness reads progress lines (e.g. restore completion) from the log.
+            .env("DDFLOW_LOG", "ddflow=info")
             .stdout(Stdio::piped())
             .stderr(err)
             .spawn()

@@ -1,0 +1,52 @@
+//! `ddflow bench` end to end on small sizes: the harness reaches the exact expected state
+//! of every output topic (it waits for the counts to add up to the records loaded), and its
+//! report carries the figures. No speed is asserted.
+
+use crate::support::{bootstrap, ddflow_ok, text};
+
+#[test]
+fn bench_reports_w1_and_w3_on_small_inputs() {
+    let dir = std::env::temp_dir().join(crate::support::unique("ddflow-bench"));
+    let out = dir.join("results.json");
+    ddflow_ok(&[
+        "bench",
+        "--bootstrap-servers",
+        &bootstrap(),
+        "--workloads",
+        "w1,w3",
+        "--w1-records",
+        "20000",
+        "--w1-workers",
+        "1,2",
+        "--w3-keys",
+        "5000",
+        "--work-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, config) in rows[..2].iter().zip(["-w 1", "-w 2"]) {
+        assert_eq!(row["workload"], "W1 catch-up");
+        assert_eq!(row["config"], config);
+        assert_eq!(row["records"], 20_000);
+        assert!(row["output_messages"].as_u64().unwrap() > 0, "{row}");
+        assert!(row["ratio_to_baseline"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    let w3 = &rows[2];
+    assert_eq!(w3["config"], "5000 distinct keys, -w 1");
+    let extra: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(w3["extra"].clone())
+            .map(|v: Vec<(String, String)>| v.into_iter().collect())
+            .unwrap();
+    assert_eq!(
+        extra["restored_entries"],
+        "5000",
+        "{}",
+        text(w3.to_string().as_bytes())
+    );
+    assert!(extra["checkpoint_bytes"].parse::<u64>().unwrap() > 5000 * 4);
+}
