@@ -39,8 +39,10 @@ pub fn consumer_config(bootstrap: &str, group_id: &str, user: &[(String, String)
         .set("queued.min.messages", "50000")
         .set("queued.max.messages.kbytes", "4096")
         .set("fetch.max.bytes", "1048576")
-        // Fail fast when no broker answers; the runtime turns this into a clear error.
-        .set("socket.timeout.ms", "10000")
+        // A request the broker never answers is retried after this long. Tansu sometimes
+        // leaves a fetch unanswered: with 10 s the source stalled 10 s at a time under steady
+        // load (W2); a fetch waits at most fetch.wait.max.ms, so 2 s is ample.
+        .set("socket.timeout.ms", "2000")
         .set("log_level", "3");
     for (k, v) in user {
         c.set(k, v);

@@ -332,8 +332,7 @@ impl<'a> Context<'a> {
         let latency = Latency::of(samples);
         let p99 = latency.map_or(f64::MAX, |l| l.p99_ms);
         // The floor: the same producer straight into a plain consumer, no dataflow between.
-        let floor =
-            self.raw_latency(rate, self.settings.w2_duration.min(Duration::from_secs(10)))?;
+        let floor = self.raw_latency(rate, self.settings.w2_duration)?;
         let lags = std::mem::take(&mut watcher.epoch_lag_ms);
         let timeline = self
             .settings
