@@ -177,27 +177,33 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .margin(15)
         .x_label_area_size(60)
         .y_label_area_size(50)
-        .build_cartesian_2d(0..ratios.len().max(1), 0.0..top)
+        .build_cartesian_2d(-0.5..ratios.len().max(1) as f64 - 0.5, 0.0..top)
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(ratios.len().max(1))
-        .x_label_formatter(&|i| ratios.get(*i).map_or(String::new(), |r| r.0.clone()))
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() > 0.01 || i < 0.0 {
+                return String::new();
+            }
+            ratios
+                .get(i as usize)
+                .map_or(String::new(), |r| r.0.clone())
+        })
         .y_desc("ratio")
         .draw()
         .map_err(|e| err(&e))?;
     chart
-        .draw_series(
-            ratios
-                .iter()
-                .enumerate()
-                .map(|(i, (_, r))| Rectangle::new([(i, 0.0), (i + 1, *r)], BLUE.mix(0.6).filled())),
-        )
+        .draw_series(ratios.iter().enumerate().map(|(i, (_, r))| {
+            let x = i as f64;
+            Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *r)], BLUE.mix(0.6).filled())
+        }))
         .map_err(|e| err(&e))?;
     chart
         .draw_series(LineSeries::new(
-            [(0, 0.85), (ratios.len().max(1), 0.85)],
+            [(-0.5, 0.85), (ratios.len().max(1) as f64 - 0.5, 0.85)],
             RED,
         ))
         .map_err(|e| err(&e))?
@@ -233,7 +239,7 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| err(&e))?;
     for (k, (label, values)) in latencies.iter().enumerate() {
-        let color = Palette99::pick(k).to_rgba();
+        let color = [BLUE, GREEN, MAGENTA, CYAN, BLACK][k % 5].to_rgba();
         chart
             .draw_series(LineSeries::new(
                 values.iter().enumerate().map(|(i, v)| (i, v.max(0.1))),
