@@ -134,7 +134,7 @@ pub fn run(settings: &BenchSettings) -> Result<Vec<Measurement>> {
     let broker = broker::Broker::start_or_reuse(settings.bootstrap.as_deref(), &settings.work_dir)?;
     eprintln!("bench: broker at {}", broker.bootstrap);
     let mut rows = Vec::new();
-    let ctx = workloads::Context::new(settings, &broker.bootstrap)?;
+    let ctx = workloads::Context::new(settings, &broker.bootstrap);
     for w in &settings.workloads {
         let measured = match w.as_str() {
             "w1" => ctx.w1(),

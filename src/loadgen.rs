@@ -10,12 +10,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
-use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::types::RDKafkaErrorCode;
 
 use crate::error::{Error, Result};
-use crate::kafka::{ensure_topic, producer_config};
+use crate::kafka::{ensure_topic, producer_config, send_waiting};
 
 /// How keys are drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,7 +186,8 @@ pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
         if spec.keyed {
             record = record.key(w.as_str());
         }
-        send(&producer, record)?;
+        send_waiting(&producer, record)
+            .map_err(|e| Error::kafka(format!("cannot produce to \"{}\"", spec.topic), e))?;
         produced += 1;
     }
     producer
@@ -198,24 +197,6 @@ pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
         produced,
         elapsed: start.elapsed(),
     })
-}
-
-fn send<'a>(producer: &BaseProducer, mut record: BaseRecord<'a, str, str>) -> Result<()> {
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                producer.poll(Duration::from_millis(5));
-                record = r;
-            }
-            Err((e, r)) => {
-                return Err(Error::kafka(
-                    format!("cannot produce to \"{}\"", r.topic),
-                    e,
-                ))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::{Error, Result};
-use crate::kafka::consumer_config;
+use crate::kafka::{assign_at, consumer_config};
 
 /// Time to read `records` records of `topic` (all `partitions`, from offset 0), from creating
 /// the consumer to the last record.
@@ -25,14 +24,8 @@ pub fn raw_consume(
     let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-bench-baseline", &[])
         .create()
         .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Offset(0))
-            .map_err(|e| Error::kafka("cannot assign the baseline topic", e))?;
-    }
-    consumer
-        .assign(&tpl)
-        .map_err(|e| Error::kafka(format!("cannot assign \"{topic}\""), e))?;
+    let starts: Vec<(i32, i64)> = (0..partitions).map(|p| (p, 0)).collect();
+    assign_at(&consumer, topic, &starts)?;
     let (mut read, mut bytes) = (0u64, 0usize);
     while read < records {
         if start.elapsed() > timeout {

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::{Error, Result};
-use crate::kafka::consumer_config;
+use crate::kafka::{assign_at, consumer_config};
 
 /// A reader of an upsert topic that keeps its current state.
 pub struct Watcher {
@@ -35,14 +34,8 @@ impl Watcher {
             .map_err(|e| {
                 Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
             })?;
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..partitions {
-            tpl.add_partition_offset(topic, p, Offset::Offset(0))
-                .map_err(|e| Error::kafka("cannot assign the output topic", e))?;
-        }
-        consumer
-            .assign(&tpl)
-            .map_err(|e| Error::kafka(format!("cannot assign \"{topic}\""), e))?;
+        let starts: Vec<(i32, i64)> = (0..partitions).map(|p| (p, 0)).collect();
+        assign_at(&consumer, topic, &starts)?;
         Ok(Watcher {
             consumer,
             topic: topic.to_string(),

@@ -13,8 +13,9 @@ use crate::bench::baseline::raw_consume;
 use crate::bench::child::DdflowChild;
 use crate::bench::watch::Watcher;
 use crate::bench::{BenchSettings, Latency, Measurement, Target};
+use crate::checkpoint::Store;
 use crate::error::{Error, Result};
-use crate::kafka::{ensure_topic, producer_config};
+use crate::kafka::{assign_at, ensure_topic, producer_config, send_waiting};
 use crate::loadgen::{self, KeyDist, KeyGen, LoadSpec, Shape};
 
 /// The word count every user starts with, as shipped in `dataflows/`.
@@ -53,15 +54,12 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// A context with a fresh run id (topic names never collide with earlier runs).
-    pub fn new(settings: &'a BenchSettings, bootstrap: &str) -> Result<Self> {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Ok(Context {
+    pub fn new(settings: &'a BenchSettings, bootstrap: &str) -> Self {
+        Context {
             settings,
             bootstrap: bootstrap.to_string(),
-            run: format!("{secs}"),
-        })
+            run: (unix_micros() / 1_000_000).to_string(),
+        }
     }
 
     fn topic(&self, name: &str) -> String {
@@ -126,7 +124,7 @@ impl<'a> Context<'a> {
             .join(format!("{name}-{}.log", self.run))
     }
 
-    /// Run a dataflow over a pre-loaded topic until its output's `count_field` sums to
+    /// Run a dataflow over a pre-loaded topic until its output's counts (column `n`) sum to
     /// `records`; returns the measurement (without baseline) and the child, still running.
     fn catch_up(
         &self,
@@ -134,7 +132,6 @@ impl<'a> Context<'a> {
         output: &str,
         workers: usize,
         records: u64,
-        count_field: &str,
         extra: &[String],
         log: &Path,
     ) -> Result<(Measurement, DdflowChild, Watcher)> {
@@ -145,7 +142,7 @@ impl<'a> Context<'a> {
             sink_partitions,
             Duration::from_secs(10),
         )?;
-        let mut watcher = Watcher::new(&self.bootstrap, output, sink_partitions, count_field)?;
+        let mut watcher = Watcher::new(&self.bootstrap, output, sink_partitions, "n")?;
         let mut child =
             DdflowChild::spawn(file, &self.flags(workers, sink_partitions, extra), log)?;
         let done = watcher.run_until(
@@ -186,15 +183,8 @@ impl<'a> Context<'a> {
         for &w in &self.settings.w1_workers {
             let output = format!("{input}-out-w{w}");
             let file = self.dataflow(&format!("w1-w{w}"), WORD_COUNT_SQL, &input, &output)?;
-            let (mut m, child, _) = self.catch_up(
-                &file,
-                &output,
-                w,
-                n,
-                "n",
-                &[],
-                &self.log(&format!("w1-w{w}")),
-            )?;
+            let (mut m, child, _) =
+                self.catch_up(&file, &output, w, n, &[], &self.log(&format!("w1-w{w}")))?;
             child.stop(Duration::from_secs(60))?;
             self.with_baseline(&mut m, &input)?;
             m.workload = "W1 catch-up".into();
@@ -381,7 +371,7 @@ impl<'a> Context<'a> {
     /// Produce→consume latency with no dataflow between: a plain consumer with ddflow's
     /// client settings reads the records and their `produced-at-us` headers.
     fn raw_latency(&self, rate: u64, duration: Duration) -> Result<Latency> {
-        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::consumer::BaseConsumer;
         use rdkafka::message::{Headers, Message};
         let topic = self.topic(&format!("w2-floor-{rate}"));
         ensure_topic(&self.bootstrap, &topic, PARTITIONS, Duration::from_secs(10))?;
@@ -389,14 +379,8 @@ impl<'a> Context<'a> {
             crate::kafka::consumer_config(&self.bootstrap, "ddflow-bench-floor", &[])
                 .create()
                 .map_err(|e| Error::kafka("cannot create the floor consumer", e))?;
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        for p in 0..PARTITIONS {
-            tpl.add_partition_offset(&topic, p, rdkafka::Offset::Offset(0))
-                .map_err(|e| Error::kafka("assign", e))?;
-        }
-        consumer
-            .assign(&tpl)
-            .map_err(|e| Error::kafka("assign", e))?;
+        let starts: Vec<(i32, i64)> = (0..PARTITIONS).map(|p| (p, 0)).collect();
+        assign_at(&consumer, &topic, &starts)?;
         let producer: BaseProducer =
             producer_config(&self.bootstrap, &[("linger.ms".into(), "5".into())])
                 .create()
@@ -420,11 +404,6 @@ impl<'a> Context<'a> {
         let mut samples = Vec::with_capacity(total as usize);
         let start = Instant::now();
         let mut sent = 0u64;
-        let now_us = || {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64)
-        };
         while (samples.len() as u64) < total {
             if start.elapsed() > duration + Duration::from_secs(30) {
                 return Err(Error::KafkaTimeout(format!(
@@ -451,7 +430,7 @@ impl<'a> Context<'a> {
                     })
                     .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
                 if let Some(at) = at {
-                    samples.push(now_us().saturating_sub(at) as f64 / 1e3);
+                    samples.push(unix_micros().saturating_sub(at) as f64 / 1e3);
                 }
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -472,7 +451,7 @@ impl<'a> Context<'a> {
             .join(format!("w3-checkpoints-{}", self.run));
         let extra = vec!["--checkpoint-dir".to_string(), dir.display().to_string()];
         let (mut m, child, watcher) =
-            self.catch_up(&file, &output, 1, keys, "n", &extra, &self.log("w3"))?;
+            self.catch_up(&file, &output, 1, keys, &extra, &self.log("w3"))?;
         let rss = child.rss().unwrap_or(0);
         let peak = child.peak_rss().unwrap_or(0);
         let report = child.stop(Duration::from_secs(120))?;
@@ -545,15 +524,8 @@ impl<'a> Context<'a> {
         for w in [1, 2] {
             let output = format!("{input}-out-w{w}");
             let file = self.dataflow(&format!("w4-w{w}"), W4_SQL, &input, &output)?;
-            let (mut m, child, _) = self.catch_up(
-                &file,
-                &output,
-                w,
-                n,
-                "n",
-                &[],
-                &self.log(&format!("w4-w{w}")),
-            )?;
+            let (mut m, child, _) =
+                self.catch_up(&file, &output, w, n, &[], &self.log(&format!("w4-w{w}")))?;
             child.stop(Duration::from_secs(60))?;
             self.with_baseline(&mut m, &input)?;
             m.workload = "W4 scaling".into();
@@ -575,13 +547,10 @@ impl<'a> Context<'a> {
 /// Produce one word, keyed by itself so all records of a word share a partition (and their
 /// order), with its produce time in microseconds in the `produced-at-us` header.
 fn send_word(producer: &BaseProducer, topic: &str, word: &str, at: Option<Instant>) -> Result<()> {
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-        .saturating_sub(at.map_or(0, |a| a.elapsed().as_micros() as u64));
+    let micros = unix_micros().saturating_sub(at.map_or(0, |a| a.elapsed().as_micros() as u64));
     let stamp = micros.to_string();
     let partition = (crc32fast::hash(word.as_bytes()) % PARTITIONS as u32) as i32;
-    let mut record = BaseRecord::to(topic)
+    let record = BaseRecord::to(topic)
         .key(word)
         .payload(word)
         .partition(partition)
@@ -589,35 +558,24 @@ fn send_word(producer: &BaseProducer, topic: &str, word: &str, at: Option<Instan
             key: "produced-at-us",
             value: Some(stamp.as_str()),
         }));
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((
-                rdkafka::error::KafkaError::MessageProduction(
-                    rdkafka::types::RDKafkaErrorCode::QueueFull,
-                ),
-                r,
-            )) => {
-                producer.poll(Duration::from_millis(1));
-                record = r;
-            }
-            Err((e, _)) => return Err(Error::kafka(format!("cannot produce to \"{topic}\""), e)),
-        }
-    }
+    send_waiting(producer, record)
+        .map_err(|e| Error::kafka(format!("cannot produce to \"{topic}\""), e))
 }
 
-/// Bytes of the newest complete checkpoint under `dir`.
+/// Microseconds since the Unix epoch.
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Bytes of the newest complete checkpoint under `dir` (found and verified by the store).
 fn latest_checkpoint_bytes(dir: &Path) -> Result<u64> {
-    let root = dir.join("checkpoints");
-    let latest = std::fs::read_dir(&root)
-        .map_err(|e| Error::io(&root, e))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.join("manifest.bin").is_file())
-        .max()
-        .ok_or_else(|| {
-            Error::Internal(format!("no complete checkpoint under {}", root.display()))
-        })?;
+    let store = Store::open(dir)?;
+    let manifest = store.latest()?.ok_or_else(|| {
+        Error::Internal(format!("no complete checkpoint under {}", dir.display()))
+    })?;
+    let latest = store.epoch_dir(manifest.epoch);
     let mut bytes = 0;
     for entry in std::fs::read_dir(&latest).map_err(|e| Error::io(&latest, e))? {
         let entry = entry.map_err(|e| Error::io(&latest, e))?;

@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 
 use crate::control::RunControl;
 use crate::error::{Error, Result};
+use crate::kafka::offsets_list;
 use crate::metrics::Metrics;
 use crate::sink::DurableStream;
 use crate::source::SourceHandle;
@@ -160,11 +160,7 @@ fn commit_source(
     if *last >= Some(binding.epoch) || binding.next_offsets.is_empty() {
         return Ok(());
     }
-    let mut tpl = TopicPartitionList::new();
-    for (p, next) in &binding.next_offsets {
-        tpl.add_partition_offset(&source.topic, *p, Offset::Offset(*next))
-            .map_err(|e| Error::kafka("cannot build an offset commit", e))?;
-    }
+    let tpl = offsets_list(&source.topic, &binding.next_offsets);
     consumer
         .commit(&tpl, mode)
         .map_err(|e| Error::kafka(format!("cannot commit offsets of \"{}\"", source.topic), e))?;

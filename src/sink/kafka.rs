@@ -21,21 +21,18 @@ use std::time::Duration;
 
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::Consumer;
-use rdkafka::error::KafkaError;
 use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::checkpoint::operators::SinkProgress;
 use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
-use crate::kafka::{producer_config, read_partitions};
+use crate::kafka::{offsets_list, producer_config, read_partitions, send_waiting};
 use crate::metrics::Metrics;
 use crate::sink::{EpochWriter, SinkResume, SinkSettings};
-use crate::source::SourceHandle;
+use crate::source::{assigned_partitions, SourceHandle};
 use crate::spec::{DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
 
@@ -115,6 +112,11 @@ pub fn partition_of(schema: &Schema, key: &[usize], row: &[Datum], partitions: i
         Some(k) => k,
         None => serde_json::Value::Object(row_to_json(schema, row)).to_string(),
     };
+    partition_for(&text, partitions)
+}
+
+/// The output partition of a message whose key (or, without a key, row) JSON is `text`.
+fn partition_for(text: &str, partitions: i32) -> i32 {
     (crc32fast::hash(text.as_bytes()) % partitions.max(1) as u32) as i32
 }
 
@@ -141,7 +143,6 @@ pub struct KafkaWriter {
     mode: KafkaSinkMode,
     partitions: i32,
     producer: BaseProducer<AckContext>,
-    sent: u64,
     control: Arc<RunControl>,
     /// Messages already in the topic for epochs after the restored checkpoint.
     written: BTreeMap<Time, HashMap<Written, u32>>,
@@ -149,6 +150,8 @@ pub struct KafkaWriter {
     in_transaction: bool,
     timeout: Duration,
     epoch: Time,
+    /// `epoch` as its header value.
+    epoch_text: String,
     /// Sources whose offsets go into each transaction (single-worker runs without checkpoints).
     offsets_in_transaction: Vec<SourceHandle>,
 }
@@ -182,9 +185,7 @@ impl KafkaWriter {
             .bootstrap_override
             .as_deref()
             .unwrap_or(bootstrap_servers);
-        let mine: Vec<i32> = (0..partitions)
-            .filter(|p| *p as usize % peers == index)
-            .collect();
+        let mine = assigned_partitions(partitions, index, peers);
         let context = AckContext::default();
         let mut starts = Vec::new();
         if let Ok(mut positions) = context.positions.lock() {
@@ -262,13 +263,13 @@ impl KafkaWriter {
             mode: *mode,
             partitions,
             producer,
-            sent: 0,
             control,
             written,
             transactional,
             in_transaction: false,
             timeout: settings.broker_timeout,
             epoch: 0,
+            epoch_text: String::new(),
             offsets_in_transaction,
         })
     }
@@ -282,22 +283,17 @@ impl KafkaWriter {
         let Some(binding) = log.latest_below(Some(self.epoch + 1)) else {
             return Ok(());
         };
-        let fail = |e: KafkaError| Error::Sink {
-            sink: self.sink.clone(),
-            message: format!("cannot add source offsets to a transaction: {e}"),
-        };
-        let mut tpl = TopicPartitionList::new();
-        for (p, next) in &binding.next_offsets {
-            tpl.add_partition_offset(&source.topic, *p, Offset::Offset(*next))
-                .map_err(fail)?;
-        }
+        let tpl = offsets_list(&source.topic, &binding.next_offsets);
         let group = consumer.group_metadata().ok_or_else(|| Error::Sink {
             sink: self.sink.clone(),
             message: "the source consumer has no group metadata".into(),
         })?;
         self.producer
             .send_offsets_to_transaction(&tpl, &group, self.timeout)
-            .map_err(fail)
+            .map_err(|e| Error::Sink {
+                sink: self.sink.clone(),
+                message: format!("cannot add source offsets to a transaction: {e}"),
+            })
     }
 
     /// The shared delivery tracker (the sink's position for checkpoints).
@@ -310,7 +306,11 @@ impl KafkaWriter {
     }
 
     fn send(&mut self, row: &Row, key: Option<&str>, value: Option<&str>) -> Result<()> {
-        let partition = partition_of(&self.schema, &self.key, row, self.partitions);
+        // `key` is the key's JSON, so it gives the partition without serializing it again.
+        let partition = match key {
+            Some(k) => partition_for(k, self.partitions),
+            None => partition_of(&self.schema, &self.key, row, self.partitions),
+        };
         if let Some(seen) = self.written.get_mut(&self.epoch) {
             let id = (partition, key.map(String::from), value.map(String::from));
             if let Some(n) = seen.get_mut(&id).filter(|n| **n > 0) {
@@ -318,10 +318,9 @@ impl KafkaWriter {
                 return Ok(()); // already in the topic from before a crash
             }
         }
-        let epoch = self.epoch.to_string();
         let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
             key: EPOCH_HEADER,
-            value: Some(&epoch),
+            value: Some(&self.epoch_text),
         });
         let mut record: BaseRecord<'_, str, str, usize> =
             BaseRecord::with_opaque_to(&self.topic, self.epoch as usize)
@@ -337,22 +336,10 @@ impl KafkaWriter {
         if let Ok(mut outstanding) = self.producer.context().outstanding.lock() {
             *outstanding.entry(self.epoch).or_insert(0) += 1;
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    self.producer.poll(Duration::from_millis(5));
-                    record = r;
-                }
-                Err((e, _)) => {
-                    return Err(Error::Sink {
-                        sink: self.sink.clone(),
-                        message: format!("cannot produce to \"{}\": {e}", self.topic),
-                    })
-                }
-            }
-        }
-        self.sent += 1;
+        send_waiting(&self.producer, record).map_err(|e| Error::Sink {
+            sink: self.sink.clone(),
+            message: format!("cannot produce to \"{}\": {e}", self.topic),
+        })?;
         Metrics::add(&self.control.metrics.messages_produced, 1);
         Ok(())
     }
@@ -415,6 +402,7 @@ impl EpochWriter for KafkaWriter {
             self.in_transaction = true;
         }
         self.epoch = time;
+        self.epoch_text = time.to_string();
         match self.mode {
             KafkaSinkMode::Upsert => self.write_upserts(changes),
             KafkaSinkMode::Changelog => self.write_changelog(changes),

@@ -27,7 +27,7 @@ use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::{Error, Result};
-use crate::kafka::{consumer_config, producer_config, HealthContext};
+use crate::kafka::{consumer_config, producer_config, send_waiting, HealthContext};
 use crate::metrics::Metrics;
 use crate::render::RowCollection;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
@@ -701,24 +701,12 @@ impl DeadLetter {
         if let Some(v) = rec.payload {
             record = record.payload(v);
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((
-                    KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
-                    r,
-                )) => {
-                    self.producer.poll(Duration::from_millis(10));
-                    record = r;
-                }
-                Err((e, _)) => {
-                    return Err(Error::kafka(
-                        format!("cannot write to dead-letter topic \"{}\"", self.topic),
-                        e,
-                    ))
-                }
-            }
-        }
+        send_waiting(&self.producer, record).map_err(|e| {
+            Error::kafka(
+                format!("cannot write to dead-letter topic \"{}\"", self.topic),
+                e,
+            )
+        })?;
         self.pending = true;
         Ok(())
     }
