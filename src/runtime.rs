@@ -189,11 +189,8 @@ pub fn build_dataflow<'s>(
         handles.push(handle);
     }
     let mut state = RenderState {
-        scope,
         checkpointing: checkpointing.clone(),
-        traces: Vec::new(),
-        progress: Vec::new(),
-        control: control.clone(),
+        ..RenderState::new(scope, control.clone())
     };
     let outputs = render_program(program, env, &mut state)?;
     parts.traces = state.traces;

@@ -5,7 +5,8 @@
 //! Each source worker appends to its own segment files under
 //! `<checkpoint dir>/journal/<table>/`, named `<run>-w<worker>-<seq>.log`, one line per binding:
 //! `<epoch> <partition>:<next>,... <crc32>`. A line is written with one `write` call and
-//! fdatasynced before the epoch is closed, so it survives a crash of the process or the machine.
+//! fdatasynced before the epoch is closed, so it survives a crash of the process or the machine
+//! (a new segment's directory entry is made durable when the segment is created).
 //! When a checkpoint at `c` completes, a worker starts a new segment and
 //! deletes its own segments that hold only epochs `<= c`. A torn last line (the process died
 //! mid-write) is ignored: its epoch was never closed, so nothing was written for it.
@@ -58,11 +59,9 @@ impl JournalWriter {
         Ok(())
     }
 
-    /// A checkpoint at `epoch` is complete: make the journal durable, start a new segment, and
-    /// delete this writer's segments that hold nothing after `epoch`.
+    /// A checkpoint at `epoch` is complete: start a new segment, and delete this writer's
+    /// segments that hold nothing after `epoch` (every line is already durable: see `append`).
     pub fn checkpointed(&mut self, epoch: Time) -> Result<()> {
-        let (path, _) = self.segments.last().expect("a segment is open");
-        self.file.sync_data().map_err(|e| Error::io(path, e))?;
         self.seq += 1;
         let (path, file) = open_segment(&self.dir, &self.prefix, self.seq)?;
         self.file = file;
@@ -88,6 +87,7 @@ fn open_segment(dir: &Path, prefix: &str, seq: u64) -> Result<(PathBuf, File)> {
         .append(true)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
+    crate::checkpoint::format::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     Ok((path, file))
 }
 

@@ -85,7 +85,8 @@ pub fn assigned_partitions(partitions: i32, index: usize, peers: usize) -> Vec<i
 }
 
 /// Build the source operator for `spec` in `scope`; returns its collection and the handle the
-/// committer uses.
+/// committer uses. `journal` (with checkpointing) is for workers that read partitions of the
+/// topic; the runtime creates none for the others.
 pub fn render_kafka_source<'s>(
     scope: Scope<'s, Time>,
     spec: &SourceSpec,
@@ -109,7 +110,7 @@ pub fn render_kafka_source<'s>(
             control.clone(),
         )?)
     };
-    let journal = Rc::new(RefCell::new(journal.filter(|_| reader.is_some())));
+    let journal = Rc::new(RefCell::new(journal));
     let handle = SourceHandle {
         topic: spec.topic.clone(),
         consumer: reader.as_ref().map(|r| r.consumer.clone()),
