@@ -17,7 +17,7 @@
 //! epochs `<= c` is durable.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -56,6 +56,45 @@ pub type StateTrace = TraceAgent<ValSpine<Row, Row, Time, Diff>>;
 pub trait SinkProgress {
     /// The position after all output of epochs `<= epoch` (`None`: after all output so far).
     fn position(&self, epoch: Option<Time>) -> SinkState;
+}
+
+/// A sink's position after each durable epoch, for [`SinkProgress`]: the position last
+/// reported, then `(epoch, position)` of the epochs since.
+#[derive(Debug, Default)]
+pub struct PositionLog<T> {
+    reported: Option<T>,
+    since: VecDeque<(Time, T)>,
+}
+
+impl<T: Copy + Ord> PositionLog<T> {
+    /// A log whose position before any new epoch is `at`.
+    pub fn starting_at(at: Option<T>) -> Self {
+        PositionLog {
+            reported: at,
+            since: VecDeque::new(),
+        }
+    }
+
+    /// The output of `epoch` reaches `position` (an epoch recorded again keeps the furthest).
+    pub fn record(&mut self, epoch: Time, position: T) {
+        match self.since.back_mut() {
+            Some((e, p)) if *e == epoch => *p = (*p).max(position),
+            _ => self.since.push_back((epoch, position)),
+        }
+    }
+
+    /// The position after the output of epochs `<= epoch` (`None`: of all recorded epochs);
+    /// entries it covers are forgotten.
+    pub fn at(&mut self, epoch: Option<Time>) -> Option<T> {
+        while let Some(&(e, p)) = self.since.front() {
+            if epoch.is_some_and(|c| e > c) {
+                break;
+            }
+            self.reported = Some(p);
+            self.since.pop_front();
+        }
+        self.reported
+    }
 }
 
 /// What one worker's checkpoints read.

@@ -7,12 +7,11 @@
 //! appended again exactly as before.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::rc::Rc;
 
-use crate::checkpoint::operators::SinkProgress;
+use crate::checkpoint::operators::{PositionLog, SinkProgress};
 use crate::checkpoint::SinkState;
 use crate::sink::SinkResume;
 
@@ -33,24 +32,14 @@ pub struct FileWriter {
 }
 
 /// Lengths of a file sink after its durable epochs.
-#[derive(Default)]
 pub struct FileProgress {
-    /// The length last reported, then `(epoch, length)` since.
-    lengths: RefCell<(u64, VecDeque<(Time, u64)>)>,
+    lengths: RefCell<PositionLog<u64>>,
 }
 
 impl SinkProgress for FileProgress {
     fn position(&self, epoch: Option<Time>) -> SinkState {
-        let mut lengths = self.lengths.borrow_mut();
-        let (base, queue) = &mut *lengths;
-        while let Some(&(e, len)) = queue.front() {
-            if epoch.is_some_and(|c| e > c) {
-                break;
-            }
-            *base = len;
-            queue.pop_front();
-        }
-        SinkState::File { bytes: *base }
+        let bytes = self.lengths.borrow_mut().at(epoch).unwrap_or(0);
+        SinkState::File { bytes }
     }
 }
 
@@ -76,8 +65,9 @@ impl FileWriter {
             }
             _ => len,
         };
-        let progress = Rc::new(FileProgress::default());
-        progress.lengths.borrow_mut().0 = len;
+        let progress = Rc::new(FileProgress {
+            lengths: RefCell::new(PositionLog::starting_at(Some(len))),
+        });
         Ok(FileWriter {
             path: path.to_string(),
             schema: spec.schema.clone(),
@@ -128,8 +118,7 @@ impl EpochWriter for FileWriter {
             self.progress
                 .lengths
                 .borrow_mut()
-                .1
-                .push_back((self.last_epoch, len));
+                .record(self.last_epoch, len);
         }
         Ok(None)
     }

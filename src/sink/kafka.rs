@@ -15,7 +15,7 @@
 //! transaction (`transactional.id` = `<group>-<sink>-<worker>`, which fences an older
 //! incarnation of the same writer).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
-use crate::checkpoint::operators::SinkProgress;
+use crate::checkpoint::operators::{PositionLog, SinkProgress};
 use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, Datum, Row, Schema};
@@ -46,8 +46,8 @@ pub struct AckContext {
     /// Messages sent but not yet acknowledged, per epoch.
     outstanding: Mutex<BTreeMap<Time, u64>>,
     failure: Mutex<Option<String>>,
-    /// Per partition: the position reported so far, then `(epoch, next offset)` since.
-    positions: Mutex<BTreeMap<i32, (Option<i64>, VecDeque<(Time, i64)>)>>,
+    /// Per partition: the offset after each epoch's acknowledged messages.
+    positions: Mutex<BTreeMap<i32, PositionLog<i64>>>,
 }
 
 impl ClientContext for AckContext {}
@@ -67,12 +67,8 @@ impl ProducerContext for AckContext {
                     }
                 }
                 if let Ok(mut positions) = self.positions.lock() {
-                    let (_, queue) = positions.entry(m.partition()).or_default();
-                    let epoch = epoch as Time;
-                    match queue.back_mut() {
-                        Some((e, next)) if *e == epoch => *next = (*next).max(m.offset() + 1),
-                        _ => queue.push_back((epoch, m.offset() + 1)),
-                    }
+                    let log = positions.entry(m.partition()).or_default();
+                    log.record(epoch as Time, m.offset() + 1);
                 }
             }
             Err((e, _)) => {
@@ -88,16 +84,9 @@ impl SinkProgress for Arc<AckContext> {
     fn position(&self, epoch: Option<Time>) -> SinkState {
         let mut offsets = Vec::new();
         if let Ok(mut positions) = self.positions.lock() {
-            for (p, (base, queue)) in positions.iter_mut() {
-                while let Some(&(e, next)) = queue.front() {
-                    if epoch.is_some_and(|c| e > c) {
-                        break;
-                    }
-                    *base = Some(next);
-                    queue.pop_front();
-                }
-                if let Some(b) = base {
-                    offsets.push((*p, *b));
+            for (p, log) in positions.iter_mut() {
+                if let Some(next) = log.at(epoch) {
+                    offsets.push((*p, next));
                 }
             }
         }
@@ -195,7 +184,7 @@ impl KafkaWriter {
             };
             for p in &mine {
                 let at = restored.iter().find(|(q, _)| q == p).map(|(_, o)| *o);
-                positions.insert(*p, (at, VecDeque::new()));
+                positions.insert(*p, PositionLog::starting_at(at));
                 starts.push((*p, at.unwrap_or(0)));
             }
         }
