@@ -38,7 +38,7 @@ fn main() {
         topic: input.clone(),
         bootstrap_servers: bootstrap.clone(),
         group_id: Some("ddflow-word_count".into()),
-        properties: vec![],
+        properties: Default::default(),
         format: SourceFormat::Raw,
         bad_records: BadRecordPolicy::Fail,
         startup: StartupMode::Earliest,
@@ -51,7 +51,7 @@ fn main() {
         connector: SinkConnector::Kafka {
             topic: output.clone(),
             bootstrap_servers: bootstrap.clone(),
-            properties: vec![],
+            properties: Default::default(),
             mode: KafkaSinkMode::Upsert,
             delivery: DeliveryGuarantee::AtLeastOnce,
         },

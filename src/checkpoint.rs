@@ -54,6 +54,9 @@ pub struct CheckpointSettings {
     pub interval: Duration,
     /// How many complete checkpoints to keep.
     pub keep: usize,
+    /// This process's index in its cluster (`-p`): each process of a run locks the directory
+    /// for its index, so a second run on the same directory is refused.
+    pub process: usize,
 }
 
 /// What a run with checkpointing knows at start: the store, and what to recover from.
@@ -69,6 +72,9 @@ pub struct Checkpointing {
     pub run_id: u64,
     /// What to restore, if anything was written before.
     pub recovery: Option<Recovery>,
+    /// This process's exclusive lock on the directory, held until the run ends (the operating
+    /// system releases it however the process exits).
+    _lock: std::fs::File,
 }
 
 /// The latest checkpoint and the journal after it.
@@ -110,6 +116,7 @@ impl Checkpointing {
     /// Open the directory and load what is there, checking that it belongs to `program`.
     pub fn prepare(settings: CheckpointSettings, program: &Program) -> Result<Self> {
         let store = Store::open(&settings.dir)?;
+        let lock = store.lock(settings.process)?;
         // A final checkpoint a crashed run did not finish.
         let stale = store.epoch_dir(0).with_file_name(operators::PENDING_FINAL);
         if stale.exists() {
@@ -146,8 +153,8 @@ impl Checkpointing {
         });
         if let Some(r) = &recovery {
             tracing::info!(
-                checkpoint = r.epoch(),
-                replay_until = r.replay_until,
+                checkpoint = %crate::timestamp::epoch_text(r.epoch()),
+                replay_until = %crate::timestamp::epoch_text(r.replay_until),
                 "recovering from {}",
                 store.root().display()
             );
@@ -158,6 +165,7 @@ impl Checkpointing {
             plan,
             run_id: crate::timestamp::now_ms(),
             recovery,
+            _lock: lock,
         })
     }
 

@@ -28,7 +28,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a dataflow file.
+    /// Run a dataflow file. Note: here -h is timely's --hostfile; --help prints this help.
     #[command(disable_help_flag = true)]
     Run(RunArgs),
     /// Parse and plan a dataflow file without running it.
@@ -136,7 +136,7 @@ pub struct RunArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub broker_timeout: Duration,
     /// Partitions of sink topics that ddflow creates.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
     pub sink_partitions: i32,
     /// Log a progress line every second.
     #[arg(long)]
@@ -145,15 +145,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub report_json: bool,
     /// Checkpoint directory: enables checkpoints and recovery after a crash (also
-    /// `SET 'checkpoint.dir' = '...'` in the dataflow file; the flag wins).
+    /// `SET 'checkpoint.dir' = '...'` in the dataflow file; the flag wins). A GROUP BY that
+    /// resumes from committed group offsets gets one by default, under $DDFLOW_STATE_DIR
+    /// (default ~/.local/state/ddflow), one per dataflow file and consumer group.
     #[arg(long, env = "DDFLOW_CHECKPOINT_DIR")]
     pub checkpoint_dir: Option<PathBuf>,
     /// Time between checkpoints (also `SET 'checkpoint.interval'`), default 10s.
     #[arg(long, value_parser = parse_duration)]
     pub checkpoint_interval: Option<Duration>,
-    /// Complete checkpoints to keep.
-    #[arg(long, default_value_t = 2)]
-    pub checkpoints_kept: usize,
+    /// Complete checkpoints to keep (at least 1).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoints_kept: u64,
     /// Fail when the broker stays unreachable this long mid-run.
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     pub max_outage: Duration,
@@ -354,22 +356,29 @@ fn run_file(args: RunArgs) -> Result<()> {
             .map_err(|e| Error::Config(format!("SET 'checkpoint.interval': {e}")))?,
         (None, None) => Duration::from_secs(10),
     };
-    let dir = args
+    let mut dir = args
         .checkpoint_dir
         .clone()
         .or_else(|| setting("checkpoint.dir").map(PathBuf::from));
+    if dir.is_none() && !args.embedded {
+        dir = default_state_dir(&program, &args.file, &config.group_id)?;
+    }
     config.checkpoint = dir.map(|dir| crate::checkpoint::CheckpointSettings {
         dir,
         interval,
-        keep: args.checkpoints_kept.max(1),
+        keep: usize::try_from(args.checkpoints_kept).unwrap_or(usize::MAX),
+        process: w.process,
     });
     let control = RunControl::new();
     let c = control.clone();
-    // A second Ctrl-C kills the process the usual way.
+    // SIGINT (Ctrl-C) and SIGTERM (what systemd and Kubernetes send) stop the run gracefully:
+    // sources close their last epoch, sinks flush, offsets are committed and a final
+    // checkpoint is written. A second signal exits at once.
     let _ = ctrlc::set_handler(move || {
         if c.stopping() {
             std::process::exit(130);
         }
+        tracing::info!("signal received: draining (output, offsets, final checkpoint); a second signal exits at once");
         c.stop();
     });
     let report = if args.embedded {
@@ -384,6 +393,50 @@ fn run_file(args: RunArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The state directory a run gets when it needs one and names none: a `GROUP BY` over a source
+/// that resumes from the consumer group's committed offsets (the default start) is only right
+/// with the state that goes with those offsets, so a plain re-run must find it. One directory
+/// per dataflow file and consumer group, under `$DDFLOW_STATE_DIR`, else
+/// `$XDG_STATE_HOME/ddflow`, else `~/.local/state/ddflow`. `None` when the run needs no state.
+fn default_state_dir(
+    program: &Program,
+    file: &std::path::Path,
+    default_group: &str,
+) -> Result<Option<PathBuf>> {
+    let groups: Vec<&str> = crate::plan::checks::resuming_stateful_sources(program)
+        .iter()
+        .map(|s| s.group_id.as_deref().unwrap_or(default_group))
+        .collect();
+    if groups.is_empty() {
+        return Ok(None);
+    }
+    let root = match (
+        std::env::var_os("DDFLOW_STATE_DIR"),
+        std::env::var_os("XDG_STATE_HOME"),
+        std::env::var_os("HOME"),
+    ) {
+        (Some(dir), _, _) => PathBuf::from(dir),
+        (None, Some(xdg), _) => PathBuf::from(xdg).join("ddflow"),
+        (None, None, Some(home)) => PathBuf::from(home).join(".local/state/ddflow"),
+        (None, None, None) => {
+            return Err(Error::Config(
+                "this dataflow keeps GROUP BY state across runs (it resumes from committed group offsets), but there is no place for it: pass --checkpoint-dir DIR (or set DDFLOW_STATE_DIR)".into(),
+            ))
+        }
+    };
+    let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let identity = format!("{}\0{}", path.display(), groups.join("\0"));
+    let stem = file
+        .file_stem()
+        .map_or("dataflow".into(), |s| s.to_string_lossy().into_owned());
+    let dir = root.join(format!("{stem}-{:08x}", crc32fast::hash(identity.as_bytes())));
+    tracing::info!(
+        dir = %dir.display(),
+        "keeping state in the default checkpoint directory (the GROUP BY resumes from committed group offsets; --checkpoint-dir chooses another)"
+    );
+    Ok(Some(dir))
 }
 
 /// The embedded demo: start the mock broker, feed it, run live for a while, then show what

@@ -50,9 +50,12 @@ impl RunControl {
 
     /// Record a fatal error (the first one wins) and stop the run.
     pub fn fail(&self, error: Error) {
-        tracing::error!(%error, "run failed");
+        // The first error is printed once, by `main`; later ones would be lost, so log them.
         if let Ok(mut slot) = self.error.lock() {
-            slot.get_or_insert(error);
+            match slot.as_ref() {
+                None => *slot = Some(error),
+                Some(_) => tracing::warn!(%error, "also failed"),
+            }
         }
         self.failed.store(true, Ordering::SeqCst);
     }

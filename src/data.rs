@@ -132,17 +132,109 @@ impl Datum {
         }
     }
 
-    /// This value as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Datum::Null => serde_json::Value::Null,
-            Datum::Bool(b) => serde_json::Value::Bool(*b),
-            Datum::Int(i) => serde_json::Value::from(*i),
-            Datum::Float(f) => serde_json::Number::from_f64(f.0)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            Datum::Str(s) => serde_json::Value::String(s.clone()),
+    /// This value as JSON, for a column of type `ty` (see [`value_to_json`]).
+    pub fn to_json(&self, ty: DataType) -> serde_json::Value {
+        value_to_json(self, ty)
+    }
+}
+
+/// SQL text of a value of type `ty`: what `CAST(x AS STRING)` gives and the console prints.
+///
+/// DOUBLE is written as Flink (Java's `Double.toString`) writes it: the shortest digits that
+/// read back to the same value, plain between 10^-3 and 10^7 (`1.0`, `0.25`), scientific
+/// outside (`1.0E300`), and `NaN`, `Infinity`, `-Infinity`. TIMESTAMP is
+/// `yyyy-MM-dd HH:mm:ss.SSS` (UTC).
+pub fn format_value(d: &Datum, ty: DataType) -> String {
+    match (d, ty) {
+        (Datum::Int(ms), DataType::Timestamp) => format_timestamp(*ms),
+        (d, _) => d.to_string(),
+    }
+}
+
+/// A DOUBLE as Flink prints it (see [`format_value`]).
+pub fn format_double(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    if (1e-3..1e7).contains(&x.abs()) {
+        // Rust prints the shortest round-trip digits, without an exponent in this range.
+        let plain = x.to_string();
+        return if plain.contains('.') {
+            plain
+        } else {
+            plain + ".0"
+        };
+    }
+    let sci = format!("{x:e}"); // shortest digits: "1e300", "-1.5e-7"
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    if mantissa.contains('.') {
+        format!("{mantissa}E{exponent}")
+    } else {
+        format!("{mantissa}.0E{exponent}")
+    }
+}
+
+/// Milliseconds since the Unix epoch as `yyyy-MM-dd HH:mm:ss.SSS` (UTC), as Flink writes a
+/// `TIMESTAMP(3)`; a value out of chrono's range as the number.
+pub fn format_timestamp(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 (`2026-11-25T13:49:56.123Z`), for people
+/// reading logs and console output.
+pub fn format_instant(ms: u64) -> String {
+    match i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
+}
+
+/// Parse a TIMESTAMP written as `yyyy-MM-dd[ HH:mm[:ss[.fff]]]` (or with `T`, and an optional
+/// trailing `Z`), as UTC milliseconds since the Unix epoch.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim().trim_end_matches('Z').replacen('T', " ", 1);
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&t, format) {
+            return Some(dt.and_utc().timestamp_millis());
         }
+    }
+    chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|dt| dt.and_utc().timestamp_millis())
+}
+
+/// A value of type `ty` as JSON, as Flink's JSON format writes it: numbers as numbers, except
+/// the DOUBLE values JSON cannot hold, written as the strings `"NaN"`, `"Infinity"` and
+/// `"-Infinity"` (so they stay distinct from NULL and from each other), and TIMESTAMP as
+/// `"yyyy-MM-dd HH:mm:ss.SSS"`. A negative zero is written as `0.0`: it equals zero, so as a
+/// key it must have the same text.
+pub fn value_to_json(d: &Datum, ty: DataType) -> serde_json::Value {
+    match (d, ty) {
+        (Datum::Null, _) => serde_json::Value::Null,
+        (Datum::Bool(b), _) => serde_json::Value::Bool(*b),
+        (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(*ms)),
+        (Datum::Int(i), _) => serde_json::Value::from(*i),
+        (Datum::Float(f), _) => {
+            let x = if f.0 == 0.0 { 0.0 } else { f.0 };
+            match serde_json::Number::from_f64(x) {
+                Some(n) => serde_json::Value::Number(n),
+                None => serde_json::Value::String(format_double(x)),
+            }
+        }
+        (Datum::Str(s), _) => serde_json::Value::String(s.clone()),
     }
 }
 
@@ -152,18 +244,76 @@ impl fmt::Display for Datum {
             Datum::Null => f.write_str("NULL"),
             Datum::Bool(b) => write!(f, "{b}"),
             Datum::Int(i) => write!(f, "{i}"),
-            Datum::Float(x) => write!(f, "{}", x.0),
+            Datum::Float(x) => f.write_str(&format_double(x.0)),
             Datum::Str(s) => f.write_str(s),
         }
     }
 }
 
-/// A row as a JSON object keyed by the schema's column names.
+/// A row as a JSON object keyed by the schema's column names, in column order.
 pub fn row_to_json(schema: &Schema, row: &[Datum]) -> serde_json::Map<String, serde_json::Value> {
     schema
         .columns
         .iter()
         .zip(row)
-        .map(|(c, d)| (c.name.clone(), d.to_json()))
+        .map(|(c, d)| (c.name.clone(), d.to_json(c.ty)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_print_as_flink_prints_them() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.25, "0.25"),
+            (-3.5, "-3.5"),
+            (1e300, "1.0E300"),
+            (1.5e-7, "1.5E-7"),
+            (12345678.0, "1.2345678E7"),
+            (0.001, "0.001"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(format_double(x), want, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn non_finite_doubles_are_distinct_json() {
+        let j = |x: f64| value_to_json(&Datum::Float(OrderedFloat(x)), DataType::Float);
+        let texts: Vec<String> = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5]
+            .into_iter()
+            .map(|x| j(x).to_string())
+            .chain([value_to_json(&Datum::Null, DataType::Float).to_string()])
+            .collect();
+        assert_eq!(
+            texts,
+            ["\"NaN\"", "\"Infinity\"", "\"-Infinity\"", "1.5", "null"]
+        );
+        assert_eq!(j(-0.0), j(0.0));
+    }
+
+    #[test]
+    fn timestamps_print_and_parse() {
+        assert_eq!(format_timestamp(1_764_078_596_123), "2025-11-25 13:49:56.123");
+        assert_eq!(
+            parse_timestamp("2025-11-25 13:49:56.123"),
+            Some(1_764_078_596_123)
+        );
+        assert_eq!(
+            parse_timestamp("2025-11-25T13:49:56.123Z"),
+            Some(1_764_078_596_123)
+        );
+        assert_eq!(parse_timestamp("2025-11-25"), Some(1_764_028_800_000));
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(format_instant(1_764_078_596_123), "2025-11-25T13:49:56.123Z");
+    }
 }

@@ -59,6 +59,14 @@ pub enum Error {
     /// A command-line flag or run setting is invalid.
     #[error("{0}")]
     Config(String),
+    /// A run would continue from Kafka offsets without the state that belongs to them.
+    #[error("{message}")]
+    State {
+        /// What would go wrong.
+        message: String,
+        /// What to do instead.
+        hint: String,
+    },
     /// A record could not be decoded and the policy is `fail`.
     #[error(
         "cannot decode record at topic \"{topic}\" partition {partition} offset {offset}: {reason}"
@@ -73,6 +81,16 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
+    /// A query result cannot be computed or represented (e.g. a BIGINT `SUM` beyond 64 bits).
+    #[error("in \"{context}\": {message}")]
+    Eval {
+        /// The view or sink whose query failed.
+        context: String,
+        /// What went wrong, naming the expression and the group.
+        message: String,
+        /// What the user might do instead.
+        hint: Option<String>,
+    },
     /// The broker could not be reached or refused a request.
     #[error("kafka: {context}: {source}")]
     Kafka {
@@ -81,6 +99,16 @@ pub enum Error {
         /// The client's error.
         #[source]
         source: rdkafka::error::KafkaError,
+    },
+    /// The broker answered with an error that retrying cannot fix.
+    #[error("kafka: {context}: {message}")]
+    KafkaFatal {
+        /// What ddflow was doing.
+        context: String,
+        /// The client's error.
+        message: String,
+        /// What to check.
+        hint: String,
     },
     /// The broker did not answer within the allowed time.
     #[error("kafka: {0}")]
@@ -119,10 +147,14 @@ impl Error {
     /// Who is responsible for this error.
     pub fn domain(&self) -> Domain {
         match self {
-            Error::Sql { .. } | Error::Option { .. } | Error::Config(_) | Error::Decode { .. } => {
-                Domain::User
-            }
+            Error::Sql { .. }
+            | Error::Option { .. }
+            | Error::Config(_)
+            | Error::Decode { .. }
+            | Error::State { .. }
+            | Error::Eval { .. } => Domain::User,
             Error::Kafka { .. }
+            | Error::KafkaFatal { .. }
             | Error::KafkaTimeout(_)
             | Error::Sink { .. }
             | Error::Io { .. }
@@ -134,8 +166,16 @@ impl Error {
     /// A hint for the user, printed on its own line after the error.
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Sql { hint, .. } | Error::Option { hint, .. } => hint.as_deref(),
-            Error::Kafka { .. } | Error::KafkaTimeout(_) => {
+            Error::Sql { hint, .. } | Error::Option { hint, .. } | Error::Eval { hint, .. } => {
+                hint.as_deref()
+            }
+            Error::KafkaFatal { hint, .. } | Error::State { hint, .. } => Some(hint),
+            Error::Kafka { source, .. } => Some(
+                permanent_kafka_error(source).unwrap_or(
+                    "check 'properties.bootstrap.servers' and that the broker is running, or try --embedded",
+                ),
+            ),
+            Error::KafkaTimeout(_) => {
                 Some("check 'properties.bootstrap.servers' and that the broker is running, or try --embedded")
             }
             Error::Decode { .. } => {
@@ -190,6 +230,37 @@ impl Error {
             source,
         }
     }
+}
+
+/// Whether a client error is permanent (retrying cannot help), with what the user should check.
+/// `None`: a transient error, to be retried.
+pub fn permanent_kafka_error(e: &rdkafka::error::KafkaError) -> Option<&'static str> {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    let code = e.rdkafka_error_code()?;
+    Some(match code {
+        C::NotImplemented | C::UnsupportedCompressionType | C::UnsupportedFeature => {
+            "the records use a feature (e.g. a compression codec) this ddflow build or the broker does not support"
+        }
+        C::TopicAuthorizationFailed
+        | C::GroupAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::TransactionalIdAuthorizationFailed => {
+            "the broker denies access: check the ACLs of the user in 'properties.sasl.username'"
+        }
+        C::SaslAuthenticationFailed | C::Authentication => {
+            "authentication failed: check 'properties.sasl.mechanism', 'properties.sasl.username' and 'properties.sasl.password'"
+        }
+        C::SSL => {
+            "the TLS handshake failed: check 'properties.security.protocol' and the 'properties.ssl.*' certificate settings"
+        }
+        C::UnknownTopicOrPartition | C::UnknownTopic => {
+            "the topic or partition no longer exists on the broker"
+        }
+        C::UnsupportedVersion | C::InvalidConfig | C::Fatal => {
+            "the broker refuses the client's request"
+        }
+        _ => return None,
+    })
 }
 
 /// The crate's result type.

@@ -9,6 +9,8 @@ fn main() {
                 .unwrap_or_else(|_| "ddflow=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, never into a pipe or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = ddflow::cli::Cli::parse();
     if let Err(error) = ddflow::cli::run(cli) {

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub records_skipped: AtomicU64,
     /// Records that did not decode and were sent to a dead-letter topic.
     pub records_dead_lettered: AtomicU64,
+    /// Records without a value (tombstones), skipped.
+    pub tombstones_skipped: AtomicU64,
     /// Changes (rows with a multiplicity) handed to sinks.
     pub changes_written: AtomicU64,
     /// Messages produced to Kafka sinks.
@@ -51,6 +53,7 @@ impl Metrics {
             records_read: self.records_read.load(Ordering::Relaxed),
             records_skipped: self.records_skipped.load(Ordering::Relaxed),
             records_dead_lettered: self.records_dead_lettered.load(Ordering::Relaxed),
+            tombstones_skipped: self.tombstones_skipped.load(Ordering::Relaxed),
             changes_written: self.changes_written.load(Ordering::Relaxed),
             messages_produced: self.messages_produced.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
@@ -71,6 +74,8 @@ pub struct MetricsSnapshot {
     pub records_skipped: u64,
     /// See [`Metrics::records_dead_lettered`].
     pub records_dead_lettered: u64,
+    /// See [`Metrics::tombstones_skipped`].
+    pub tombstones_skipped: u64,
     /// See [`Metrics::changes_written`].
     pub changes_written: u64,
     /// See [`Metrics::messages_produced`].

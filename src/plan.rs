@@ -3,18 +3,37 @@
 //! `spec::parse` gives statements, [`lower`] resolves names and types and builds the IR, and
 //! [`explain`] prints it. Nothing here builds operators.
 
+pub mod checks;
 pub mod explain;
 pub mod ir;
+pub mod keys;
 pub mod lower;
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Stack for planning: parsing and lowering recurse once per level of SQL nesting, up to
+/// [`ir::MAX_EXPR_DEPTH`] levels (and dropping a deep syntax tree recurses as deep); the
+/// memory is reserved, and only used pages are committed.
+const PLANNER_STACK: usize = 256 << 20;
+
 /// Parse and plan dataflow text; `file` names it in messages.
+///
+/// Runs on a thread of its own with a stack large enough for the deepest text the parser
+/// accepts, so deeply nested SQL is an "expression too deep" error, not a crash.
 pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
-    let (statements, metadata) = crate::spec::parse::parse(file, text)?;
-    lower::lower(file, &statements, &metadata)
+    let (file, text) = (file.to_string(), text.to_string());
+    std::thread::Builder::new()
+        .name("ddflow-planner".into())
+        .stack_size(PLANNER_STACK)
+        .spawn(move || {
+            let parsed = crate::spec::parse::parse(&file, &text)?;
+            lower::lower(&file, &parsed)
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the planner thread: {e}")))?
+        .join()
+        .map_err(|_| Error::Internal("the planner panicked".into()))?
 }
 
 /// Read, parse and plan a dataflow file.

@@ -14,15 +14,16 @@ pub mod scalar;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::operators::ToStream;
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::checkpoint::operators::{render_restore, StateTrace};
 use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
-use crate::data::Row;
+use crate::data::{DataType, Datum, Row, Schema};
 use crate::error::{Error, Result};
-use crate::plan::ir::{Program, Relation};
+use crate::plan::ir::{AggFunc, AggregateExpr, Program, Relation};
 use crate::spec::SinkSpec;
 use crate::timestamp::{Diff, Time};
 
@@ -82,24 +83,26 @@ pub fn render_program<'s>(
         })
         .collect();
     for view in &program.views {
-        let rendered = render_relation(&view.relation, &env, state)?;
+        let rendered = render_relation(&view.relation, &env, state, &view.name)?;
         env.insert(view.name.to_ascii_lowercase(), rendered);
     }
     program
         .sinks
         .iter()
         .map(|sink| {
-            let rendered = render_relation(&sink.relation, &env, state)?;
+            let rendered = render_relation(&sink.relation, &env, state, &sink.sink.name)?;
             Ok((sink.sink.clone(), rendered.collection))
         })
         .collect()
 }
 
-/// Render one relation; `env` maps lowercase source/view names to their collections.
+/// Render one relation; `env` maps lowercase source/view names to their collections; `label`
+/// names the view or sink it belongs to, in messages.
 fn render_relation<'s>(
     relation: &Relation,
     env: &HashMap<String, Rendered<'s>>,
     state: &mut RenderState<'s>,
+    label: &str,
 ) -> Result<Rendered<'s>> {
     Ok(match relation {
         Relation::Get { name, .. } => env
@@ -108,7 +111,7 @@ fn render_relation<'s>(
             .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
         Relation::Filter { input, predicate } => {
             let predicate = predicate.clone();
-            let input = render_relation(input, env, state)?;
+            let input = render_relation(input, env, state, label)?;
             Rendered {
                 collection: input
                     .collection
@@ -118,7 +121,7 @@ fn render_relation<'s>(
         }
         Relation::Project { input, exprs, .. } => {
             let exprs = exprs.clone();
-            let input = render_relation(input, env, state)?;
+            let input = render_relation(input, env, state, label)?;
             Rendered {
                 collection: input
                     .collection
@@ -130,9 +133,10 @@ fn render_relation<'s>(
             input,
             group_key,
             aggregates,
-            ..
+            schema,
         } => {
-            let input = render_relation(input, env, state)?;
+            let input_schema = input.schema().clone();
+            let input = render_relation(input, env, state, label)?;
             let keyed = aggregate::key_rows(input.collection, group_key, aggregates);
             // Only arrangements fed directly by sources are state; the ones above them are
             // recomputed from it on restore.
@@ -151,15 +155,102 @@ fn render_relation<'s>(
                 }
                 _ => (keyed, false),
             };
-            let (collection, trace, progress) = aggregate::render_reduce(keyed, aggregates);
+            let on_error = overflow_reporter(
+                label,
+                aggregates,
+                &input_schema,
+                schema,
+                state.control.clone(),
+            );
+            let (collection, trace, progress) =
+                aggregate::render_reduce(keyed, aggregates, on_error);
             if checkpointed {
                 state.traces.push(trace);
                 state.progress.push(progress);
             }
+            let collection = if group_key.is_empty() {
+                with_empty_group(collection, aggregates, state.scope)
+            } else {
+                collection
+            };
             Rendered {
                 collection,
                 stateful: true,
             }
         }
     })
+}
+
+/// A global aggregate (no `GROUP BY`) has one row even over no input, as in SQL: `COUNT` 0,
+/// every other aggregate NULL. The reduce produces a row only for a non-empty input, so this
+/// adds the empty-input row at time 0 (before any record) and retracts it whenever the reduce
+/// has its row: `output + (empty_row − output mapped to empty_row)`.
+fn with_empty_group<'s>(
+    output: RowCollection<'s>,
+    aggregates: &[AggregateExpr],
+    scope: Scope<'s, Time>,
+) -> RowCollection<'s> {
+    let empty: Row = aggregates
+        .iter()
+        .map(|a| match a.func {
+            AggFunc::Count => Datum::Int(0),
+            _ => Datum::Null,
+        })
+        .collect();
+    // One worker adds it, so it is there once.
+    let initial: Vec<(Row, Time, Diff)> = if scope.index() == 0 {
+        vec![(empty.clone(), 0, 1)]
+    } else {
+        Vec::new()
+    };
+    let present = output.clone().map(move |_| empty.clone()).negate();
+    output.concat(initial.to_stream(scope).as_collection().concat(present))
+}
+
+/// What a `Reduce` does with a group result that does not fit its type: fail the run, naming
+/// the view or sink, the aggregate, the group and the exact value.
+fn overflow_reporter(
+    label: &str,
+    aggregates: &[AggregateExpr],
+    input: &Schema,
+    output: &Schema,
+    control: Arc<RunControl>,
+) -> impl Fn(&Row, aggregate::AggregateError) + 'static {
+    let label = label.to_string();
+    let texts: Vec<String> = aggregates
+        .iter()
+        .map(|a| {
+            let arg = a
+                .arg
+                .as_ref()
+                .map_or("*".to_string(), |e| crate::plan::explain::expr(e, input));
+            format!("{:?}({arg})", a.func).to_uppercase()
+        })
+        .collect();
+    let keys: Vec<(String, DataType)> = output
+        .columns
+        .iter()
+        .take(output.len() - aggregates.len())
+        .map(|c| (c.name.clone(), c.ty))
+        .collect();
+    move |key, error| {
+        let group: Vec<String> = keys
+            .iter()
+            .zip(key)
+            .map(|((name, ty), d)| format!("{name} = {}", crate::data::value_to_json(d, *ty)))
+            .collect();
+        control.fail(Error::Eval {
+            context: label.clone(),
+            message: format!(
+                "{} does not fit BIGINT for the group ({}): its exact value is {}",
+                texts[error.aggregate],
+                group.join(", "),
+                error.exact
+            ),
+            hint: Some(
+                "sums are exact in 128 bits but a BIGINT result must fit 64; CAST the argument to DOUBLE to sum approximately"
+                    .into(),
+            ),
+        });
+    }
 }

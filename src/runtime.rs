@@ -40,6 +40,7 @@ pub struct RunReport {
 /// `control.stop()` is called.
 pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
     let start = Instant::now();
+    crate::plan::checks::check_topics(&program, config.bootstrap_override.as_deref())?;
     let partitions = preflight(&program, &config)?;
     let checkpointing = config
         .checkpoint
@@ -47,6 +48,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         .map(|settings| Checkpointing::prepare(settings, &program))
         .transpose()?
         .map(Arc::new);
+    check_resumable(&program, &config, checkpointing.as_deref())?;
     let source_settings = SourceSettings {
         epoch_interval: config.epoch_interval,
         max_epoch: config.max_epoch,
@@ -98,6 +100,70 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         metrics: control.metrics.snapshot(),
         elapsed: start.elapsed(),
     })
+}
+
+/// Refuse to start where the results could not be exact:
+/// - a `GROUP BY` over a source that resumes from offsets its consumer group committed, with no
+///   checkpoint holding the state that goes with them (the counts would cover only the records
+///   after those offsets);
+/// - a checkpoint directory holding the journal of a run that stopped before its first
+///   checkpoint, for a source that starts at `'latest-offset'` (which has moved since, so the
+///   journaled epochs cannot be re-formed).
+fn check_resumable(
+    program: &Program,
+    config: &RunConfig,
+    checkpointing: Option<&Checkpointing>,
+) -> Result<()> {
+    let recovery = checkpointing.and_then(|c| c.recovery.as_ref());
+    if recovery.is_some_and(|r| r.manifest.is_some()) {
+        return Ok(());
+    }
+    if let (Some(ck), Some(_)) = (checkpointing, recovery) {
+        if let Some(s) = program
+            .sources
+            .iter()
+            .find(|s| s.startup == crate::spec::StartupMode::Latest)
+        {
+            return Err(Error::checkpoint(
+                ck.store.root(),
+                format!(
+                    "holds the journal of a run that stopped before its first checkpoint, and table \"{}\" starts at 'latest-offset', which has moved since: the epochs that run formed (and may have written) cannot be formed again",
+                    s.name
+                ),
+            ));
+        }
+    }
+    for source in crate::plan::checks::resuming_stateful_sources(program) {
+        let bootstrap = config
+            .bootstrap_override
+            .as_deref()
+            .unwrap_or(&source.bootstrap_servers);
+        let group = source.group_id.as_deref().unwrap_or(&config.group_id);
+        let committed =
+            kafka::committed_offsets(bootstrap, group, &source.topic, config.broker_timeout)?;
+        let at: Vec<String> = committed
+            .iter()
+            .enumerate()
+            .filter_map(|(p, o)| o.map(|o| format!("{p}:{o}")))
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        let place = match checkpointing {
+            Some(ck) => format!("the checkpoint directory {}", ck.store.root().display()),
+            None => "no checkpoint directory".into(),
+        };
+        return Err(Error::State {
+            message: format!(
+                "table \"{}\" would resume from the offsets consumer group \"{group}\" committed on topic \"{}\" (partition:offset {}), but {place} holds no checkpoint with the GROUP BY state that goes with them: the results would count only the records after those offsets",
+                source.name,
+                source.topic,
+                at.join(", ")
+            ),
+            hint: "to recompute from the start, set 'scan.startup.mode' = 'earliest-offset' or use a new consumer group (--group-id or 'properties.group.id'); to continue, pass --checkpoint-dir with the directory of the run that committed them".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Check the broker before starting workers: learn each source topic's partition count (a
@@ -272,7 +338,8 @@ fn spawn_watchers(
                     changes_written = m.changes_written,
                     messages_produced = m.messages_produced,
                     records_skipped = m.records_skipped,
-                    committed_epoch = m.committed_epoch,
+                    committed = %u64::try_from(m.committed_epoch)
+                        .map_or("nothing yet".into(), crate::timestamp::epoch_text),
                     "progress"
                 );
             }

@@ -4,10 +4,12 @@
 //! and `catalog` holds the typed result. Nothing here knows about timely or Kafka clients.
 
 pub mod catalog;
+pub mod librdkafka_properties;
 pub mod options;
 pub mod parse;
+pub mod properties;
 
 pub use catalog::{
     BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, PrintMode, SinkConnector,
-    SinkSpec, SourceFormat, SourceSpec, StartupMode,
+    SinkSpec, SourceFormat, SourceSpec, StartupMode, Properties,
 };

@@ -87,6 +87,16 @@ pub fn next_epoch(previous: Time, now_ms: u64) -> Time {
     now_ms.max(previous + 1)
 }
 
+/// An epoch as people read it: the time of its tick (RFC 3339), or `start` for epoch 0 (the
+/// empty prefix of every partition, before any record).
+pub fn epoch_text(epoch: Time) -> String {
+    if epoch == 0 {
+        "start".into()
+    } else {
+        crate::data::format_instant(epoch)
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

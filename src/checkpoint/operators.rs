@@ -214,7 +214,7 @@ pub fn render_checkpointing<'s>(
                     let ms = ctl.started.elapsed().as_millis() as u64;
                     ctl.metrics.restore_millis.fetch_max(ms, Ordering::Relaxed);
                     tracing::info!(
-                        epoch = restored,
+                        epoch = %crate::timestamp::epoch_text(restored),
                         ms,
                         "restored state caught up with the checkpoint"
                     );
@@ -515,7 +515,7 @@ fn commit(
     ck.store.commit(&manifest)?;
     ck.store.prune(ck.settings.keep)?;
     tracing::info!(
-        epoch,
+        epoch = %crate::timestamp::epoch_text(epoch),
         files = manifest.shards.len(),
         entries = manifest.shards.iter().map(|s| s.entries).sum::<u64>(),
         bytes = manifest.shards.iter().map(|s| s.bytes).sum::<u64>(),

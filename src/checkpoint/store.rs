@@ -88,6 +88,45 @@ impl Store {
         Ok(store)
     }
 
+    /// Take the exclusive lock of process `process` on the directory, or fail naming the
+    /// process that holds it. The lock lives as long as the returned file, and the operating
+    /// system releases it when the process exits, however it exits.
+    pub fn lock(&self, process: usize) -> Result<std::fs::File> {
+        use std::io::{Read, Seek, Write};
+        let path = self.root.join(format!("lock-p{process}"));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another ddflow process".to_string()
+                } else {
+                    format!("another ddflow process ({holder})")
+                };
+                return Err(Error::checkpoint(
+                    &self.root,
+                    format!("is in use by {who}: two runs on one checkpoint directory would overwrite each other's state"),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        let me = format!("pid {}, process index {process}", std::process::id());
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(me.as_bytes()))
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(file)
+    }
+
     /// The directory root.
     pub fn root(&self) -> &Path {
         &self.root

@@ -156,11 +156,24 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
                 BinaryOp::And => "AND",
                 BinaryOp::Or => "OR",
                 BinaryOp::Concat => "||",
-                BinaryOp::Like => "LIKE",
             };
             format!("({} {op} {})", expr(left, schema), expr(right, schema))
         }
-        Expr::Cast { expr: x, ty } => format!("CAST({} AS {ty})", expr(x, schema)),
+        Expr::Cast { expr: x, ty, .. } => format!("CAST({} AS {ty})", expr(x, schema)),
+        Expr::Like {
+            expr: x,
+            pattern,
+            escape,
+        } => {
+            let escape = escape.map_or(String::new(), |c| {
+                format!(" ESCAPE '{}'", c.to_string().replace('\'', "''"))
+            });
+            format!(
+                "({} LIKE {}{escape})",
+                expr(x, schema),
+                expr(pattern, schema)
+            )
+        }
         Expr::IsNull { expr: x, negated } => format!(
             "{} IS {}NULL",
             expr(x, schema),

@@ -36,8 +36,20 @@ pub enum Expr {
     Cast {
         /// The operand.
         expr: Box<Expr>,
+        /// The operand's type (a TIMESTAMP cast to STRING is written as a time).
+        from: DataType,
         /// Target type.
         ty: DataType,
+    },
+    /// `e LIKE pattern [ESCAPE 'c']`: `%` matches any run of characters, `_` one character,
+    /// and the escape character makes the next pattern character literal.
+    Like {
+        /// The string matched.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// The `ESCAPE` character, if any.
+        escape: Option<char>,
     },
     /// `e IS [NOT] NULL`.
     IsNull {
@@ -102,8 +114,6 @@ pub enum BinaryOp {
     Or,
     /// `||` string concatenation
     Concat,
-    /// `LIKE` with `%` and `_` wildcards
-    Like,
 }
 
 /// Built-in scalar functions.
@@ -243,6 +253,10 @@ pub struct Program {
     #[serde(skip)]
     pub settings: Vec<(String, String)>,
 }
+
+/// The deepest expression nesting the planner accepts. Evaluation recurses once per level, so
+/// this bounds the stack a worker thread needs for any plan (a few hundred bytes per level).
+pub const MAX_EXPR_DEPTH: usize = 1000;
 
 /// The keys a dataflow file may `SET`, with what they mean.
 pub const RUN_SETTINGS: &[(&str, &str)] = &[

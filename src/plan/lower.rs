@@ -9,7 +9,8 @@ use crate::data::{DataType, Datum, Schema};
 use crate::error::{Error, Result, Span};
 use crate::plan::ir::*;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
-use crate::spec::parse::MetadataClause;
+use crate::spec::parse::{MetadataClause, Parsed};
+use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
 
 fn unquote(s: &str) -> String {
     s.trim()
@@ -18,7 +19,7 @@ fn unquote(s: &str) -> String {
 }
 
 /// Lower parsed statements into a program.
-pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) -> Result<Program> {
+pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
     let mut l = Lowerer {
         file,
         tables: Vec::new(),
@@ -26,9 +27,12 @@ pub fn lower(file: &str, statements: &[Statement], metadata: &[MetadataClause]) 
         read: Vec::new(),
         sinks: Vec::new(),
         settings: Vec::new(),
+        depth: 0,
+        statement_start: Span::default(),
     };
-    let mut metadata = metadata.iter();
-    for st in statements {
+    let mut metadata = parsed.metadata.iter();
+    for (i, st) in parsed.statements.iter().enumerate() {
+        l.statement_start = parsed.starts.get(i).copied().unwrap_or_default();
         match st {
             Statement::CreateTable(ct) => l.create_table(ct, &mut metadata)?,
             Statement::CreateView(cv) => {
@@ -59,6 +63,10 @@ struct Lowerer<'a> {
     read: Vec<String>,
     sinks: Vec<(String, Relation, Span)>,
     settings: Vec<(String, String)>,
+    /// Current expression nesting (see [`MAX_EXPR_DEPTH`]).
+    depth: usize,
+    /// Where the statement being lowered starts (for nodes without a position of their own).
+    statement_start: Span,
 }
 
 /// The columns visible to an expression, with the names that qualify them.
@@ -101,12 +109,18 @@ impl<'a> Lowerer<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> Error {
-        Error::Sql {
-            file: self.file.to_string(),
-            span: Span {
+        // Some nodes (SET, for one) carry no position: point at their statement.
+        let span = if span.start.line == 0 {
+            self.statement_start
+        } else {
+            Span {
                 line: span.start.line,
                 column: span.start.column,
-            },
+            }
+        };
+        Error::Sql {
+            file: self.file.to_string(),
+            span,
             message: message.into(),
             hint,
         }
@@ -262,6 +276,20 @@ impl<'a> Lowerer<'a> {
         let Some(query) = &ins.source else {
             return Err(self.err(name.span(), "INSERT INTO needs a SELECT", None));
         };
+        if let Some((_, _, first)) = self
+            .sinks
+            .iter()
+            .find(|(s, _, _)| s.eq_ignore_ascii_case(&table.name))
+        {
+            return Err(self.err(
+                name.span(),
+                format!(
+                    "table \"{}\" is already written by the INSERT INTO at {first}: a sink table takes one INSERT",
+                    table.name
+                ),
+                Some("write the second query into a table of its own (two queries writing one upsert topic would overwrite each other's rows)".into()),
+            ));
+        }
         let relation = self.query(query)?;
         let got = relation.schema().clone();
         if got.len() != table.schema.len() {
@@ -283,6 +311,7 @@ impl<'a> Lowerer<'a> {
             } else if castable(have.ty, want.ty) {
                 Expr::Cast {
                     expr: Box::new(Expr::Column(i)),
+                    from: have.ty,
                     ty: want.ty,
                 }
             } else {
@@ -350,23 +379,24 @@ impl<'a> Lowerer<'a> {
             }
         }
         let mut sinks = Vec::new();
-        for (name, relation, _) in self.sinks {
+        for (name, relation, span) in self.sinks {
             let table = self
                 .tables
                 .iter()
                 .find(|t| t.name == name)
                 .ok_or_else(|| Error::Internal(format!("sink {name} lost")))?;
-            sinks.push(SinkPlan {
-                sink: sink_spec(table)?,
-                relation,
-            });
+            let sink = sink_spec(table)?;
+            check_upsert_key(self.file, &sink, &relation, &self.views, span)?;
+            sinks.push(SinkPlan { sink, relation });
         }
-        Ok(Program {
+        let program = Program {
             sources,
             views: self.views,
             sinks,
             settings: self.settings,
-        })
+        };
+        crate::plan::checks::check_topics(&program, None)?;
+        Ok(program)
     }
 
     fn query(&mut self, q: &sql::Query) -> Result<Relation> {
@@ -641,6 +671,27 @@ impl<'a> Lowerer<'a> {
     /// Lower an expression. With an aggregation context, the result refers to the `Reduce`
     /// output (keys, then aggregates) instead of the input row.
     fn expr(&mut self, e: &SqlExpr, scope: &Scope, agg: &mut Option<AggCx>) -> Result<Typed> {
+        // Every level of SQL nesting is one level of this recursion (and about one level of
+        // the plan's expression tree, which workers evaluate recursively): bound it.
+        if self.depth >= MAX_EXPR_DEPTH {
+            return Err(self.err(
+                e.span(),
+                format!("expression too deep: more than {MAX_EXPR_DEPTH} nested terms"),
+                Some("split it into views, or use IN (...) for long lists of alternatives".into()),
+            ));
+        }
+        self.depth += 1;
+        let result = self.expr_at_depth(e, scope, agg);
+        self.depth -= 1;
+        result
+    }
+
+    fn expr_at_depth(
+        &mut self,
+        e: &SqlExpr,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
         if agg.is_some() {
             if let Some(call) = agg_call(e) {
                 return self.agg_call(e, call, scope, agg);
@@ -786,22 +837,50 @@ impl<'a> Lowerer<'a> {
                 negated,
                 expr,
                 pattern,
-                ..
+                escape_char,
+                any: false,
             } => {
-                let l = self.expr(expr, scope, agg)?;
-                let r = self.expr(pattern, scope, agg)?;
-                let (x, ty) = self.binary(&BinaryOperator::Custom("LIKE".into()), l, r, span)?;
-                Ok(if *negated {
-                    (
-                        Expr::Unary {
-                            op: UnaryOp::Not,
-                            expr: Box::new(x),
-                        },
-                        ty,
-                    )
-                } else {
-                    (x, ty)
-                })
+                let (l, lt) = self.expr(expr, scope, agg)?;
+                let (r, rt) = self.expr(pattern, scope, agg)?;
+                if lt != DataType::String || rt != DataType::String {
+                    return Err(self.err(
+                        span,
+                        format!("LIKE needs STRING operands, not {lt} and {rt}"),
+                        None,
+                    ));
+                }
+                let escape = match escape_char.as_deref() {
+                    None => None,
+                    Some(SqlExpr::Value(v)) => match &v.value {
+                        Value::SingleQuotedString(e) if e.chars().count() == 1 => e.chars().next(),
+                        Value::SingleQuotedString(e) if e.is_empty() => None,
+                        _ => {
+                            return Err(self.err(
+                                span,
+                                format!("ESCAPE must be one character, not {v}"),
+                                None,
+                            ))
+                        }
+                    },
+                    Some(other) => {
+                        return Err(self.err(
+                            other.span(),
+                            "ESCAPE must be a one-character string literal",
+                            None,
+                        ))
+                    }
+                };
+                if let Expr::Literal(Datum::Str(p)) = &r {
+                    if let Err(e) = crate::render::scalar::check_like_pattern(p, escape) {
+                        return Err(self.err(pattern.span(), e.0, None));
+                    }
+                }
+                let x = Expr::Like {
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    escape,
+                };
+                Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Cast {
                 expr, data_type, ..
@@ -814,6 +893,7 @@ impl<'a> Lowerer<'a> {
                     (
                         Expr::Cast {
                             expr: Box::new(x),
+                            from,
                             ty,
                         },
                         ty,
@@ -827,20 +907,13 @@ impl<'a> Lowerer<'a> {
                 ..
             } => {
                 let l = self.expr(expr, scope, agg)?;
-                let mut any: Option<Expr> = None;
+                let mut terms = Vec::with_capacity(list.len());
                 for item in list {
                     let r = self.expr(item, scope, agg)?;
-                    let (eq, _) = self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?;
-                    any = Some(match any {
-                        None => eq,
-                        Some(a) => Expr::Binary {
-                            op: BinaryOp::Or,
-                            left: Box::new(a),
-                            right: Box::new(eq),
-                        },
-                    });
+                    terms.push(self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?.0);
                 }
-                let x = any.unwrap_or(Expr::Literal(Datum::Bool(false)));
+                // A balanced OR tree: a list of n values nests log2(n) deep, not n.
+                let x = balanced(BinaryOp::Or, terms).unwrap_or(Expr::Literal(Datum::Bool(false)));
                 Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Between {
@@ -1066,16 +1139,6 @@ impl<'a> Lowerer<'a> {
                 )
             }
             B::StringConcat => (BinaryOp::Concat, DataType::String),
-            B::Custom(c) if c == "LIKE" => {
-                if lt != DataType::String || rt != DataType::String {
-                    return Err(self.err(
-                        span,
-                        format!("LIKE needs STRING operands, not {lt} and {rt}"),
-                        None,
-                    ));
-                }
-                (BinaryOp::Like, DataType::Bool)
-            }
             other => {
                 return Err(self.err(span, format!("operator {other} is not supported yet"), None))
             }
@@ -1103,6 +1166,18 @@ impl<'a> Lowerer<'a> {
                 span,
                 format!("aggregate {}() is not allowed here", name.to_uppercase()),
                 None,
+            ));
+        }
+        if !SCALAR_FUNCTIONS.contains(&name.as_str()) {
+            let hint = closest(
+                &name,
+                SCALAR_FUNCTIONS.iter().chain(AGGREGATE_FUNCTIONS).copied(),
+            )
+            .map(|c| format!("did you mean {}?", c.to_uppercase()));
+            return Err(self.err(
+                span,
+                format!("unknown function {}()", name.to_uppercase()),
+                hint,
             ));
         }
         let mut args = Vec::new();
@@ -1197,7 +1272,83 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`).
+/// An upsert sink needs at most one row per key: its `PRIMARY KEY` must contain a unique key
+/// of the query (see [`crate::plan::keys`]).
+fn check_upsert_key(
+    file: &str,
+    sink: &SinkSpec,
+    relation: &Relation,
+    views: &[View],
+    span: Span,
+) -> Result<()> {
+    if !matches!(
+        sink.connector,
+        SinkConnector::Kafka {
+            mode: KafkaSinkMode::Upsert,
+            ..
+        }
+    ) {
+        return Ok(());
+    }
+    let names = |cols: &[usize]| -> String {
+        cols.iter()
+            .map(|i| sink.schema.columns[*i].name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let declared = names(&sink.primary_key);
+    let (message, hint) = match crate::plan::keys::unique_key(relation, views) {
+        Some(key) if key.iter().all(|k| sink.primary_key.contains(k)) => return Ok(()),
+        Some(key) => (
+            format!(
+                "sink \"{}\" has PRIMARY KEY ({declared}), but the query's rows are unique only by ({}): rows that share ({declared}) would overwrite each other, and deleting one would delete the key while others remain",
+                sink.name,
+                names(&key)
+            ),
+            format!(
+                "declare PRIMARY KEY ({}) NOT ENFORCED, or GROUP BY ({declared}) only",
+                names(&key)
+            ),
+        ),
+        None => (
+            format!(
+                "sink \"{}\" is an upsert sink keyed by ({declared}), but the query can produce several rows per key (it has no GROUP BY, or does not select every GROUP BY column): they would overwrite each other, and deleting one would delete the key while others remain",
+                sink.name
+            ),
+            format!(
+                "GROUP BY {declared} (and select those columns), or write every change with 'sink.mode' = 'changelog'"
+            ),
+        ),
+    };
+    Err(Error::Sql {
+        file: file.into(),
+        span,
+        message,
+        hint: Some(hint),
+    })
+}
+
+/// `terms` joined by `op` (associative) as a balanced tree; `None` when there are none.
+fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
+    while terms.len() > 1 {
+        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut it = terms.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => Expr::Binary {
+                    op,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                },
+                None => a,
+            });
+        }
+        terms = next;
+    }
+    terms.pop()
+}
+
+/// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`, `NOT LIKE`).
 fn negate_if(negated: bool, x: Expr) -> Expr {
     if negated {
         Expr::Unary {
@@ -1229,8 +1380,30 @@ fn castable(from: DataType, to: DataType) -> bool {
     )
 }
 
+/// Scalar functions the planner knows (lowercase), for lookups and "did you mean".
+const SCALAR_FUNCTIONS: &[&str] = &[
+    "lower",
+    "upper",
+    "trim",
+    "length",
+    "char_length",
+    "character_length",
+    "substr",
+    "substring",
+    "abs",
+    "floor",
+    "ceil",
+    "ceiling",
+    "round",
+    "coalesce",
+    "concat",
+];
+
+/// Aggregate functions the planner knows (lowercase).
+const AGGREGATE_FUNCTIONS: &[&str] = &["count", "sum", "min", "max", "avg"];
+
 fn is_agg_name(name: &str) -> bool {
-    matches!(name, "count" | "sum" | "min" | "max" | "avg")
+    AGGREGATE_FUNCTIONS.contains(&name)
 }
 
 fn agg_call(e: &SqlExpr) -> Option<&sql::Function> {

@@ -109,9 +109,14 @@ pub fn key_rows<'s>(
 /// Render a `Reduce` over [`key_rows`]: output rows laid out as key columns, then one column
 /// per aggregate. Also returns the trace of the input arrangement (the operator's state) and a
 /// data-less stream with the arrangement's frontier.
+///
+/// A group whose result cannot be represented (a BIGINT `SUM` beyond 64 bits) is reported to
+/// `on_error` with its key while the operator still holds the epoch, so a run that fails on it
+/// never writes that epoch; the row it emits then carries NULL in that column.
 pub fn render_reduce<'s>(
     keyed: VecCollection<'s, Time, (Row, Row), Diff>,
     aggregates: &[AggregateExpr],
+    on_error: impl Fn(&Row, AggregateError) + 'static,
 ) -> (
     VecCollection<'s, Time, Row, Diff>,
     StateTrace,
@@ -124,8 +129,15 @@ pub fn render_reduce<'s>(
     let output = arranged
         .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
             "Aggregate",
-            move |_key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
-                output.push((aggregate_group(&aggs, input), 1));
+            move |key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
+                let row = match aggregate_group(&aggs, input) {
+                    Ok(row) => row,
+                    Err((row, error)) => {
+                        on_error(key, error);
+                        row
+                    }
+                };
+                output.push((row, 1));
             },
             |vec, key: &Row, upds: &mut Vec<(Row, Time, Diff)>| {
                 vec.clear();
@@ -140,22 +152,48 @@ pub fn render_reduce<'s>(
     (output, trace, progress)
 }
 
+/// A group result that cannot be represented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateError {
+    /// Which aggregate (its position in the `Reduce`).
+    pub aggregate: usize,
+    /// The exact value that does not fit.
+    pub exact: i128,
+}
+
 /// Compute every aggregate of one group from its distinct argument rows and multiplicities.
 ///
 /// `input[i].0[slot]` is the argument of the aggregate at `slot` (aggregates without an
 /// argument, `COUNT(*)`, take no slot). Multiplicities are positive in a consistent collection.
-pub fn aggregate_group(aggs: &[AggregateExpr], input: &[(&Row, Diff)]) -> Row {
+/// On error, the row computed with NULL in place of the failed aggregate comes with it.
+pub fn aggregate_group(
+    aggs: &[AggregateExpr],
+    input: &[(&Row, Diff)],
+) -> Result<Row, (Row, AggregateError)> {
     let mut slot = 0;
-    aggs.iter()
-        .map(|agg| match &agg.arg {
+    let mut error = None;
+    let row = aggs
+        .iter()
+        .enumerate()
+        .map(|(i, agg)| match &agg.arg {
             None => Datum::Int(input.iter().map(|(_, d)| *d).sum()),
             Some(_) => {
                 let values = column(input, slot, agg.distinct);
                 slot += 1;
-                fold(agg.func, &values)
+                fold(agg.func, &values).unwrap_or_else(|exact| {
+                    error.get_or_insert(AggregateError {
+                        aggregate: i,
+                        exact,
+                    });
+                    Datum::Null
+                })
             }
         })
-        .collect()
+        .collect();
+    match error {
+        None => Ok(row),
+        Some(e) => Err((row, e)),
+    }
 }
 
 /// The non-NULL values of one argument column with their multiplicities; with `distinct`,
@@ -174,10 +212,15 @@ fn column<'a>(input: &[(&'a Row, Diff)], slot: usize, distinct: bool) -> Vec<(&'
     values
 }
 
-fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Datum {
-    match func {
+/// One aggregate over its values; `Err(exact)` when an integer `SUM` does not fit 64 bits.
+fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Result<Datum, i128> {
+    Ok(match func {
         AggFunc::Count => Datum::Int(values.iter().map(|(_, d)| *d).sum()),
-        AggFunc::Sum => sum(values),
+        AggFunc::Sum => match sum(values) {
+            None => Datum::Null,
+            Some(Sum::Float(f)) => Datum::Float(OrderedFloat(f)),
+            Some(Sum::Int(i)) => Datum::Int(i64::try_from(i).map_err(|_| i)?),
+        },
         AggFunc::Min => values
             .iter()
             .map(|(v, _)| *v)
@@ -193,18 +236,28 @@ fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Datum {
         AggFunc::Avg => {
             let count: Diff = values.iter().map(|(_, d)| *d).sum();
             match sum(values) {
-                Datum::Int(s) if count > 0 => Datum::Float(OrderedFloat(s as f64 / count as f64)),
-                Datum::Float(s) if count > 0 => Datum::Float(OrderedFloat(s.0 / count as f64)),
+                // From the exact sum: the average fits even where the sum does not.
+                Some(Sum::Int(s)) if count > 0 => {
+                    Datum::Float(OrderedFloat(s as f64 / count as f64))
+                }
+                Some(Sum::Float(s)) if count > 0 => Datum::Float(OrderedFloat(s / count as f64)),
                 _ => Datum::Null,
             }
         }
-    }
+    })
 }
 
-/// SUM: integer sums are exact (NULL on overflow of 64 bits); any float makes it a float sum.
-fn sum(values: &[(&Datum, Diff)]) -> Datum {
+/// An exact integer sum, or a float sum once any value is a float.
+enum Sum {
+    Int(i128),
+    Float(f64),
+}
+
+/// SUM over non-NULL values (`None` when there are none): integers are summed exactly in 128
+/// bits (2^64 values of any size cannot overflow it).
+fn sum(values: &[(&Datum, Diff)]) -> Option<Sum> {
     if values.is_empty() {
-        return Datum::Null;
+        return None;
     }
     let mut int: i128 = 0;
     let mut float: Option<f64> = None;
@@ -215,10 +268,10 @@ fn sum(values: &[(&Datum, Diff)]) -> Datum {
             _ => {}
         }
     }
-    match float {
-        Some(f) => Datum::Float(OrderedFloat(f + int as f64)),
-        None => i64::try_from(int).map_or(Datum::Null, Datum::Int),
-    }
+    Some(match float {
+        Some(f) => Sum::Float(f + int as f64),
+        None => Sum::Int(int),
+    })
 }
 
 #[cfg(test)]
@@ -256,7 +309,7 @@ mod tests {
             agg(AggFunc::Avg, false),
             agg(AggFunc::Sum, true),
         ];
-        let out = aggregate_group(&aggs, &input);
+        let out = aggregate_group(&aggs, &input).unwrap();
         let f = |x| Datum::Float(OrderedFloat(x));
         assert_eq!(
             out,
@@ -278,7 +331,33 @@ mod tests {
         let n = vec![Datum::Null];
         assert_eq!(
             aggregate_group(&[agg(AggFunc::Sum, false)], &[(&n, 1)]),
-            vec![Datum::Null]
+            Ok(vec![Datum::Null])
+        );
+    }
+
+    #[test]
+    fn sum_beyond_64_bits_is_an_error_but_avg_is_exact() {
+        let big = vec![Datum::Int(1 << 62); 2]; // one argument slot per aggregate
+        let input = [(&big, 3)];
+        let aggs = [agg(AggFunc::Avg, false), agg(AggFunc::Sum, false)];
+        let (row, error) = aggregate_group(&aggs, &input).unwrap_err();
+        assert_eq!(
+            row,
+            vec![Datum::Float(OrderedFloat((1i64 << 62) as f64)), Datum::Null]
+        );
+        assert_eq!(
+            error,
+            AggregateError {
+                aggregate: 1,
+                exact: 3 * (1i128 << 62)
+            }
+        );
+        // A sum that passes 64 bits on the way but ends inside them is exact.
+        let (a, b) = (vec![Datum::Int(i64::MAX)], vec![Datum::Int(-5)]);
+        assert!(aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 2), (&b, 1)]).is_err());
+        assert_eq!(
+            aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 1), (&b, 1)]),
+            Ok(vec![Datum::Int(i64::MAX - 5)])
         );
     }
 }

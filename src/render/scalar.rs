@@ -6,7 +6,7 @@
 
 use ordered_float::OrderedFloat;
 
-use crate::data::{DataType, Datum};
+use crate::data::{format_value, parse_timestamp, DataType, Datum};
 use crate::plan::ir::{BinaryOp, Expr, ScalarFunc, UnaryOp};
 
 /// Evaluate `expr` on `row`.
@@ -16,7 +16,15 @@ pub fn eval(expr: &Expr, row: &[Datum]) -> Datum {
         Expr::Literal(d) => d.clone(),
         Expr::Unary { op, expr } => unary(*op, eval(expr, row)),
         Expr::Binary { op, left, right } => binary(*op, left, right, row),
-        Expr::Cast { expr, ty } => cast(eval(expr, row), *ty),
+        Expr::Cast { expr, from, ty } => cast(eval(expr, row), *from, *ty),
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+        } => match (eval(expr, row), eval(pattern, row)) {
+            (Datum::Str(s), Datum::Str(p)) => like(&s, &p, *escape).map_or(Datum::Null, Datum::Bool),
+            _ => Datum::Null,
+        },
         Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row).is_null() != *negated),
         Expr::Call { func, args } => call(*func, args, row),
         Expr::Case {
@@ -77,10 +85,6 @@ fn binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Datum]) -> Datum {
         BinaryOp::Gt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Greater)),
         BinaryOp::GtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Less)),
         BinaryOp::Concat => Datum::Str(format!("{l}{r}")),
-        BinaryOp::Like => match (&l, &r) {
-            (Datum::Str(s), Datum::Str(p)) => Datum::Bool(like(s, p)),
-            _ => Datum::Null,
-        },
         BinaryOp::And | BinaryOp::Or => unreachable!("handled above"),
     }
 }
@@ -126,12 +130,12 @@ fn as_f64(d: &Datum) -> Option<f64> {
     }
 }
 
-/// `CAST(v AS ty)`; NULL where the value does not convert.
-pub fn cast(v: Datum, ty: DataType) -> Datum {
+/// `CAST(v AS ty)` from type `from`; NULL where the value does not convert.
+pub fn cast(v: Datum, from: DataType, ty: DataType) -> Datum {
     match (v, ty) {
         (Datum::Null, _) => Datum::Null,
         (Datum::Str(s), DataType::String) => Datum::Str(s),
-        (v, DataType::String) => Datum::Str(v.to_string()),
+        (v, DataType::String) => Datum::Str(format_value(&v, from)),
         (Datum::Int(i), DataType::Int | DataType::Timestamp) => Datum::Int(i),
         (Datum::Float(f), DataType::Int | DataType::Timestamp) => {
             let t = f.0.trunc();
@@ -142,9 +146,10 @@ pub fn cast(v: Datum, ty: DataType) -> Datum {
             }
         }
         (Datum::Bool(b), DataType::Int) => Datum::Int(i64::from(b)),
-        (Datum::Str(s), DataType::Int | DataType::Timestamp) => {
-            s.trim().parse::<i64>().map_or(Datum::Null, Datum::Int)
-        }
+        (Datum::Str(s), DataType::Timestamp) => parse_timestamp(&s)
+            .or_else(|| s.trim().parse::<i64>().ok())
+            .map_or(Datum::Null, Datum::Int),
+        (Datum::Str(s), DataType::Int) => s.trim().parse::<i64>().map_or(Datum::Null, Datum::Int),
         (Datum::Int(i), DataType::Float) => Datum::Float(OrderedFloat(i as f64)),
         (Datum::Float(f), DataType::Float) => Datum::Float(f),
         (Datum::Str(s), DataType::Float) => s
@@ -230,30 +235,89 @@ fn substr(s: Datum, start: Datum, len: Option<Datum>) -> Datum {
     })
 }
 
-/// SQL `LIKE` with `%` (any run) and `_` (one character); no escape character.
-pub fn like(s: &str, pattern: &str) -> bool {
+/// One element of a `LIKE` pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LikeToken {
+    /// A character that must match itself (a wildcard character after the escape is one).
+    Char(char),
+    /// `_`: any one character.
+    One,
+    /// `%`: any run of characters, possibly empty.
+    Run,
+}
+
+/// Why a `LIKE` pattern is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LikePatternError(pub String);
+
+/// Split a `LIKE` pattern into tokens. After the escape character, the next character is
+/// literal whatever it is (as in PostgreSQL and Flink); a pattern ending in the escape
+/// character is invalid.
+fn like_tokens(pattern: &str, escape: Option<char>) -> Result<Vec<LikeToken>, LikePatternError> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            c if Some(c) == escape => match chars.next() {
+                Some(next) => LikeToken::Char(next),
+                None => {
+                    return Err(LikePatternError(format!(
+                        "LIKE pattern '{pattern}' ends with its escape character '{c}'"
+                    )))
+                }
+            },
+            '%' => LikeToken::Run,
+            '_' => LikeToken::One,
+            c => LikeToken::Char(c),
+        });
+    }
+    Ok(out)
+}
+
+/// Check a `LIKE` pattern (the planner calls this for constant patterns).
+pub fn check_like_pattern(pattern: &str, escape: Option<char>) -> Result<(), LikePatternError> {
+    like_tokens(pattern, escape).map(|_| ())
+}
+
+/// SQL `LIKE`: `%` matches any run of characters, `_` any one character, the escape character
+/// (if any) makes the next pattern character literal. `None` for an invalid pattern.
+pub fn like(s: &str, pattern: &str, escape: Option<char>) -> Option<bool> {
+    let p = like_tokens(pattern, escape).ok()?;
     let s: Vec<char> = s.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    // Classic two-pointer wildcard match with backtracking to the last `%`.
+    // Greedy matching that, on a mismatch, lets the last `%` seen swallow one more character
+    // and retries from there. Backtracking to the last `%` alone suffices: an earlier `%`
+    // could only take fewer characters, which the later one can make up for.
     let (mut i, mut j) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
+    let mut last_run: Option<(usize, usize)> = None; // (pattern index of `%`, text index)
     while i < s.len() {
-        if j < p.len() && (p[j] == '_' || p[j] == s[i]) {
-            i += 1;
-            j += 1;
-        } else if j < p.len() && p[j] == '%' {
-            star = Some(j);
-            mark = i;
-            j += 1;
-        } else if let Some(st) = star {
-            j = st + 1;
-            mark += 1;
-            i = mark;
-        } else {
-            return false;
+        match p.get(j) {
+            Some(LikeToken::Run) => {
+                last_run = Some((j, i));
+                j += 1;
+                continue;
+            }
+            Some(LikeToken::One) => {
+                i += 1;
+                j += 1;
+                continue;
+            }
+            Some(LikeToken::Char(c)) if *c == s[i] => {
+                i += 1;
+                j += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match last_run.as_mut() {
+            Some((run, taken)) => {
+                *taken += 1;
+                i = *taken;
+                j = *run + 1;
+            }
+            None => return Some(false),
         }
     }
-    p[j..].iter().all(|c| *c == '%')
+    Some(p[j..].iter().all(|t| *t == LikeToken::Run))
 }
 
 #[cfg(test)]
@@ -293,11 +357,55 @@ mod tests {
 
     #[test]
     fn like_wildcards() {
-        assert!(like("hello", "h%o"));
-        assert!(like("hello", "h_llo"));
-        assert!(!like("hello", "h_lo"));
-        assert!(like("", "%"));
-        assert!(like("abcabc", "%bc"));
+        let l = |s, p| like(s, p, None).unwrap();
+        assert!(l("hello", "h%o"));
+        assert!(l("hello", "h_llo"));
+        assert!(!l("hello", "h_lo"));
+        assert!(l("", "%"));
+        assert!(l("abcabc", "%bc"));
+        // A `%` in the data is an ordinary character for a `%` in the pattern.
+        assert!(l("a%c", "a%"));
+        assert!(l("a%%c", "%%c"));
+        assert!(like("100%", "%!%%", Some('!')).unwrap());
+        assert!(!like("100", "%!%%", Some('!')).unwrap());
+        assert!(like("a_b", "a!_b", Some('!')).unwrap());
+        assert!(!like("axb", "a!_b", Some('!')).unwrap());
+        assert!(like("a!b", "a!!b", Some('!')).unwrap());
+        assert_eq!(like("a", "a!", Some('!')), None);
+    }
+
+    proptest::proptest! {
+        /// Against a reference: the pattern translated into an anchored regular expression.
+        #[test]
+        fn like_matches_a_regex_reference(
+            s in "[ab%_!]{0,8}",
+            p in "[ab%_!]{0,6}",
+            escaped in proptest::bool::ANY,
+        ) {
+            let escape = escaped.then_some('!');
+            let mut re = String::from("(?s)^");
+            let mut chars = p.chars();
+            let mut valid = true;
+            while let Some(c) = chars.next() {
+                match c {
+                    c if Some(c) == escape => match chars.next() {
+                        Some(n) => re.push_str(&regex::escape(&n.to_string())),
+                        None => valid = false,
+                    },
+                    '%' => re.push_str(".*"),
+                    '_' => re.push('.'),
+                    c => re.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            re.push('$');
+            let got = like(&s, &p, escape);
+            if valid {
+                let want = regex::Regex::new(&re).unwrap().is_match(&s);
+                proptest::prop_assert_eq!(got, Some(want), "{:?} LIKE {:?} escape {:?}", s, p, escape);
+            } else {
+                proptest::prop_assert_eq!(got, None);
+            }
+        }
     }
 
     #[test]
@@ -310,18 +418,30 @@ mod tests {
 
     #[test]
     fn casts() {
+        use DataType::*;
+        assert_eq!(cast(Datum::Str(" 42 ".into()), String, Int), Datum::Int(42));
+        assert_eq!(cast(Datum::Str("x".into()), String, Int), Datum::Null);
+        assert_eq!(cast(Datum::Str("1.5".into()), String, Int), Datum::Null);
         assert_eq!(
-            cast(Datum::Str(" 42 ".into()), DataType::Int),
-            Datum::Int(42)
-        );
-        assert_eq!(cast(Datum::Str("x".into()), DataType::Int), Datum::Null);
-        assert_eq!(
-            cast(Datum::Float(OrderedFloat(2.9)), DataType::Int),
+            cast(Datum::Float(OrderedFloat(2.9)), Float, Int),
             Datum::Int(2)
         );
+        assert_eq!(cast(Datum::Int(7), Int, String), Datum::Str("7".into()));
         assert_eq!(
-            cast(Datum::Int(7), DataType::String),
-            Datum::Str("7".into())
+            cast(Datum::Float(OrderedFloat(1e300)), Float, String),
+            Datum::Str("1.0E300".into())
+        );
+        assert_eq!(
+            cast(Datum::Float(OrderedFloat(1.0)), Float, String),
+            Datum::Str("1.0".into())
+        );
+        assert_eq!(
+            cast(Datum::Int(1_764_078_596_123), Timestamp, String),
+            Datum::Str("2025-11-25 13:49:56.123".into())
+        );
+        assert_eq!(
+            cast(Datum::Str("2025-11-25 13:49:56.123".into()), String, Timestamp),
+            Datum::Int(1_764_078_596_123)
         );
     }
 }

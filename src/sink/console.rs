@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::data::{Row, Schema};
+use crate::data::{format_value, Row, Schema};
 use crate::error::{Error, Result};
 use crate::sink::EpochWriter;
 use crate::spec::{PrintMode, SinkSpec};
-use crate::timestamp::{Diff, Time};
+use crate::timestamp::{epoch_text, Diff, Time};
 
 /// Prints epochs to standard output.
 pub struct ConsoleWriter {
@@ -35,7 +35,12 @@ impl EpochWriter for ConsoleWriter {
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()> {
         let (title, rows): (String, Vec<(String, &Row, Diff)>) = match self.mode {
             PrintMode::Changelog => (
-                format!("{}: epoch {time}, {} changes", self.name, changes.len()),
+                format!(
+                    "{}: epoch {}, {} changes",
+                    self.name,
+                    epoch_text(time),
+                    changes.len()
+                ),
                 changes
                     .iter()
                     .map(|(r, d)| (if *d > 0 { "+" } else { "-" }.to_string(), r, d.abs()))
@@ -56,8 +61,9 @@ impl EpochWriter for ConsoleWriter {
                     .collect();
                 (
                     format!(
-                        "{}: result after epoch {time}, {} rows",
+                        "{}: result after epoch {}, {} rows",
                         self.name,
+                        epoch_text(time),
                         self.state.len()
                     ),
                     rows,
@@ -87,7 +93,11 @@ fn render_table(title: &str, schema: &Schema, rows: &[(String, &Row, Diff)]) -> 
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|(sign, row, n)| {
-            let mut cells: Vec<String> = row.iter().map(|d| d.to_string()).collect();
+            let mut cells: Vec<String> = row
+                .iter()
+                .zip(&schema.columns)
+                .map(|(d, c)| format_value(d, c.ty))
+                .collect();
             if *n > 1 {
                 if let Some(last) = cells.last_mut() {
                     last.push_str(&format!(" (x{n})"));

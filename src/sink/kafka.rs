@@ -115,7 +115,10 @@ fn key_json(schema: &Schema, key: &[usize], row: &[Datum]) -> Option<String> {
     }
     let map: serde_json::Map<_, _> = key
         .iter()
-        .map(|i| (schema.columns[*i].name.clone(), row[*i].to_json()))
+        .map(|i| {
+            let c = &schema.columns[*i];
+            (c.name.clone(), row[*i].to_json(c.ty))
+        })
         .collect();
     Some(serde_json::Value::Object(map).to_string())
 }
@@ -209,7 +212,7 @@ impl KafkaWriter {
             config.create_with_context(context).map_err(|e| {
                 Error::kafka(
                     format!("cannot create a producer for sink \"{}\"", spec.name),
-                    e,
+                    crate::spec::properties::redact_error(e),
                 )
             })?;
         if transactional {
@@ -325,9 +328,21 @@ impl KafkaWriter {
         if let Ok(mut outstanding) = self.producer.context().outstanding.lock() {
             *outstanding.entry(self.epoch).or_insert(0) += 1;
         }
-        send_waiting(&self.producer, record).map_err(|e| Error::Sink {
-            sink: self.sink.clone(),
-            message: format!("cannot produce to \"{}\": {e}", self.topic),
+        let size = key.map_or(0, str::len) + value.map_or(0, str::len);
+        send_waiting(&self.producer, record).map_err(|e| {
+            let too_large = e.rdkafka_error_code()
+                == Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge);
+            Error::Sink {
+                sink: self.sink.clone(),
+                message: if too_large {
+                    format!(
+                        "cannot produce to \"{}\": a message of {size} bytes (key and value) is larger than the producer allows; raise 'properties.message.max.bytes' on the sink table (the broker's topic setting max.message.bytes must allow it too)",
+                        self.topic
+                    )
+                } else {
+                    format!("cannot produce to \"{}\": {e}", self.topic)
+                },
+            }
         })?;
         Metrics::add(&self.control.metrics.messages_produced, 1);
         Ok(())
@@ -380,7 +395,7 @@ impl EpochWriter for KafkaWriter {
             let (epoch, left) = entry.remove_entry();
             let left: u32 = left.values().sum();
             if left > 0 {
-                tracing::warn!(sink = %self.sink, epoch, messages = left, "output written before a crash was not produced again");
+                tracing::warn!(sink = %self.sink, epoch = %crate::timestamp::epoch_text(epoch), messages = left, "output written before a crash was not produced again");
             }
         }
         if self.transactional && !self.in_transaction {

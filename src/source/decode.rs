@@ -58,12 +58,25 @@ impl Decoder {
         }
     }
 
-    /// Decode one record into a row laid out by the table's schema.
-    pub fn decode(&self, rec: RecordRef<'_>) -> Result<Row, DecodeError> {
-        let mut row = vec![Datum::Null; self.schema.len()];
-        self.decode_value(rec.payload, &mut row)?;
+    /// Decode one record into rows laid out by the table's schema, appended to `out`: one row,
+    /// or one per line for a CSV message of several lines. On error nothing is appended (a
+    /// message is decoded whole or not at all). A tombstone (no value) is not a record to
+    /// decode: the source skips it before calling this.
+    pub fn decode(&self, rec: RecordRef<'_>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
+        let start = out.len();
+        let result = self
+            .decode_values(rec.payload, out)
+            .and_then(|()| self.fill_metadata(rec, &mut out[start..]));
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// Set the metadata columns of rows decoded from `rec`.
+    fn fill_metadata(&self, rec: RecordRef<'_>, rows: &mut [Row]) -> Result<(), DecodeError> {
         for (i, source) in self.sources.iter().enumerate() {
-            row[i] = match source {
+            let value = match source {
                 ColumnSource::Value => continue,
                 ColumnSource::Key => match rec.key {
                     None => Datum::Null,
@@ -73,12 +86,18 @@ impl Decoder {
                 ColumnSource::Offset => Datum::Int(rec.offset),
                 ColumnSource::Timestamp => rec.timestamp.map_or(Datum::Null, Datum::Int),
             };
+            for row in rows.iter_mut() {
+                row[i] = value.clone();
+            }
         }
-        Ok(row)
+        Ok(())
     }
 
-    fn decode_value(&self, payload: Option<&[u8]>, row: &mut Row) -> Result<(), DecodeError> {
+    /// Append the rows of the value bytes, value columns set, metadata columns NULL.
+    fn decode_values(&self, payload: Option<&[u8]>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
+        let empty = || vec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
+            out.push(empty());
             return Ok(());
         }
         let Some(bytes) = payload else {
@@ -86,11 +105,16 @@ impl Decoder {
         };
         match &self.format {
             SourceFormat::Raw => {
-                let col = self.value_columns[0];
-                row[col] = Datum::Str(utf8(bytes, "value")?.to_owned());
+                let mut row = empty();
+                row[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?.to_owned());
+                out.push(row);
             }
-            SourceFormat::Json => self.decode_json(bytes, row)?,
-            SourceFormat::Csv { delimiter } => self.decode_csv(bytes, *delimiter, row)?,
+            SourceFormat::Json => {
+                let mut row = empty();
+                self.decode_json(bytes, &mut row)?;
+                out.push(row);
+            }
+            SourceFormat::Csv { delimiter } => self.decode_csv(bytes, *delimiter, out)?,
         }
         Ok(())
     }
@@ -122,32 +146,46 @@ impl Decoder {
         Ok(())
     }
 
-    fn decode_csv(&self, bytes: &[u8], delimiter: u8, row: &mut Row) -> Result<(), DecodeError> {
+    /// Every line of the message is a row; a message with no line, or with any line that does
+    /// not fit the table, is a bad record as a whole.
+    fn decode_csv(&self, bytes: &[u8], delimiter: u8, out: &mut Vec<Row>) -> Result<(), DecodeError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .delimiter(delimiter)
             .flexible(true)
             .from_reader(bytes);
         let mut record = csv::ByteRecord::new();
-        let read = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| DecodeError(format!("invalid CSV: {e}")))?;
-        if !read || record.len() != self.value_columns.len() {
-            return Err(DecodeError(format!(
-                "CSV record has {} fields, the table declares {}",
-                if read { record.len() } else { 0 },
-                self.value_columns.len()
-            )));
+        let mut rows = 0;
+        loop {
+            let read = reader
+                .read_byte_record(&mut record)
+                .map_err(|e| DecodeError(format!("invalid CSV: {e}")))?;
+            if !read {
+                break;
+            }
+            rows += 1;
+            if record.len() != self.value_columns.len() {
+                return Err(DecodeError(format!(
+                    "CSV line {rows} has {} fields, the table declares {}",
+                    record.len(),
+                    self.value_columns.len()
+                )));
+            }
+            let mut row = vec![Datum::Null; self.schema.len()];
+            for (field, &col) in record.iter().zip(&self.value_columns) {
+                let column = &self.schema.columns[col];
+                let text = utf8(field, &column.name)?;
+                row[col] = text_datum(text, column.ty).ok_or_else(|| {
+                    DecodeError(format!(
+                        "CSV line {rows}, field \"{}\": expected {}, got \"{text}\"",
+                        column.name, column.ty
+                    ))
+                })?;
+            }
+            out.push(row);
         }
-        for (field, &col) in record.iter().zip(&self.value_columns) {
-            let column = &self.schema.columns[col];
-            let text = utf8(field, &column.name)?;
-            row[col] = text_datum(text, column.ty).ok_or_else(|| {
-                DecodeError(format!(
-                    "field \"{}\": expected {}, got \"{text}\"",
-                    column.name, column.ty
-                ))
-            })?;
+        if rows == 0 {
+            return Err(DecodeError("CSV message holds no line".into()));
         }
         Ok(())
     }
@@ -157,7 +195,10 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
     std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("{what} is not valid UTF-8: {e}")))
 }
 
-/// A JSON value as a datum of type `ty`; `None` when it does not fit.
+/// A JSON value as a datum of type `ty`; `None` when it does not fit. As Flink's JSON format
+/// does, numbers may also come as strings (`"NaN"`, `"Infinity"` and `"-Infinity"` are how
+/// JSON carries those doubles), and a TIMESTAMP as `"yyyy-MM-dd HH:mm:ss[.SSS]"` or as epoch
+/// milliseconds.
 fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
     use serde_json::Value;
     match (ty, v) {
@@ -167,6 +208,9 @@ fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
         (DataType::Int | DataType::Timestamp, Value::Number(n)) => n.as_i64().map(Datum::Int),
         (DataType::Float, Value::Number(n)) => n.as_f64().map(|f| Datum::Float(OrderedFloat(f))),
         (DataType::Bool, Value::Bool(b)) => Some(Datum::Bool(*b)),
+        (DataType::Int | DataType::Float | DataType::Timestamp | DataType::Bool, Value::String(s)) => {
+            text_datum(s, ty).filter(|d| !d.is_null())
+        }
         _ => None,
     }
 }
@@ -178,7 +222,10 @@ fn text_datum(text: &str, ty: DataType) -> Option<Datum> {
     }
     match ty {
         DataType::String => Some(Datum::Str(text.to_owned())),
-        DataType::Int | DataType::Timestamp => text.trim().parse().ok().map(Datum::Int),
+        DataType::Int => text.trim().parse().ok().map(Datum::Int),
+        DataType::Timestamp => crate::data::parse_timestamp(text)
+            .or_else(|| text.trim().parse().ok())
+            .map(Datum::Int),
         DataType::Float => text
             .trim()
             .parse()
@@ -205,12 +252,19 @@ mod tests {
             topic: "t".into(),
             bootstrap_servers: "x".into(),
             group_id: None,
-            properties: vec![],
+            properties: Default::default(),
             format,
             bad_records: BadRecordPolicy::Fail,
             startup: StartupMode::Earliest,
             bounded: false,
         }
+    }
+
+    fn decode1(d: &Decoder, rec: RecordRef<'_>) -> Result<Row, DecodeError> {
+        let mut out = Vec::new();
+        d.decode(rec, &mut out)?;
+        assert_eq!(out.len(), 1);
+        Ok(out.remove(0))
     }
 
     fn rec(payload: &[u8]) -> RecordRef<'_> {
@@ -234,7 +288,7 @@ mod tests {
                 ("k", DataType::String, ColumnSource::Key),
             ],
         ));
-        let row = d.decode(rec(br#"{"user":"ann","amount":2}"#)).unwrap();
+        let row = decode1(&d, rec(br#"{"user":"ann","amount":2}"#)).unwrap();
         assert_eq!(
             row,
             vec![
@@ -244,15 +298,16 @@ mod tests {
                 Datum::Str("k".into())
             ]
         );
-        let err = d
-            .decode(rec(br#"{"user":"ann","amount":"x"}"#))
-            .unwrap_err();
+        let err = decode1(&d, rec(br#"{"user":"ann","amount":"x"}"#)).unwrap_err();
         assert!(err.0.contains("field \"amount\": expected DOUBLE"), "{err}");
-        assert!(d
-            .decode(rec(b"{nope"))
+        assert!(decode1(&d, rec(b"{nope"))
             .unwrap_err()
             .0
             .starts_with("invalid JSON"));
+        let nan = decode1(&d, rec(br#"{"user":"x","amount":"NaN"}"#)).unwrap();
+        assert!(matches!(nan[1], Datum::Float(f) if f.0.is_nan()));
+        let inf = decode1(&d, rec(br#"{"user":"x","amount":"-Infinity"}"#)).unwrap();
+        assert_eq!(inf[1], Datum::Float(OrderedFloat(f64::NEG_INFINITY)));
     }
 
     #[test]
@@ -265,18 +320,41 @@ mod tests {
             ],
         ));
         assert_eq!(
-            d.decode(rec(b"1,x")).unwrap(),
+            decode1(&d, rec(b"1,x")).unwrap(),
             vec![Datum::Int(1), Datum::Str("x".into())]
         );
         assert_eq!(
-            d.decode(rec(b"1,x,y")).unwrap_err().0,
-            "CSV record has 3 fields, the table declares 2"
+            decode1(&d, rec(b"1,x,y")).unwrap_err().0,
+            "CSV line 1 has 3 fields, the table declares 2"
         );
-        assert!(d
-            .decode(rec(b"z,x"))
+        assert!(decode1(&d, rec(b"z,x"))
             .unwrap_err()
             .0
             .contains("expected BIGINT"));
+    }
+
+    #[test]
+    fn csv_message_of_several_lines_is_several_rows_or_none() {
+        let d = Decoder::new(&spec(
+            SourceFormat::Csv { delimiter: b',' },
+            vec![
+                ("a", DataType::Int, ColumnSource::Value),
+                ("b", DataType::String, ColumnSource::Value),
+                ("p", DataType::Int, ColumnSource::Partition),
+            ],
+        ));
+        let mut out = vec![vec![Datum::Null; 3]];
+        d.decode(rec(b"1,x\n2,y\n3,z\n"), &mut out).unwrap();
+        let a: Vec<&Datum> = out.iter().map(|r| &r[0]).collect();
+        assert_eq!(a, [&Datum::Null, &Datum::Int(1), &Datum::Int(2), &Datum::Int(3)]);
+        assert!(out[1..].iter().all(|r| r[2] == Datum::Int(3)), "metadata on every row");
+        let err = d.decode(rec(b"4,u\nfive,v"), &mut out).unwrap_err();
+        assert_eq!(err.0, "CSV line 2, field \"a\": expected BIGINT, got \"five\"");
+        assert_eq!(out.len(), 4, "a bad message adds no row at all");
+        assert_eq!(
+            d.decode(rec(b""), &mut out).unwrap_err().0,
+            "CSV message holds no line"
+        );
     }
 
     #[test]
@@ -286,11 +364,10 @@ mod tests {
             vec![("value", DataType::String, ColumnSource::Value)],
         ));
         assert_eq!(
-            d.decode(rec(b"word")).unwrap(),
+            decode1(&d, rec(b"word")).unwrap(),
             vec![Datum::Str("word".into())]
         );
-        assert!(d
-            .decode(rec(&[0xff, 0xfe]))
+        assert!(decode1(&d, rec(&[0xff, 0xfe]))
             .unwrap_err()
             .0
             .starts_with("value is not valid UTF-8"));

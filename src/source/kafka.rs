@@ -31,6 +31,7 @@ use crate::kafka::{consumer_config, producer_config, send_waiting, HealthContext
 use crate::metrics::Metrics;
 use crate::render::RowCollection;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
+use crate::spec::properties::redact_error;
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
 use crate::timestamp::{next_epoch, now_ms, Binding, BindingLog, Diff, Time};
 
@@ -223,6 +224,12 @@ struct Reader {
     replay: BTreeMap<i32, VecDeque<(Time, i64)>>,
     /// Re-formed `(epoch, next offset)` per partition, for the bindings of replayed epochs.
     replayed: BTreeMap<i32, Vec<(Time, i64)>>,
+    /// Rows decoded from the current record.
+    rows: Vec<Row>,
+    /// Since when consumer errors have come without a record in between.
+    failing_since: Option<Instant>,
+    /// Consumer errors logged so far (later ones are logged sparsely).
+    errors_logged: u64,
 }
 
 impl Reader {
@@ -246,7 +253,10 @@ impl Reader {
             consumer_config(bootstrap, &group, &spec.properties)
                 .create_with_context(HealthContext::default())
                 .map_err(|e| {
-                    Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e)
+                    Error::kafka(
+                        format!("cannot create a consumer for \"{bootstrap}\""),
+                        redact_error(e),
+                    )
                 })?;
         let timeout = settings.broker_timeout;
         let restored: BTreeMap<i32, i64> = recovery
@@ -332,6 +342,9 @@ impl Reader {
             timeout,
             max_outage: settings.max_outage,
             control,
+            rows: Vec::new(),
+            failing_since: None,
+            errors_logged: 0,
         })
     }
 
@@ -368,9 +381,13 @@ impl Reader {
                         timestamp: msg.timestamp().to_millis(),
                     };
                     let stamp = self.stamp(p, msg.offset(), time);
-                    match self.decoder.decode(rec) {
-                        Ok(row) => batch.push((row, stamp, 1)),
-                        Err(e) => self.bad_record(rec, e)?,
+                    if rec.payload.is_none() {
+                        self.tombstone(rec);
+                    } else {
+                        match self.decoder.decode(rec, &mut self.rows) {
+                            Ok(()) => batch.extend(self.rows.drain(..).map(|r| (r, stamp, 1))),
+                            Err(e) => self.bad_record(rec, e)?,
+                        }
                     }
                     self.next.insert(p, msg.offset() + 1);
                     self.replay_progress(p);
@@ -380,13 +397,56 @@ impl Reader {
                     self.replay_eof(p)?;
                     self.partition_eof(p)
                 }
-                Some(Err(e)) => {
-                    tracing::warn!(topic = %self.topic, error = %e, "consumer error (retrying)")
-                }
+                Some(Err(e)) => self.consumer_error(e)?,
             }
+        }
+        if read > 0 {
+            self.failing_since = None;
         }
         Metrics::add(&self.control.metrics.records_read, read);
         Ok(idle)
+    }
+
+    /// A consumer error: permanent ones (a compression codec this build lacks, a denied
+    /// authorization, a failed authentication or TLS handshake, a topic that is gone) fail the
+    /// run at once, naming the topic; transient ones are retried, and fail the run once they
+    /// have gone on without a single record for longer than `--max-outage`.
+    fn consumer_error(&mut self, e: KafkaError) -> Result<()> {
+        if let Some(why) = crate::error::permanent_kafka_error(&e) {
+            return Err(Error::KafkaFatal {
+                context: format!("cannot read topic \"{}\"", self.topic),
+                message: format!("{e}"),
+                hint: why.into(),
+            });
+        }
+        let since = *self.failing_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > self.max_outage {
+            return Err(Error::KafkaTimeout(format!(
+                "reading topic \"{}\" has failed for {:.0?} without a record (--max-outage {:?}): {e}",
+                self.topic,
+                since.elapsed(),
+                self.max_outage
+            )));
+        }
+        let seen = self.errors_logged;
+        self.errors_logged += 1;
+        if seen < 5 || seen.is_power_of_two() {
+            tracing::warn!(topic = %self.topic, error = %e, "consumer error (retrying)");
+        }
+        Ok(())
+    }
+
+    /// A record without a value (a tombstone, as keyed and compacted topics carry): it has no
+    /// row to decode, so it is skipped and counted, as Flink's formats skip it.
+    fn tombstone(&mut self, rec: RecordRef<'_>) {
+        let n = self
+            .control
+            .metrics
+            .tombstones_skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n < 5 || n.is_power_of_two() {
+            tracing::info!(topic = %self.topic, partition = rec.partition, offset = rec.offset, skipped = n + 1, "skipping a tombstone (a record without a value)");
+        }
     }
 
     fn partition_eof(&mut self, p: i32) {
@@ -630,7 +690,7 @@ impl DeadLetter {
         let producer = producer_config(bootstrap, props).create().map_err(|e| {
             Error::kafka(
                 format!("cannot create the dead-letter producer for \"{topic}\""),
-                e,
+                redact_error(e),
             )
         })?;
         Ok(DeadLetter {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Schema;
+pub use crate::spec::properties::Properties;
 
 /// Where a source column's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +85,7 @@ pub struct SourceSpec {
     /// `'properties.group.id'`, if given (the runtime picks a default otherwise).
     pub group_id: Option<String>,
     /// Every other `'properties.*'` option, passed to librdkafka as is (prefix removed).
-    pub properties: Vec<(String, String)>,
+    pub properties: Properties,
     /// `'format'`.
     pub format: SourceFormat,
     /// `'format.bad-records'`.
@@ -135,7 +136,7 @@ pub enum SinkConnector {
         /// `'properties.bootstrap.servers'`.
         bootstrap_servers: String,
         /// Every other `'properties.*'` option, passed to librdkafka as is (prefix removed).
-        properties: Vec<(String, String)>,
+        properties: Properties,
         /// `'sink.mode'`: `upsert` by default when a primary key is declared, else `changelog`.
         mode: KafkaSinkMode,
         /// `'sink.delivery-guarantee'`.

@@ -7,6 +7,7 @@
 use crate::data::{DataType, Schema};
 use crate::error::{Error, Result, Span};
 use crate::spec::catalog::*;
+use crate::spec::properties::{self, Properties, Role};
 
 /// A declared table, before it is known to be a source or a sink.
 #[derive(Debug, Clone)]
@@ -127,8 +128,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn properties(&self) -> Vec<(String, String)> {
-        self.table
+    /// The `'properties.*'` options other than bootstrap servers and group, checked.
+    fn properties(&mut self, role: Role) -> Properties {
+        let props: Vec<(String, String)> = self
+            .table
             .options
             .iter()
             .filter_map(|(k, v)| {
@@ -136,7 +139,13 @@ impl<'a> Checker<'a> {
                     .map(|k| (k.to_string(), v.clone()))
             })
             .filter(|(k, _)| k != "bootstrap.servers" && k != "group.id")
-            .collect()
+            .collect();
+        let (problems, hint) = properties::check(&self.table.name, role, &props);
+        self.problems.extend(problems);
+        if let Some(h) = hint {
+            self.hint.get_or_insert(h);
+        }
+        Properties(props)
     }
 
     fn finish<T>(self, value: T) -> Result<T> {
@@ -147,6 +156,23 @@ impl<'a> Checker<'a> {
                 message: self.problems.join("\n"),
                 hint: self.hint,
             })
+        }
+    }
+}
+
+/// Columns whose names the sink's own fields take (`op` of a changelog, `epoch` of a file sink)
+/// are refused rather than silently overwritten.
+fn reserved_columns(c: &mut Checker<'_>, schema: &Schema, reserved: &[&str], by: &str) {
+    for col in &schema.columns {
+        if let Some(r) = reserved.iter().find(|r| col.name.eq_ignore_ascii_case(r)) {
+            c.problems.push(format!(
+                "column \"{}\" of sink \"{}\" has the name of the field \"{r}\" that {by} adds to every row",
+                col.name, c.table.name
+            ));
+            c.hint.get_or_insert(format!(
+                "rename the column (and alias it in the query: ... AS {}_value)",
+                col.name
+            ));
         }
     }
 }
@@ -269,7 +295,7 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         topic,
         bootstrap_servers,
         group_id: c.get("properties.group.id").map(String::from),
-        properties: c.properties(),
+        properties: c.properties(Role::Source),
         format,
         bad_records,
         startup: StartupMode::Earliest,
@@ -377,6 +403,8 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
         .iter()
         .find(|(k, _)| k == "connector")
         .map(|(_, v)| v.to_ascii_lowercase());
+    // Key positions in column order, whatever order PRIMARY KEY (...) lists them in: the
+    // key's JSON (and so its partition) follows the sink's columns.
     let mut primary_key = Vec::new();
     let mut key_problems = Vec::new();
     for k in &table.primary_key {
@@ -428,7 +456,10 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                     ],
                 )
                 .unwrap_or(DeliveryGuarantee::AtLeastOnce);
-            let properties = c.properties();
+            let properties = c.properties(Role::Sink);
+            if mode == KafkaSinkMode::Changelog {
+                reserved_columns(&mut c, &table.schema, &["op"], "'sink.mode' = 'changelog'");
+            }
             (
                 c,
                 SinkConnector::Kafka {
@@ -458,6 +489,7 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             let mut c = Checker::new(table, FILE_KEYS, false);
             let path = c.required("path");
             c.choice("format", Some(()), &[("json", ())]);
+            reserved_columns(&mut c, &table.schema, &["op", "epoch"], "a file sink");
             (c, SinkConnector::File { path })
         }
         other => {
@@ -485,6 +517,8 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
         ));
     }
     c.problems.extend(key_problems);
+    primary_key.sort_unstable();
+    primary_key.dedup();
     c.finish(SinkSpec {
         name: table.name.clone(),
         schema: table.schema.clone(),

@@ -6,7 +6,8 @@
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{Error, Result, Span};
 
@@ -21,12 +22,96 @@ pub struct MetadataClause {
     pub span: Span,
 }
 
-/// Parse a whole file into statements.
-pub fn parse(file: &str, text: &str) -> Result<(Vec<Statement>, Vec<MetadataClause>)> {
+/// A parsed file.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The statements, in order.
+    pub statements: Vec<Statement>,
+    /// Where each statement starts (same order).
+    pub starts: Vec<Span>,
+    /// The `METADATA` clauses blanked out of the text.
+    pub metadata: Vec<MetadataClause>,
+}
+
+/// Parse a whole file into statements. The parser's nesting is bounded by
+/// [`MAX_EXPR_DEPTH`](crate::plan::ir::MAX_EXPR_DEPTH): deeper text is an "expression too deep"
+/// error, never a stack overflow (the planner runs on a thread with room for that depth).
+pub fn parse(file: &str, text: &str) -> Result<Parsed> {
     let (clean, metadata) = strip_metadata(file, text)?;
-    let statements = Parser::parse_sql(&GenericDialect {}, &clean)
-        .map_err(|e| parse_error(file, &e.to_string()))?;
-    Ok((statements, metadata))
+    let dialect = GenericDialect {};
+    let statements = Parser::new(&dialect)
+        .with_recursion_limit(crate::plan::ir::MAX_EXPR_DEPTH)
+        .try_with_sql(&clean)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => Error::Sql {
+                file: file.to_string(),
+                span: deepest_nesting(&clean),
+                message: format!(
+                    "expression too deep: more than {} nested levels",
+                    crate::plan::ir::MAX_EXPR_DEPTH
+                ),
+                hint: Some("split it into views".into()),
+            },
+            e => parse_error(file, &e.to_string()),
+        })?;
+    let starts = statement_starts(&clean);
+    Ok(Parsed {
+        statements,
+        starts,
+        metadata,
+    })
+}
+
+/// Where each `;`-separated statement of `text` starts (its first token).
+fn statement_starts(text: &str) -> Vec<Span> {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
+        return Vec::new();
+    };
+    let mut starts = Vec::new();
+    let mut at_start = true;
+    for t in tokens {
+        match t.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => at_start = true,
+            _ if at_start => {
+                starts.push(Span {
+                    line: t.span.start.line,
+                    column: t.span.start.column,
+                });
+                at_start = false;
+            }
+            _ => {}
+        }
+    }
+    starts
+}
+
+/// Where the parentheses of `text` nest deepest (for "expression too deep").
+fn deepest_nesting(text: &str) -> Span {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
+        return Span::default();
+    };
+    let (mut depth, mut deepest, mut at) = (0usize, 0usize, Span::default());
+    for t in tokens {
+        match t.token {
+            Token::LParen => {
+                depth += 1;
+                if depth > deepest {
+                    deepest = depth;
+                    at = Span {
+                        line: t.span.start.line,
+                        column: t.span.start.column,
+                    };
+                }
+            }
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    at
 }
 
 /// A parser error as `Error::Sql`, with the location sqlparser puts in its message.
@@ -226,6 +311,15 @@ mod tests {
         assert_eq!(clauses[1].column, "off");
         assert_eq!(clauses[1].key, "off");
         assert_eq!(clauses[1].span.line, 2);
+    }
+
+    #[test]
+    fn statements_know_where_they_start() {
+        let p = parse("f", "SET 'a' = 'b';\n\n  -- c\n  SET 'x' = 'y';").unwrap();
+        assert_eq!(
+            p.starts,
+            [Span { line: 1, column: 1 }, Span { line: 4, column: 3 }]
+        );
     }
 
     #[test]
