@@ -431,7 +431,10 @@ fn default_state_dir(
     let stem = file
         .file_stem()
         .map_or("dataflow".into(), |s| s.to_string_lossy().into_owned());
-    let dir = root.join(format!("{stem}-{:08x}", crc32fast::hash(identity.as_bytes())));
+    let dir = root.join(format!(
+        "{stem}-{:08x}",
+        crc32fast::hash(identity.as_bytes())
+    ));
     tracing::info!(
         dir = %dir.display(),
         "keeping state in the default checkpoint directory (the GROUP BY resumes from committed group offsets; --checkpoint-dir chooses another)"

@@ -127,9 +127,10 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         "ms" => value / 1000.0,
         "s" | "" => value,
         "m" => value * 60.0,
+        "h" => value * 3600.0,
         _ => {
             return Err(format!(
-                "invalid duration unit in \"{text}\" (use ms, s or m)"
+                "invalid duration unit in \"{text}\" (use ms, s, m or h)"
             ))
         }
     };

@@ -303,7 +303,10 @@ mod tests {
 
     #[test]
     fn timestamps_print_and_parse() {
-        assert_eq!(format_timestamp(1_764_078_596_123), "2025-11-25 13:49:56.123");
+        assert_eq!(
+            format_timestamp(1_764_078_596_123),
+            "2025-11-25 13:49:56.123"
+        );
         assert_eq!(
             parse_timestamp("2025-11-25 13:49:56.123"),
             Some(1_764_078_596_123)
@@ -314,6 +317,9 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2025-11-25"), Some(1_764_028_800_000));
         assert_eq!(parse_timestamp("yesterday"), None);
-        assert_eq!(format_instant(1_764_078_596_123), "2025-11-25T13:49:56.123Z");
+        assert_eq!(
+            format_instant(1_764_078_596_123),
+            "2025-11-25T13:49:56.123Z"
+        );
     }
 }

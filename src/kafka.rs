@@ -170,22 +170,126 @@ impl rdkafka::consumer::ConsumerContext for HealthContext {}
 /// The number of partitions of `topic`, failing with a clear error when the broker does not
 /// answer within `timeout` or the topic does not exist.
 pub fn partition_count(bootstrap: &str, topic: &str, timeout: Duration) -> Result<i32> {
-    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-metadata", &[])
-        .create()
-        .map_err(|e| Error::kafka(format!("cannot create a client for \"{bootstrap}\""), e))?;
-    let metadata =
-        consumer
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(|e| match e {
-                rdkafka::error::KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut)
-                | rdkafka::error::KafkaError::MetadataFetch(
-                    RDKafkaErrorCode::BrokerTransportFailure,
-                ) => Error::KafkaTimeout(format!(
+    partition_count_with(bootstrap, &[], topic, timeout)
+}
+
+/// Remembers the errors the client reported (a refused TLS handshake or a failed
+/// authentication shows up only there, while the request itself just times out).
+#[derive(Default)]
+pub struct LastError(std::sync::Mutex<Vec<String>>);
+
+impl LastError {
+    fn note(&self, text: String) {
+        if let Ok(mut seen) = self.0.lock() {
+            if seen.len() < 32 {
+                seen.push(text);
+            }
+        }
+    }
+
+    /// The most telling error seen: one about security settings if any, else the first that
+    /// is not the summary "all brokers are down".
+    fn take(&self) -> Option<String> {
+        let seen = std::mem::take(&mut *self.0.lock().ok()?);
+        let telling = |t: &&String| {
+            let l = t.to_ascii_lowercase();
+            [
+                "ssl",
+                "tls",
+                "sasl",
+                "security.protocol",
+                "authenticat",
+                "certificate",
+                "apiversion_query",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+        };
+        seen.iter()
+            .find(telling)
+            .or_else(|| seen.iter().find(|t| !t.contains("AllBrokersDown")))
+            .or(seen.first())
+            .cloned()
+    }
+}
+
+impl rdkafka::client::ClientContext for LastError {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.note(format!("{error}: {reason}"));
+    }
+
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        // A connection closed during the handshake is only logged (as FAIL, at info level),
+        // not reported as an error.
+        if facility == "FAIL" || (level as i32) <= rdkafka::config::RDKafkaLogLevel::Error as i32 {
+            self.note(format!("{facility}: {message}"));
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LastError {}
+
+/// The hint for a connection that failed with `last` as the client's last error.
+fn connection_hint(last: &str) -> &'static str {
+    let l = last.to_ascii_lowercase();
+    if l.contains("ssl")
+        || l.contains("tls")
+        || l.contains("certificate")
+        || l.contains("security.protocol")
+        // Closed before the first request was answered: typically a TLS listener.
+        || l.contains("in state apiversion_query")
+    {
+        "a TLS problem: set 'properties.security.protocol' to 'SSL' (or 'SASL_SSL') for a TLS listener, 'PLAINTEXT' for a plain one, and 'properties.ssl.ca.location' to the CA certificate that signed the broker's"
+    } else if l.contains("sasl") || l.contains("authenticat") {
+        "authentication failed: check 'properties.security.protocol', 'properties.sasl.mechanism', 'properties.sasl.username' and 'properties.sasl.password'"
+    } else {
+        "check 'properties.bootstrap.servers' and that the broker is running, or try --embedded"
+    }
+}
+
+/// [`partition_count`] with a table's client properties (security settings).
+pub fn partition_count_with(
+    bootstrap: &str,
+    properties: &[(String, String)],
+    topic: &str,
+    timeout: Duration,
+) -> Result<i32> {
+    let mut config = consumer_config(bootstrap, "ddflow-metadata", properties);
+    // Info level: how a connection failed is logged there (see `LastError`).
+    config.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
+    let consumer: BaseConsumer<LastError> = config
+        .create_with_context(LastError::default())
+        .map_err(|e| {
+            Error::kafka(
+                format!("cannot create a client for \"{bootstrap}\""),
+                crate::spec::properties::redact_error(e),
+            )
+        })?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|e| match e {
+            rdkafka::error::KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut)
+            | rdkafka::error::KafkaError::MetadataFetch(RDKafkaErrorCode::BrokerTransportFailure) =>
+            {
+                let waited = format!(
                     "no broker at \"{bootstrap}\" answered within {} s",
                     timeout.as_secs_f64()
-                )),
-                e => Error::kafka(format!("cannot read metadata of topic \"{topic}\""), e),
-            })?;
+                );
+                // Errors and logs wait in the client's queue until it is polled.
+                for _ in 0..5 {
+                    let _ = consumer.poll(Duration::from_millis(10));
+                }
+                match consumer.context().take() {
+                    Some(last) => Error::KafkaFatal {
+                        context: waited,
+                        message: format!("the client's last error was: {last}"),
+                        hint: connection_hint(&last).into(),
+                    },
+                    None => Error::KafkaTimeout(waited),
+                }
+            }
+            e => Error::kafka(format!("cannot read metadata of topic \"{topic}\""), e),
+        })?;
     let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else {
         return Err(Error::Config(format!("topic \"{topic}\" does not exist")));
     };
@@ -217,17 +321,36 @@ pub fn ensure_topic(
     partitions: i32,
     timeout: Duration,
 ) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+    ensure_topic_with(bootstrap, &[], topic, partitions, timeout)
+}
+
+/// [`ensure_topic`] with a table's client properties (security settings).
+pub fn ensure_topic_with(
+    bootstrap: &str,
+    properties: &[(String, String)],
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<()> {
+    if partitions < 1 {
+        return Err(Error::Config(format!(
+            "cannot create topic \"{topic}\" with {partitions} partitions (at least 1)"
+        )));
+    }
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("socket.timeout.ms", "10000")
-        .set("log_level", "3")
-        .create()
-        .map_err(|e| {
-            Error::kafka(
-                format!("cannot create an admin client for \"{bootstrap}\""),
-                e,
-            )
-        })?;
+        .set("log_level", "3");
+    for (k, v) in properties {
+        config.set(k, v);
+    }
+    let admin: AdminClient<DefaultClientContext> = config.create().map_err(|e| {
+        Error::kafka(
+            format!("cannot create an admin client for \"{bootstrap}\""),
+            crate::spec::properties::redact_error(e),
+        )
+    })?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new()
         .operation_timeout(Some(timeout))
@@ -265,9 +388,19 @@ pub struct ReadRecord {
 /// Read every record of `topic` from offset 0 to the end of each partition (detected by
 /// PARTITION_EOF), in partition then offset order.
 pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Result<Vec<ReadRecord>> {
-    let n = partition_count(bootstrap, topic, timeout)?;
+    read_topic_with(bootstrap, &[], topic, timeout)
+}
+
+/// [`read_topic`] with a table's client properties (security settings).
+pub fn read_topic_with(
+    bootstrap: &str,
+    properties: &[(String, String)],
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>> {
+    let n = partition_count_with(bootstrap, properties, topic, timeout)?;
     let starts: Vec<(i32, i64)> = (0..n).map(|p| (p, 0)).collect();
-    read_partitions(bootstrap, topic, &starts, timeout)
+    read_partitions_with(bootstrap, properties, topic, &starts, timeout)
 }
 
 /// Read the given partitions of `topic` from the given offsets to their ends (detected by
@@ -279,14 +412,30 @@ pub fn read_partitions(
     starts: &[(i32, i64)],
     timeout: Duration,
 ) -> Result<Vec<ReadRecord>> {
+    read_partitions_with(bootstrap, &[], topic, starts, timeout)
+}
+
+/// [`read_partitions`] with a table's client properties (security settings).
+pub fn read_partitions_with(
+    bootstrap: &str,
+    properties: &[(String, String)],
+    topic: &str,
+    starts: &[(i32, i64)],
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>> {
     use rdkafka::message::{Headers, Message};
     let mut records = Vec::new();
     if starts.is_empty() {
         return Ok(records);
     }
-    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-reader", &[])
+    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-reader", properties)
         .create()
-        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+        .map_err(|e| {
+            Error::kafka(
+                format!("cannot create a consumer for \"{bootstrap}\""),
+                crate::spec::properties::redact_error(e),
+            )
+        })?;
     assign_at(&consumer, topic, starts)?;
     let mut deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
@@ -359,10 +508,26 @@ pub fn committed_offsets(
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<Option<i64>>> {
-    let n = partition_count(bootstrap, topic, timeout)?;
-    let consumer: BaseConsumer = consumer_config(bootstrap, group, &[])
+    committed_offsets_with(bootstrap, &[], group, topic, timeout)
+}
+
+/// [`committed_offsets`] with a table's client properties (security settings).
+pub fn committed_offsets_with(
+    bootstrap: &str,
+    properties: &[(String, String)],
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<Option<i64>>> {
+    let n = partition_count_with(bootstrap, properties, topic, timeout)?;
+    let consumer: BaseConsumer = consumer_config(bootstrap, group, properties)
         .create()
-        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+        .map_err(|e| {
+            Error::kafka(
+                format!("cannot create a consumer for \"{bootstrap}\""),
+                crate::spec::properties::redact_error(e),
+            )
+        })?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..n {
         tpl.add_partition(topic, p);

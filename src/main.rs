@@ -6,7 +6,10 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DDFLOW_LOG")
-                .unwrap_or_else(|_| "ddflow=info".into()),
+                .unwrap_or_else(|_| "ddflow=info".into())
+                // The SQL parser logs every token at debug level, secrets in WITH options
+                // included: never show them.
+                .add_directive("sqlparser=off".parse().expect("a valid directive")),
         )
         .with_writer(std::io::stderr)
         // Colour codes only for a terminal, never into a pipe or a file.

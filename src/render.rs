@@ -224,7 +224,7 @@ fn overflow_reporter(
                 .arg
                 .as_ref()
                 .map_or("*".to_string(), |e| crate::plan::explain::expr(e, input));
-            format!("{:?}({arg})", a.func).to_uppercase()
+            format!("{}({arg})", format!("{:?}", a.func).to_uppercase())
         })
         .collect();
     let keys: Vec<(String, DataType)> = output

@@ -139,8 +139,13 @@ fn check_resumable(
             .as_deref()
             .unwrap_or(&source.bootstrap_servers);
         let group = source.group_id.as_deref().unwrap_or(&config.group_id);
-        let committed =
-            kafka::committed_offsets(bootstrap, group, &source.topic, config.broker_timeout)?;
+        let committed = kafka::committed_offsets_with(
+            bootstrap,
+            &source.properties,
+            group,
+            &source.topic,
+            config.broker_timeout,
+        )?;
         let at: Vec<String> = committed
             .iter()
             .enumerate()
@@ -176,7 +181,12 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
             .bootstrap_override
             .as_deref()
             .unwrap_or(&source.bootstrap_servers);
-        let n = kafka::partition_count(bootstrap, &source.topic, config.broker_timeout)?;
+        let n = kafka::partition_count_with(
+            bootstrap,
+            &source.properties,
+            &source.topic,
+            config.broker_timeout,
+        )?;
         tracing::info!(table = %source.name, topic = %source.topic, partitions = n, "source");
         partitions.insert(source.name.clone(), n);
     }
@@ -184,6 +194,7 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
         if let SinkConnector::Kafka {
             topic,
             bootstrap_servers,
+            properties,
             ..
         } = &sink.sink.connector
         {
@@ -192,14 +203,16 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
                 .as_deref()
                 .unwrap_or(bootstrap_servers);
             if config.create_sink_topics {
-                kafka::ensure_topic(
+                kafka::ensure_topic_with(
                     bootstrap,
+                    properties,
                     topic,
                     config.sink_partitions,
                     config.broker_timeout,
                 )?;
             }
-            let n = kafka::partition_count(bootstrap, topic, config.broker_timeout)?;
+            let n =
+                kafka::partition_count_with(bootstrap, properties, topic, config.broker_timeout)?;
             partitions.insert(format!("sink:{}", sink.sink.name), n);
         }
     }
@@ -281,7 +294,7 @@ pub fn build_dataflow<'s>(
     for (spec, collection) in outputs {
         let resume = recovery
             .map(|r| SinkResume {
-                written_through: r.epoch(),
+                written_through: r.manifest.as_ref().map(|m| m.epoch),
                 replay_until: r.replay_until,
                 state: r.sink_state(&spec.name).cloned(),
             })

@@ -63,9 +63,10 @@ pub trait EpochWriter {
 #[derive(Debug, Clone, Default)]
 pub struct SinkResume {
     /// Output of epochs `<= written_through` is already written (the restored checkpoint's
-    /// epoch; 0 when none): it is not written again.
-    pub written_through: Time,
-    /// Epochs in `(written_through, replay_until]` are re-formed and may be partly written.
+    /// epoch; `None` when no checkpoint is restored): it is not written again.
+    pub written_through: Option<Time>,
+    /// Epochs after `written_through` up to `replay_until` are re-formed and may be partly
+    /// written.
     pub replay_until: Time,
     /// The sink's position at the restored checkpoint.
     pub state: Option<SinkState>,
@@ -173,11 +174,12 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
 /// The generic sink operator: route rows to workers with `route`, stash them by epoch, write
 /// closed epochs with `writer`, and hold the output capability until they are durable.
 /// Changes at epochs `<= skip_through` were written before a restart and are dropped.
+/// (Epoch 0 is a real epoch: a global aggregate's row over no input.)
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
     name: &str,
     route: impl Fn(&Row) -> u64 + 'static,
-    skip_through: Time,
+    skip_through: Option<Time>,
     mut writer: W,
     control: Arc<RunControl>,
 ) -> DurableStream<'s> {
@@ -195,7 +197,7 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                 move |(input, frontier), _output| {
                     input.for_each(|_, data| {
                         for (row, time, diff) in data.drain(..) {
-                            if time > skip_through {
+                            if skip_through.is_none_or(|s| time > s) {
                                 stash.entry(time).or_default().push((row, diff));
                             }
                         }

@@ -10,6 +10,6 @@ pub mod parse;
 pub mod properties;
 
 pub use catalog::{
-    BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, PrintMode, SinkConnector,
-    SinkSpec, SourceFormat, SourceSpec, StartupMode, Properties,
+    BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, PrintMode, Properties,
+    SinkConnector, SinkSpec, SourceFormat, SourceSpec, StartupMode,
 };

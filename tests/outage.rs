@@ -96,14 +96,6 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
     });
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A broker of this test's own, reachable only through a proxy.
 struct Broker {
     process: Child,
@@ -112,26 +104,8 @@ struct Broker {
 
 impl Broker {
     fn start() -> Broker {
-        let tansu = std::env::var("TANSU")
-            .expect("TANSU (the broker binary) is not set: run the tests with `bash .ci/test`");
         let (inner, outer) = (free_port(), free_port());
-        let process = Command::new(tansu)
-            .args([
-                "broker",
-                "--listener-url",
-                &format!("tcp://127.0.0.1:{inner}"),
-                "--advertised-listener-url",
-                &format!("tcp://127.0.0.1:{outer}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", inner)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let process = start_tansu(inner, outer);
         Broker {
             process,
             proxy: Proxy::start(outer, inner),

@@ -54,6 +54,102 @@ pub fn produce(topic: &str, partitions: i32, records: &[(i32, Vec<u8>)]) {
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
+/// Create `topic` and produce `(partition, key, value)` records (a `None` value is a
+/// tombstone) with the client settings `config` (e.g. a compression codec).
+pub fn produce_with(
+    topic: &str,
+    partitions: i32,
+    config: &[(&str, &str)],
+    records: &[(i32, Option<&[u8]>, Option<&[u8]>)],
+) {
+    let b = bootstrap();
+    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10))
+        .expect("create topic");
+    let config: Vec<(String, String)> = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &config)
+        .create()
+        .expect("producer");
+    for (p, k, v) in records {
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).partition(*p);
+        if let Some(k) = k {
+            rec = rec.key(*k);
+        }
+        if let Some(v) = v {
+            rec = rec.payload(*v);
+        }
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((e, r)) => {
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "produce: {e}"
+                    );
+                    producer.poll(Duration::from_millis(5));
+                    rec = r;
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// The JSON objects of a file sink, one per line.
+pub fn file_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start a broker of the test's own listening on `port` and advertising `advertised` (the
+/// port of a proxy in front of it); returns once it accepts connections.
+pub fn start_tansu(port: u16, advertised: u16) -> std::process::Child {
+    let tansu = std::env::var("TANSU")
+        .expect("TANSU (the broker binary) is not set: run the tests with `bash .ci/test`");
+    let process = Command::new(tansu)
+        .args([
+            "broker",
+            "--listener-url",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--advertised-listener-url",
+            &format!("tcp://127.0.0.1:{advertised}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tansu");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "tansu did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    process
+}
+
+/// A fresh temporary directory (not created).
+pub fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(unique(name))
+}
+
 /// Produce `count` seeded words round-robin over `partitions`; returns the words in order.
 pub fn produce_words(
     topic: &str,
@@ -107,13 +203,20 @@ pub fn word_count_sql(input: &str, output: &str, group: &str) -> String {
     )
 }
 
+/// The `ddflow` binary as a command: quiet logs, and default state directories under a
+/// directory of this test process (never the user's home).
+pub fn ddflow_command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ddflow"));
+    c.args(args).env("DDFLOW_LOG", "ddflow=warn").env(
+        "DDFLOW_STATE_DIR",
+        std::env::temp_dir().join(format!("ddflow-test-state-{}", std::process::id())),
+    );
+    c
+}
+
 /// Run the `ddflow` binary.
 pub fn ddflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddflow"))
-        .args(args)
-        .env("DDFLOW_LOG", "ddflow=warn")
-        .output()
-        .expect("run ddflow")
+    ddflow_command(args).output().expect("run ddflow")
 }
 
 /// Run the binary and insist on success.

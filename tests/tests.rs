@@ -15,5 +15,9 @@ mod oracle;
 mod outage;
 /// kill -9 at random moments, restores across worker counts, damaged checkpoints.
 mod recovery;
+/// Issue 9: one test per defect found by probing (wrong results, silent loss, unsafe defaults).
+mod regression;
 /// Fixtures.
 mod support;
+/// TLS through a terminating proxy in front of a broker of the test's own.
+mod tls;

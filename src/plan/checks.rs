@@ -123,13 +123,15 @@ pub fn resuming_stateful_sources(program: &Program) -> Vec<&SourceSpec> {
 /// Collect (lowercase) the names of the sources read below a `Reduce` in `r`.
 fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTreeSet<String>) {
     match r {
-        Relation::Get { name, .. } => match views.iter().find(|v| v.name.eq_ignore_ascii_case(name)) {
-            Some(v) => sources_under_reduce(&v.relation, views, below, out),
-            None if below => {
-                out.insert(name.to_ascii_lowercase());
+        Relation::Get { name, .. } => {
+            match views.iter().find(|v| v.name.eq_ignore_ascii_case(name)) {
+                Some(v) => sources_under_reduce(&v.relation, views, below, out),
+                None if below => {
+                    out.insert(name.to_ascii_lowercase());
+                }
+                None => {}
             }
-            None => {}
-        },
+        }
         Relation::Filter { input, .. } | Relation::Project { input, .. } => {
             sources_under_reduce(input, views, below, out)
         }

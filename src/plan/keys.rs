@@ -50,7 +50,8 @@ mod tests {
     use super::*;
 
     fn sink_relation(sql: &str) -> (Relation, Vec<View>) {
-        let tables = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka', 'topic' = 't',
+        let tables =
+            "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka', 'topic' = 't',
             'properties.bootstrap.servers' = 'x', 'format' = 'json');
           CREATE TABLE o (a STRING, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
         let p = crate::plan::plan_text("keys.sql", &format!("{tables}{sql}")).unwrap();
@@ -71,8 +72,9 @@ mod tests {
              INSERT INTO o SELECT k, n, n FROM c WHERE n > 2;",
         );
         assert_eq!(unique_key(&r, &v), Some(vec![0]));
-        let (r, v) =
-            sink_relation("INSERT INTO o SELECT 'all', COUNT(*), MAX(v) FROM t HAVING COUNT(*) > 0;");
+        let (r, v) = sink_relation(
+            "INSERT INTO o SELECT 'all', COUNT(*), MAX(v) FROM t HAVING COUNT(*) > 0;",
+        );
         assert_eq!(unique_key(&r, &v), Some(vec![]));
     }
 }

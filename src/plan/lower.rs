@@ -910,7 +910,10 @@ impl<'a> Lowerer<'a> {
                 let mut terms = Vec::with_capacity(list.len());
                 for item in list {
                     let r = self.expr(item, scope, agg)?;
-                    terms.push(self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?.0);
+                    terms.push(
+                        self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?
+                            .0,
+                    );
                 }
                 // A balanced OR tree: a list of n values nests log2(n) deep, not n.
                 let x = balanced(BinaryOp::Or, terms).unwrap_or(Expr::Literal(Datum::Bool(false)));

@@ -1,8 +1,10 @@
 //! Evaluating scalar expressions on rows (the body of `map` and `filter`).
 //!
 //! SQL semantics: NULL in, NULL out (except `IS NULL`, `COALESCE`, `CONCAT`, and three-valued
-//! `AND`/`OR`). Errors that SQL engines raise at run time (division by zero, integer overflow,
-//! a `CAST` that does not convert) yield NULL here, so a bad value never stops a stream.
+//! `AND`/`OR`). Integer division by zero, integer overflow and a `CAST` that does not convert
+//! yield NULL here (Flink fails the job), so one bad value never stops a stream; DOUBLE
+//! arithmetic follows IEEE 754 (`1.0 / 0` is `Infinity`), as in Flink. The choices and how
+//! they compare with Flink are listed in `docs/sql-semantics.md`.
 
 use ordered_float::OrderedFloat;
 
@@ -22,7 +24,9 @@ pub fn eval(expr: &Expr, row: &[Datum]) -> Datum {
             pattern,
             escape,
         } => match (eval(expr, row), eval(pattern, row)) {
-            (Datum::Str(s), Datum::Str(p)) => like(&s, &p, *escape).map_or(Datum::Null, Datum::Bool),
+            (Datum::Str(s), Datum::Str(p)) => {
+                like(&s, &p, *escape).map_or(Datum::Null, Datum::Bool)
+            }
             _ => Datum::Null,
         },
         Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row).is_null() != *negated),
@@ -109,9 +113,8 @@ fn arithmetic(op: BinaryOp, l: &Datum, r: &Datum) -> Datum {
                     BinaryOp::Add => a + b,
                     BinaryOp::Sub => a - b,
                     BinaryOp::Mul => a * b,
-                    BinaryOp::Div if b == 0.0 => return Datum::Null,
+                    // IEEE 754, as Flink: x / 0.0 is ±Infinity, 0.0 / 0.0 and x % 0.0 NaN.
                     BinaryOp::Div => a / b,
-                    BinaryOp::Mod if b == 0.0 => return Datum::Null,
                     BinaryOp::Mod => a % b,
                     _ => return Datum::Null,
                 };
@@ -149,7 +152,7 @@ pub fn cast(v: Datum, from: DataType, ty: DataType) -> Datum {
         (Datum::Str(s), DataType::Timestamp) => parse_timestamp(&s)
             .or_else(|| s.trim().parse::<i64>().ok())
             .map_or(Datum::Null, Datum::Int),
-        (Datum::Str(s), DataType::Int) => s.trim().parse::<i64>().map_or(Datum::Null, Datum::Int),
+        (Datum::Str(s), DataType::Int) => parse_integer(&s).map_or(Datum::Null, Datum::Int),
         (Datum::Int(i), DataType::Float) => Datum::Float(OrderedFloat(i as f64)),
         (Datum::Float(f), DataType::Float) => Datum::Float(f),
         (Datum::Str(s), DataType::Float) => s
@@ -216,23 +219,56 @@ fn map_float(d: Datum, f: impl FnOnce(f64) -> f64) -> Datum {
     }
 }
 
+/// `SUBSTRING(s, start [, len])` as Flink computes it: positions are 1-based, a start of 0
+/// counts as 1, a negative start counts from the end (`-2` is the last two characters; before
+/// the beginning gives `''`), `len` counts from the computed start, a negative `len` is NULL.
 fn substr(s: Datum, start: Datum, len: Option<Datum>) -> Datum {
     let (Datum::Str(s), Datum::Int(start)) = (s, start) else {
         return Datum::Null;
     };
     let len = match len {
         None => None,
-        Some(Datum::Int(l)) if l >= 0 => Some(l as usize),
+        Some(Datum::Int(l)) if l >= 0 => Some(usize::try_from(l).unwrap_or(usize::MAX)),
         Some(_) => return Datum::Null,
     };
-    // SQL positions are 1-based; a start before 1 eats into the length, as in PostgreSQL.
-    let skip = start.max(1) - 1;
-    let len = len.map(|l| l.saturating_sub((1 - start).max(0) as usize));
-    let chars = s.chars().skip(skip as usize);
+    let chars = s.chars().count() as i64;
+    let begin = match start {
+        0 => 0,
+        p if p > 0 => p - 1,
+        p => chars + p,
+    };
+    if begin < 0 || begin >= chars {
+        return Datum::Str(String::new());
+    }
+    let rest = s.chars().skip(begin as usize);
     Datum::Str(match len {
-        Some(l) => chars.take(l).collect(),
-        None => chars.collect(),
+        Some(l) => rest.take(l).collect(),
+        None => rest.collect(),
     })
+}
+
+/// `CAST(text AS BIGINT)`: an integer, or a decimal whose fraction is dropped (`'1.5'` → 1,
+/// `'-1.9'` → -1, as in Flink); anything else does not convert.
+fn parse_integer(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(i);
+    }
+    let (whole, fraction) = t.split_once('.')?;
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match whole {
+        "" | "+" | "-" if !fraction.is_empty() => Some(0),
+        w if w
+            .bytes()
+            .skip(usize::from(w.starts_with(['+', '-'])))
+            .all(|b| b.is_ascii_digit()) =>
+        {
+            w.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 /// One element of a `LIKE` pattern.
@@ -346,13 +382,22 @@ mod tests {
     }
 
     #[test]
-    fn division_by_zero_is_null() {
-        let e = Expr::Binary {
-            op: BinaryOp::Div,
-            left: lit(Datum::Int(1)),
-            right: lit(Datum::Int(0)),
+    fn division_by_zero() {
+        let div = |a, b| {
+            eval(
+                &Expr::Binary {
+                    op: BinaryOp::Div,
+                    left: lit(a),
+                    right: lit(b),
+                },
+                &[],
+            )
         };
-        assert_eq!(eval(&e, &[]), Datum::Null);
+        let f = |x| Datum::Float(OrderedFloat(x));
+        assert_eq!(div(Datum::Int(1), Datum::Int(0)), Datum::Null);
+        assert_eq!(div(f(1.0), f(0.0)), f(f64::INFINITY));
+        assert_eq!(div(f(-1.0), Datum::Int(0)), f(f64::NEG_INFINITY));
+        assert!(matches!(div(f(0.0), f(0.0)), Datum::Float(x) if x.0.is_nan()));
     }
 
     #[test]
@@ -409,11 +454,23 @@ mod tests {
     }
 
     #[test]
-    fn substr_is_one_based() {
-        let s = |st, l| substr(Datum::Str("hello".into()), Datum::Int(st), l);
-        assert_eq!(s(2, Some(Datum::Int(3))), Datum::Str("ell".into()));
-        assert_eq!(s(0, Some(Datum::Int(2))), Datum::Str("h".into()));
-        assert_eq!(s(4, None), Datum::Str("lo".into()));
+    fn substr_as_flink() {
+        let s = |st, l: Option<i64>| {
+            substr(
+                Datum::Str("hello".into()),
+                Datum::Int(st),
+                l.map(Datum::Int),
+            )
+        };
+        let text = |t: &str| Datum::Str(t.into());
+        assert_eq!(s(2, Some(3)), text("ell"));
+        assert_eq!(s(0, Some(2)), text("he"));
+        assert_eq!(s(4, None), text("lo"));
+        assert_eq!(s(-2, None), text("lo"));
+        assert_eq!(s(-3, Some(2)), text("ll"));
+        assert_eq!(s(-10, None), text(""));
+        assert_eq!(s(9, None), text(""));
+        assert_eq!(s(1, Some(-1)), Datum::Null);
     }
 
     #[test]
@@ -421,7 +478,11 @@ mod tests {
         use DataType::*;
         assert_eq!(cast(Datum::Str(" 42 ".into()), String, Int), Datum::Int(42));
         assert_eq!(cast(Datum::Str("x".into()), String, Int), Datum::Null);
-        assert_eq!(cast(Datum::Str("1.5".into()), String, Int), Datum::Null);
+        assert_eq!(cast(Datum::Str("1.5".into()), String, Int), Datum::Int(1));
+        assert_eq!(cast(Datum::Str("-1.9".into()), String, Int), Datum::Int(-1));
+        assert_eq!(cast(Datum::Str(".5".into()), String, Int), Datum::Int(0));
+        assert_eq!(cast(Datum::Str("1e3".into()), String, Int), Datum::Null);
+        assert_eq!(cast(Datum::Str("1.x".into()), String, Int), Datum::Null);
         assert_eq!(
             cast(Datum::Float(OrderedFloat(2.9)), Float, Int),
             Datum::Int(2)
@@ -440,7 +501,11 @@ mod tests {
             Datum::Str("2025-11-25 13:49:56.123".into())
         );
         assert_eq!(
-            cast(Datum::Str("2025-11-25 13:49:56.123".into()), String, Timestamp),
+            cast(
+                Datum::Str("2025-11-25 13:49:56.123".into()),
+                String,
+                Timestamp
+            ),
             Datum::Int(1_764_078_596_123)
         );
     }

@@ -29,7 +29,7 @@ use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
-use crate::kafka::{offsets_list, producer_config, read_partitions, send_waiting};
+use crate::kafka::{offsets_list, producer_config, read_partitions_with, send_waiting};
 use crate::metrics::Metrics;
 use crate::sink::{EpochWriter, SinkResume, SinkSettings};
 use crate::source::{assigned_partitions, SourceHandle};
@@ -226,13 +226,21 @@ impl KafkaWriter {
                 })?;
         }
         let mut written: BTreeMap<Time, HashMap<Written, u32>> = BTreeMap::new();
-        if resume.replay_until > resume.written_through {
-            for r in read_partitions(bootstrap, topic, &starts, settings.broker_timeout)? {
+        let after_checkpoint = |epoch: Time| resume.written_through.is_none_or(|w| epoch > w);
+        let recovering = resume.written_through.is_some() || resume.replay_until > 0;
+        if recovering && after_checkpoint(resume.replay_until) {
+            for r in read_partitions_with(
+                bootstrap,
+                properties,
+                topic,
+                &starts,
+                settings.broker_timeout,
+            )? {
                 let Some(epoch) = r.header(EPOCH_HEADER).and_then(|e| e.parse::<Time>().ok())
                 else {
                     continue;
                 };
-                if epoch > resume.written_through && epoch <= resume.replay_until {
+                if after_checkpoint(epoch) && epoch <= resume.replay_until {
                     *written
                         .entry(epoch)
                         .or_default()

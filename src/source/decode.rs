@@ -148,7 +148,12 @@ impl Decoder {
 
     /// Every line of the message is a row; a message with no line, or with any line that does
     /// not fit the table, is a bad record as a whole.
-    fn decode_csv(&self, bytes: &[u8], delimiter: u8, out: &mut Vec<Row>) -> Result<(), DecodeError> {
+    fn decode_csv(
+        &self,
+        bytes: &[u8],
+        delimiter: u8,
+        out: &mut Vec<Row>,
+    ) -> Result<(), DecodeError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .delimiter(delimiter)
@@ -208,9 +213,10 @@ fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
         (DataType::Int | DataType::Timestamp, Value::Number(n)) => n.as_i64().map(Datum::Int),
         (DataType::Float, Value::Number(n)) => n.as_f64().map(|f| Datum::Float(OrderedFloat(f))),
         (DataType::Bool, Value::Bool(b)) => Some(Datum::Bool(*b)),
-        (DataType::Int | DataType::Float | DataType::Timestamp | DataType::Bool, Value::String(s)) => {
-            text_datum(s, ty).filter(|d| !d.is_null())
-        }
+        (
+            DataType::Int | DataType::Float | DataType::Timestamp | DataType::Bool,
+            Value::String(s),
+        ) => text_datum(s, ty).filter(|d| !d.is_null()),
         _ => None,
     }
 }
@@ -346,10 +352,19 @@ mod tests {
         let mut out = vec![vec![Datum::Null; 3]];
         d.decode(rec(b"1,x\n2,y\n3,z\n"), &mut out).unwrap();
         let a: Vec<&Datum> = out.iter().map(|r| &r[0]).collect();
-        assert_eq!(a, [&Datum::Null, &Datum::Int(1), &Datum::Int(2), &Datum::Int(3)]);
-        assert!(out[1..].iter().all(|r| r[2] == Datum::Int(3)), "metadata on every row");
+        assert_eq!(
+            a,
+            [&Datum::Null, &Datum::Int(1), &Datum::Int(2), &Datum::Int(3)]
+        );
+        assert!(
+            out[1..].iter().all(|r| r[2] == Datum::Int(3)),
+            "metadata on every row"
+        );
         let err = d.decode(rec(b"4,u\nfive,v"), &mut out).unwrap_err();
-        assert_eq!(err.0, "CSV line 2, field \"a\": expected BIGINT, got \"five\"");
+        assert_eq!(
+            err.0,
+            "CSV line 2, field \"a\": expected BIGINT, got \"five\""
+        );
         assert_eq!(out.len(), 4, "a bad message adds no row at all");
         assert_eq!(
             d.decode(rec(b""), &mut out).unwrap_err().0,

@@ -683,6 +683,8 @@ struct DeadLetter {
     /// `(partition, offset)` of source records already in the dead-letter topic (learned on
     /// recovery, so re-read records are not sent twice).
     sent: std::collections::HashSet<(i32, i64)>,
+    /// The source table's client properties (security settings).
+    props: Vec<(String, String)>,
 }
 
 impl DeadLetter {
@@ -698,6 +700,7 @@ impl DeadLetter {
             topic: topic.to_string(),
             pending: false,
             sent: Default::default(),
+            props: props.to_vec(),
         })
     }
 
@@ -710,11 +713,12 @@ impl DeadLetter {
         mine: &[i32],
         timeout: Duration,
     ) -> Result<()> {
-        let records = match crate::kafka::read_topic(bootstrap, &self.topic, timeout) {
-            Ok(r) => r,
-            Err(Error::Config(_)) => return Ok(()), // no dead letters yet: no topic yet
-            Err(e) => return Err(e),
-        };
+        let records =
+            match crate::kafka::read_topic_with(bootstrap, &self.props, &self.topic, timeout) {
+                Ok(r) => r,
+                Err(Error::Config(_)) => return Ok(()), // no dead letters yet: no topic yet
+                Err(e) => return Err(e),
+            };
         for r in records {
             let coordinates = (
                 r.header("ddflow.source.topic"),

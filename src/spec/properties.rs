@@ -77,21 +77,65 @@ pub enum Role {
 
 /// Settings ddflow sets itself and does not let a table override, with the reason.
 const PROTECTED: &[(&str, Option<Role>, &str)] = &[
-    ("enable.auto.commit", Some(Role::Source), "ddflow commits offsets itself, only for output that is durable"),
-    ("enable.auto.offset.store", Some(Role::Source), "ddflow commits offsets itself, only for output that is durable"),
-    ("enable.partition.eof", Some(Role::Source), "bounded runs detect the end of each partition through it"),
-    ("isolation.level", Some(Role::Source), "sources read only committed records (read_committed)"),
-    ("auto.offset.reset", Some(Role::Source), "the start position is 'scan.startup.mode'"),
-    ("enable.idempotence", Some(Role::Sink), "sinks rely on an idempotent producer to write each change once, in order"),
-    ("acks", Some(Role::Sink), "an idempotent producer needs acks=all"),
-    ("transactional.id", Some(Role::Sink), "ddflow names transactional producers itself (<group>-<sink>-<worker>)"),
-    ("message.timeout.ms", Some(Role::Sink), "it follows --max-outage"),
-    ("group.instance.id", None, "sources are assigned partitions, not group members"),
+    (
+        "enable.auto.commit",
+        Some(Role::Source),
+        "ddflow commits offsets itself, only for output that is durable",
+    ),
+    (
+        "enable.auto.offset.store",
+        Some(Role::Source),
+        "ddflow commits offsets itself, only for output that is durable",
+    ),
+    (
+        "enable.partition.eof",
+        Some(Role::Source),
+        "bounded runs detect the end of each partition through it",
+    ),
+    (
+        "isolation.level",
+        Some(Role::Source),
+        "sources read only committed records (read_committed)",
+    ),
+    (
+        "auto.offset.reset",
+        Some(Role::Source),
+        "the start position is 'scan.startup.mode'",
+    ),
+    (
+        "enable.idempotence",
+        Some(Role::Sink),
+        "sinks rely on an idempotent producer to write each change once, in order",
+    ),
+    (
+        "acks",
+        Some(Role::Sink),
+        "an idempotent producer needs acks=all",
+    ),
+    (
+        "transactional.id",
+        Some(Role::Sink),
+        "ddflow names transactional producers itself (<group>-<sink>-<worker>)",
+    ),
+    (
+        "message.timeout.ms",
+        Some(Role::Sink),
+        "it follows --max-outage",
+    ),
+    (
+        "group.instance.id",
+        None,
+        "sources are assigned partitions, not group members",
+    ),
 ];
 
 /// Check a table's properties; each problem names the option (never a secret value).
 /// Returns the problems and a "did you mean" hint for the first misspelt name.
-pub fn check(table: &str, role: Role, properties: &[(String, String)]) -> (Vec<String>, Option<String>) {
+pub fn check(
+    table: &str,
+    role: Role,
+    properties: &[(String, String)],
+) -> (Vec<String>, Option<String>) {
     let mut problems = Vec::new();
     let mut hint = None;
     for (key, value) in properties {
@@ -170,7 +214,12 @@ mod tests {
         ] {
             assert!(is_secret(k), "{k}");
         }
-        for k in ["bootstrap.servers", "security.protocol", "ssl.ca.location", "fetch.max.bytes"] {
+        for k in [
+            "bootstrap.servers",
+            "security.protocol",
+            "ssl.ca.location",
+            "fetch.max.bytes",
+        ] {
             assert!(!is_secret(k), "{k}");
         }
     }
@@ -201,9 +250,18 @@ mod tests {
         assert!(!all.contains("hunter2"), "{all}");
         assert_eq!(problems.len(), 3, "{all}");
         assert!(problems[0].contains("unknown Kafka client property 'properties.sasl.pasword'"));
-        assert_eq!(hint.as_deref(), Some("did you mean 'properties.sasl.password'?"));
-        assert!(problems[1].contains("invalid value for 'properties.socket.timeout.ms'"), "{all}");
-        assert!(problems[2].contains("cannot be set: ddflow commits offsets itself"), "{all}");
+        assert_eq!(
+            hint.as_deref(),
+            Some("did you mean 'properties.sasl.password'?")
+        );
+        assert!(
+            problems[1].contains("invalid value for 'properties.socket.timeout.ms'"),
+            "{all}"
+        );
+        assert!(
+            problems[2].contains("cannot be set: ddflow commits offsets itself"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -213,7 +271,10 @@ mod tests {
             assert!(
                 !matches!(
                     result,
-                    Err(KafkaError::ClientConfig(RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN, ..))
+                    Err(KafkaError::ClientConfig(
+                        RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN,
+                        ..
+                    ))
                 ),
                 "{name}"
             );
