@@ -265,3 +265,41 @@ pub fn permanent_kafka_error(e: &rdkafka::error::KafkaError) -> Option<&'static 
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode as C;
+
+    #[test]
+    fn permanent_consumer_errors_are_told_from_transient_ones() {
+        let consume = |c| KafkaError::MessageConsumption(c);
+        for permanent in [
+            C::NotImplemented,
+            C::UnsupportedCompressionType,
+            C::TopicAuthorizationFailed,
+            C::SaslAuthenticationFailed,
+            C::SSL,
+            C::UnknownTopicOrPartition,
+        ] {
+            assert!(
+                permanent_kafka_error(&consume(permanent)).is_some(),
+                "{permanent:?}"
+            );
+        }
+        for transient in [
+            C::BrokerTransportFailure,
+            C::AllBrokersDown,
+            C::NotLeaderForPartition,
+            C::RequestTimedOut,
+        ] {
+            assert!(
+                permanent_kafka_error(&consume(transient)).is_none(),
+                "{transient:?}"
+            );
+        }
+        let hint = permanent_kafka_error(&consume(C::NotImplemented)).unwrap();
+        assert!(hint.contains("compression codec"), "{hint}");
+    }
+}

@@ -19,14 +19,17 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
     'properties.bootstrap.servers' = 'x', 'format' = 'json');
   CREATE TABLE out1 (k STRING, n BIGINT, s BIGINT, lo BIGINT, hi BIGINT, d BIGINT, a DOUBLE) WITH ('connector' = 'print');
   CREATE TABLE out2 (n BIGINT, words BIGINT) WITH ('connector' = 'print');
-  CREATE TABLE out3 (k STRING, w BIGINT) WITH ('connector' = 'print');";
+  CREATE TABLE out3 (k STRING, w BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE out4 (n BIGINT, s BIGINT, lo STRING, a DOUBLE) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 3] = [
+const QUERIES: [&str; 4] = [
     "INSERT INTO out1 SELECT k, COUNT(*) AS n, SUM(v) AS s, MIN(v) AS lo, MAX(v) AS hi, COUNT(DISTINCT v) AS d, AVG(v) AS a
        FROM t WHERE v > 1 GROUP BY k HAVING COUNT(*) > 1;",
     "CREATE VIEW c AS SELECT k, COUNT(*) AS n FROM t GROUP BY k;
      INSERT INTO out2 SELECT n, COUNT(*) AS words FROM c GROUP BY n;",
     "INSERT INTO out3 SELECT UPPER(k) || '!' AS k, v * 2 + 1 AS w FROM t WHERE v % 2 = 0 OR k = 'b';",
+    // A global aggregate: one row even while the filtered input is empty.
+    "INSERT INTO out4 SELECT COUNT(*), SUM(v), MIN(k), AVG(v) FROM t WHERE v > 3;",
 ];
 
 type Multiset = BTreeMap<Row, i64>;
@@ -130,6 +133,9 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
             ..
         } => {
             let mut groups: BTreeMap<Row, Vec<(Row, i64)>> = BTreeMap::new();
+            if group_key.is_empty() {
+                groups.insert(Vec::new(), Vec::new()); // SQL: one group, even over no rows
+            }
             for (row, n) in evaluate(input, env) {
                 let key: Row = group_key.iter().map(|e| eval(e, &row)).collect();
                 groups.entry(key).or_default().push((row, n));

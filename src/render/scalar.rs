@@ -4,7 +4,7 @@
 //! `AND`/`OR`). Integer division by zero, integer overflow and a `CAST` that does not convert
 //! yield NULL here (Flink fails the job), so one bad value never stops a stream; DOUBLE
 //! arithmetic follows IEEE 754 (`1.0 / 0` is `Infinity`), as in Flink. The choices and how
-//! they compare with Flink are listed in `docs/sql-semantics.md`.
+//! they compare with Flink are listed in the README's "SQL semantics" section.
 
 use ordered_float::OrderedFloat;
 
@@ -286,16 +286,21 @@ enum LikeToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LikePatternError(pub String);
 
-/// Split a `LIKE` pattern into tokens. After the escape character, the next character is
-/// literal whatever it is (as in PostgreSQL and Flink); a pattern ending in the escape
-/// character is invalid.
+/// Split a `LIKE` pattern into tokens. The escape character must be followed by `%`, `_` or
+/// itself, which then stand for themselves; anything else after it (or nothing) makes the
+/// pattern invalid, as in Flink.
 fn like_tokens(pattern: &str, escape: Option<char>) -> Result<Vec<LikeToken>, LikePatternError> {
     let mut out = Vec::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
         out.push(match c {
             c if Some(c) == escape => match chars.next() {
-                Some(next) => LikeToken::Char(next),
+                Some(next) if next == '%' || next == '_' || next == c => LikeToken::Char(next),
+                Some(next) => {
+                    return Err(LikePatternError(format!(
+                        "invalid escape sequence '{c}{next}' in LIKE pattern '{pattern}' (the escape character may precede only %, _ or itself)"
+                    )))
+                }
                 None => {
                     return Err(LikePatternError(format!(
                         "LIKE pattern '{pattern}' ends with its escape character '{c}'"
@@ -417,6 +422,7 @@ mod tests {
         assert!(!like("axb", "a!_b", Some('!')).unwrap());
         assert!(like("a!b", "a!!b", Some('!')).unwrap());
         assert_eq!(like("a", "a!", Some('!')), None);
+        assert_eq!(like("ab", "a!b", Some('!')), None);
     }
 
     proptest::proptest! {
@@ -434,8 +440,10 @@ mod tests {
             while let Some(c) = chars.next() {
                 match c {
                     c if Some(c) == escape => match chars.next() {
-                        Some(n) => re.push_str(&regex::escape(&n.to_string())),
-                        None => valid = false,
+                        Some(n) if n == '%' || n == '_' || n == c => {
+                            re.push_str(&regex::escape(&n.to_string()))
+                        }
+                        _ => valid = false,
                     },
                     '%' => re.push_str(".*"),
                     '_' => re.push('.'),
