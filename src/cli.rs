@@ -361,7 +361,12 @@ fn run_file(args: RunArgs) -> Result<()> {
         .clone()
         .or_else(|| setting("checkpoint.dir").map(PathBuf::from));
     if dir.is_none() && !args.embedded {
-        dir = default_state_dir(&program, &args.file, &config.group_id)?;
+        dir = default_state_dir(
+            &program,
+            &args.file,
+            &config.group_id,
+            config.bootstrap_override.as_deref(),
+        )?;
     }
     config.checkpoint = dir.map(|dir| crate::checkpoint::CheckpointSettings {
         dir,
@@ -398,16 +403,21 @@ fn run_file(args: RunArgs) -> Result<()> {
 /// The state directory a run gets when it needs one and names none: a `GROUP BY` over a source
 /// that resumes from the consumer group's committed offsets (the default start) is only right
 /// with the state that goes with those offsets, so a plain re-run must find it. One directory
-/// per dataflow file and consumer group, under `$DDFLOW_STATE_DIR`, else
+/// per dataflow file, consumer group and brokers, under `$DDFLOW_STATE_DIR`, else
 /// `$XDG_STATE_HOME/ddflow`, else `~/.local/state/ddflow`. `None` when the run needs no state.
 fn default_state_dir(
     program: &Program,
     file: &std::path::Path,
     default_group: &str,
+    bootstrap_override: Option<&str>,
 ) -> Result<Option<PathBuf>> {
-    let groups: Vec<&str> = crate::plan::checks::resuming_stateful_sources(program)
+    let groups: Vec<String> = crate::plan::checks::resuming_stateful_sources(program)
         .iter()
-        .map(|s| s.group_id.as_deref().unwrap_or(default_group))
+        .map(|s| {
+            let group = s.group_id.as_deref().unwrap_or(default_group);
+            let brokers = bootstrap_override.unwrap_or(&s.bootstrap_servers);
+            format!("{group}@{brokers}")
+        })
         .collect();
     if groups.is_empty() {
         return Ok(None);

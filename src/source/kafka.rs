@@ -200,6 +200,10 @@ pub fn render_kafka_source<'s>(
     Ok((stream.as_collection(), handle))
 }
 
+/// Consumer errors closer together than this are one failure going on (librdkafka retries a
+/// failed fetch about every half second); a longer quiet gap starts a new streak.
+const ERROR_STREAK_GAP: Duration = Duration::from_secs(5);
+
 /// Records read per activation before the operator yields to the rest of the dataflow.
 const BATCH_RECORDS: usize = 8192;
 
@@ -228,6 +232,8 @@ struct Reader {
     rows: Vec<Row>,
     /// Since when consumer errors have come without a record in between.
     failing_since: Option<Instant>,
+    /// When the last consumer error came.
+    last_error: Option<Instant>,
     /// Consumer errors logged so far (later ones are logged sparsely).
     errors_logged: u64,
 }
@@ -344,6 +350,7 @@ impl Reader {
             control,
             rows: Vec::new(),
             failing_since: None,
+            last_error: None,
             errors_logged: 0,
         })
     }
@@ -410,7 +417,9 @@ impl Reader {
     /// A consumer error: permanent ones (a compression codec this build lacks, a denied
     /// authorization, a failed authentication or TLS handshake, a topic that is gone) fail the
     /// run at once, naming the topic; transient ones are retried, and fail the run once they
-    /// have gone on without a single record for longer than `--max-outage`.
+    /// have kept coming (each within [`ERROR_STREAK_GAP`] of the last) without a single record
+    /// for longer than `--max-outage`. (A broker that is down is watched separately: see
+    /// [`HealthContext`].)
     fn consumer_error(&mut self, e: KafkaError) -> Result<()> {
         if let Some(why) = crate::error::permanent_kafka_error(&e) {
             return Err(Error::KafkaFatal {
@@ -419,7 +428,15 @@ impl Reader {
                 hint: why.into(),
             });
         }
-        let since = *self.failing_since.get_or_insert_with(Instant::now);
+        let now = Instant::now();
+        if self
+            .last_error
+            .replace(now)
+            .is_some_and(|last| now - last > ERROR_STREAK_GAP)
+        {
+            self.failing_since = None; // a new streak, not the same failure going on
+        }
+        let since = *self.failing_since.get_or_insert(now);
         if since.elapsed() > self.max_outage {
             return Err(Error::KafkaTimeout(format!(
                 "reading topic \"{}\" has failed for {:.0?} without a record (--max-outage {:?}): {e}",
