@@ -173,12 +173,12 @@ pub fn partition_count(bootstrap: &str, topic: &str, timeout: Duration) -> Resul
     partition_count_with(bootstrap, &[], topic, timeout)
 }
 
-/// Remembers the errors the client reported (a refused TLS handshake or a failed
-/// authentication shows up only there, while the request itself just times out).
+/// Collects the errors a client reports (a refused TLS handshake or a failed authentication
+/// shows up only there, while the request itself just times out).
 #[derive(Default)]
-pub struct LastError(std::sync::Mutex<Vec<String>>);
+pub struct ClientErrors(std::sync::Mutex<Vec<String>>);
 
-impl LastError {
+impl ClientErrors {
     fn note(&self, text: String) {
         if let Ok(mut seen) = self.0.lock() {
             if seen.len() < 32 {
@@ -213,7 +213,7 @@ impl LastError {
     }
 }
 
-impl rdkafka::client::ClientContext for LastError {
+impl rdkafka::client::ClientContext for ClientErrors {
     fn error(&self, error: KafkaError, reason: &str) {
         self.note(format!("{error}: {reason}"));
     }
@@ -227,7 +227,7 @@ impl rdkafka::client::ClientContext for LastError {
     }
 }
 
-impl rdkafka::consumer::ConsumerContext for LastError {}
+impl rdkafka::consumer::ConsumerContext for ClientErrors {}
 
 /// The hint for a connection that failed with `last` as the client's last error.
 fn connection_hint(last: &str) -> &'static str {
@@ -255,10 +255,10 @@ pub fn partition_count_with(
     timeout: Duration,
 ) -> Result<i32> {
     let mut config = consumer_config(bootstrap, "ddflow-metadata", properties);
-    // Info level: how a connection failed is logged there (see `LastError`).
+    // Info level: how a connection failed is logged there (see `ClientErrors`).
     config.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
-    let consumer: BaseConsumer<LastError> = config
-        .create_with_context(LastError::default())
+    let consumer: BaseConsumer<ClientErrors> = config
+        .create_with_context(ClientErrors::default())
         .map_err(|e| {
             Error::kafka(
                 format!("cannot create a client for \"{bootstrap}\""),

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod explain;
 pub mod ir;
 pub mod keys;
+pub mod like;
 pub mod lower;
 
 use std::path::Path;

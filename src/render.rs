@@ -224,7 +224,11 @@ fn overflow_reporter(
                 .arg
                 .as_ref()
                 .map_or("*".to_string(), |e| crate::plan::explain::expr(e, input));
-            format!("{}({arg})", format!("{:?}", a.func).to_uppercase())
+            let distinct = if a.distinct { "DISTINCT " } else { "" };
+            format!(
+                "{}({distinct}{arg})",
+                format!("{:?}", a.func).to_uppercase()
+            )
         })
         .collect();
     let keys: Vec<(String, DataType)> = output

@@ -871,7 +871,7 @@ impl<'a> Lowerer<'a> {
                     }
                 };
                 if let Expr::Literal(Datum::Str(p)) = &r {
-                    if let Err(e) = crate::render::scalar::check_like_pattern(p, escape) {
+                    if let Err(e) = crate::plan::like::check_pattern(p, escape) {
                         return Err(self.err(pattern.span(), e.0, None));
                     }
                 }
