@@ -221,18 +221,8 @@ fn broker_outage_mid_run_loses_nothing() {
     );
 
     let expected = count(&[first, second].concat());
-    let state: std::collections::BTreeMap<String, i64> = ddflow::kafka::upsert_state(
-        &ddflow::kafka::read_topic(&b, &output, Duration::from_secs(10)).unwrap(),
-    )
-    .values()
-    .map(|v| {
-        let v: serde_json::Value = serde_json::from_str(v).unwrap();
-        (
-            v["value"].as_str().unwrap().to_string(),
-            v["n"].as_i64().unwrap(),
-        )
-    })
-    .collect();
+    let state =
+        word_counts_of(&ddflow::kafka::read_topic(&b, &output, Duration::from_secs(10)).unwrap());
     assert_eq!(state, expected);
     let committed =
         ddflow::kafka::committed_offsets(&b, &group, &input, Duration::from_secs(10)).unwrap();

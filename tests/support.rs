@@ -240,7 +240,13 @@ pub fn text(b: &[u8]) -> String {
 pub fn word_counts_in(topic: &str) -> BTreeMap<String, i64> {
     let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30))
         .expect("read output");
-    ddflow::kafka::upsert_state(&records)
+    word_counts_of(&records)
+}
+
+/// The word → count state of the records of an upsert topic written by the word-count
+/// dataflow.
+pub fn word_counts_of(records: &[ddflow::kafka::ReadRecord]) -> BTreeMap<String, i64> {
+    ddflow::kafka::upsert_state(records)
         .into_iter()
         .map(|(key, value)| {
             let k: serde_json::Value = serde_json::from_str(&key).expect("key is JSON");

@@ -184,16 +184,7 @@ fn issue9_15_reads_and_writes_through_tls() {
     let records =
         ddflow::kafka::read_topic_with(&broker.address, &client, &output, Duration::from_secs(30))
             .unwrap();
-    let got: std::collections::BTreeMap<String, i64> = ddflow::kafka::upsert_state(&records)
-        .values()
-        .map(|v| {
-            let v: serde_json::Value = serde_json::from_str(v).unwrap();
-            (
-                v["value"].as_str().unwrap().to_string(),
-                v["n"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let got = word_counts_of(&records);
     assert_eq!(got, count(&words));
 
     // Without the TLS settings, the message points at TLS.
