@@ -170,14 +170,8 @@ impl Error {
                 hint.as_deref()
             }
             Error::KafkaFatal { hint, .. } | Error::State { hint, .. } => Some(hint),
-            Error::Kafka { source, .. } => Some(
-                permanent_kafka_error(source).unwrap_or(
-                    "check 'properties.bootstrap.servers' and that the broker is running, or try --embedded",
-                ),
-            ),
-            Error::KafkaTimeout(_) => {
-                Some("check 'properties.bootstrap.servers' and that the broker is running, or try --embedded")
-            }
+            Error::Kafka { source, .. } => Some(permanent_kafka_error(source).unwrap_or(BROKER_HINT)),
+            Error::KafkaTimeout(_) => Some(BROKER_HINT),
             Error::Decode { .. } => {
                 Some("set 'format.bad-records' = 'skip' (or 'dead-letter') on the source to keep going")
             }
@@ -231,6 +225,10 @@ impl Error {
         }
     }
 }
+
+/// The hint for a broker that does not answer, when nothing more telling is known.
+pub const BROKER_HINT: &str =
+    "check 'properties.bootstrap.servers' and that the broker is running, or try --embedded";
 
 /// Whether a client error is permanent (retrying cannot help), with what the user should check.
 /// `None`: a transient error, to be retried.

@@ -9,14 +9,16 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::ToBytes;
 use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, BROKER_HINT};
+use crate::spec::properties::redact_error;
 
 /// Settings for a consumer that reads assigned partitions (no group membership).
 pub fn consumer_config(bootstrap: &str, group_id: &str, user: &[(String, String)]) -> ClientConfig {
@@ -78,6 +80,18 @@ pub fn producer_config(bootstrap: &str, user: &[(String, String)]) -> ClientConf
         c.set(k, v);
     }
     c
+}
+
+/// Create a client from `config` with `context`; `what` is the error's context ("cannot create
+/// ..."). A bad setting whose name looks secret has its value removed from the error.
+pub fn create_client<T, C>(config: &ClientConfig, context: C, what: impl Into<String>) -> Result<T>
+where
+    T: FromClientConfigAndContext<C>,
+    C: rdkafka::client::ClientContext,
+{
+    config
+        .create_with_context(context)
+        .map_err(|e| Error::kafka(what, redact_error(e)))
 }
 
 /// Send `record`, waiting while the producer's queue is full (the queue is bounded, see
@@ -187,26 +201,12 @@ impl ClientErrors {
         }
     }
 
-    /// The most telling error seen: one about security settings if any, else the first that
-    /// is not the summary "all brokers are down".
+    /// The most telling error seen: one that [`connection_hint`] has a specific hint for, else
+    /// the first that is not the summary "all brokers are down".
     fn take(&self) -> Option<String> {
         let seen = std::mem::take(&mut *self.0.lock().ok()?);
-        let telling = |t: &&String| {
-            let l = t.to_ascii_lowercase();
-            [
-                "ssl",
-                "tls",
-                "sasl",
-                "security.protocol",
-                "authenticat",
-                "certificate",
-                "apiversion_query",
-            ]
-            .iter()
-            .any(|k| l.contains(k))
-        };
         seen.iter()
-            .find(telling)
+            .find(|t| connection_hint(t) != BROKER_HINT)
             .or_else(|| seen.iter().find(|t| !t.contains("AllBrokersDown")))
             .or(seen.first())
             .cloned()
@@ -243,7 +243,7 @@ fn connection_hint(last: &str) -> &'static str {
     } else if l.contains("sasl") || l.contains("authenticat") {
         "authentication failed: check 'properties.security.protocol', 'properties.sasl.mechanism', 'properties.sasl.username' and 'properties.sasl.password'"
     } else {
-        "check 'properties.bootstrap.servers' and that the broker is running, or try --embedded"
+        BROKER_HINT
     }
 }
 
@@ -257,14 +257,11 @@ pub fn partition_count_with(
     let mut config = consumer_config(bootstrap, "ddflow-metadata", properties);
     // Info level: how a connection failed is logged there (see `ClientErrors`).
     config.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
-    let consumer: BaseConsumer<ClientErrors> = config
-        .create_with_context(ClientErrors::default())
-        .map_err(|e| {
-            Error::kafka(
-                format!("cannot create a client for \"{bootstrap}\""),
-                crate::spec::properties::redact_error(e),
-            )
-        })?;
+    let consumer: BaseConsumer<ClientErrors> = create_client(
+        &config,
+        ClientErrors::default(),
+        format!("cannot create a client for \"{bootstrap}\""),
+    )?;
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
         .map_err(|e| match e {
@@ -345,12 +342,11 @@ pub fn ensure_topic_with(
     for (k, v) in properties {
         config.set(k, v);
     }
-    let admin: AdminClient<DefaultClientContext> = config.create().map_err(|e| {
-        Error::kafka(
-            format!("cannot create an admin client for \"{bootstrap}\""),
-            crate::spec::properties::redact_error(e),
-        )
-    })?;
+    let admin: AdminClient<DefaultClientContext> = create_client(
+        &config,
+        DefaultClientContext,
+        format!("cannot create an admin client for \"{bootstrap}\""),
+    )?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new()
         .operation_timeout(Some(timeout))
@@ -428,14 +424,11 @@ pub fn read_partitions_with(
     if starts.is_empty() {
         return Ok(records);
     }
-    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-reader", properties)
-        .create()
-        .map_err(|e| {
-            Error::kafka(
-                format!("cannot create a consumer for \"{bootstrap}\""),
-                crate::spec::properties::redact_error(e),
-            )
-        })?;
+    let consumer: BaseConsumer = create_client(
+        &consumer_config(bootstrap, "ddflow-reader", properties),
+        DefaultConsumerContext,
+        format!("cannot create a consumer for \"{bootstrap}\""),
+    )?;
     assign_at(&consumer, topic, starts)?;
     let mut deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
@@ -508,26 +501,25 @@ pub fn committed_offsets(
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<Option<i64>>> {
-    committed_offsets_with(bootstrap, &[], group, topic, timeout)
+    let n = partition_count(bootstrap, topic, timeout)?;
+    committed_offsets_at(bootstrap, &[], group, topic, n, timeout)
 }
 
-/// [`committed_offsets`] with a table's client properties (security settings).
-pub fn committed_offsets_with(
+/// [`committed_offsets`] of a topic known to have `n` partitions, with a table's client
+/// properties (security settings).
+pub fn committed_offsets_at(
     bootstrap: &str,
     properties: &[(String, String)],
     group: &str,
     topic: &str,
+    n: i32,
     timeout: Duration,
 ) -> Result<Vec<Option<i64>>> {
-    let n = partition_count_with(bootstrap, properties, topic, timeout)?;
-    let consumer: BaseConsumer = consumer_config(bootstrap, group, properties)
-        .create()
-        .map_err(|e| {
-            Error::kafka(
-                format!("cannot create a consumer for \"{bootstrap}\""),
-                crate::spec::properties::redact_error(e),
-            )
-        })?;
+    let consumer: BaseConsumer = create_client(
+        &consumer_config(bootstrap, group, properties),
+        DefaultConsumerContext,
+        format!("cannot create a consumer for \"{bootstrap}\""),
+    )?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..n {
         tpl.add_partition(topic, p);

@@ -48,7 +48,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         .map(|settings| Checkpointing::prepare(settings, &program))
         .transpose()?
         .map(Arc::new);
-    check_resumable(&program, &config, checkpointing.as_deref())?;
+    check_resumable(&program, &config, &partitions, checkpointing.as_deref())?;
     let source_settings = SourceSettings {
         epoch_interval: config.epoch_interval,
         max_epoch: config.max_epoch,
@@ -112,6 +112,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
 fn check_resumable(
     program: &Program,
     config: &RunConfig,
+    partitions: &HashMap<String, i32>,
     checkpointing: Option<&Checkpointing>,
 ) -> Result<()> {
     let recovery = checkpointing.and_then(|c| c.recovery.as_ref());
@@ -139,11 +140,12 @@ fn check_resumable(
             .as_deref()
             .unwrap_or(&source.bootstrap_servers);
         let group = source.group_id.as_deref().unwrap_or(&config.group_id);
-        let committed = kafka::committed_offsets_with(
+        let committed = kafka::committed_offsets_at(
             bootstrap,
             &source.properties,
             group,
             &source.topic,
+            partitions.get(&source.name).copied().unwrap_or(0),
             config.broker_timeout,
         )?;
         let at: Vec<String> = committed

@@ -29,7 +29,9 @@ use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
-use crate::kafka::{offsets_list, producer_config, read_partitions_with, send_waiting};
+use crate::kafka::{
+    create_client, offsets_list, producer_config, read_partitions_with, send_waiting,
+};
 use crate::metrics::Metrics;
 use crate::sink::{EpochWriter, SinkResume, SinkSettings};
 use crate::source::{assigned_partitions, SourceHandle};
@@ -208,13 +210,11 @@ impl KafkaWriter {
                 format!("{}-{}-{index}", settings.group_id, spec.name),
             );
         }
-        let producer: BaseProducer<AckContext> =
-            config.create_with_context(context).map_err(|e| {
-                Error::kafka(
-                    format!("cannot create a producer for sink \"{}\"", spec.name),
-                    crate::spec::properties::redact_error(e),
-                )
-            })?;
+        let producer: BaseProducer<AckContext> = create_client(
+            &config,
+            context,
+            format!("cannot create a producer for sink \"{}\"", spec.name),
+        )?;
         if transactional {
             producer
                 .init_transactions(settings.broker_timeout)

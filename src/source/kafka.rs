@@ -17,7 +17,7 @@ use differential_dataflow::AsCollection;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::operator::source;
@@ -27,11 +27,10 @@ use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
 use crate::data::Row;
 use crate::error::{Error, Result};
-use crate::kafka::{consumer_config, producer_config, send_waiting, HealthContext};
+use crate::kafka::{consumer_config, create_client, producer_config, send_waiting, HealthContext};
 use crate::metrics::Metrics;
 use crate::render::RowCollection;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
-use crate::spec::properties::redact_error;
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
 use crate::timestamp::{next_epoch, now_ms, Binding, BindingLog, Diff, Time};
 
@@ -255,15 +254,11 @@ impl Reader {
             .group_id
             .clone()
             .unwrap_or_else(|| settings.default_group_id.clone());
-        let consumer: BaseConsumer<HealthContext> =
-            consumer_config(bootstrap, &group, &spec.properties)
-                .create_with_context(HealthContext::default())
-                .map_err(|e| {
-                    Error::kafka(
-                        format!("cannot create a consumer for \"{bootstrap}\""),
-                        redact_error(e),
-                    )
-                })?;
+        let consumer: BaseConsumer<HealthContext> = create_client(
+            &consumer_config(bootstrap, &group, &spec.properties),
+            HealthContext::default(),
+            format!("cannot create a consumer for \"{bootstrap}\""),
+        )?;
         let timeout = settings.broker_timeout;
         let restored: BTreeMap<i32, i64> = recovery
             .offsets
@@ -706,12 +701,11 @@ struct DeadLetter {
 
 impl DeadLetter {
     fn new(bootstrap: &str, topic: &str, props: &[(String, String)]) -> Result<Self> {
-        let producer = producer_config(bootstrap, props).create().map_err(|e| {
-            Error::kafka(
-                format!("cannot create the dead-letter producer for \"{topic}\""),
-                redact_error(e),
-            )
-        })?;
+        let producer = create_client(
+            &producer_config(bootstrap, props),
+            DefaultProducerContext,
+            format!("cannot create the dead-letter producer for \"{topic}\""),
+        )?;
         Ok(DeadLetter {
             producer,
             topic: topic.to_string(),
