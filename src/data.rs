@@ -131,11 +131,6 @@ impl Datum {
             (a, b) => Some(a.cmp(b)),
         }
     }
-
-    /// This value as JSON, for a column of type `ty` (see [`value_to_json`]).
-    pub fn to_json(&self, ty: DataType) -> serde_json::Value {
-        value_to_json(self, ty)
-    }
 }
 
 /// SQL text of a value of type `ty`: what `CAST(x AS STRING)` gives and the console prints.
@@ -256,7 +251,7 @@ pub fn row_to_json(schema: &Schema, row: &[Datum]) -> serde_json::Map<String, se
         .columns
         .iter()
         .zip(row)
-        .map(|(c, d)| (c.name.clone(), d.to_json(c.ty)))
+        .map(|(c, d)| (c.name.clone(), value_to_json(d, c.ty)))
         .collect()
 }
 

@@ -135,7 +135,7 @@ fn render_relation<'s>(
             aggregates,
             schema,
         } => {
-            let input_schema = input.schema().clone();
+            let input_schema = input.schema();
             let input = render_relation(input, env, state, label)?;
             let keyed = aggregate::key_rows(input.collection, group_key, aggregates);
             // Only arrangements fed directly by sources are state; the ones above them are
@@ -158,7 +158,7 @@ fn render_relation<'s>(
             let on_error = overflow_reporter(
                 label,
                 aggregates,
-                &input_schema,
+                input_schema,
                 schema,
                 state.control.clone(),
             );

@@ -27,7 +27,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use crate::checkpoint::operators::{PositionLog, SinkProgress};
 use crate::checkpoint::SinkState;
 use crate::control::RunControl;
-use crate::data::{row_to_json, Datum, Row, Schema};
+use crate::data::{row_to_json, value_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
 use crate::kafka::{
     create_client, offsets_list, producer_config, read_partitions_with, send_waiting,
@@ -119,7 +119,7 @@ fn key_json(schema: &Schema, key: &[usize], row: &[Datum]) -> Option<String> {
         .iter()
         .map(|i| {
             let c = &schema.columns[*i];
-            (c.name.clone(), row[*i].to_json(c.ty))
+            (c.name.clone(), value_to_json(&row[*i], c.ty))
         })
         .collect();
     Some(serde_json::Value::Object(map).to_string())

@@ -73,6 +73,11 @@ impl Decoder {
         result
     }
 
+    /// A row of NULLs laid out by the table's schema.
+    fn empty_row(&self) -> Row {
+        vec![Datum::Null; self.schema.len()]
+    }
+
     /// Set the metadata columns of rows decoded from `rec`.
     fn fill_metadata(&self, rec: RecordRef<'_>, rows: &mut [Row]) -> Result<(), DecodeError> {
         for (i, source) in self.sources.iter().enumerate() {
@@ -86,8 +91,13 @@ impl Decoder {
                 ColumnSource::Offset => Datum::Int(rec.offset),
                 ColumnSource::Timestamp => rec.timestamp.map_or(Datum::Null, Datum::Int),
             };
-            for row in rows.iter_mut() {
-                row[i] = value.clone();
+            // Cloned only for the extra rows of a multi-line message; the one row of every
+            // other record takes the value itself.
+            if let Some((last, rest)) = rows.split_last_mut() {
+                for row in rest {
+                    row[i] = value.clone();
+                }
+                last[i] = value;
             }
         }
         Ok(())
@@ -95,9 +105,8 @@ impl Decoder {
 
     /// Append the rows of the value bytes, value columns set, metadata columns NULL.
     fn decode_values(&self, payload: Option<&[u8]>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
-        let empty = || vec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
-            out.push(empty());
+            out.push(self.empty_row());
             return Ok(());
         }
         let Some(bytes) = payload else {
@@ -105,12 +114,12 @@ impl Decoder {
         };
         match &self.format {
             SourceFormat::Raw => {
-                let mut row = empty();
+                let mut row = self.empty_row();
                 row[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?.to_owned());
                 out.push(row);
             }
             SourceFormat::Json => {
-                let mut row = empty();
+                let mut row = self.empty_row();
                 self.decode_json(bytes, &mut row)?;
                 out.push(row);
             }
@@ -176,7 +185,7 @@ impl Decoder {
                     self.value_columns.len()
                 )));
             }
-            let mut row = vec![Datum::Null; self.schema.len()];
+            let mut row = self.empty_row();
             for (field, &col) in record.iter().zip(&self.value_columns) {
                 let column = &self.schema.columns[col];
                 let text = utf8(field, &column.name)?;
