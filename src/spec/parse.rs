@@ -7,7 +7,7 @@
 use sqlparser::ast::Statement;
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::error::{Error, Result, Span};
 
@@ -39,14 +39,19 @@ pub struct Parsed {
 pub fn parse(file: &str, text: &str) -> Result<Parsed> {
     let (clean, metadata) = strip_metadata(file, text)?;
     let dialect = GenericDialect {};
+    // Tokenized once: the positions below and the parser share the tokens.
+    let tokens = Tokenizer::new(&dialect, &clean)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(file, &e.to_string()))?;
+    let positions = Positions::of(&tokens);
     let statements = Parser::new(&dialect)
         .with_recursion_limit(crate::plan::ir::MAX_EXPR_DEPTH)
-        .try_with_sql(&clean)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| match e {
             ParserError::RecursionLimitExceeded => Error::Sql {
                 file: file.to_string(),
-                span: deepest_nesting(&clean),
+                span: positions.deepest_parenthesis,
                 message: format!(
                     "expression too deep: more than {} nested levels",
                     crate::plan::ir::MAX_EXPR_DEPTH
@@ -55,63 +60,57 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed> {
             },
             e => parse_error(file, &e.to_string()),
         })?;
-    let starts = statement_starts(&clean);
     Ok(Parsed {
         statements,
-        starts,
+        starts: positions.statement_starts,
         metadata,
     })
 }
 
-/// Where each `;`-separated statement of `text` starts (its first token).
-fn statement_starts(text: &str) -> Vec<Span> {
-    let dialect = GenericDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
-        return Vec::new();
-    };
-    let mut starts = Vec::new();
-    let mut at_start = true;
-    for t in tokens {
-        match t.token {
-            Token::Whitespace(_) => {}
-            Token::SemiColon => at_start = true,
-            _ if at_start => {
-                starts.push(Span {
-                    line: t.span.start.line,
-                    column: t.span.start.column,
-                });
-                at_start = false;
-            }
-            _ => {}
-        }
-    }
-    starts
+/// Positions read off the tokens, for messages about nodes that carry none.
+struct Positions {
+    /// Where each `;`-separated statement starts (its first token).
+    statement_starts: Vec<Span>,
+    /// Where the parentheses nest deepest (for "expression too deep").
+    deepest_parenthesis: Span,
 }
 
-/// Where the parentheses of `text` nest deepest (for "expression too deep").
-fn deepest_nesting(text: &str) -> Span {
-    let dialect = GenericDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
-        return Span::default();
-    };
-    let (mut depth, mut deepest, mut at) = (0usize, 0usize, Span::default());
-    for t in tokens {
-        match t.token {
-            Token::LParen => {
-                depth += 1;
-                if depth > deepest {
-                    deepest = depth;
-                    at = Span {
-                        line: t.span.start.line,
-                        column: t.span.start.column,
-                    };
+impl Positions {
+    fn of(tokens: &[TokenWithSpan]) -> Positions {
+        let at = |t: &TokenWithSpan| Span {
+            line: t.span.start.line,
+            column: t.span.start.column,
+        };
+        let mut statement_starts = Vec::new();
+        let mut at_start = true;
+        let (mut depth, mut deepest, mut deepest_parenthesis) = (0usize, 0usize, Span::default());
+        for t in tokens {
+            match t.token {
+                Token::Whitespace(_) => continue,
+                Token::SemiColon => {
+                    at_start = true;
+                    continue;
                 }
+                Token::LParen => {
+                    depth += 1;
+                    if depth > deepest {
+                        deepest = depth;
+                        deepest_parenthesis = at(t);
+                    }
+                }
+                Token::RParen => depth = depth.saturating_sub(1),
+                _ => {}
             }
-            Token::RParen => depth = depth.saturating_sub(1),
-            _ => {}
+            if at_start {
+                statement_starts.push(at(t));
+                at_start = false;
+            }
+        }
+        Positions {
+            statement_starts,
+            deepest_parenthesis,
         }
     }
-    at
 }
 
 /// A parser error as `Error::Sql`, with the location sqlparser puts in its message.
