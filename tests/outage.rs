@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-
 use crate::support::*;
 
 /// A TCP proxy in front of one address that can be cut and restored.
@@ -120,21 +118,8 @@ impl Drop for Broker {
     }
 }
 
-fn produce_to(bootstrap: &str, topic: &str, words: &[String]) {
-    ddflow::kafka::ensure_topic(bootstrap, topic, 2, Duration::from_secs(10)).unwrap();
-    let producer: BaseProducer = ddflow::kafka::producer_config(bootstrap, &[])
-        .create()
-        .unwrap();
-    for (i, w) in words.iter().enumerate() {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
-            .payload(w.as_bytes())
-            .partition((i % 2) as i32);
-        while let Err((_, r)) = producer.send(rec) {
-            producer.poll(Duration::from_millis(5));
-            rec = r;
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+fn produce_words_to(bootstrap: &str, topic: &str, words: &[String]) {
+    produce_to(bootstrap, &[], topic, 2, &round_robin(words, 2));
 }
 
 fn words(n: usize, salt: usize) -> Vec<String> {
@@ -195,7 +180,7 @@ fn broker_outage_mid_run_loses_nothing() {
     let b = broker.proxy.address();
     let (input, output, group) = (unique("out-in"), unique("out-out"), unique("out-g"));
     let first = words(10_000, 1);
-    produce_to(&b, &input, &first);
+    produce_words_to(&b, &input, &first);
     let file = sql_file("outage", &sql(&b, &input, &output, &group));
     let job = start_job(&file, &["--max-outage", "60s"]);
     await_total(&b, &output, 10_000);
@@ -205,7 +190,7 @@ fn broker_outage_mid_run_loses_nothing() {
     broker.proxy.restore();
 
     let second = words(10_000, 2);
-    produce_to(&b, &input, &second);
+    produce_words_to(&b, &input, &second);
     await_total(&b, &output, 20_000);
     assert!(Command::new("kill")
         .args(["-INT", &job.id().to_string()])
@@ -234,7 +219,7 @@ fn broker_that_never_returns_fails_after_max_outage() {
     let broker = Broker::start();
     let b = broker.proxy.address();
     let (input, output, group) = (unique("gone-in"), unique("gone-out"), unique("gone-g"));
-    produce_to(&b, &input, &words(1000, 3));
+    produce_words_to(&b, &input, &words(1000, 3));
     let file = sql_file("gone", &sql(&b, &input, &output, &group));
     let job = start_job(&file, &["--max-outage", "3s"]);
     await_total(&b, &output, 1000);

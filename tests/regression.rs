@@ -3,7 +3,7 @@
 //! involved. The planner-only refusals also have golden cases in `tests/sql/error_*.sql`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -323,6 +323,17 @@ fn resuming_word_count(input: &str, output: &str, group: &str, startup: &str) ->
     )
 }
 
+/// The word count of [`resuming_word_count`], bounded, in a file of its own.
+fn bounded_resuming_word_count(name: &str, input: &str, output: &str, group: &str) -> PathBuf {
+    let sql = resuming_word_count(
+        input,
+        output,
+        group,
+        ", 'scan.bounded.mode' = 'latest-offset'",
+    );
+    sql_file(name, &sql)
+}
+
 fn words_topic(topic: &str, words: &[&str]) {
     let recs: Vec<(i32, Option<&[u8]>, Option<&[u8]>)> = words
         .iter()
@@ -336,13 +347,7 @@ fn issue9_08_a_plain_rerun_resumes_with_its_state() {
     let (input, output, group) = (unique("rerun-in"), unique("rerun-out"), unique("rerun-g"));
     words_topic(&input, &["a"; 5]);
     let state = temp_path("state");
-    let sql = resuming_word_count(
-        &input,
-        &output,
-        &group,
-        ", 'scan.bounded.mode' = 'latest-offset'",
-    );
-    let file = sql_file("rerun", &sql);
+    let file = bounded_resuming_word_count("rerun", &input, &output, &group);
     let run = || {
         let out = ddflow_command(&["run", file.to_str().unwrap()])
             .env("DDFLOW_STATE_DIR", &state)
@@ -372,13 +377,7 @@ fn issue9_08_committed_offsets_without_their_state_are_refused() {
         unique("nostate-g"),
     );
     words_topic(&input, &["a"; 5]);
-    let sql = resuming_word_count(
-        &input,
-        &output,
-        &group,
-        ", 'scan.bounded.mode' = 'latest-offset'",
-    );
-    let file = sql_file("nostate", &sql);
+    let file = bounded_resuming_word_count("nostate", &input, &output, &group);
     ddflow_ok(&["run", file.to_str().unwrap()]);
     words_topic(&input, &["a"]);
     let empty = temp_path("empty-ckpt");
@@ -610,12 +609,12 @@ fn issue9_14_every_compression_codec_is_read() {
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         let (input, output) = (unique(&format!("{codec}-in")), unique("codec-out"));
         let words: Vec<String> = (0..2000).map(|i| format!("w{}", i % 13)).collect();
-        let recs: Vec<(i32, Option<&[u8]>, Option<&[u8]>)> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| ((i % 2) as i32, None, Some(w.as_bytes())))
-            .collect();
-        produce_with(&input, 2, &[("compression.type", codec)], &recs);
+        produce_with(
+            &input,
+            2,
+            &[("compression.type", codec)],
+            &round_robin(&words, 2),
+        );
         let file = sql_file("codec", &word_count_sql(&input, &output, &unique("g")));
         let out = ddflow(&["run", file.to_str().unwrap(), "--broker-timeout", "5s"]);
         assert!(out.status.success(), "{codec}: {}", text(&out.stderr));

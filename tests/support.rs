@@ -32,26 +32,11 @@ pub fn unique(name: &str) -> String {
 
 /// Create `topic` with `partitions` partitions and produce `records` as (partition, value).
 pub fn produce(topic: &str, partitions: i32, records: &[(i32, Vec<u8>)]) {
-    let b = bootstrap();
-    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10))
-        .expect("create topic");
-    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &[])
-        .create()
-        .expect("producer");
-    for (p, v) in records {
-        let mut rec: BaseRecord<'_, [u8], [u8]> =
-            BaseRecord::to(topic).payload(v.as_slice()).partition(*p);
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    producer.poll(Duration::from_millis(5));
-                    rec = r;
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(30)).expect("flush");
+    let records: Vec<(i32, Option<&[u8]>, Option<&[u8]>)> = records
+        .iter()
+        .map(|(p, v)| (*p, None, Some(v.as_slice())))
+        .collect();
+    produce_with(topic, partitions, &[], &records);
 }
 
 /// Create `topic` and produce `(partition, key, value)` records (a `None` value is a
@@ -62,14 +47,31 @@ pub fn produce_with(
     config: &[(&str, &str)],
     records: &[(i32, Option<&[u8]>, Option<&[u8]>)],
 ) {
-    let b = bootstrap();
-    ddflow::kafka::ensure_topic(&b, topic, partitions, Duration::from_secs(10))
-        .expect("create topic");
     let config: Vec<(String, String)> = config
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let producer: BaseProducer = ddflow::kafka::producer_config(&b, &config)
+    produce_to(&bootstrap(), &config, topic, partitions, records);
+}
+
+/// [`produce_with`] on the broker at `bootstrap`, with its client settings `config` (also used
+/// to create the topic).
+pub fn produce_to(
+    bootstrap: &str,
+    config: &[(String, String)],
+    topic: &str,
+    partitions: i32,
+    records: &[(i32, Option<&[u8]>, Option<&[u8]>)],
+) {
+    ddflow::kafka::ensure_topic_with(
+        bootstrap,
+        config,
+        topic,
+        partitions,
+        Duration::from_secs(20),
+    )
+    .expect("create topic");
+    let producer: BaseProducer = ddflow::kafka::producer_config(bootstrap, config)
         .create()
         .expect("producer");
     for (p, k, v) in records {
@@ -80,26 +82,18 @@ pub fn produce_with(
         if let Some(v) = v {
             rec = rec.payload(*v);
         }
-        loop {
-            match producer.send(rec) {
-                Ok(()) => break,
-                Err((e, r)) => {
-                    assert!(
-                        matches!(
-                            e,
-                            rdkafka::error::KafkaError::MessageProduction(
-                                rdkafka::types::RDKafkaErrorCode::QueueFull
-                            )
-                        ),
-                        "produce: {e}"
-                    );
-                    producer.poll(Duration::from_millis(5));
-                    rec = r;
-                }
-            }
-        }
+        ddflow::kafka::send_waiting(&producer, rec).expect("produce");
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// `words` as records, spread round-robin over `partitions`.
+pub fn round_robin(words: &[String], partitions: i32) -> Vec<(i32, Option<&[u8]>, Option<&[u8]>)> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((i as i32) % partitions, None, Some(w.as_bytes())))
+        .collect()
 }
 
 /// The JSON objects of a file sink, one per line.
@@ -163,12 +157,7 @@ pub fn produce_words(
     let words: Vec<String> = (0..count)
         .map(|_| ddflow::loadgen::word(gen.next_key()))
         .collect();
-    let records: Vec<(i32, Vec<u8>)> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| ((i as i32) % partitions, w.clone().into_bytes()))
-        .collect();
-    produce(topic, partitions, &records);
+    produce_with(topic, partitions, &[], &round_robin(&words, partitions));
     words
 }
 

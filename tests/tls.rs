@@ -155,26 +155,11 @@ fn dataflow(broker: &TlsBroker, input: &str, output: &str, security: &str) -> St
 
 #[test]
 fn issue9_15_reads_and_writes_through_tls() {
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let broker = TlsBroker::start(&temp_path("tls"));
     let (input, output) = (unique("tls-in"), unique("tls-out"));
     let client = broker.client();
-    ddflow::kafka::ensure_topic_with(&broker.address, &client, &input, 2, Duration::from_secs(20))
-        .unwrap();
-    let producer: BaseProducer = ddflow::kafka::producer_config(&broker.address, &client)
-        .create()
-        .unwrap();
     let words: Vec<String> = (0..500).map(|i| format!("w{}", i % 17)).collect();
-    for (i, w) in words.iter().enumerate() {
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&input)
-            .payload(w.as_bytes())
-            .partition((i % 2) as i32);
-        while let Err((_, r)) = producer.send(rec) {
-            producer.poll(Duration::from_millis(5));
-            rec = r;
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    produce_to(&broker.address, &client, &input, 2, &round_robin(&words, 2));
     let security = format!(
         "'properties.security.protocol' = 'SSL', 'properties.ssl.ca.location' = '{}',",
         broker.ca.display()
