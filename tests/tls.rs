@@ -77,28 +77,16 @@ fn relay(mut tls: SslStream<TcpStream>, mut server: TcpStream) {
     tls.get_ref().set_read_timeout(tick).unwrap();
     server.set_read_timeout(tick).unwrap();
     let mut buf = vec![0u8; 64 * 1024];
-    let idle = |e: &std::io::Error| matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-    loop {
-        match tls.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
-                if server.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-            Err(e) if idle(&e) => {}
-            Err(_) => return,
-        }
-        match server.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
-                if tls.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-            Err(e) if idle(&e) => {}
-            Err(_) => return,
-        }
+    while pump(&mut tls, &mut server, &mut buf) && pump(&mut server, &mut tls, &mut buf) {}
+}
+
+/// Move what `from` has (if anything, within its read timeout) to `to`; false once either side
+/// has closed.
+fn pump(from: &mut impl Read, to: &mut impl Write, buf: &mut [u8]) -> bool {
+    match from.read(buf) {
+        Ok(0) => false,
+        Ok(n) => to.write_all(&buf[..n]).is_ok(),
+        Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
     }
 }
 

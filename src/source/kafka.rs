@@ -203,6 +203,12 @@ pub fn render_kafka_source<'s>(
 /// failed fetch about every half second); a longer quiet gap starts a new streak.
 const ERROR_STREAK_GAP: Duration = Duration::from_secs(5);
 
+/// Whether the `n`th (from 0) occurrence of a repeated event is logged: the first ten, then at
+/// powers of two, so a flood of them stays readable.
+fn worth_logging(n: u64) -> bool {
+    n < 10 || n.is_power_of_two()
+}
+
 /// Records read per activation before the operator yields to the rest of the dataflow.
 const BATCH_RECORDS: usize = 8192;
 
@@ -442,7 +448,7 @@ impl Reader {
         }
         let seen = self.errors_logged;
         self.errors_logged += 1;
-        if seen < 5 || seen.is_power_of_two() {
+        if worth_logging(seen) {
             tracing::warn!(topic = %self.topic, error = %e, "consumer error (retrying)");
         }
         Ok(())
@@ -456,7 +462,7 @@ impl Reader {
             .metrics
             .tombstones_skipped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n < 5 || n.is_power_of_two() {
+        if worth_logging(n) {
             tracing::info!(topic = %self.topic, partition = rec.partition, offset = rec.offset, skipped = n + 1, "skipping a tombstone (a record without a value)");
         }
     }
@@ -491,7 +497,7 @@ impl Reader {
                     .metrics
                     .records_skipped
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if skipped < 10 || skipped.is_power_of_two() {
+                if worth_logging(skipped) {
                     tracing::warn!(topic = %self.topic, partition = rec.partition, offset = rec.offset, %error, skipped = skipped + 1, "skipping bad record");
                 }
                 Ok(())
