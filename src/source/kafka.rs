@@ -106,6 +106,7 @@ pub fn render_kafka_source<'s>(
             &mine,
             settings,
             &recovery,
+            journal.is_some(),
             &mut log.borrow_mut(),
             control.clone(),
         )?)
@@ -249,6 +250,7 @@ impl Reader {
         mine: &[i32],
         settings: &SourceSettings,
         recovery: &SourceRecovery,
+        checkpointed: bool,
         log: &mut BindingLog,
         control: Arc<RunControl>,
     ) -> Result<Self> {
@@ -319,11 +321,13 @@ impl Reader {
                 bounds.insert(p, high);
             }
         }
-        let recovering = recovery.epoch > 0 || !recovery.journal.is_empty();
         let dead_letter = match &spec.bad_records {
             BadRecordPolicy::DeadLetter { topic } => {
                 let mut dl = DeadLetter::new(bootstrap, topic, &spec.properties)?;
-                if recovering {
+                // With checkpoints, every start learns what the topic holds, not only a start
+                // with a journal: a run killed after a dead letter was sent but before its
+                // epoch's binding was journaled left no journal, yet the letter may be there.
+                if checkpointed {
                     dl.learn_sent(bootstrap, &spec.topic, mine, timeout)?;
                 }
                 Some(dl)
