@@ -7,10 +7,10 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::hint::black_box;
 
-use ddflow::data::Datum;
+use ddflow::data::{Datum, Row};
 use ddflow::plan::ir::{AggregateExpr, Expr, Program, Relation};
 use ddflow::render::aggregate::aggregate_group;
-use ddflow::render::scalar::eval;
+use ddflow::render::scalar::{eval, holds, Arena};
 use ddflow::source::decode::{Decoder, RecordRef};
 use ddflow::timestamp::{next_epoch, BindingLog};
 
@@ -105,19 +105,23 @@ fn expressions(c: &mut Criterion) {
     let program = program();
     let (predicate, _, aggs) = parts(&program);
     let sum_arg = aggs[1].arg.clone().expect("SUM has an argument");
-    let row = vec![
-        Datum::Str("kalomi".into()),
+    let row = Row::pack([
+        Datum::Str("kalomi"),
         Datum::Float(517.0.into()),
-        Datum::Str("east".into()),
+        Datum::Str("east"),
         Datum::Int(1_795_580_000_000),
-    ];
+    ]);
     let mut g = c.benchmark_group("eval");
     g.throughput(Throughput::Elements(1));
     g.bench_function("where amount > 10 and region <> 'north'", |b| {
-        b.iter(|| eval(black_box(&predicate), black_box(&row)))
+        b.iter(|| holds(black_box(&predicate), black_box(&row)))
     });
     g.bench_function("amount * 1.1 + 2", |b| {
-        b.iter(|| eval(black_box(&sum_arg), black_box(&row)))
+        b.iter(|| {
+            let datums = black_box(&row).unpack();
+            let arena = Arena::new();
+            eval(black_box(&sum_arg), &datums, &arena).to_value()
+        })
     });
     g.finish();
 }
@@ -126,16 +130,16 @@ fn aggregates(c: &mut Criterion) {
     let program = program();
     let (_, _, aggs) = parts(&program);
     // One group's distinct argument rows with multiplicities, as `reduce` hands them over.
-    let rows: Vec<Vec<Datum>> = (0..64)
+    let rows: Vec<Row> = (0..64)
         .map(|i| {
-            vec![
+            Row::pack([
                 Datum::Float((i as f64 * 1.1 + 2.0).into()),
                 Datum::Float((i as f64).into()),
-                Datum::Str(["north", "south", "east", "west"][i % 4].into()),
-            ]
+                Datum::Str(["north", "south", "east", "west"][i % 4]),
+            ])
         })
         .collect();
-    let input: Vec<(&Vec<Datum>, i64)> = rows.iter().map(|r| (r, 3)).collect();
+    let input: Vec<(&Row, i64)> = rows.iter().map(|r| (r, 3)).collect();
     let mut g = c.benchmark_group("aggregate");
     g.throughput(Throughput::Elements(input.len() as u64));
     g.bench_function("count, sum, min, count distinct over 64 rows", |b| {

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use ddflow::control::RunControl;
-use ddflow::data::{DataType, Datum, Schema};
+use ddflow::data::{DataType, Datum, Row, Schema};
 use ddflow::sink::{render_sink, SinkResume, SinkSettings};
 use ddflow::source::{render_kafka_source, SourceRecovery, SourceSettings};
 use ddflow::spec::{
@@ -94,9 +94,9 @@ fn main() {
                 control.clone(),
             )?;
             let counts = words
-                .map(|row| row[0].clone())
+                .map(|row| Row::pack([row.get(0)]))
                 .count_core::<i64>()
-                .map(|(word, n)| vec![word, Datum::Int(n)]);
+                .map(|(word, n)| Row::pack([word.get(0), Datum::Int(n)]));
             let (durable, _) = render_sink(
                 counts,
                 &sink,

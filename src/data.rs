@@ -1,33 +1,15 @@
 //! Rows, values and types: the data that flows between operators.
 //!
-//! A [`Row`] is a vector of [`Datum`]s laid out by a [`Schema`]. Rows are what differential
-//! collections hold and what timely exchanges between workers (serialized with serde/bincode,
-//! as timely does for every exchanged type).
+//! A [`Row`] is a packed encoding of [`Datum`]s laid out by a [`Schema`] (see [`row`]). Rows
+//! are what differential collections hold and what timely exchanges between workers.
+
+pub mod row;
 
 use std::fmt;
 
-use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
-/// One SQL value. The derived order (`Null` first, then by variant) makes rows usable as
-/// differential keys; comparisons in SQL expressions go through [`Datum::sql_cmp`] instead.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Datum {
-    /// SQL NULL.
-    #[default]
-    Null,
-    /// BOOLEAN.
-    Bool(bool),
-    /// BIGINT / INT / SMALLINT, and TIMESTAMP as milliseconds since the epoch.
-    Int(i64),
-    /// DOUBLE / FLOAT / DECIMAL (approximated).
-    Float(OrderedFloat<f64>),
-    /// STRING / VARCHAR / TEXT / BYTES (bytes that are not UTF-8 are rejected at decode).
-    Str(String),
-}
-
-/// A row: values in schema order.
-pub type Row = Vec<Datum>;
+pub use row::{Datum, Row, RowPacker, Value};
 
 /// The SQL types ddflow knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,32 +98,15 @@ impl Schema {
     }
 }
 
-impl Datum {
-    /// Whether this is SQL NULL.
-    pub fn is_null(&self) -> bool {
-        matches!(self, Datum::Null)
-    }
-
-    /// SQL comparison: `None` when either side is NULL; integers and floats compare numerically.
-    pub fn sql_cmp(&self, other: &Datum) -> Option<std::cmp::Ordering> {
-        match (self, other) {
-            (Datum::Null, _) | (_, Datum::Null) => None,
-            (Datum::Int(a), Datum::Float(b)) => OrderedFloat(*a as f64).partial_cmp(b),
-            (Datum::Float(a), Datum::Int(b)) => a.partial_cmp(&OrderedFloat(*b as f64)),
-            (a, b) => Some(a.cmp(b)),
-        }
-    }
-}
-
 /// SQL text of a value of type `ty`: what `CAST(x AS STRING)` gives and the console prints.
 ///
 /// DOUBLE is written as Flink (Java's `Double.toString`) writes it: the shortest digits that
 /// read back to the same value, plain between 10^-3 and 10^7 (`1.0`, `0.25`), scientific
 /// outside (`1.0E300`), and `NaN`, `Infinity`, `-Infinity`. TIMESTAMP is
 /// `yyyy-MM-dd HH:mm:ss.SSS` (UTC).
-pub fn format_value(d: &Datum, ty: DataType) -> String {
+pub fn format_value(d: Datum<'_>, ty: DataType) -> String {
     match (d, ty) {
-        (Datum::Int(ms), DataType::Timestamp) => format_timestamp(*ms),
+        (Datum::Int(ms), DataType::Timestamp) => format_timestamp(ms),
         (d, _) => d.to_string(),
     }
 }
@@ -216,12 +181,12 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
 /// `"-Infinity"` (so they stay distinct from NULL and from each other), and TIMESTAMP as
 /// `"yyyy-MM-dd HH:mm:ss.SSS"`. A negative zero is written as `0.0`: it equals zero, so as a
 /// key it must have the same text.
-pub fn value_to_json(d: &Datum, ty: DataType) -> serde_json::Value {
+pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
     match (d, ty) {
         (Datum::Null, _) => serde_json::Value::Null,
-        (Datum::Bool(b), _) => serde_json::Value::Bool(*b),
-        (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(*ms)),
-        (Datum::Int(i), _) => serde_json::Value::from(*i),
+        (Datum::Bool(b), _) => serde_json::Value::Bool(b),
+        (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(ms)),
+        (Datum::Int(i), _) => serde_json::Value::from(i),
         (Datum::Float(f), _) => {
             let x = if f.0 == 0.0 { 0.0 } else { f.0 };
             match serde_json::Number::from_f64(x) {
@@ -229,11 +194,11 @@ pub fn value_to_json(d: &Datum, ty: DataType) -> serde_json::Value {
                 None => serde_json::Value::String(format_double(x)),
             }
         }
-        (Datum::Str(s), _) => serde_json::Value::String(s.clone()),
+        (Datum::Str(s), _) => serde_json::Value::String(s.to_owned()),
     }
 }
 
-impl fmt::Display for Datum {
+impl fmt::Display for Datum<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Datum::Null => f.write_str("NULL"),
@@ -245,12 +210,18 @@ impl fmt::Display for Datum {
     }
 }
 
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.datum().fmt(f)
+    }
+}
+
 /// A row as a JSON object keyed by the schema's column names, in column order.
-pub fn row_to_json(schema: &Schema, row: &[Datum]) -> serde_json::Map<String, serde_json::Value> {
+pub fn row_to_json(schema: &Schema, row: &Row) -> serde_json::Map<String, serde_json::Value> {
     schema
         .columns
         .iter()
-        .zip(row)
+        .zip(row.iter())
         .map(|(c, d)| (c.name.clone(), value_to_json(d, c.ty)))
         .collect()
 }
@@ -258,6 +229,7 @@ pub fn row_to_json(schema: &Schema, row: &[Datum]) -> serde_json::Map<String, se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ordered_float::OrderedFloat;
 
     #[test]
     fn doubles_print_as_flink_prints_them() {
@@ -283,11 +255,11 @@ mod tests {
 
     #[test]
     fn non_finite_doubles_are_distinct_json() {
-        let j = |x: f64| value_to_json(&Datum::Float(OrderedFloat(x)), DataType::Float);
+        let j = |x: f64| value_to_json(Datum::Float(OrderedFloat(x)), DataType::Float);
         let texts: Vec<String> = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5]
             .into_iter()
             .map(|x| j(x).to_string())
-            .chain([value_to_json(&Datum::Null, DataType::Float).to_string()])
+            .chain([value_to_json(Datum::Null, DataType::Float).to_string()])
             .collect();
         assert_eq!(
             texts,

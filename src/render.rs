@@ -115,7 +115,7 @@ fn render_relation<'s>(
             Rendered {
                 collection: input
                     .collection
-                    .filter(move |row| scalar::is_true(&scalar::eval(&predicate, row))),
+                    .filter(move |row| scalar::holds(&predicate, row)),
                 stateful: input.stateful,
             }
         }
@@ -125,7 +125,7 @@ fn render_relation<'s>(
             Rendered {
                 collection: input
                     .collection
-                    .map(move |row| exprs.iter().map(|e| scalar::eval(e, &row)).collect()),
+                    .map(move |row| scalar::project(&exprs, &row)),
                 stateful: input.stateful,
             }
         }
@@ -240,7 +240,7 @@ fn overflow_reporter(
     move |key, error| {
         let group: Vec<String> = keys
             .iter()
-            .zip(key)
+            .zip(key.iter())
             .map(|((name, ty), d)| format!("{name} = {}", crate::data::value_to_json(d, *ty)))
             .collect();
         control.fail(Error::Eval {

@@ -130,7 +130,7 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
             .columns
             .get(*i)
             .map_or(format!("#{i}"), |c| c.name.clone()),
-        Expr::Literal(crate::data::Datum::Str(s)) => format!("'{}'", s.replace('\'', "''")),
+        Expr::Literal(crate::data::Value::Str(s)) => format!("'{}'", s.replace('\'', "''")),
         Expr::Literal(d) => d.to_string(),
         Expr::Unary {
             op: UnaryOp::Not,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataType, Datum, Schema};
+use crate::data::{DataType, Schema, Value};
 use crate::spec::{SinkSpec, SourceSpec};
 
 /// A scalar expression over one input row.
@@ -15,7 +15,7 @@ pub enum Expr {
     /// The input column at this position.
     Column(usize),
     /// A constant.
-    Literal(Datum),
+    Literal(Value),
     /// `NOT e`, `-e`.
     Unary {
         /// The operator.

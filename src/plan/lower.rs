@@ -5,7 +5,7 @@ use sqlparser::ast::{
     GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
 };
 
-use crate::data::{DataType, Datum, Schema};
+use crate::data::{self, DataType, Schema};
 use crate::error::{Error, Result, Span};
 use crate::plan::ir::*;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
@@ -870,7 +870,7 @@ impl<'a> Lowerer<'a> {
                         ))
                     }
                 };
-                if let Expr::Literal(Datum::Str(p)) = &r {
+                if let Expr::Literal(data::Value::Str(p)) = &r {
                     if let Err(e) = crate::plan::like::check_pattern(p, escape) {
                         return Err(self.err(pattern.span(), e.0, None));
                     }
@@ -916,7 +916,8 @@ impl<'a> Lowerer<'a> {
                     );
                 }
                 // A balanced OR tree: a list of n values nests log2(n) deep, not n.
-                let x = balanced(BinaryOp::Or, terms).unwrap_or(Expr::Literal(Datum::Bool(false)));
+                let x = balanced(BinaryOp::Or, terms)
+                    .unwrap_or(Expr::Literal(data::Value::Bool(false)));
                 Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Between {
@@ -964,7 +965,7 @@ impl<'a> Lowerer<'a> {
                 }
                 let otherwise = match else_result {
                     Some(x) => self.expr(x, scope, agg)?.0,
-                    None => Expr::Literal(Datum::Null),
+                    None => Expr::Literal(data::Value::Null),
                 };
                 Ok((
                     Expr::Case {
@@ -983,7 +984,7 @@ impl<'a> Lowerer<'a> {
                 let mut args = vec![self.expr(expr, scope, agg)?.0];
                 args.push(match substring_from {
                     Some(f) => self.expr(f, scope, agg)?.0,
-                    None => Expr::Literal(Datum::Int(1)),
+                    None => Expr::Literal(data::Value::Int(1)),
                 });
                 if let Some(f) = substring_for {
                     args.push(self.expr(f, scope, agg)?.0);
@@ -1055,17 +1056,17 @@ impl<'a> Lowerer<'a> {
     fn literal(&self, v: &Value, span: sqlparser::tokenizer::Span) -> Result<Typed> {
         Ok(match v {
             Value::Number(n, _) => match n.parse::<i64>() {
-                Ok(i) => (Expr::Literal(Datum::Int(i)), DataType::Int),
+                Ok(i) => (Expr::Literal(data::Value::Int(i)), DataType::Int),
                 Err(_) => match n.parse::<f64>() {
-                    Ok(f) => (Expr::Literal(Datum::Float(f.into())), DataType::Float),
+                    Ok(f) => (Expr::Literal(data::Value::Float(f.into())), DataType::Float),
                     Err(_) => return Err(self.err(span, format!("invalid number {n}"), None)),
                 },
             },
             Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
-                (Expr::Literal(Datum::Str(s.clone())), DataType::String)
+                (Expr::Literal(data::Value::Str(s.clone())), DataType::String)
             }
-            Value::Boolean(b) => (Expr::Literal(Datum::Bool(*b)), DataType::Bool),
-            Value::Null => (Expr::Literal(Datum::Null), DataType::String),
+            Value::Boolean(b) => (Expr::Literal(data::Value::Bool(*b)), DataType::Bool),
+            Value::Null => (Expr::Literal(data::Value::Null), DataType::String),
             other => return Err(self.err(span, format!("literal {other} is not supported"), None)),
         })
     }
@@ -1105,8 +1106,8 @@ impl<'a> Lowerer<'a> {
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
                 if !(lt == rt
                     || (numeric(lt) && numeric(rt))
-                    || matches!(l, Expr::Literal(Datum::Null))
-                    || matches!(r, Expr::Literal(Datum::Null)))
+                    || matches!(l, Expr::Literal(data::Value::Null))
+                    || matches!(r, Expr::Literal(data::Value::Null)))
                 {
                     return Err(self.err(
                         span,

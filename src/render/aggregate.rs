@@ -22,8 +22,9 @@ use ordered_float::OrderedFloat;
 use crate::checkpoint::operators::StateTrace;
 use crate::data::{Datum, Row};
 use crate::plan::ir::{AggFunc, AggregateExpr, Expr};
-use crate::render::scalar::eval;
+use crate::render::scalar::{eval, Arena};
 use crate::timestamp::{Diff, Time};
+use smallvec::SmallVec;
 
 /// Pre-aggregated `(key, args)` pairs held per epoch before one is flushed early, bounding the
 /// memory of an epoch with very many distinct groups.
@@ -44,8 +45,7 @@ pub fn key_rows<'s>(
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let keys = group_key.to_vec();
     let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
-    // When every key and argument is a distinct plain column, move the values out of the
-    // input row instead of cloning them (no allocation per record for strings).
+    // When every key and argument is a plain column, pick the values without evaluating.
     let columns: Option<(Vec<usize>, Vec<usize>)> = {
         let column = |e: &Expr| match e {
             Expr::Column(i) => Some(*i),
@@ -53,11 +53,7 @@ pub fn key_rows<'s>(
         };
         let k: Option<Vec<usize>> = keys.iter().map(column).collect();
         let a: Option<Vec<usize>> = args.iter().map(column).collect();
-        k.zip(a).filter(|(k, a)| {
-            let mut all: Vec<usize> = k.iter().chain(a).copied().collect();
-            all.sort_unstable();
-            all.windows(2).all(|w| w[0] != w[1])
-        })
+        k.zip(a)
     };
     type Table = HashMap<(Row, Row), Diff, foldhash::fast::RandomState>;
     input
@@ -69,22 +65,24 @@ pub fn key_rows<'s>(
                 let mut pending: BTreeMap<Time, (Capability<Time>, Table)> = BTreeMap::new();
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
-                        for (mut row, time, diff) in data.drain(..) {
+                        for (row, time, diff) in data.drain(..) {
                             let (_, table) = pending
                                 .entry(time)
                                 .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
+                            let datums = row.unpack();
                             let (key, vals): (Row, Row) = match &columns {
                                 Some((k, a)) => {
-                                    let mut take = |i: &usize| {
-                                        row.get_mut(*i).map_or(Datum::Null, std::mem::take)
-                                    };
-                                    let key = k.iter().map(&mut take).collect();
-                                    (key, a.iter().map(take).collect())
+                                    let pick =
+                                        |i: &usize| datums.get(*i).copied().unwrap_or_default();
+                                    (k.iter().map(pick).collect(), a.iter().map(pick).collect())
                                 }
-                                None => (
-                                    keys.iter().map(|e| eval(e, &row)).collect(),
-                                    args.iter().map(|e| eval(e, &row)).collect(),
-                                ),
+                                None => {
+                                    let arena = Arena::new();
+                                    (
+                                        keys.iter().map(|e| eval(e, &datums, &arena)).collect(),
+                                        args.iter().map(|e| eval(e, &datums, &arena)).collect(),
+                                    )
+                                }
                             };
                             *table.entry((key, vals)).or_insert(0) += diff;
                         }
@@ -144,11 +142,7 @@ pub fn render_reduce<'s>(
                 vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
             },
         )
-        .as_collection(|key: &Row, vals: &Row| {
-            let mut row = key.clone();
-            row.extend(vals.iter().cloned());
-            row
-        });
+        .as_collection(|key: &Row, vals: &Row| Row::pack(key.iter().chain(vals.iter())));
     (output, trace, progress)
 }
 
@@ -170,6 +164,8 @@ pub fn aggregate_group(
     aggs: &[AggregateExpr],
     input: &[(&Row, Diff)],
 ) -> Result<Row, (Row, AggregateError)> {
+    let rows: Vec<(SmallVec<[Datum<'_>; 16]>, Diff)> =
+        input.iter().map(|(r, d)| (r.unpack(), *d)).collect();
     let mut slot = 0;
     let mut error = None;
     let row = aggs
@@ -178,7 +174,7 @@ pub fn aggregate_group(
         .map(|(i, agg)| match &agg.arg {
             None => Datum::Int(input.iter().map(|(_, d)| *d).sum()),
             Some(_) => {
-                let values = column(input, slot, agg.distinct);
+                let values = column(&rows, slot, agg.distinct);
                 slot += 1;
                 fold(agg.func, &values).unwrap_or_else(|exact| {
                     error.get_or_insert(AggregateError {
@@ -198,14 +194,18 @@ pub fn aggregate_group(
 
 /// The non-NULL values of one argument column with their multiplicities; with `distinct`,
 /// each distinct value once.
-fn column<'a>(input: &[(&'a Row, Diff)], slot: usize, distinct: bool) -> Vec<(&'a Datum, Diff)> {
-    let mut values: Vec<(&Datum, Diff)> = input
+fn column<'a>(
+    input: &[(SmallVec<[Datum<'a>; 16]>, Diff)],
+    slot: usize,
+    distinct: bool,
+) -> Vec<(Datum<'a>, Diff)> {
+    let mut values: Vec<(Datum<'a>, Diff)> = input
         .iter()
         .filter(|(_, d)| *d > 0)
-        .filter_map(|(row, d)| row.get(slot).filter(|v| !v.is_null()).map(|v| (v, *d)))
+        .filter_map(|(row, d)| row.get(slot).filter(|v| !v.is_null()).map(|v| (*v, *d)))
         .collect();
     if distinct {
-        values.sort_by(|a, b| a.0.cmp(b.0));
+        values.sort_by(|a, b| a.0.cmp(&b.0));
         values.dedup_by(|a, b| a.0 == b.0);
         values.iter_mut().for_each(|v| v.1 = 1);
     }
@@ -213,7 +213,7 @@ fn column<'a>(input: &[(&'a Row, Diff)], slot: usize, distinct: bool) -> Vec<(&'
 }
 
 /// One aggregate over its values; `Err(exact)` when an integer `SUM` does not fit 64 bits.
-fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Result<Datum, i128> {
+fn fold<'a>(func: AggFunc, values: &[(Datum<'a>, Diff)]) -> Result<Datum<'a>, i128> {
     Ok(match func {
         AggFunc::Count => Datum::Int(values.iter().map(|(_, d)| *d).sum()),
         AggFunc::Sum => match sum(values) {
@@ -221,18 +221,8 @@ fn fold(func: AggFunc, values: &[(&Datum, Diff)]) -> Result<Datum, i128> {
             Some(Sum::Float(f)) => Datum::Float(OrderedFloat(f)),
             Some(Sum::Int(i)) => Datum::Int(i64::try_from(i).map_err(|_| i)?),
         },
-        AggFunc::Min => values
-            .iter()
-            .map(|(v, _)| *v)
-            .min()
-            .cloned()
-            .unwrap_or(Datum::Null),
-        AggFunc::Max => values
-            .iter()
-            .map(|(v, _)| *v)
-            .max()
-            .cloned()
-            .unwrap_or(Datum::Null),
+        AggFunc::Min => values.iter().map(|(v, _)| *v).min().unwrap_or(Datum::Null),
+        AggFunc::Max => values.iter().map(|(v, _)| *v).max().unwrap_or(Datum::Null),
         AggFunc::Avg => {
             let count: Diff = values.iter().map(|(_, d)| *d).sum();
             match sum(values) {
@@ -255,7 +245,7 @@ enum Sum {
 
 /// SUM over non-NULL values (`None` when there are none): integers are summed exactly in 128
 /// bits (2^64 values of any size cannot overflow it).
-fn sum(values: &[(&Datum, Diff)]) -> Option<Sum> {
+fn sum(values: &[(Datum<'_>, Diff)]) -> Option<Sum> {
     if values.is_empty() {
         return None;
     }
@@ -290,9 +280,9 @@ mod tests {
     fn aggregates_with_multiplicities() {
         // One argument slot per aggregate that has an argument (seven here).
         let (a, b, n) = (
-            vec![Datum::Int(3); 7],
-            vec![Datum::Int(5); 7],
-            vec![Datum::Null; 7],
+            Row::pack(vec![Datum::Int(3); 7]),
+            Row::pack(vec![Datum::Int(5); 7]),
+            Row::pack(vec![Datum::Null; 7]),
         );
         let input = [(&a, 2), (&b, 1), (&n, 4)];
         let aggs = [
@@ -313,7 +303,7 @@ mod tests {
         let f = |x| Datum::Float(OrderedFloat(x));
         assert_eq!(
             out,
-            vec![
+            Row::pack([
                 Datum::Int(7),
                 Datum::Int(3),
                 Datum::Int(2),
@@ -322,28 +312,28 @@ mod tests {
                 Datum::Int(5),
                 f(11.0 / 3.0),
                 Datum::Int(8),
-            ]
+            ])
         );
     }
 
     #[test]
     fn empty_sum_is_null() {
-        let n = vec![Datum::Null];
+        let n = Row::pack([Datum::Null]);
         assert_eq!(
             aggregate_group(&[agg(AggFunc::Sum, false)], &[(&n, 1)]),
-            Ok(vec![Datum::Null])
+            Ok(Row::pack([Datum::Null]))
         );
     }
 
     #[test]
     fn sum_beyond_64_bits_is_an_error_but_avg_is_exact() {
-        let big = vec![Datum::Int(1 << 62); 2]; // one argument slot per aggregate
+        let big = Row::pack(vec![Datum::Int(1 << 62); 2]); // one argument slot per aggregate
         let input = [(&big, 3)];
         let aggs = [agg(AggFunc::Avg, false), agg(AggFunc::Sum, false)];
         let (row, error) = aggregate_group(&aggs, &input).unwrap_err();
         assert_eq!(
             row,
-            vec![Datum::Float(OrderedFloat((1i64 << 62) as f64)), Datum::Null]
+            Row::pack([Datum::Float(OrderedFloat((1i64 << 62) as f64)), Datum::Null])
         );
         assert_eq!(
             error,
@@ -353,11 +343,14 @@ mod tests {
             }
         );
         // A sum that passes 64 bits on the way but ends inside them is exact.
-        let (a, b) = (vec![Datum::Int(i64::MAX)], vec![Datum::Int(-5)]);
+        let (a, b) = (
+            Row::pack([Datum::Int(i64::MAX)]),
+            Row::pack([Datum::Int(-5)]),
+        );
         assert!(aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 2), (&b, 1)]).is_err());
         assert_eq!(
             aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 1), (&b, 1)]),
-            Ok(vec![Datum::Int(i64::MAX - 5)])
+            Ok(Row::pack([Datum::Int(i64::MAX - 5)]))
         );
     }
 }

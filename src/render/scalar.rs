@@ -5,53 +5,73 @@
 //! yield NULL here (Flink fails the job), so one bad value never stops a stream; DOUBLE
 //! arithmetic follows IEEE 754 (`1.0 / 0` is `Infinity`), as in Flink. The choices and how
 //! they compare with Flink are listed in the README's "SQL semantics" section.
+//!
+//! Evaluation reads a row's values borrowed ([`Datum`]s pointing into the packed row or the
+//! plan's literals); a string an expression computes (`UPPER`, `CONCAT`, a `CAST`) is placed
+//! in an [`Arena`] that lives as long as the row being built, so no value is copied to be read.
 
 use ordered_float::OrderedFloat;
 
-use crate::data::{format_value, parse_timestamp, DataType, Datum};
+use crate::data::{format_value, parse_timestamp, DataType, Datum, Row};
 use crate::plan::ir::{BinaryOp, Expr, ScalarFunc, UnaryOp};
 use crate::plan::like::like;
 
-/// Evaluate `expr` on `row`.
-pub fn eval(expr: &Expr, row: &[Datum]) -> Datum {
+/// Where computed strings live while a row is evaluated. Empty (no allocation) until an
+/// expression computes a string.
+pub type Arena = bumpalo::Bump;
+
+/// Evaluate each of `exprs` on `row` into a new row.
+pub fn project(exprs: &[Expr], row: &Row) -> Row {
+    let datums = row.unpack();
+    let arena = Arena::new();
+    Row::pack(exprs.iter().map(|e| eval(e, &datums, &arena)))
+}
+
+/// Whether `predicate` is TRUE on `row`.
+pub fn holds(predicate: &Expr, row: &Row) -> bool {
+    let datums = row.unpack();
+    let arena = Arena::new();
+    is_true(eval(predicate, &datums, &arena))
+}
+
+/// Evaluate `expr` on the values of a row.
+pub fn eval<'a>(expr: &'a Expr, row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a> {
     match expr {
-        Expr::Column(i) => row.get(*i).cloned().unwrap_or(Datum::Null),
-        Expr::Literal(d) => d.clone(),
-        Expr::Unary { op, expr } => unary(*op, eval(expr, row)),
-        Expr::Binary { op, left, right } => binary(*op, left, right, row),
-        Expr::Cast { expr, from, ty } => cast(eval(expr, row), *from, *ty),
+        Expr::Column(i) => row.get(*i).copied().unwrap_or(Datum::Null),
+        Expr::Literal(v) => v.datum(),
+        Expr::Unary { op, expr } => unary(*op, eval(expr, row, arena)),
+        Expr::Binary { op, left, right } => binary(*op, left, right, row, arena),
+        Expr::Cast { expr, from, ty } => cast(eval(expr, row, arena), *from, *ty, arena),
         Expr::Like {
             expr,
             pattern,
             escape,
-        } => match (eval(expr, row), eval(pattern, row)) {
-            (Datum::Str(s), Datum::Str(p)) => {
-                like(&s, &p, *escape).map_or(Datum::Null, Datum::Bool)
-            }
+        } => match (eval(expr, row, arena), eval(pattern, row, arena)) {
+            (Datum::Str(s), Datum::Str(p)) => like(s, p, *escape).map_or(Datum::Null, Datum::Bool),
             _ => Datum::Null,
         },
-        Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row).is_null() != *negated),
-        Expr::Call { func, args } => call(*func, args, row),
+        Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row, arena).is_null() != *negated),
+        Expr::Call { func, args } => call(*func, args, row, arena),
         Expr::Case {
             branches,
             otherwise,
         } => {
             for (cond, result) in branches {
-                if is_true(&eval(cond, row)) {
-                    return eval(result, row);
+                if is_true(eval(cond, row, arena)) {
+                    return eval(result, row, arena);
                 }
             }
-            eval(otherwise, row)
+            eval(otherwise, row, arena)
         }
     }
 }
 
 /// Whether a predicate value keeps a row: only TRUE does (NULL and FALSE drop it).
-pub fn is_true(d: &Datum) -> bool {
+pub fn is_true(d: Datum<'_>) -> bool {
     matches!(d, Datum::Bool(true))
 }
 
-fn unary(op: UnaryOp, v: Datum) -> Datum {
+fn unary(op: UnaryOp, v: Datum<'_>) -> Datum<'_> {
     match (op, v) {
         (UnaryOp::Not, Datum::Bool(b)) => Datum::Bool(!b),
         (UnaryOp::Neg, Datum::Int(i)) => i.checked_neg().map_or(Datum::Null, Datum::Int),
@@ -60,28 +80,34 @@ fn unary(op: UnaryOp, v: Datum) -> Datum {
     }
 }
 
-fn binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Datum]) -> Datum {
+fn binary<'a>(
+    op: BinaryOp,
+    left: &'a Expr,
+    right: &'a Expr,
+    row: &[Datum<'a>],
+    arena: &'a Arena,
+) -> Datum<'a> {
     // AND/OR are three-valued and may decide on one side alone.
     if matches!(op, BinaryOp::And | BinaryOp::Or) {
-        let l = eval(left, row);
+        let l = eval(left, row, arena);
         let short = Datum::Bool(op == BinaryOp::Or);
         if l == short {
             return short;
         }
-        let r = eval(right, row);
+        let r = eval(right, row, arena);
         return match (l, r) {
             (_, r) if r == short => short,
             (Datum::Bool(_), Datum::Bool(b)) => Datum::Bool(b),
             _ => Datum::Null,
         };
     }
-    let (l, r) = (eval(left, row), eval(right, row));
+    let (l, r) = (eval(left, row, arena), eval(right, row, arena));
     if l.is_null() || r.is_null() {
         return Datum::Null;
     }
     match op {
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-            arithmetic(op, &l, &r)
+            arithmetic(op, l, r)
         }
         BinaryOp::Eq => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Equal)),
         BinaryOp::NotEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Equal)),
@@ -89,15 +115,19 @@ fn binary(op: BinaryOp, left: &Expr, right: &Expr, row: &[Datum]) -> Datum {
         BinaryOp::LtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Greater)),
         BinaryOp::Gt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Greater)),
         BinaryOp::GtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Less)),
-        BinaryOp::Concat => Datum::Str(format!("{l}{r}")),
+        BinaryOp::Concat => {
+            let mut out = bumpalo::collections::String::new_in(arena);
+            use std::fmt::Write;
+            let _ = write!(out, "{l}{r}");
+            Datum::Str(out.into_bump_str())
+        }
         BinaryOp::And | BinaryOp::Or => unreachable!("handled above"),
     }
 }
 
-fn arithmetic(op: BinaryOp, l: &Datum, r: &Datum) -> Datum {
+fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
     match (l, r) {
         (Datum::Int(a), Datum::Int(b)) => {
-            let (a, b) = (*a, *b);
             let v = match op {
                 BinaryOp::Add => a.checked_add(b),
                 BinaryOp::Sub => a.checked_sub(b),
@@ -126,20 +156,20 @@ fn arithmetic(op: BinaryOp, l: &Datum, r: &Datum) -> Datum {
     }
 }
 
-fn as_f64(d: &Datum) -> Option<f64> {
+fn as_f64(d: Datum<'_>) -> Option<f64> {
     match d {
-        Datum::Int(i) => Some(*i as f64),
+        Datum::Int(i) => Some(i as f64),
         Datum::Float(f) => Some(f.0),
         _ => None,
     }
 }
 
 /// `CAST(v AS ty)` from type `from`; NULL where the value does not convert.
-pub fn cast(v: Datum, from: DataType, ty: DataType) -> Datum {
+pub fn cast<'a>(v: Datum<'a>, from: DataType, ty: DataType, arena: &'a Arena) -> Datum<'a> {
     match (v, ty) {
         (Datum::Null, _) => Datum::Null,
         (Datum::Str(s), DataType::String) => Datum::Str(s),
-        (v, DataType::String) => Datum::Str(format_value(&v, from)),
+        (v, DataType::String) => Datum::Str(arena.alloc_str(&format_value(v, from))),
         (Datum::Int(i), DataType::Int | DataType::Timestamp) => Datum::Int(i),
         (Datum::Float(f), DataType::Int | DataType::Timestamp) => {
             let t = f.0.trunc();
@@ -150,10 +180,10 @@ pub fn cast(v: Datum, from: DataType, ty: DataType) -> Datum {
             }
         }
         (Datum::Bool(b), DataType::Int) => Datum::Int(i64::from(b)),
-        (Datum::Str(s), DataType::Timestamp) => parse_timestamp(&s)
+        (Datum::Str(s), DataType::Timestamp) => parse_timestamp(s)
             .or_else(|| s.trim().parse::<i64>().ok())
             .map_or(Datum::Null, Datum::Int),
-        (Datum::Str(s), DataType::Int) => parse_integer(&s).map_or(Datum::Null, Datum::Int),
+        (Datum::Str(s), DataType::Int) => parse_integer(s).map_or(Datum::Null, Datum::Int),
         (Datum::Int(i), DataType::Float) => Datum::Float(OrderedFloat(i as f64)),
         (Datum::Float(f), DataType::Float) => Datum::Float(f),
         (Datum::Str(s), DataType::Float) => s
@@ -171,29 +201,37 @@ pub fn cast(v: Datum, from: DataType, ty: DataType) -> Datum {
     }
 }
 
-fn call(func: ScalarFunc, args: &[Expr], row: &[Datum]) -> Datum {
-    let arg = |i: usize| args.get(i).map_or(Datum::Null, |e| eval(e, row));
+fn call<'a>(func: ScalarFunc, args: &'a [Expr], row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a> {
+    let arg = |i: usize| args.get(i).map_or(Datum::Null, |e| eval(e, row, arena));
     match func {
         ScalarFunc::Coalesce => args
             .iter()
-            .map(|e| eval(e, row))
+            .map(|e| eval(e, row, arena))
             .find(|d| !d.is_null())
             .unwrap_or(Datum::Null),
         ScalarFunc::Concat => {
-            let mut out = String::new();
-            for d in args.iter().map(|e| eval(e, row)).filter(|d| !d.is_null()) {
-                out.push_str(&d.to_string());
+            use std::fmt::Write;
+            let mut out = bumpalo::collections::String::new_in(arena);
+            for d in args
+                .iter()
+                .map(|e| eval(e, row, arena))
+                .filter(|d| !d.is_null())
+            {
+                let _ = write!(out, "{d}");
             }
-            Datum::Str(out)
+            Datum::Str(out.into_bump_str())
         }
-        ScalarFunc::Lower => map_str(arg(0), |s| s.to_lowercase()),
-        ScalarFunc::Upper => map_str(arg(0), |s| s.to_uppercase()),
-        ScalarFunc::Trim => map_str(arg(0), |s| s.trim().to_string()),
+        ScalarFunc::Lower => map_str(arg(0), arena, |s| s.to_lowercase()),
+        ScalarFunc::Upper => map_str(arg(0), arena, |s| s.to_uppercase()),
+        ScalarFunc::Trim => match arg(0) {
+            Datum::Str(s) => Datum::Str(s.trim()),
+            _ => Datum::Null,
+        },
         ScalarFunc::Length => match arg(0) {
             Datum::Str(s) => Datum::Int(s.chars().count() as i64),
             _ => Datum::Null,
         },
-        ScalarFunc::Substr => substr(arg(0), arg(1), args.get(2).map(|e| eval(e, row))),
+        ScalarFunc::Substr => substr(arg(0), arg(1), args.get(2).map(|e| eval(e, row, arena))),
         ScalarFunc::Abs => match arg(0) {
             Datum::Int(i) => i.checked_abs().map_or(Datum::Null, Datum::Int),
             Datum::Float(f) => Datum::Float(OrderedFloat(f.0.abs())),
@@ -205,14 +243,14 @@ fn call(func: ScalarFunc, args: &[Expr], row: &[Datum]) -> Datum {
     }
 }
 
-fn map_str(d: Datum, f: impl FnOnce(&str) -> String) -> Datum {
+fn map_str<'a>(d: Datum<'a>, arena: &'a Arena, f: impl FnOnce(&str) -> String) -> Datum<'a> {
     match d {
-        Datum::Str(s) => Datum::Str(f(&s)),
+        Datum::Str(s) => Datum::Str(arena.alloc_str(&f(s))),
         _ => Datum::Null,
     }
 }
 
-fn map_float(d: Datum, f: impl FnOnce(f64) -> f64) -> Datum {
+fn map_float(d: Datum<'_>, f: impl FnOnce(f64) -> f64) -> Datum<'_> {
     match d {
         Datum::Int(i) => Datum::Int(i),
         Datum::Float(x) => Datum::Float(OrderedFloat(f(x.0))),
@@ -223,7 +261,7 @@ fn map_float(d: Datum, f: impl FnOnce(f64) -> f64) -> Datum {
 /// `SUBSTRING(s, start [, len])` as Flink computes it: positions are 1-based, a start of 0
 /// counts as 1, a negative start counts from the end (`-2` is the last two characters; before
 /// the beginning gives `''`), `len` counts from the computed start, a negative `len` is NULL.
-fn substr(s: Datum, start: Datum, len: Option<Datum>) -> Datum {
+fn substr<'a>(s: Datum<'a>, start: Datum<'a>, len: Option<Datum<'a>>) -> Datum<'a> {
     let (Datum::Str(s), Datum::Int(start)) = (s, start) else {
         return Datum::Null;
     };
@@ -239,13 +277,16 @@ fn substr(s: Datum, start: Datum, len: Option<Datum>) -> Datum {
         p => chars + p,
     };
     if begin < 0 || begin >= chars {
-        return Datum::Str(String::new());
+        return Datum::Str("");
     }
-    let rest = s.chars().skip(begin as usize);
-    Datum::Str(match len {
-        Some(l) => rest.take(l).collect(),
-        None => rest.collect(),
-    })
+    // A substring of the argument, borrowed: byte positions of the chosen characters.
+    let byte = |n: usize| s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
+    let from = byte(begin as usize);
+    let to = match len {
+        Some(l) => byte((begin as usize).saturating_add(l)),
+        None => s.len(),
+    };
+    Datum::Str(&s[from..to])
 }
 
 /// `CAST(text AS BIGINT)`: an integer, or a decimal whose fraction is dropped (`'1.5'` → 1,
@@ -275,101 +316,89 @@ fn parse_integer(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Value;
 
-    fn lit(d: Datum) -> Box<Expr> {
+    fn lit(d: Value) -> Box<Expr> {
         Box::new(Expr::Literal(d))
+    }
+
+    fn binary_value(op: BinaryOp, a: Value, b: Value) -> Value {
+        let e = Expr::Binary {
+            op,
+            left: lit(a),
+            right: lit(b),
+        };
+        eval(&e, &[], &Arena::new()).to_value()
     }
 
     #[test]
     fn three_valued_logic() {
-        let and = |a, b| {
-            eval(
-                &Expr::Binary {
-                    op: BinaryOp::And,
-                    left: lit(a),
-                    right: lit(b),
-                },
-                &[],
-            )
-        };
-        assert_eq!(and(Datum::Null, Datum::Bool(false)), Datum::Bool(false));
-        assert_eq!(and(Datum::Null, Datum::Bool(true)), Datum::Null);
-        assert_eq!(and(Datum::Bool(true), Datum::Bool(true)), Datum::Bool(true));
+        let and = |a, b| binary_value(BinaryOp::And, a, b);
+        assert_eq!(and(Value::Null, Value::Bool(false)), Value::Bool(false));
+        assert_eq!(and(Value::Null, Value::Bool(true)), Value::Null);
+        assert_eq!(and(Value::Bool(true), Value::Bool(true)), Value::Bool(true));
     }
 
     #[test]
     fn division_by_zero() {
-        let div = |a, b| {
-            eval(
-                &Expr::Binary {
-                    op: BinaryOp::Div,
-                    left: lit(a),
-                    right: lit(b),
-                },
-                &[],
-            )
-        };
-        let f = |x| Datum::Float(OrderedFloat(x));
-        assert_eq!(div(Datum::Int(1), Datum::Int(0)), Datum::Null);
+        let div = |a, b| binary_value(BinaryOp::Div, a, b);
+        let f = |x| Value::Float(OrderedFloat(x));
+        assert_eq!(div(Value::Int(1), Value::Int(0)), Value::Null);
         assert_eq!(div(f(1.0), f(0.0)), f(f64::INFINITY));
-        assert_eq!(div(f(-1.0), Datum::Int(0)), f(f64::NEG_INFINITY));
-        assert!(matches!(div(f(0.0), f(0.0)), Datum::Float(x) if x.0.is_nan()));
+        assert_eq!(div(f(-1.0), Value::Int(0)), f(f64::NEG_INFINITY));
+        assert!(matches!(div(f(0.0), f(0.0)), Value::Float(x) if x.0.is_nan()));
     }
 
     #[test]
     fn substr_as_flink() {
         let s = |st, l: Option<i64>| {
-            substr(
-                Datum::Str("hello".into()),
-                Datum::Int(st),
-                l.map(Datum::Int),
-            )
+            substr(Datum::Str("héllo"), Datum::Int(st), l.map(Datum::Int)).to_value()
         };
-        let text = |t: &str| Datum::Str(t.into());
-        assert_eq!(s(2, Some(3)), text("ell"));
-        assert_eq!(s(0, Some(2)), text("he"));
+        let text = |t: &str| Value::Str(t.into());
+        assert_eq!(s(2, Some(3)), text("éll"));
+        assert_eq!(s(0, Some(2)), text("hé"));
         assert_eq!(s(4, None), text("lo"));
         assert_eq!(s(-2, None), text("lo"));
         assert_eq!(s(-3, Some(2)), text("ll"));
         assert_eq!(s(-10, None), text(""));
         assert_eq!(s(9, None), text(""));
-        assert_eq!(s(1, Some(-1)), Datum::Null);
+        assert_eq!(s(2, Some(100)), text("éllo"));
+        assert_eq!(s(1, Some(-1)), Value::Null);
     }
 
     #[test]
     fn casts() {
         use DataType::*;
-        assert_eq!(cast(Datum::Str(" 42 ".into()), String, Int), Datum::Int(42));
-        assert_eq!(cast(Datum::Str("x".into()), String, Int), Datum::Null);
-        assert_eq!(cast(Datum::Str("1.5".into()), String, Int), Datum::Int(1));
-        assert_eq!(cast(Datum::Str("-1.9".into()), String, Int), Datum::Int(-1));
-        assert_eq!(cast(Datum::Str(".5".into()), String, Int), Datum::Int(0));
-        assert_eq!(cast(Datum::Str("1e3".into()), String, Int), Datum::Null);
-        assert_eq!(cast(Datum::Str("1.x".into()), String, Int), Datum::Null);
+        let arena = Arena::new();
+        let c = |v: Value, from, to| cast(v.datum(), from, to, &arena).to_value();
+        let text = |t: &str| Value::Str(t.into());
+        assert_eq!(c(text(" 42 "), String, Int), Value::Int(42));
+        assert_eq!(c(text("x"), String, Int), Value::Null);
+        assert_eq!(c(text("1.5"), String, Int), Value::Int(1));
+        assert_eq!(c(text("-1.9"), String, Int), Value::Int(-1));
+        assert_eq!(c(text(".5"), String, Int), Value::Int(0));
+        assert_eq!(c(text("1e3"), String, Int), Value::Null);
+        assert_eq!(c(text("1.x"), String, Int), Value::Null);
         assert_eq!(
-            cast(Datum::Float(OrderedFloat(2.9)), Float, Int),
-            Datum::Int(2)
+            c(Value::Float(OrderedFloat(2.9)), Float, Int),
+            Value::Int(2)
         );
-        assert_eq!(cast(Datum::Int(7), Int, String), Datum::Str("7".into()));
+        assert_eq!(c(Value::Int(7), Int, String), text("7"));
         assert_eq!(
-            cast(Datum::Float(OrderedFloat(1e300)), Float, String),
-            Datum::Str("1.0E300".into())
-        );
-        assert_eq!(
-            cast(Datum::Float(OrderedFloat(1.0)), Float, String),
-            Datum::Str("1.0".into())
-        );
-        assert_eq!(
-            cast(Datum::Int(1_764_078_596_123), Timestamp, String),
-            Datum::Str("2025-11-25 13:49:56.123".into())
+            c(Value::Float(OrderedFloat(1e300)), Float, String),
+            text("1.0E300")
         );
         assert_eq!(
-            cast(
-                Datum::Str("2025-11-25 13:49:56.123".into()),
-                String,
-                Timestamp
-            ),
-            Datum::Int(1_764_078_596_123)
+            c(Value::Float(OrderedFloat(1.0)), Float, String),
+            text("1.0")
+        );
+        assert_eq!(
+            c(Value::Int(1_764_078_596_123), Timestamp, String),
+            text("2025-11-25 13:49:56.123")
+        );
+        assert_eq!(
+            c(text("2025-11-25 13:49:56.123"), String, Timestamp),
+            Value::Int(1_764_078_596_123)
         );
     }
 }

@@ -54,11 +54,13 @@ impl EpochWriter for ConsoleWriter {
                         self.state.remove(row);
                     }
                 }
-                let rows = self
+                // Rows are shown in value order (the state's byte order is not one people read).
+                let mut rows: Vec<(String, &Row, Diff)> = self
                     .state
                     .iter()
                     .map(|(r, d)| (String::new(), r, *d))
                     .collect();
+                rows.sort_by(|a, b| a.1.iter().cmp(b.1.iter()));
                 (
                     format!(
                         "{}: result after epoch {}, {} rows",
@@ -155,8 +157,8 @@ mod tests {
     fn table_layout() {
         let schema = Schema::new([("word", DataType::String), ("n", DataType::Int)]);
         let (a, b) = (
-            vec![Datum::Str("a".into()), Datum::Int(1)],
-            vec![Datum::Str("bb".into()), Datum::Int(10)],
+            Row::pack([Datum::Str("a"), Datum::Int(1)]),
+            Row::pack([Datum::Str("bb"), Datum::Int(10)]),
         );
         let text = render_table("t", &schema, &[("-".into(), &a, 1), ("+".into(), &b, 2)]);
         let expected = "t\n+----+------+---------+\n| op | word | n       |\n+----+------+---------+\n| -  | a    | 1       |\n| +  | bb   | 10 (x2) |\n+----+------+---------+\n";

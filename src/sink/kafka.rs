@@ -27,7 +27,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use crate::checkpoint::operators::{PositionLog, SinkProgress};
 use crate::checkpoint::SinkState;
 use crate::control::RunControl;
-use crate::data::{row_to_json, value_to_json, Datum, Row, Schema};
+use crate::data::{row_to_json, value_to_json, Row, Schema};
 use crate::error::{Error, Result};
 use crate::kafka::{
     create_client, offsets_list, producer_config, read_partitions_with, send_waiting,
@@ -98,7 +98,7 @@ impl SinkProgress for Arc<AckContext> {
 
 /// The output partition of `row` for a sink with key columns `key` over `partitions`
 /// partitions: CRC-32 of the key's JSON (of the whole row's JSON without a key).
-pub fn partition_of(schema: &Schema, key: &[usize], row: &[Datum], partitions: i32) -> i32 {
+pub fn partition_of(schema: &Schema, key: &[usize], row: &Row, partitions: i32) -> i32 {
     let text = match key_json(schema, key, row) {
         Some(k) => k,
         None => serde_json::Value::Object(row_to_json(schema, row)).to_string(),
@@ -111,15 +111,19 @@ fn partition_for(text: &str, partitions: i32) -> i32 {
     (crc32fast::hash(text.as_bytes()) % partitions.max(1) as u32) as i32
 }
 
-fn key_json(schema: &Schema, key: &[usize], row: &[Datum]) -> Option<String> {
+fn key_json(schema: &Schema, key: &[usize], row: &Row) -> Option<String> {
     if key.is_empty() {
         return None;
     }
+    let row = row.unpack();
     let map: serde_json::Map<_, _> = key
         .iter()
         .map(|i| {
             let c = &schema.columns[*i];
-            (c.name.clone(), value_to_json(&row[*i], c.ty))
+            (
+                c.name.clone(),
+                value_to_json(row.get(*i).copied().unwrap_or_default(), c.ty),
+            )
         })
         .collect();
     Some(serde_json::Value::Object(map).to_string())
@@ -301,7 +305,7 @@ impl KafkaWriter {
         self.producer.context().clone()
     }
 
-    fn key_json(&self, row: &[Datum]) -> Option<String> {
+    fn key_json(&self, row: &Row) -> Option<String> {
         key_json(&self.schema, &self.key, row)
     }
 

@@ -5,6 +5,7 @@
 //! the source applies the table's bad-record policy to it.
 
 use ordered_float::OrderedFloat;
+use smallvec::{smallvec, SmallVec};
 
 use crate::data::{DataType, Datum, Row, Schema};
 use crate::spec::{ColumnSource, SourceFormat, SourceSpec};
@@ -61,52 +62,56 @@ impl Decoder {
     /// Decode one record into rows laid out by the table's schema, appended to `out`: one row,
     /// or one per line for a CSV message of several lines. On error nothing is appended (a
     /// message is decoded whole or not at all). A tombstone (no value) is not a record to
-    /// decode: the source skips it before calling this.
+    /// decode: the source skips it before calling this. Text is packed straight from the
+    /// record's bytes (a raw word is never copied into a string of its own).
     pub fn decode(&self, rec: RecordRef<'_>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
         let start = out.len();
         let result = self
-            .decode_values(rec.payload, out)
-            .and_then(|()| self.fill_metadata(rec, &mut out[start..]));
+            .metadata(rec)
+            .and_then(|meta| self.decode_values(rec.payload, &meta, out));
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
 
-    /// A row of NULLs laid out by the table's schema.
-    fn empty_row(&self) -> Row {
-        vec![Datum::Null; self.schema.len()]
-    }
-
-    /// Set the metadata columns of rows decoded from `rec`.
-    fn fill_metadata(&self, rec: RecordRef<'_>, rows: &mut [Row]) -> Result<(), DecodeError> {
+    /// The metadata columns of `rec`, by position.
+    fn metadata<'a>(&self, rec: RecordRef<'a>) -> Result<Vec<(usize, Datum<'a>)>, DecodeError> {
+        let mut meta = Vec::new();
         for (i, source) in self.sources.iter().enumerate() {
             let value = match source {
                 ColumnSource::Value => continue,
                 ColumnSource::Key => match rec.key {
                     None => Datum::Null,
-                    Some(k) => Datum::Str(utf8(k, "key")?.to_owned()),
+                    Some(k) => Datum::Str(utf8(k, "key")?),
                 },
                 ColumnSource::Partition => Datum::Int(i64::from(rec.partition)),
                 ColumnSource::Offset => Datum::Int(rec.offset),
                 ColumnSource::Timestamp => rec.timestamp.map_or(Datum::Null, Datum::Int),
             };
-            // Cloned only for the extra rows of a multi-line message; the one row of every
-            // other record takes the value itself.
-            if let Some((last, rest)) = rows.split_last_mut() {
-                for row in rest {
-                    row[i] = value.clone();
-                }
-                last[i] = value;
-            }
+            meta.push((i, value));
         }
-        Ok(())
+        Ok(meta)
     }
 
-    /// Append the rows of the value bytes, value columns set, metadata columns NULL.
-    fn decode_values(&self, payload: Option<&[u8]>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
+    /// Pack one row: `values` (laid out by the schema) with the metadata columns set.
+    fn pack<'a>(values: &mut [Datum<'a>], meta: &[(usize, Datum<'a>)]) -> Row {
+        for (i, d) in meta {
+            values[*i] = *d;
+        }
+        Row::pack_slice(values)
+    }
+
+    /// Append the rows of the value bytes.
+    fn decode_values(
+        &self,
+        payload: Option<&[u8]>,
+        meta: &[(usize, Datum<'_>)],
+        out: &mut Vec<Row>,
+    ) -> Result<(), DecodeError> {
+        let mut values: SmallVec<[Datum<'_>; 16]> = smallvec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
-            out.push(self.empty_row());
+            out.push(Self::pack(&mut values, meta));
             return Ok(());
         }
         let Some(bytes) = payload else {
@@ -114,26 +119,33 @@ impl Decoder {
         };
         match &self.format {
             SourceFormat::Raw => {
-                let mut row = self.empty_row();
-                row[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?.to_owned());
-                out.push(row);
+                values[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?);
+                out.push(Self::pack(&mut values, meta));
             }
             SourceFormat::Json => {
-                let mut row = self.empty_row();
-                self.decode_json(bytes, &mut row)?;
-                out.push(row);
+                let object: serde_json::Value = serde_json::from_slice(bytes)
+                    .map_err(|e| DecodeError(format!("invalid JSON: {e}")))?;
+                let serde_json::Value::Object(object) = object else {
+                    return Err(DecodeError("JSON value is not an object".into()));
+                };
+                let arena = bumpalo::Bump::new();
+                let mut fields: SmallVec<[Datum<'_>; 16]> = values.iter().copied().collect();
+                self.json_values(&object, &arena, &mut fields)?;
+                out.push(Self::pack(&mut fields, meta));
             }
-            SourceFormat::Csv { delimiter } => self.decode_csv(bytes, *delimiter, out)?,
+            SourceFormat::Csv { delimiter } => {
+                self.decode_csv(bytes, *delimiter, &mut values, meta, out)?
+            }
         }
         Ok(())
     }
 
-    fn decode_json(&self, bytes: &[u8], row: &mut Row) -> Result<(), DecodeError> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("invalid JSON: {e}")))?;
-        let serde_json::Value::Object(object) = value else {
-            return Err(DecodeError("JSON value is not an object".into()));
-        };
+    fn json_values<'a>(
+        &self,
+        object: &'a serde_json::Map<String, serde_json::Value>,
+        arena: &'a bumpalo::Bump,
+        values: &mut [Datum<'a>],
+    ) -> Result<(), DecodeError> {
         for &col in &self.value_columns {
             let column = &self.schema.columns[col];
             let field = object.get(&column.name).or_else(|| {
@@ -142,9 +154,9 @@ impl Decoder {
                     .find(|(k, _)| k.eq_ignore_ascii_case(&column.name))
                     .map(|(_, v)| v)
             });
-            row[col] = match field {
+            values[col] = match field {
                 None | Some(serde_json::Value::Null) => Datum::Null,
-                Some(v) => json_datum(v, column.ty).ok_or_else(|| {
+                Some(v) => json_datum(v, column.ty, arena).ok_or_else(|| {
                     DecodeError(format!(
                         "field \"{}\": expected {}, got {v}",
                         column.name, column.ty
@@ -157,10 +169,12 @@ impl Decoder {
 
     /// Every line of the message is a row; a message with no line, or with any line that does
     /// not fit the table, is a bad record as a whole.
-    fn decode_csv(
+    fn decode_csv<'a>(
         &self,
         bytes: &[u8],
         delimiter: u8,
+        values: &mut [Datum<'a>],
+        meta: &[(usize, Datum<'a>)],
         out: &mut Vec<Row>,
     ) -> Result<(), DecodeError> {
         let mut reader = csv::ReaderBuilder::new()
@@ -185,18 +199,21 @@ impl Decoder {
                     self.value_columns.len()
                 )));
             }
-            let mut row = self.empty_row();
+            let mut line: SmallVec<[Datum<'_>; 16]> = values.iter().copied().collect();
             for (field, &col) in record.iter().zip(&self.value_columns) {
                 let column = &self.schema.columns[col];
                 let text = utf8(field, &column.name)?;
-                row[col] = text_datum(text, column.ty).ok_or_else(|| {
+                line[col] = text_datum(text, column.ty).ok_or_else(|| {
                     DecodeError(format!(
                         "CSV line {rows}, field \"{}\": expected {}, got \"{text}\"",
                         column.name, column.ty
                     ))
                 })?;
             }
-            out.push(row);
+            for (i, d) in meta {
+                line[*i] = *d;
+            }
+            out.push(Row::pack_slice(&line));
         }
         if rows == 0 {
             return Err(DecodeError("CSV message holds no line".into()));
@@ -213,12 +230,16 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
 /// does, numbers may also come as strings (`"NaN"`, `"Infinity"` and `"-Infinity"` are how
 /// JSON carries those doubles), and a TIMESTAMP as `"yyyy-MM-dd HH:mm:ss[.SSS]"` or as epoch
 /// milliseconds.
-fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
+fn json_datum<'a>(
+    v: &'a serde_json::Value,
+    ty: DataType,
+    arena: &'a bumpalo::Bump,
+) -> Option<Datum<'a>> {
     use serde_json::Value;
     match (ty, v) {
-        (DataType::String, Value::String(s)) => Some(Datum::Str(s.clone())),
-        (DataType::String, Value::Number(n)) => Some(Datum::Str(n.to_string())),
-        (DataType::String, Value::Bool(b)) => Some(Datum::Str(b.to_string())),
+        (DataType::String, Value::String(s)) => Some(Datum::Str(s)),
+        (DataType::String, Value::Number(n)) => Some(Datum::Str(arena.alloc_str(&n.to_string()))),
+        (DataType::String, Value::Bool(b)) => Some(Datum::Str(if *b { "true" } else { "false" })),
         (DataType::Int | DataType::Timestamp, Value::Number(n)) => n.as_i64().map(Datum::Int),
         (DataType::Float, Value::Number(n)) => n.as_f64().map(|f| Datum::Float(OrderedFloat(f))),
         (DataType::Bool, Value::Bool(b)) => Some(Datum::Bool(*b)),
@@ -231,12 +252,12 @@ fn json_datum(v: &serde_json::Value, ty: DataType) -> Option<Datum> {
 }
 
 /// A CSV field as a datum of type `ty`; an empty field is NULL; `None` when it does not parse.
-fn text_datum(text: &str, ty: DataType) -> Option<Datum> {
+fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
     if text.is_empty() {
         return Some(Datum::Null);
     }
     match ty {
-        DataType::String => Some(Datum::Str(text.to_owned())),
+        DataType::String => Some(Datum::Str(text)),
         DataType::Int => text.trim().parse().ok().map(Datum::Int),
         DataType::Timestamp => crate::data::parse_timestamp(text)
             .or_else(|| text.trim().parse().ok())
@@ -306,12 +327,12 @@ mod tests {
         let row = decode1(&d, rec(br#"{"user":"ann","amount":2}"#)).unwrap();
         assert_eq!(
             row,
-            vec![
-                Datum::Str("ann".into()),
+            Row::pack([
+                Datum::Str("ann"),
                 Datum::Float(OrderedFloat(2.0)),
                 Datum::Int(3),
-                Datum::Str("k".into())
-            ]
+                Datum::Str("k")
+            ])
         );
         let err = decode1(&d, rec(br#"{"user":"ann","amount":"x"}"#)).unwrap_err();
         assert!(err.0.contains("field \"amount\": expected DOUBLE"), "{err}");
@@ -320,9 +341,9 @@ mod tests {
             .0
             .starts_with("invalid JSON"));
         let nan = decode1(&d, rec(br#"{"user":"x","amount":"NaN"}"#)).unwrap();
-        assert!(matches!(nan[1], Datum::Float(f) if f.0.is_nan()));
+        assert!(matches!(nan.get(1), Datum::Float(f) if f.0.is_nan()));
         let inf = decode1(&d, rec(br#"{"user":"x","amount":"-Infinity"}"#)).unwrap();
-        assert_eq!(inf[1], Datum::Float(OrderedFloat(f64::NEG_INFINITY)));
+        assert_eq!(inf.get(1), Datum::Float(OrderedFloat(f64::NEG_INFINITY)));
     }
 
     #[test]
@@ -336,7 +357,7 @@ mod tests {
         ));
         assert_eq!(
             decode1(&d, rec(b"1,x")).unwrap(),
-            vec![Datum::Int(1), Datum::Str("x".into())]
+            Row::pack([Datum::Int(1), Datum::Str("x")])
         );
         assert_eq!(
             decode1(&d, rec(b"1,x,y")).unwrap_err().0,
@@ -358,15 +379,15 @@ mod tests {
                 ("p", DataType::Int, ColumnSource::Partition),
             ],
         ));
-        let mut out = vec![vec![Datum::Null; 3]];
+        let mut out = vec![Row::pack([Datum::Null; 3])];
         d.decode(rec(b"1,x\n2,y\n3,z\n"), &mut out).unwrap();
-        let a: Vec<&Datum> = out.iter().map(|r| &r[0]).collect();
+        let a: Vec<Datum> = out.iter().map(|r| r.get(0)).collect();
         assert_eq!(
             a,
-            [&Datum::Null, &Datum::Int(1), &Datum::Int(2), &Datum::Int(3)]
+            [Datum::Null, Datum::Int(1), Datum::Int(2), Datum::Int(3)]
         );
         assert!(
-            out[1..].iter().all(|r| r[2] == Datum::Int(3)),
+            out[1..].iter().all(|r| r.get(2) == Datum::Int(3)),
             "metadata on every row"
         );
         let err = d.decode(rec(b"4,u\nfive,v"), &mut out).unwrap_err();
@@ -389,7 +410,7 @@ mod tests {
         ));
         assert_eq!(
             decode1(&d, rec(b"word")).unwrap(),
-            vec![Datum::Str("word".into())]
+            Row::pack([Datum::Str("word")])
         );
         assert!(decode1(&d, rec(&[0xff, 0xfe]))
             .unwrap_err()

@@ -1,0 +1,440 @@
+//! The packed row: what differential collections hold and timely exchanges.
+//!
+//! A [`Row`] is a byte encoding of its values, one after another, kept inline (no heap
+//! allocation) up to [`INLINE`] bytes and spilled to the heap only for longer rows. Values are
+//! read back as borrowed [`Datum`]s (a string is a `&str` into the row), and written with a
+//! [`RowPacker`] that can be reused. Equal rows have equal bytes (the encoding is canonical:
+//! the narrowest integer width, one NaN, no negative zero), so `Eq`, `Hash` and `Ord` work on
+//! the bytes. That byte order is what arrangements sort by; it is not SQL's order, which
+//! [`Datum::sql_cmp`] gives.
+//!
+//! Encoding, per value: a tag byte, then
+//! - `NULL`, `FALSE`, `TRUE`: nothing;
+//! - integers: 1, 2, 4 or 8 little-endian bytes (the smallest that holds the value);
+//! - doubles: 8 little-endian bytes;
+//! - strings: the length (1 byte, or 4 for strings of 256 bytes or more), then UTF-8 bytes.
+//!
+//! Rows that arrive from outside the process (checkpoint files) are validated when they are
+//! deserialized, so reading a row never panics.
+
+use std::fmt;
+
+use ordered_float::OrderedFloat;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// Bytes held inline before a row spills to the heap: a word or a few numbers fit.
+pub const INLINE: usize = 24;
+
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const INT8: u8 = 3;
+const INT16: u8 = 4;
+const INT32: u8 = 5;
+const INT64: u8 = 6;
+const FLOAT: u8 = 7;
+const STR8: u8 = 8;
+const STR32: u8 = 9;
+
+/// One SQL value, borrowed from a row (or an arena, or a literal). The derived order (`Null`
+/// first, then by variant, then by value) is the order of `MIN`/`MAX` among values of one
+/// type; comparisons in SQL expressions go through [`Datum::sql_cmp`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Datum<'a> {
+    /// SQL NULL.
+    #[default]
+    Null,
+    /// BOOLEAN.
+    Bool(bool),
+    /// BIGINT / INT / SMALLINT, and TIMESTAMP as milliseconds since the epoch.
+    Int(i64),
+    /// DOUBLE / FLOAT / DECIMAL (approximated).
+    Float(OrderedFloat<f64>),
+    /// STRING / VARCHAR / TEXT / BYTES (bytes that are not UTF-8 are rejected at decode).
+    Str(&'a str),
+}
+
+/// An owned SQL value: literals in plans, and values kept across rows (group results).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Value {
+    /// SQL NULL.
+    #[default]
+    Null,
+    /// BOOLEAN.
+    Bool(bool),
+    /// Integers and timestamps.
+    Int(i64),
+    /// Doubles.
+    Float(OrderedFloat<f64>),
+    /// Strings.
+    Str(String),
+}
+
+impl<'a> Datum<'a> {
+    /// Whether this is SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Datum::Null)
+    }
+
+    /// SQL comparison: `None` when either side is NULL; integers and floats compare numerically.
+    pub fn sql_cmp(&self, other: &Datum<'_>) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Datum::Null, _) | (_, Datum::Null) => None,
+            (Datum::Int(a), Datum::Float(b)) => OrderedFloat(*a as f64).partial_cmp(b),
+            (Datum::Float(a), Datum::Int(b)) => a.partial_cmp(&OrderedFloat(*b as f64)),
+            (Datum::Bool(a), Datum::Bool(b)) => Some(a.cmp(b)),
+            (Datum::Int(a), Datum::Int(b)) => Some(a.cmp(b)),
+            (Datum::Float(a), Datum::Float(b)) => Some(a.cmp(b)),
+            (Datum::Str(a), Datum::Str(b)) => Some(a.cmp(b)),
+            (a, b) => Some(a.cmp(b)),
+        }
+    }
+
+    /// The owned value.
+    pub fn to_value(self) -> Value {
+        match self {
+            Datum::Null => Value::Null,
+            Datum::Bool(b) => Value::Bool(b),
+            Datum::Int(i) => Value::Int(i),
+            Datum::Float(f) => Value::Float(f),
+            Datum::Str(s) => Value::Str(s.to_owned()),
+        }
+    }
+}
+
+impl Value {
+    /// The value as a borrowed datum.
+    pub fn datum(&self) -> Datum<'_> {
+        match self {
+            Value::Null => Datum::Null,
+            Value::Bool(b) => Datum::Bool(*b),
+            Value::Int(i) => Datum::Int(*i),
+            Value::Float(f) => Datum::Float(*f),
+            Value::Str(s) => Datum::Str(s),
+        }
+    }
+}
+
+/// A packed row of values (see the module documentation).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Row {
+    data: SmallVec<[u8; INLINE]>,
+}
+
+impl Row {
+    /// A row of `datums`.
+    pub fn pack<'a>(datums: impl IntoIterator<Item = Datum<'a>>) -> Row {
+        let mut row = Row::default();
+        row.packer().extend(datums);
+        row
+    }
+
+    /// A row of `datums` (a convenience for slices).
+    pub fn pack_slice(datums: &[Datum<'_>]) -> Row {
+        Row::pack(datums.iter().copied())
+    }
+
+    /// Clear this row and return a packer that appends to it (reusing its allocation).
+    pub fn packer(&mut self) -> RowPacker<'_> {
+        self.data.clear();
+        RowPacker {
+            data: &mut self.data,
+        }
+    }
+
+    /// The values, in order.
+    pub fn iter(&self) -> DatumIter<'_> {
+        DatumIter { data: &self.data }
+    }
+
+    /// The value at `index` (NULL past the end). Linear in `index`: to read several columns,
+    /// unpack the row once with [`Row::unpack`].
+    pub fn get(&self, index: usize) -> Datum<'_> {
+        self.iter().nth(index).unwrap_or(Datum::Null)
+    }
+
+    /// The values, unpacked into a vector that lives on the stack for up to 16 columns.
+    pub fn unpack(&self) -> SmallVec<[Datum<'_>; 16]> {
+        self.iter().collect()
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the row has no values.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// A row from encoded bytes, checking that they are a well-formed, canonical encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Row, String> {
+        let mut at = 0;
+        while at < bytes.len() {
+            at = validate(bytes, at)?;
+        }
+        Ok(Row {
+            data: SmallVec::from_slice(bytes),
+        })
+    }
+
+    /// Heap bytes this row owns beyond its own size (0 when it is inline).
+    pub fn heap_size(&self) -> usize {
+        if self.data.spilled() {
+            self.data.capacity()
+        } else {
+            0
+        }
+    }
+}
+
+impl<'a> FromIterator<Datum<'a>> for Row {
+    fn from_iter<I: IntoIterator<Item = Datum<'a>>>(iter: I) -> Row {
+        Row::pack(iter)
+    }
+}
+
+/// Appends values to a [`Row`].
+pub struct RowPacker<'r> {
+    data: &'r mut SmallVec<[u8; INLINE]>,
+}
+
+impl RowPacker<'_> {
+    /// Append one value.
+    pub fn push(&mut self, datum: Datum<'_>) {
+        let data = &mut *self.data;
+        match datum {
+            Datum::Null => data.push(NULL),
+            Datum::Bool(false) => data.push(FALSE),
+            Datum::Bool(true) => data.push(TRUE),
+            Datum::Int(i) => {
+                if let Ok(v) = i8::try_from(i) {
+                    data.push(INT8);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else if let Ok(v) = i16::try_from(i) {
+                    data.push(INT16);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else if let Ok(v) = i32::try_from(i) {
+                    data.push(INT32);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else {
+                    data.push(INT64);
+                    data.extend_from_slice(&i.to_le_bytes());
+                }
+            }
+            Datum::Float(f) => {
+                data.push(FLOAT);
+                data.extend_from_slice(&canonical(f.0).to_bits().to_le_bytes());
+            }
+            Datum::Str(s) => {
+                match u8::try_from(s.len()) {
+                    Ok(n) => data.extend_from_slice(&[STR8, n]),
+                    Err(_) => {
+                        data.push(STR32);
+                        // Strings are bounded by Kafka's message size, far below 4 GiB.
+                        let n = u32::try_from(s.len()).unwrap_or(u32::MAX);
+                        data.extend_from_slice(&n.to_le_bytes());
+                    }
+                }
+                data.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// Append every value of `datums`.
+    pub fn extend<'a>(&mut self, datums: impl IntoIterator<Item = Datum<'a>>) {
+        for d in datums {
+            self.push(d);
+        }
+    }
+}
+
+/// One NaN and no negative zero, so equal doubles (as SQL groups them) have equal bytes.
+fn canonical(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::NAN
+    } else if x == 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// The values of a row, in order.
+#[derive(Clone)]
+pub struct DatumIter<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Iterator for DatumIter<'a> {
+    type Item = Datum<'a>;
+
+    fn next(&mut self) -> Option<Datum<'a>> {
+        let (&tag, rest) = self.data.split_first()?;
+        // Rows are built by `RowPacker` or checked by `Row::from_bytes`, so the encoding is
+        // well formed; a malformed tail would end the iteration rather than panic.
+        let (datum, rest) = match tag {
+            NULL => (Datum::Null, rest),
+            FALSE => (Datum::Bool(false), rest),
+            TRUE => (Datum::Bool(true), rest),
+            INT8 => take::<1>(rest).map(|(b, r)| (Datum::Int(i8::from_le_bytes(b).into()), r))?,
+            INT16 => take::<2>(rest).map(|(b, r)| (Datum::Int(i16::from_le_bytes(b).into()), r))?,
+            INT32 => take::<4>(rest).map(|(b, r)| (Datum::Int(i32::from_le_bytes(b).into()), r))?,
+            INT64 => take::<8>(rest).map(|(b, r)| (Datum::Int(i64::from_le_bytes(b)), r))?,
+            FLOAT => take::<8>(rest)
+                .map(|(b, r)| (Datum::Float(OrderedFloat(f64::from_le_bytes(b))), r))?,
+            STR8 | STR32 => {
+                let (len, rest) = if tag == STR8 {
+                    take::<1>(rest).map(|(b, r)| (usize::from(b[0]), r))?
+                } else {
+                    take::<4>(rest).map(|(b, r)| (u32::from_le_bytes(b) as usize, r))?
+                };
+                let (text, rest) = (rest.get(..len)?, rest.get(len..)?);
+                (Datum::Str(std::str::from_utf8(text).ok()?), rest)
+            }
+            _ => return None,
+        };
+        self.data = rest;
+        Some(datum)
+    }
+}
+
+fn take<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
+    let head = bytes.get(..N)?;
+    Some((head.try_into().ok()?, &bytes[N..]))
+}
+
+/// Check the value encoded at `at`, returning where the next one starts.
+fn validate(bytes: &[u8], at: usize) -> Result<usize, String> {
+    let mut one = DatumIter { data: &bytes[at..] };
+    let datum = one
+        .next()
+        .ok_or_else(|| format!("malformed value at byte {at}"))?;
+    let end = bytes.len() - one.data.len();
+    // Canonical: re-encoding gives the same bytes (so equal values compare equal).
+    let mut again = Row::default();
+    again.packer().push(datum);
+    if again.as_bytes() != &bytes[at..end] {
+        return Err(format!("value at byte {at} is not in canonical form"));
+    }
+    Ok(end)
+}
+
+impl fmt::Debug for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.data)
+    }
+}
+
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Row, D::Error> {
+        struct Bytes;
+        impl<'de> serde::de::Visitor<'de> for Bytes {
+            type Value = Row;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an encoded row")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Row, E> {
+                Row::from_bytes(v).map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Row, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                Row::from_bytes(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+        deserializer.deserialize_bytes(Bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn datum() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            prop_oneof![
+                Just(i64::from(i8::MIN)),
+                Just(128),
+                Just(-32769),
+                Just(1 << 31)
+            ]
+            .prop_map(Value::Int),
+            any::<f64>().prop_map(|f| Value::Float(OrderedFloat(f))),
+            ".{0,40}".prop_map(Value::Str),
+            "[a-z]{250,300}".prop_map(Value::Str),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn rows_round_trip(values in proptest::collection::vec(datum(), 0..12)) {
+            let row = Row::pack(values.iter().map(Value::datum));
+            let back: Vec<Value> = row.iter().map(Datum::to_value).collect();
+            let want: Vec<Value> = values
+                .iter()
+                .map(|v| match v {
+                    Value::Float(f) => Value::Float(OrderedFloat(canonical(f.0))),
+                    v => v.clone(),
+                })
+                .collect();
+            prop_assert_eq!(&back, &want);
+            prop_assert_eq!(row.len(), values.len());
+            let bytes = bincode::serialize(&row).unwrap();
+            let again: Row = bincode::deserialize(&bytes).unwrap();
+            prop_assert_eq!(again, row);
+        }
+
+        #[test]
+        fn equal_values_have_equal_bytes(a in datum(), b in datum()) {
+            let (ra, rb) = (Row::pack([a.datum()]), Row::pack([b.datum()]));
+            prop_assert_eq!(ra == rb, a.datum() == b.datum());
+        }
+    }
+
+    #[test]
+    fn short_rows_stay_inline() {
+        let row = Row::pack([Datum::Str("hello world"), Datum::Int(7), Datum::Null]);
+        assert_eq!(row.heap_size(), 0);
+        assert_eq!(std::mem::size_of::<Row>(), 32);
+        let long = Row::pack([Datum::Str(&"x".repeat(100))]);
+        assert!(long.heap_size() >= 102);
+    }
+
+    #[test]
+    fn malformed_bytes_are_refused() {
+        for bad in [
+            &[42u8][..],
+            &[INT64, 1, 2],
+            &[STR8, 5, b'a'],
+            &[STR8, 1, 0xff],
+        ] {
+            assert!(Row::from_bytes(bad).is_err(), "{bad:?}");
+        }
+        // Not canonical: 7 as an eight-byte integer, and a negative zero.
+        assert!(Row::from_bytes(&[INT64, 7, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        let mut neg_zero = vec![FLOAT];
+        neg_zero.extend_from_slice(&(-0.0f64).to_bits().to_le_bytes());
+        assert!(Row::from_bytes(&neg_zero).is_err());
+        assert!(bincode::deserialize::<Row>(&bincode::serialize(&vec![42u8]).unwrap()).is_err());
+    }
+}
