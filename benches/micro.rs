@@ -9,10 +9,11 @@ use std::hint::black_box;
 
 use ddflow::data::{Datum, Row};
 use ddflow::plan::ir::{AggregateExpr, Expr, Program, Relation};
-use ddflow::render::aggregate::aggregate_group;
+use ddflow::render::accum::{Accums, Slots};
 use ddflow::render::scalar::{eval, holds, Arena};
 use ddflow::source::decode::{Decoder, RecordRef};
 use ddflow::timestamp::{next_epoch, BindingLog};
+use differential_dataflow::difference::Semigroup;
 
 const PAYMENTS: &str = r#"
 CREATE TABLE payments (`user` STRING, amount DOUBLE, region STRING, ts BIGINT) WITH (
@@ -129,22 +130,33 @@ fn expressions(c: &mut Criterion) {
 fn aggregates(c: &mut Criterion) {
     let program = program();
     let (_, _, aggs) = parts(&program);
-    // One group's distinct argument rows with multiplicities, as `reduce` hands them over.
-    let rows: Vec<Row> = (0..64)
+    // What the accumulable plan does per input row: its accumulators, added to the group's.
+    let slots = Slots::new(&aggs);
+    // COUNT(*) takes no argument; the others take one each, in order.
+    let arg_index: Vec<usize> = (0..aggs.len()).map(|i| i.saturating_sub(1)).collect();
+    let rows: Vec<[Datum; 3]> = (0..64)
         .map(|i| {
-            Row::pack([
+            [
                 Datum::Float((i as f64 * 1.1 + 2.0).into()),
                 Datum::Float((i as f64).into()),
                 Datum::Str(["north", "south", "east", "west"][i % 4]),
-            ])
+            ]
         })
         .collect();
-    let input: Vec<(&Row, i64)> = rows.iter().map(|r| (r, 3)).collect();
     let mut g = c.benchmark_group("aggregate");
-    g.throughput(Throughput::Elements(input.len() as u64));
-    g.bench_function("count, sum, min, count distinct over 64 rows", |b| {
-        b.iter(|| aggregate_group(black_box(&aggs), black_box(&input)))
-    });
+    g.throughput(Throughput::Elements(rows.len() as u64));
+    g.bench_function(
+        "accumulate count, sum, min, distinct slot over 64 rows",
+        |b| {
+            b.iter(|| {
+                let mut group = Accums::default();
+                for r in &rows {
+                    group.plus_equals(&slots.of_row(black_box(r), &arg_index, 1));
+                }
+                group
+            })
+        },
+    );
     g.finish();
 }
 

@@ -18,6 +18,7 @@
 //! | [`source`] | Kafka reading, decoding, bad-record policy, bindings |
 //! | [`sink`] | writing whole epochs; durability back-pressure |
 //! | [`progress`] | offset commits after sinks are durable (and checkpoints complete) |
+//! | [`state`] | the arrangements a checkpoint saves, behind one trait |
 //! | [`checkpoint`] | checkpoints, the binding journal, recovery and re-sharding |
 //! | [`runtime`] | worker lifecycle and wiring |
 //! | [`kafka`] | client settings and admin helpers |
@@ -47,6 +48,7 @@ pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod spec;
+pub mod state;
 pub mod timestamp;
 
 pub use error::{Error, Result};

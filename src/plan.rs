@@ -1,7 +1,7 @@
 //! Planning: a dataflow file → a typed logical [`Program`](ir::Program).
 //!
-//! `spec::parse` gives statements, [`lower`] resolves names and types and builds the IR, and
-//! [`explain`] prints it. Nothing here builds operators.
+//! `spec::parse` gives statements, [`lower`] resolves names and types and builds the IR,
+//! [`reduce`] chooses how each aggregate is computed, and [`explain`] prints the result. Nothing here builds operators.
 
 pub mod checks;
 pub mod explain;
@@ -9,6 +9,7 @@ pub mod ir;
 pub mod keys;
 pub mod like;
 pub mod lower;
+pub mod reduce;
 
 use std::path::Path;
 
@@ -30,7 +31,9 @@ pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
         .stack_size(PLANNER_STACK)
         .spawn(move || {
             let parsed = crate::spec::parse::parse(&file, &text)?;
-            lower::lower(&file, &parsed)
+            let mut program = lower::lower(&file, &parsed)?;
+            reduce::choose(&mut program);
+            Ok(program)
         })
         .map_err(|e| Error::Internal(format!("cannot start the planner thread: {e}")))?
         .join()

@@ -8,6 +8,7 @@
 //! dataflow's state: rendering hands their traces to [`crate::checkpoint`], and on recovery
 //! feeds their restored contents back in (see [`RenderState`]).
 
+pub mod accum;
 pub mod aggregate;
 pub mod scalar;
 
@@ -137,24 +138,6 @@ fn render_relation<'s>(
         } => {
             let input_schema = input.schema();
             let input = render_relation(input, env, state, label)?;
-            let keyed = aggregate::key_rows(input.collection, group_key, aggregates);
-            // Only arrangements fed directly by sources are state; the ones above them are
-            // recomputed from it on restore.
-            let (keyed, checkpointed) = match (&state.checkpointing, input.stateful) {
-                (Some(ck), false) => {
-                    let keyed = match ck.recovery.as_ref().filter(|r| r.manifest.is_some()) {
-                        Some(_) => keyed.concat(render_restore(
-                            state.scope,
-                            ck,
-                            state.traces.len(),
-                            state.control.clone(),
-                        )),
-                        None => keyed,
-                    };
-                    (keyed, true)
-                }
-                _ => (keyed, false),
-            };
             let on_error = overflow_reporter(
                 label,
                 aggregates,
@@ -162,12 +145,19 @@ fn render_relation<'s>(
                 schema,
                 state.control.clone(),
             );
-            let (collection, trace, progress) =
-                aggregate::render_reduce(keyed, aggregates, on_error);
-            if checkpointed {
-                state.traces.push(trace);
-                state.progress.push(progress);
-            }
+            // Only arrangements fed directly by sources are state; the ones above them are
+            // recomputed from it on restore.
+            let mut hooks = StateHooks {
+                keep: state.checkpointing.is_some() && !input.stateful,
+                state,
+            };
+            let collection = aggregate::render_reduce(
+                input.collection,
+                group_key,
+                aggregates,
+                on_error,
+                &mut hooks,
+            );
             let collection = if group_key.is_empty() {
                 with_empty_group(collection, aggregates, state.scope)
             } else {
@@ -179,6 +169,55 @@ fn render_relation<'s>(
             }
         }
     })
+}
+
+/// How a `Reduce` hands its state arrangements to checkpointing and gets their restored
+/// contents back.
+pub struct StateHooks<'a, 's> {
+    state: &'a mut RenderState<'s>,
+    /// Whether the arrangements are state (checkpointing is on and they are fed by sources).
+    keep: bool,
+}
+
+impl<'s> StateHooks<'_, 's> {
+    /// Arrange `updates` with `arrange`, which gets them (with the restored contents in front,
+    /// when restoring) and whether to keep the arrangement as state; it returns its result and,
+    /// when kept, the arrangement and a data-less stream with its frontier.
+    pub fn state<D, R, A>(
+        &mut self,
+        updates: VecCollection<'s, Time, D, R>,
+        arrange: impl FnOnce(
+            VecCollection<'s, Time, D, R>,
+            bool,
+        ) -> (A, Option<(StateTrace, StreamVec<'s, Time, ()>)>),
+    ) -> A
+    where
+        D: serde::de::DeserializeOwned + Clone + 'static,
+        R: serde::de::DeserializeOwned + differential_dataflow::difference::Semigroup + 'static,
+    {
+        let restoring = self.keep
+            && self
+                .state
+                .checkpointing
+                .as_ref()
+                .and_then(|ck| ck.recovery.as_ref())
+                .is_some_and(|r| r.manifest.is_some());
+        let updates = match (&self.state.checkpointing, restoring) {
+            (Some(ck), true) => updates.concat(render_restore(
+                self.state.scope,
+                ck,
+                self.state.traces.len(),
+                self.state.control.clone(),
+            )),
+            _ => updates,
+        };
+        let (result, kept) = arrange(updates, self.keep);
+        if let Some((trace, progress)) = kept {
+            self.state.traces.push(trace);
+            self.state.progress.push(progress);
+        }
+        result
+    }
 }
 
 /// A global aggregate (no `GROUP BY`) has one row even over no input, as in SQL: `COUNT` 0,

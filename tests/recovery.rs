@@ -379,9 +379,13 @@ fn damaged_checkpoints_are_named_never_reset() {
         "{err}"
     );
 
-    let err = rerun_after(|d| rewrite(&d.join("manifest.bin"), |b| b[8] = 2));
+    let ours = ddflow::checkpoint::format::FORMAT_VERSION;
+    let err = rerun_after(|d| rewrite(&d.join("manifest.bin"), |b| b[8] = ours as u8 + 1));
     assert!(
-        err.contains("written in checkpoint format version 2; this ddflow reads version 1"),
+        err.contains(&format!(
+            "written in checkpoint format version {}; this ddflow reads version {ours}",
+            ours + 1
+        )),
         "{err}"
     );
 

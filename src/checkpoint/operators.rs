@@ -24,11 +24,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use differential_dataflow::operators::arrange::TraceAgent;
-use differential_dataflow::trace::cursor::{cursor_list, Cursor};
-use differential_dataflow::trace::implementations::ValSpine;
-use differential_dataflow::trace::TraceReader;
 use differential_dataflow::{AsCollection, VecCollection};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
@@ -37,20 +34,18 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Concatenate};
 use timely::dataflow::{Scope, StreamVec};
-use timely::progress::frontier::AntichainRef;
-use timely::progress::Antichain;
 
-use crate::checkpoint::store::{Manifest, ShardInfo, SinkState, StateEntries};
+use crate::checkpoint::store::{Manifest, ShardInfo, SinkState};
 use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
-use crate::data::Row;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::sink::DurableStream;
-use crate::timestamp::{BindingLog, Diff, Time};
+use crate::state::StateArrangement;
+use crate::timestamp::{BindingLog, Time};
 
 /// The trace of an arrangement a checkpoint covers: `(key, value)` rows.
-pub type StateTrace = TraceAgent<ValSpine<Row, Row, Time, Diff>>;
+pub type StateTrace = Box<dyn StateArrangement>;
 
 /// How far a sink's durable output reached, for checkpoints.
 pub trait SinkProgress {
@@ -260,8 +255,7 @@ pub fn render_checkpointing<'s>(
                 if let Some(h) = hold.filter(|h| *h > compacted) {
                     compacted = h;
                     for trace in &mut parts.traces {
-                        trace.set_logical_compaction(AntichainRef::new(&[h]));
-                        trace.set_physical_compaction(AntichainRef::new(&[h]));
+                        trace.hold(h);
                     }
                 }
                 match done {
@@ -367,11 +361,7 @@ pub fn render_checkpointing<'s>(
 
 /// Whether every trace holds all updates at times `<= c`.
 fn traces_passed(traces: &mut [StateTrace], c: Time) -> bool {
-    let mut upper = Antichain::new();
-    traces.iter_mut().all(|t| {
-        t.read_upper(&mut upper);
-        !upper.less_equal(&c)
-    })
+    traces.iter_mut().all(|t| t.passed(c))
 }
 
 /// Write this worker's shards for the checkpoint at `epoch` (`None`: final).
@@ -389,10 +379,7 @@ fn write_shards(
         .traces
         .iter_mut()
         .enumerate()
-        .map(|(i, trace)| {
-            ck.store
-                .write_shard(&dir, i, index, &read_trace(trace, epoch))
-        })
+        .map(|(i, trace)| ck.store.write_shard(&dir, i, index, &trace.entries(epoch)))
         .collect()
 }
 
@@ -431,33 +418,6 @@ fn describe(
         sinks,
         latest,
     }
-}
-
-/// The accumulated `((key, value), diff)` of `trace` at times `<= epoch` (`None`: all).
-fn read_trace(trace: &mut StateTrace, epoch: Option<Time>) -> StateEntries {
-    let mut entries = Vec::new();
-    let Some(batches) = trace.batches_through(Antichain::new().borrow()) else {
-        return entries;
-    };
-    let (mut cursor, storage) = cursor_list(batches);
-    while cursor.key_valid(&storage) {
-        while cursor.val_valid(&storage) {
-            let mut sum: Diff = 0;
-            cursor.map_times(&storage, |t, d| {
-                if epoch.is_none_or(|c| *t <= c) {
-                    sum += *d;
-                }
-            });
-            if sum != 0 {
-                let key: &Row = cursor.key(&storage);
-                let val: &Row = cursor.val(&storage);
-                entries.push(((key.clone(), val.clone()), sum));
-            }
-            cursor.step_val(&storage);
-        }
-        cursor.step_key(&storage);
-    }
-    entries
 }
 
 /// Merge the workers' reports into a manifest and write it; returns the checkpoint's epoch,
@@ -532,15 +492,19 @@ fn merge_offsets(into: &mut Vec<(i32, i64)>, new: Vec<(i32, i64)>) {
     into.extend(map);
 }
 
-/// The restored contents of arrangement `arrangement`, at the checkpoint's epoch: this worker
-/// reads the files of the old workers `w` with `w % peers == index`; the arrangement's exchange
-/// sends each entry to its new owner.
-pub fn render_restore<'s>(
+/// The restored contents of arrangement `arrangement`, at the checkpoint's epoch, as the
+/// `(data, diff)` updates it was saved as: this worker reads the files of the old workers `w`
+/// with `w % peers == index`; the arrangement's exchange sends each entry to its new owner.
+pub fn render_restore<'s, D, R>(
     scope: Scope<'s, Time>,
     checkpointing: &Arc<Checkpointing>,
     arrangement: usize,
     control: Arc<RunControl>,
-) -> VecCollection<'s, Time, (Row, Row), Diff> {
+) -> VecCollection<'s, Time, D, R>
+where
+    D: DeserializeOwned + Clone + 'static,
+    R: DeserializeOwned + Clone + differential_dataflow::difference::Semigroup + 'static,
+{
     let (index, peers) = (scope.index(), scope.peers());
     let manifest = checkpointing
         .recovery
@@ -554,7 +518,7 @@ pub fn render_restore<'s>(
         .filter(|s| s.arrangement == arrangement && s.worker % peers == index)
         .collect();
     let store = checkpointing.store.clone();
-    source::<_, CapacityContainerBuilder<Vec<((Row, Row), Time, Diff)>>, _, _>(
+    source::<_, CapacityContainerBuilder<Vec<(D, Time, R)>>, _, _>(
         scope,
         "Restore",
         move |cap, info| {
@@ -563,11 +527,11 @@ pub fn render_restore<'s>(
             if let Some(c) = cap.as_mut() {
                 c.downgrade(&epoch);
             }
-            let mut buffer: Vec<((Row, Row), Diff)> = Vec::new();
+            let mut buffer: Vec<(D, R)> = Vec::new();
             move |output| {
                 let Some(c) = cap.as_ref() else { return };
                 if buffer.is_empty() {
-                    match shards.pop().map(|s| store.read_shard(epoch, &s)) {
+                    match shards.pop().map(|s| store.read_shard::<D, R>(epoch, &s)) {
                         None => {
                             cap = None;
                             return;
@@ -588,8 +552,8 @@ pub fn render_restore<'s>(
                 }
                 let take = buffer.len().min(65_536);
                 let mut session = output.session(c);
-                for (kv, diff) in buffer.drain(buffer.len() - take..) {
-                    session.give((kv, epoch, diff));
+                for (data, diff) in buffer.drain(buffer.len() - take..) {
+                    session.give((data, epoch, diff));
                 }
                 activator.activate();
             }

@@ -10,15 +10,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::format::{self, FileKind};
-use crate::data::Row;
 use crate::error::{Error, Result};
-use crate::timestamp::{Diff, Time};
-
-/// One worker's share of one arrangement at a checkpoint.
-pub type StateEntries = Vec<((Row, Row), Diff)>;
+use crate::state::Entries;
+use crate::timestamp::Time;
 
 /// What a complete checkpoint holds. Written as JSON inside a framed file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,26 +150,30 @@ impl Store {
         dir: &Path,
         arrangement: usize,
         worker: usize,
-        entries: &StateEntries,
+        entries: &Entries,
     ) -> Result<ShardInfo> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let file = format!("state-a{arrangement}-w{worker}.bin");
-        let bytes =
-            format::write_file(&dir.join(&file), FileKind::State, &format::encode(entries)?)?;
+        let bytes = format::write_file(&dir.join(&file), FileKind::State, &entries.bytes)?;
         Ok(ShardInfo {
             file,
             arrangement,
             worker,
-            entries: entries.len() as u64,
+            entries: entries.count,
             bytes,
         })
     }
 
-    /// Read one state file of the checkpoint at `epoch`.
-    pub fn read_shard(&self, epoch: Time, shard: &ShardInfo) -> Result<StateEntries> {
+    /// Read one state file of the checkpoint at `epoch`, as the `(data, diff)` entries its
+    /// arrangement saved.
+    pub fn read_shard<D: DeserializeOwned, R: DeserializeOwned>(
+        &self,
+        epoch: Time,
+        shard: &ShardInfo,
+    ) -> Result<Vec<(D, R)>> {
         let path = self.epoch_dir(epoch).join(&shard.file);
-        let entries: StateEntries =
-            format::decode(&path, &format::read_file(&path, FileKind::State)?)?;
+        let entries: Vec<(D, R)> = Entries::decode(&format::read_file(&path, FileKind::State)?)
+            .map_err(|e| Error::checkpoint(&path, format!("cannot decode the contents: {e}")))?;
         if entries.len() as u64 != shard.entries {
             return Err(Error::checkpoint(
                 &path,

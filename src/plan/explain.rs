@@ -109,7 +109,13 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                         .as_ref()
                         .map_or("*".into(), |e| expr(e, input.schema()));
                     let d = if a.distinct { "DISTINCT " } else { "" };
-                    format!("{:?}({d}{arg}) AS {}", a.func, c.name).to_lowercase()
+                    let how = match a.strategy {
+                        AggStrategy::Accumulable => "accumulable",
+                        AggStrategy::InsertOnly => "insert-only",
+                        AggStrategy::Distinct => "distinct, accumulable",
+                        AggStrategy::Hierarchical => "hierarchical",
+                    };
+                    format!("{:?}({d}{arg}) AS {} [{how}]", a.func, c.name).to_lowercase()
                 })
                 .collect();
             let _ = writeln!(

@@ -165,8 +165,30 @@ pub struct AggregateExpr {
     pub func: AggFunc,
     /// The argument; `None` only for `COUNT(*)`.
     pub arg: Option<Expr>,
+    /// The argument's type (`BIGINT` for `COUNT(*)`).
+    pub arg_type: DataType,
     /// `COUNT(DISTINCT x)` and friends: aggregate over the set of distinct non-NULL values.
     pub distinct: bool,
+    /// How it is computed: chosen by [`crate::plan::reduce`] once the whole program is known.
+    pub strategy: AggStrategy,
+}
+
+/// How a `Reduce` computes one aggregate. Every strategy gives the same result; they differ in
+/// what state they keep and what one change costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggStrategy {
+    /// `COUNT`, `SUM`, `AVG` (as a sum and a count): carried in the difference of the one
+    /// arrangement per `GROUP BY`, so a change costs O(1) and no group is re-read.
+    Accumulable,
+    /// `MIN`/`MAX` over an input that only inserts (a source, through filters and maps): the
+    /// best value so far, carried in the difference like an accumulable aggregate.
+    InsertOnly,
+    /// `COUNT`/`SUM`/`AVG (DISTINCT x)`: a distinct on `(key, x)` feeds the accumulable path.
+    Distinct,
+    /// `MIN`/`MAX` over an input that retracts (a view over a `GROUP BY`): a tree of
+    /// reductions over hash buckets of the values, so a change re-reads O(log n) values,
+    /// never the whole group.
+    Hierarchical,
 }
 
 /// A relational expression: a multiset of rows that changes over time.

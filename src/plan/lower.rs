@@ -775,7 +775,10 @@ impl<'a> Lowerer<'a> {
         let a = AggregateExpr {
             func,
             arg,
-            distinct,
+            arg_type: arg_ty,
+            // MIN/MAX of the distinct values is MIN/MAX of the values.
+            distinct: distinct && !matches!(func, AggFunc::Min | AggFunc::Max),
+            strategy: AggStrategy::Accumulable,
         };
         let index = match cx.aggs.iter().position(|(x, _, _)| *x == a) {
             Some(i) => i,

@@ -1,150 +1,51 @@
-//! `GROUP BY` on differential's `reduce`: one output row per group, kept up to date.
+//! `GROUP BY`: one output row per group, kept up to date by the strategies the planner chose
+//! for its aggregates (see [`crate::plan::reduce`]):
 //!
-//! Each input row becomes `(key, args)`: the group key columns and one value per aggregate
-//! argument. Differential arranges these by key and, whenever a group changes, calls
-//! [`aggregate_group`] with the group's distinct `args` rows and their multiplicities; the
-//! output row replaces the old one (a retraction and an insertion), and a group whose input
-//! becomes empty disappears.
+//! ```text
+//!  rows ─► pre-aggregate ─► key → Accums ────────────┐ (accumulable, insert-only MIN/MAX)
+//!   │                       arrangement ──► value per changed key (no output arrangement)
+//!   ├──► (key, x) ─► distinct ──► Accums of x ───────┘ (COUNT/SUM/AVG DISTINCT)
+//!   └──► (key, bucket) ─► min/max per bucket ─► ... ─► per key   (MIN/MAX over retractions)
+//!                          16 bits → 12 → 8 → 4 → 0, one reduce each
+//! ```
+//! When both the accumulable and the hierarchical parts exist, their results are joined on the
+//! key and laid out in the order the query asked for.
+//!
+//! Every part first pre-aggregates on the worker that read the rows: equal updates of one
+//! epoch are merged before the exchange, so a skewed stream crosses it as one update per group
+//! and epoch. The arrangements fed directly by sources are the dataflow's state; rendering
+//! hands them to checkpointing through [`StateHooks`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
 
+use differential_dataflow::difference::Semigroup;
+use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::{AsCollection, VecCollection};
+use smallvec::SmallVec;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Capability;
-use timely::dataflow::StreamVec;
 
-use ordered_float::OrderedFloat;
-
-use crate::checkpoint::operators::StateTrace;
 use crate::data::{Datum, Row};
-use crate::plan::ir::{AggFunc, AggregateExpr, Expr};
+use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
+use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, Arena};
+use crate::render::{RowCollection, StateHooks};
+use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::{Diff, Time};
-use smallvec::SmallVec;
 
-/// Pre-aggregated `(key, args)` pairs held per epoch before one is flushed early, bounding the
-/// memory of an epoch with very many distinct groups.
+/// Pre-aggregated updates held per epoch before one is flushed early, bounding the memory of
+/// an epoch with very many distinct groups.
 const PRE_AGGREGATE_LIMIT: usize = 1 << 16;
 
-/// The rows a `Reduce` arranges: `(group key, aggregate arguments)` per input row,
-/// pre-aggregated on this worker before the exchange.
-///
-/// Equal `(key, args)` pairs of one epoch are merged into one update whose multiplicity is
-/// the sum, and an epoch's updates leave only once the input frontier passes it (or its
-/// table reaches [`PRE_AGGREGATE_LIMIT`]). A skewed stream (a few hot words) thus crosses
-/// the exchange and enters the arrangement as one update per group and epoch, not one per
-/// record. The collection is the same; only its physical form is smaller.
-pub fn key_rows<'s>(
-    input: VecCollection<'s, Time, Row, Diff>,
-    group_key: &[Expr],
-    aggregates: &[AggregateExpr],
-) -> VecCollection<'s, Time, (Row, Row), Diff> {
-    let keys = group_key.to_vec();
-    let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
-    // When every key and argument is a plain column, pick the values without evaluating.
-    let columns: Option<(Vec<usize>, Vec<usize>)> = {
-        let column = |e: &Expr| match e {
-            Expr::Column(i) => Some(*i),
-            _ => None,
-        };
-        let k: Option<Vec<usize>> = keys.iter().map(column).collect();
-        let a: Option<Vec<usize>> = args.iter().map(column).collect();
-        k.zip(a)
-    };
-    type Table = HashMap<(Row, Row), Diff, foldhash::fast::RandomState>;
-    input
-        .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<((Row, Row), Time, Diff)>>, _, _, _>(
-            Pipeline,
-            "PreAggregate",
-            move |_cap, _info| {
-                let mut pending: BTreeMap<Time, (Capability<Time>, Table)> = BTreeMap::new();
-                move |(input, frontier), output| {
-                    input.for_each(|cap, data| {
-                        for (row, time, diff) in data.drain(..) {
-                            let (_, table) = pending
-                                .entry(time)
-                                .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
-                            let datums = row.unpack();
-                            let (key, vals): (Row, Row) = match &columns {
-                                Some((k, a)) => {
-                                    let pick =
-                                        |i: &usize| datums.get(*i).copied().unwrap_or_default();
-                                    (k.iter().map(pick).collect(), a.iter().map(pick).collect())
-                                }
-                                None => {
-                                    let arena = Arena::new();
-                                    (
-                                        keys.iter().map(|e| eval(e, &datums, &arena)).collect(),
-                                        args.iter().map(|e| eval(e, &datums, &arena)).collect(),
-                                    )
-                                }
-                            };
-                            *table.entry((key, vals)).or_insert(0) += diff;
-                        }
-                    });
-                    let frontier = frontier.frontier();
-                    pending.retain(|time, (cap, table)| {
-                        let closed = !frontier.less_equal(time);
-                        if closed || table.len() >= PRE_AGGREGATE_LIMIT {
-                            let updates = table.drain().filter(|(_, d)| *d != 0);
-                            output
-                                .session(&*cap)
-                                .give_iterator(updates.map(|(kv, d)| (kv, *time, d)));
-                        }
-                        !closed
-                    });
-                }
-            },
-        )
-        .as_collection()
-}
-
-/// Render a `Reduce` over [`key_rows`]: output rows laid out as key columns, then one column
-/// per aggregate. Also returns the trace of the input arrangement (the operator's state) and a
-/// data-less stream with the arrangement's frontier.
-///
-/// A group whose result cannot be represented (a BIGINT `SUM` beyond 64 bits) is reported to
-/// `on_error` with its key while the operator still holds the epoch, so a run that fails on it
-/// never writes that epoch; the row it emits then carries NULL in that column.
-pub fn render_reduce<'s>(
-    keyed: VecCollection<'s, Time, (Row, Row), Diff>,
-    aggregates: &[AggregateExpr],
-    on_error: impl Fn(&Row, AggregateError) + 'static,
-) -> (
-    VecCollection<'s, Time, Row, Diff>,
-    StateTrace,
-    StreamVec<'s, Time, ()>,
-) {
-    let aggs = aggregates.to_vec();
-    let arranged = keyed.arrange_by_key_named("Arrange: Aggregate");
-    let trace = arranged.trace.clone();
-    let progress = arranged.stream.clone().map(|_batch| ());
-    let output = arranged
-        .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
-            "Aggregate",
-            move |key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
-                let row = match aggregate_group(&aggs, input) {
-                    Ok(row) => row,
-                    Err((row, error)) => {
-                        on_error(key, error);
-                        row
-                    }
-                };
-                output.push((row, 1));
-            },
-            |vec, key: &Row, upds: &mut Vec<(Row, Time, Diff)>| {
-                vec.clear();
-                vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
-            },
-        )
-        .as_collection(|key: &Row, vals: &Row| Row::pack(key.iter().chain(vals.iter())));
-    (output, trace, progress)
-}
+/// Bits of a value's hash that pick its bucket at the bottom of a hierarchical MIN/MAX.
+const BUCKET_BITS: u32 = 16;
+/// Bits dropped per level of the hierarchy (16 children per bucket).
+const BUCKET_STEP: u32 = 4;
 
 /// A group result that cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,202 +56,396 @@ pub struct AggregateError {
     pub exact: i128,
 }
 
-/// Compute every aggregate of one group from its distinct argument rows and multiplicities.
+/// How to read a `Reduce`'s key and aggregate arguments from an input row.
+#[derive(Clone)]
+struct KeyArgs {
+    keys: Vec<Expr>,
+    args: Vec<Expr>,
+    /// When every key and argument is a plain column: their positions (no evaluation).
+    columns: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl KeyArgs {
+    fn new(group_key: &[Expr], aggregates: &[AggregateExpr]) -> Self {
+        let keys = group_key.to_vec();
+        let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
+        let column = |e: &Expr| match e {
+            Expr::Column(i) => Some(*i),
+            _ => None,
+        };
+        let k: Option<Vec<usize>> = keys.iter().map(column).collect();
+        let a: Option<Vec<usize>> = args.iter().map(column).collect();
+        KeyArgs {
+            keys,
+            args,
+            columns: k.zip(a),
+        }
+    }
+
+    /// Call `f` with the key and the argument values of `row`.
+    fn with<T>(&self, row: &Row, f: impl FnOnce(&[Datum<'_>], &[Datum<'_>]) -> T) -> T {
+        let datums = row.unpack();
+        match &self.columns {
+            Some((k, a)) => {
+                let pick = |i: &usize| datums.get(*i).copied().unwrap_or_default();
+                let key: SmallVec<[Datum<'_>; 8]> = k.iter().map(pick).collect();
+                let args: SmallVec<[Datum<'_>; 8]> = a.iter().map(pick).collect();
+                f(&key, &args)
+            }
+            None => {
+                let arena = Arena::new();
+                let key: SmallVec<[Datum<'_>; 8]> =
+                    self.keys.iter().map(|e| eval(e, &datums, &arena)).collect();
+                let args: SmallVec<[Datum<'_>; 8]> =
+                    self.args.iter().map(|e| eval(e, &datums, &arena)).collect();
+                f(&key, &args)
+            }
+        }
+    }
+}
+
+/// Render a `Reduce`: output rows laid out as key columns, then one column per aggregate.
 ///
-/// `input[i].0[slot]` is the argument of the aggregate at `slot` (aggregates without an
-/// argument, `COUNT(*)`, take no slot). Multiplicities are positive in a consistent collection.
-/// On error, the row computed with NULL in place of the failed aggregate comes with it.
-pub fn aggregate_group(
-    aggs: &[AggregateExpr],
-    input: &[(&Row, Diff)],
-) -> Result<Row, (Row, AggregateError)> {
-    let rows: Vec<(SmallVec<[Datum<'_>; 16]>, Diff)> =
-        input.iter().map(|(r, d)| (r.unpack(), *d)).collect();
-    let mut slot = 0;
-    let mut error = None;
-    let row = aggs
+/// A group result that cannot be represented (a BIGINT `SUM` beyond 64 bits) is reported to
+/// `on_error` with its key while the operator still holds the epoch, so a run that fails on it
+/// never writes that epoch; the row it emits then carries NULL in that column.
+pub fn render_reduce<'s>(
+    input: RowCollection<'s>,
+    group_key: &[Expr],
+    aggregates: &[AggregateExpr],
+    on_error: impl Fn(&Row, AggregateError) + 'static,
+    hooks: &mut StateHooks<'_, 's>,
+) -> RowCollection<'s> {
+    let key_args = KeyArgs::new(group_key, aggregates);
+    // Position of each aggregate's argument among the arguments.
+    let mut next = 0;
+    let arg_index: Vec<usize> = aggregates
         .iter()
-        .enumerate()
-        .map(|(i, agg)| match &agg.arg {
-            None => Datum::Int(input.iter().map(|(_, d)| *d).sum()),
-            Some(_) => {
-                let values = column(&rows, slot, agg.distinct);
-                slot += 1;
-                fold(agg.func, &values).unwrap_or_else(|exact| {
+        .map(|a| {
+            let i = next;
+            next += usize::from(a.arg.is_some());
+            i
+        })
+        .collect();
+    let hierarchical: Vec<usize> = (0..aggregates.len())
+        .filter(|i| aggregates[*i].strategy == AggStrategy::Hierarchical)
+        .collect();
+    let accumulable = (hierarchical.len() < aggregates.len()).then(|| {
+        render_accumulable(
+            input.clone(),
+            &key_args,
+            aggregates,
+            &arg_index,
+            on_error,
+            hooks,
+        )
+    });
+    let min_max = (!hierarchical.is_empty()).then(|| {
+        render_hierarchical(
+            input,
+            &key_args,
+            aggregates,
+            &arg_index,
+            &hierarchical,
+            hooks,
+        )
+    });
+    match (accumulable, min_max) {
+        (Some(acc), None) => acc.map(|(k, v)| concat(&k, &v)),
+        (None, Some(mm)) => mm.map(|(k, v)| concat(&k, &v)),
+        (Some(acc), Some(mm)) => {
+            // Aggregate i comes from the min/max row when hierarchical, else from the
+            // accumulable row, each in aggregate order.
+            let from_min_max: Vec<bool> = aggregates
+                .iter()
+                .map(|a| a.strategy == AggStrategy::Hierarchical)
+                .collect();
+            acc.join_map(mm, move |key: &Row, a: &Row, m: &Row| {
+                let (mut a, mut m) = (a.iter(), m.iter());
+                let values = from_min_max.iter().map(|h| {
+                    let next = if *h { m.next() } else { a.next() };
+                    next.unwrap_or_default()
+                });
+                Row::pack(key.iter().chain(values))
+            })
+        }
+        (None, None) => unreachable!("a Reduce has at least one aggregate"),
+    }
+}
+
+fn concat(a: &Row, b: &Row) -> Row {
+    Row::pack(a.iter().chain(b.iter()))
+}
+
+/// The accumulable part: `(key, values of the non-hierarchical aggregates)` per group.
+fn render_accumulable<'s>(
+    input: RowCollection<'s>,
+    key_args: &KeyArgs,
+    aggregates: &[AggregateExpr],
+    arg_index: &[usize],
+    on_error: impl Fn(&Row, AggregateError) + 'static,
+    hooks: &mut StateHooks<'_, 's>,
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
+    let slots = Slots::new(aggregates);
+    let rows = {
+        let (key_args, slots, arg_index) = (key_args.clone(), slots.clone(), arg_index.to_vec());
+        pre_aggregate(input.clone(), "PreAggregate", move |row, diff, emit| {
+            key_args.with(row, |key, args| {
+                emit(Row::pack_slice(key), slots.of_row(args, &arg_index, diff))
+            })
+        })
+    };
+    // Each DISTINCT aggregate: (key, value) rows, made distinct, feed its slot.
+    let mut updates = rows;
+    for (slot, &(aggregate, _, _, strategy)) in slots.slots.iter().enumerate() {
+        if strategy != AggStrategy::Distinct {
+            continue;
+        }
+        let key_args = key_args.clone();
+        let arg = arg_index[aggregate];
+        let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, emit| {
+            key_args.with(row, |key, args| {
+                if !args[arg].is_null() {
+                    emit(Row::pack(key.iter().copied().chain([args[arg]])), diff);
+                }
+            })
+        });
+        let distinct = hooks.state(pairs, |pairs, keep| {
+            let arranged = pairs.arrange_by_self_named("Arrange: Distinct");
+            let state = keep.then(|| {
+                let trace: Box<dyn StateArrangement> =
+                    Box::new(KeyState::new(arranged.trace.clone(), Some));
+                (trace, arranged.stream.clone().map(|_| ()))
+            });
+            (arranged.distinct_total_core::<Diff>(), state)
+        });
+        let slots = slots.clone();
+        let contributions = distinct.explode(move |pair: Row| {
+            let mut datums = pair.unpack();
+            let value = datums.pop().unwrap_or_default();
+            Some((Row::pack_slice(&datums), slots.of_distinct(slot, value, 1)))
+        });
+        updates = updates.concat(contributions);
+    }
+    let counted = hooks.state(updates, |updates, keep| {
+        let arranged = updates.arrange_by_self_named("Arrange: Aggregate");
+        let state = keep.then(|| {
+            let slots = slots.clone();
+            let save = move |a: Accums| {
+                use differential_dataflow::difference::IsZero;
+                Some(slots.without_distinct(a)).filter(|a| !a.is_zero())
+            };
+            let trace: Box<dyn StateArrangement> =
+                Box::new(KeyState::new(arranged.trace.clone(), save));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        (arranged.count_total_core::<Diff>(), state)
+    });
+    // One row per group from its accumulated value (a group with no rows has none).
+    let aggs: Vec<(usize, AggFunc, Option<usize>)> = {
+        let mut slot = 0;
+        aggregates
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.strategy != AggStrategy::Hierarchical)
+            .map(|(i, a)| {
+                let s = a.arg.is_some().then(|| {
+                    slot += 1;
+                    slot - 1
+                });
+                (i, a.func, s)
+            })
+            .collect()
+    };
+    counted.flat_map(move |(key, accums): (Row, Accums)| {
+        if accums.rows <= 0 {
+            return None;
+        }
+        let mut error = None;
+        let values: Row = aggs
+            .iter()
+            .map(|&(i, func, slot)| match slot {
+                None => Datum::Int(accums.rows),
+                Some(s) => accums.slots[s].finish(func).unwrap_or_else(|exact| {
                     error.get_or_insert(AggregateError {
                         aggregate: i,
                         exact,
                     });
                     Datum::Null
-                })
-            }
+                }),
+            })
+            .collect();
+        if let Some(e) = error {
+            on_error(&key, e);
+        }
+        Some((key, values))
+    })
+}
+
+/// The hierarchical part: `(key, values of the MIN/MAX aggregates in `hierarchical`)`.
+fn render_hierarchical<'s>(
+    input: RowCollection<'s>,
+    key_args: &KeyArgs,
+    aggregates: &[AggregateExpr],
+    arg_index: &[usize],
+    hierarchical: &[usize],
+    hooks: &mut StateHooks<'_, 's>,
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
+    let funcs: Vec<AggFunc> = hierarchical.iter().map(|i| aggregates[*i].func).collect();
+    let positions: Vec<usize> = hierarchical.iter().map(|i| arg_index[*i]).collect();
+    let key_args = key_args.clone();
+    // NULLs are kept (as the worst value), so every group has a row here, as it does in the
+    // accumulable part, and a group of NULLs gets NULL.
+    let rows = pre_aggregate(input, "PreMinMax", move |row, diff, emit| {
+        key_args.with(row, |key, args| {
+            let values = Row::pack(positions.iter().map(|p| args[*p]));
+            let bucket = bucket_of(&values);
+            let key = Row::pack(key.iter().copied().chain([Datum::Int(bucket)]));
+            emit((key, values), diff)
         })
-        .collect();
-    match error {
-        None => Ok(row),
-        Some(e) => Err((row, e)),
+    });
+    let mut level = hooks.state(rows, |rows, keep| {
+        let arranged = rows.arrange_by_key_named("Arrange: MinMax");
+        let state = keep.then(|| {
+            let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        (arranged, state)
+    });
+    let mut bits = BUCKET_BITS;
+    loop {
+        let last = bits == 0;
+        let funcs = funcs.clone();
+        let best = level
+            .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
+                "MinMax",
+                move |_key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
+                    output.push((best_of(&funcs, input), 1));
+                },
+                |vec, key: &Row, upds: &mut Vec<(Row, Time, Diff)>| {
+                    vec.clear();
+                    vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
+                },
+            );
+        // The next level's key: the bucket with `BUCKET_STEP` fewer bits, or none at the top.
+        let up = best.as_collection(move |key: &Row, values: &Row| {
+            let mut datums = key.unpack();
+            let bucket = match datums.pop() {
+                Some(Datum::Int(b)) => b,
+                _ => 0,
+            };
+            if !last {
+                datums.push(Datum::Int(bucket >> BUCKET_STEP));
+            }
+            (Row::pack_slice(&datums), values.clone())
+        });
+        if last {
+            return up;
+        }
+        bits -= BUCKET_STEP;
+        level = up.arrange_by_key_named("Arrange: MinMax level");
     }
 }
 
-/// The non-NULL values of one argument column with their multiplicities; with `distinct`,
-/// each distinct value once.
-fn column<'a>(
-    input: &[(SmallVec<[Datum<'a>; 16]>, Diff)],
-    slot: usize,
-    distinct: bool,
-) -> Vec<(Datum<'a>, Diff)> {
-    let mut values: Vec<(Datum<'a>, Diff)> = input
+/// The bucket of a row of values: the low `BUCKET_BITS` of its hash.
+fn bucket_of(values: &Row) -> i64 {
+    let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(values);
+    (h & ((1 << BUCKET_BITS) - 1)) as i64
+}
+
+/// Per column, the best value of `input`'s rows (MIN or MAX by `funcs`); NULL only when every
+/// value is NULL.
+fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
+    let rows: Vec<SmallVec<[Datum<'_>; 16]>> = input
         .iter()
         .filter(|(_, d)| *d > 0)
-        .filter_map(|(row, d)| row.get(slot).filter(|v| !v.is_null()).map(|v| (*v, *d)))
+        .map(|(r, _)| r.unpack())
         .collect();
-    if distinct {
-        values.sort_by(|a, b| a.0.cmp(&b.0));
-        values.dedup_by(|a, b| a.0 == b.0);
-        values.iter_mut().for_each(|v| v.1 = 1);
-    }
-    values
+    Row::pack(funcs.iter().enumerate().map(|(i, func)| {
+        let values = rows
+            .iter()
+            .map(|r| r.get(i).copied().unwrap_or_default())
+            .filter(|v| !v.is_null());
+        let best = if *func == AggFunc::Min {
+            values.min()
+        } else {
+            values.max()
+        };
+        best.unwrap_or(Datum::Null)
+    }))
 }
 
-/// One aggregate over its values; `Err(exact)` when an integer `SUM` does not fit 64 bits.
-fn fold<'a>(func: AggFunc, values: &[(Datum<'a>, Diff)]) -> Result<Datum<'a>, i128> {
-    Ok(match func {
-        AggFunc::Count => Datum::Int(values.iter().map(|(_, d)| *d).sum()),
-        AggFunc::Sum => match sum(values) {
-            None => Datum::Null,
-            Some(Sum::Float(f)) => Datum::Float(OrderedFloat(f)),
-            Some(Sum::Int(i)) => Datum::Int(i64::try_from(i).map_err(|_| i)?),
-        },
-        AggFunc::Min => values.iter().map(|(v, _)| *v).min().unwrap_or(Datum::Null),
-        AggFunc::Max => values.iter().map(|(v, _)| *v).max().unwrap_or(Datum::Null),
-        AggFunc::Avg => {
-            let count: Diff = values.iter().map(|(_, d)| *d).sum();
-            match sum(values) {
-                // From the exact sum: the average fits even where the sum does not.
-                Some(Sum::Int(s)) if count > 0 => {
-                    Datum::Float(OrderedFloat(s as f64 / count as f64))
+/// Map each input row to updates (`emit(data, diff)`) and merge equal data per epoch on this
+/// worker, before the exchange. An epoch's updates leave once the input frontier passes it (or
+/// its table reaches [`PRE_AGGREGATE_LIMIT`]). The collection is the same; only its physical
+/// form is smaller.
+fn pre_aggregate<'s, D, R>(
+    input: RowCollection<'s>,
+    name: &str,
+    mut map: impl FnMut(&Row, Diff, &mut dyn FnMut(D, R)) + 'static,
+) -> VecCollection<'s, Time, D, R>
+where
+    D: Hash + Eq + Clone + 'static,
+    R: Semigroup + 'static,
+{
+    type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
+    input
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<(D, Time, R)>>, _, _, _>(
+            Pipeline,
+            name,
+            move |_cap, _info| {
+                let mut pending: BTreeMap<Time, (Capability<Time>, Table<D, R>)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        for (row, time, diff) in data.drain(..) {
+                            let (_, table) = pending
+                                .entry(time)
+                                .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
+                            map(&row, diff, &mut |d, r| match table.get_mut(&d) {
+                                Some(sum) => sum.plus_equals(&r),
+                                None => {
+                                    table.insert(d, r);
+                                }
+                            });
+                        }
+                    });
+                    let frontier = frontier.frontier();
+                    pending.retain(|time, (cap, table)| {
+                        let closed = !frontier.less_equal(time);
+                        if closed || table.len() >= PRE_AGGREGATE_LIMIT {
+                            let updates = table.drain().filter(|(_, r)| !r.is_zero());
+                            output
+                                .session(&*cap)
+                                .give_iterator(updates.map(|(d, r)| (d, *time, r)));
+                        }
+                        !closed
+                    });
                 }
-                Some(Sum::Float(s)) if count > 0 => Datum::Float(OrderedFloat(s / count as f64)),
-                _ => Datum::Null,
-            }
-        }
-    })
-}
-
-/// An exact integer sum, or a float sum once any value is a float.
-enum Sum {
-    Int(i128),
-    Float(f64),
-}
-
-/// SUM over non-NULL values (`None` when there are none): integers are summed exactly in 128
-/// bits (2^64 values of any size cannot overflow it).
-fn sum(values: &[(Datum<'_>, Diff)]) -> Option<Sum> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut int: i128 = 0;
-    let mut float: Option<f64> = None;
-    for (v, d) in values {
-        match v {
-            Datum::Int(i) => int += i128::from(*i) * i128::from(*d),
-            Datum::Float(f) => *float.get_or_insert(0.0) += f.0 * *d as f64,
-            _ => {}
-        }
-    }
-    Some(match float {
-        Some(f) => Sum::Float(f + int as f64),
-        None => Sum::Int(int),
-    })
+            },
+        )
+        .as_collection()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn agg(func: AggFunc, distinct: bool) -> AggregateExpr {
-        AggregateExpr {
-            func,
-            arg: Some(Expr::Column(0)),
-            distinct,
-        }
-    }
-
     #[test]
-    fn aggregates_with_multiplicities() {
-        // One argument slot per aggregate that has an argument (seven here).
-        let (a, b, n) = (
-            Row::pack(vec![Datum::Int(3); 7]),
-            Row::pack(vec![Datum::Int(5); 7]),
-            Row::pack(vec![Datum::Null; 7]),
-        );
-        let input = [(&a, 2), (&b, 1), (&n, 4)];
-        let aggs = [
-            AggregateExpr {
-                func: AggFunc::Count,
-                arg: None,
-                distinct: false,
-            },
-            agg(AggFunc::Count, false),
-            agg(AggFunc::Count, true),
-            agg(AggFunc::Sum, false),
-            agg(AggFunc::Min, false),
-            agg(AggFunc::Max, false),
-            agg(AggFunc::Avg, false),
-            agg(AggFunc::Sum, true),
+    fn best_values_ignore_nulls_and_retracted_rows() {
+        let rows = [
+            Row::pack([Datum::Int(3), Datum::Null]),
+            Row::pack([Datum::Int(1), Datum::Null]),
+            Row::pack([Datum::Int(7), Datum::Null]),
         ];
-        let out = aggregate_group(&aggs, &input).unwrap();
-        let f = |x| Datum::Float(OrderedFloat(x));
+        let input = [(&rows[0], 2), (&rows[1], 1), (&rows[2], 1)];
         assert_eq!(
-            out,
-            Row::pack([
-                Datum::Int(7),
-                Datum::Int(3),
-                Datum::Int(2),
-                Datum::Int(11),
-                Datum::Int(3),
-                Datum::Int(5),
-                f(11.0 / 3.0),
-                Datum::Int(8),
-            ])
-        );
-    }
-
-    #[test]
-    fn empty_sum_is_null() {
-        let n = Row::pack([Datum::Null]);
-        assert_eq!(
-            aggregate_group(&[agg(AggFunc::Sum, false)], &[(&n, 1)]),
-            Ok(Row::pack([Datum::Null]))
-        );
-    }
-
-    #[test]
-    fn sum_beyond_64_bits_is_an_error_but_avg_is_exact() {
-        let big = Row::pack(vec![Datum::Int(1 << 62); 2]); // one argument slot per aggregate
-        let input = [(&big, 3)];
-        let aggs = [agg(AggFunc::Avg, false), agg(AggFunc::Sum, false)];
-        let (row, error) = aggregate_group(&aggs, &input).unwrap_err();
-        assert_eq!(
-            row,
-            Row::pack([Datum::Float(OrderedFloat((1i64 << 62) as f64)), Datum::Null])
+            best_of(&[AggFunc::Min, AggFunc::Max], &input),
+            Row::pack([Datum::Int(1), Datum::Null])
         );
         assert_eq!(
-            error,
-            AggregateError {
-                aggregate: 1,
-                exact: 3 * (1i128 << 62)
-            }
-        );
-        // A sum that passes 64 bits on the way but ends inside them is exact.
-        let (a, b) = (
-            Row::pack([Datum::Int(i64::MAX)]),
-            Row::pack([Datum::Int(-5)]),
-        );
-        assert!(aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 2), (&b, 1)]).is_err());
-        assert_eq!(
-            aggregate_group(&[agg(AggFunc::Sum, false)], &[(&a, 1), (&b, 1)]),
-            Ok(Row::pack([Datum::Int(i64::MAX - 5)]))
+            best_of(&[AggFunc::Max, AggFunc::Min], &input),
+            Row::pack([Datum::Int(7), Datum::Null])
         );
     }
 }

@@ -1,0 +1,107 @@
+//! Reduction planning: how each `GROUP BY` aggregate is computed.
+//!
+//! Lowering builds every `Reduce` with placeholder strategies; [`choose`] sets them once the
+//! whole program is known, because the choice depends on whether a `Reduce`'s input can
+//! retract, and a view's input is another statement:
+//! - `COUNT`, `SUM`, `AVG`: [`AggStrategy::Accumulable`];
+//! - `COUNT`/`SUM`/`AVG` of `DISTINCT` values: [`AggStrategy::Distinct`];
+//! - `MIN`/`MAX` over an insert-only input: [`AggStrategy::InsertOnly`]; over an input that
+//!   retracts: [`AggStrategy::Hierarchical`].
+//!
+//! Sources only insert (a Kafka record is never taken back); filters and maps keep that; the
+//! output of a `GROUP BY` retracts (a group's old row goes when its new row comes).
+
+use std::collections::HashMap;
+
+use crate::plan::ir::{AggFunc, AggStrategy, Program, Relation};
+
+/// Set the strategy of every aggregate in `program`.
+pub fn choose(program: &mut Program) {
+    // Lowercase view name → whether its rows only ever insert.
+    let mut insert_only: HashMap<String, bool> = HashMap::new();
+    for view in &mut program.views {
+        let only = plan_relation(&mut view.relation, &insert_only);
+        insert_only.insert(view.name.to_ascii_lowercase(), only);
+    }
+    for sink in &mut program.sinks {
+        plan_relation(&mut sink.relation, &insert_only);
+    }
+}
+
+/// Plan the `Reduce`s in `relation`; returns whether its rows only ever insert.
+fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool {
+    match relation {
+        // A name that is not a view is a source.
+        Relation::Get { name, .. } => views
+            .get(&name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(true),
+        Relation::Filter { input, .. } | Relation::Project { input, .. } => {
+            plan_relation(input, views)
+        }
+        Relation::Reduce {
+            input, aggregates, ..
+        } => {
+            let input_only_inserts = plan_relation(input, views);
+            for a in aggregates.iter_mut() {
+                a.strategy = match a.func {
+                    AggFunc::Min | AggFunc::Max if input_only_inserts => AggStrategy::InsertOnly,
+                    AggFunc::Min | AggFunc::Max => AggStrategy::Hierarchical,
+                    _ if a.distinct => AggStrategy::Distinct,
+                    _ => AggStrategy::Accumulable,
+                };
+            }
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strategies(sql: &str) -> Vec<Vec<AggStrategy>> {
+        let tables = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka',
+            'topic' = 't', 'properties.bootstrap.servers' = 'x', 'format' = 'json');
+          CREATE TABLE o (a BIGINT, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
+        let program = crate::plan::plan_text("t.sql", &format!("{tables}\n{sql}")).unwrap();
+        let mut out = Vec::new();
+        fn walk(r: &Relation, out: &mut Vec<Vec<AggStrategy>>) {
+            match r {
+                Relation::Get { .. } => {}
+                Relation::Filter { input, .. } | Relation::Project { input, .. } => {
+                    walk(input, out)
+                }
+                Relation::Reduce {
+                    input, aggregates, ..
+                } => {
+                    walk(input, out);
+                    out.push(aggregates.iter().map(|a| a.strategy).collect());
+                }
+            }
+        }
+        for v in &program.views {
+            walk(&v.relation, &mut out);
+        }
+        walk(&program.sinks[0].relation, &mut out);
+        out
+    }
+
+    #[test]
+    fn strategies_follow_functions_and_whether_the_input_retracts() {
+        use AggStrategy::*;
+        assert_eq!(
+            strategies(
+                "INSERT INTO o SELECT COUNT(*), MIN(v), COUNT(DISTINCT k) FROM t WHERE v > 0;"
+            ),
+            [vec![Accumulable, InsertOnly, Distinct]]
+        );
+        assert_eq!(
+            strategies(
+                "CREATE VIEW c AS SELECT k, MAX(v) AS m FROM t GROUP BY k;
+                 INSERT INTO o SELECT MIN(m), SUM(DISTINCT m), MAX(DISTINCT m) FROM c;"
+            ),
+            [vec![InsertOnly], vec![Hierarchical, Distinct, Hierarchical]]
+        );
+    }
+}

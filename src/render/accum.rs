@@ -1,0 +1,381 @@
+//! Aggregates carried in the difference: the accumulable half of a `GROUP BY`.
+//!
+//! Each input row of a group becomes one [`Accums`] (its row count, plus one [`Accum`] per
+//! accumulable, insert-only or distinct aggregate), and differential adds these up as it
+//! would add counts. The arrangement of `key → Accums` is then the whole state of those
+//! aggregates: a change costs one addition, no group is ever re-read, and no output
+//! arrangement is kept (the output row is computed from the accumulated value).
+//!
+//! `COUNT` and integer `SUM` are exact (sums in 128 bits). A DOUBLE `SUM` is a float sum of the
+//! finite values plus counts of the NaN and infinite ones, so retracting an infinity undoes
+//! it; like Flink's retracting `SUM`, a retraction subtracts, so the last bits of a DOUBLE
+//! sum may differ from a sum taken afresh. `MIN`/`MAX` here keep the best value so far and
+//! are only planned over inputs that never retract.
+
+use differential_dataflow::difference::{IsZero, Multiply, Semigroup};
+use ordered_float::OrderedFloat;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataType, Datum, Value};
+use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr};
+use crate::timestamp::Diff;
+
+/// One aggregate's accumulator.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Accum {
+    /// `COUNT(x)`: non-NULL values.
+    Count(i64),
+    /// `SUM`/`AVG` of BIGINT: the exact sum and the number of non-NULL values.
+    Int {
+        /// Sum.
+        sum: i128,
+        /// Non-NULL values.
+        n: i64,
+    },
+    /// `SUM`/`AVG` of DOUBLE.
+    Float {
+        /// Sum of the finite values.
+        sum: OrderedFloat<f64>,
+        /// Non-NULL values.
+        n: i64,
+        /// NaN values.
+        nan: i64,
+        /// +Infinity values.
+        pos_inf: i64,
+        /// -Infinity values.
+        neg_inf: i64,
+    },
+    /// `MIN` over an insert-only input.
+    Min(Option<Value>),
+    /// `MAX` over an insert-only input.
+    Max(Option<Value>),
+}
+
+/// A group's accumulators: its row count and one [`Accum`] per slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Accums {
+    /// Input rows of the group (the group exists while this is positive).
+    pub rows: i64,
+    /// One per slot (see [`Slots`]); empty when the only aggregate is `COUNT(*)`.
+    pub slots: Vec<Accum>,
+}
+
+impl Accum {
+    /// The accumulator of one value (a NULL counts nothing).
+    fn of(func: AggFunc, ty: DataType, value: Datum<'_>) -> Accum {
+        let present = i64::from(!value.is_null());
+        match (func, ty) {
+            (AggFunc::Count, _) => Accum::Count(present),
+            (AggFunc::Min, _) => Accum::Min((!value.is_null()).then(|| value.to_value())),
+            (AggFunc::Max, _) => Accum::Max((!value.is_null()).then(|| value.to_value())),
+            (AggFunc::Sum | AggFunc::Avg, DataType::Float) => {
+                let x = match value {
+                    Datum::Float(f) => f.0,
+                    Datum::Int(i) => i as f64,
+                    _ => 0.0,
+                };
+                let finite = x.is_finite();
+                Accum::Float {
+                    sum: OrderedFloat(if finite { x } else { 0.0 }),
+                    n: present,
+                    nan: i64::from(x.is_nan()),
+                    pos_inf: i64::from(x == f64::INFINITY),
+                    neg_inf: i64::from(x == f64::NEG_INFINITY),
+                }
+            }
+            (AggFunc::Sum | AggFunc::Avg, _) => Accum::Int {
+                sum: match value {
+                    Datum::Int(i) => i128::from(i),
+                    _ => 0,
+                },
+                n: present,
+            },
+        }
+    }
+
+    /// The empty accumulator of an aggregate (what a row contributes to a slot it does not
+    /// feed, e.g. a distinct slot, fed by the distinct branch instead).
+    fn zero(func: AggFunc, ty: DataType) -> Accum {
+        Accum::of(func, ty, Datum::Null)
+    }
+
+    fn plus(&mut self, other: &Accum) {
+        match (self, other) {
+            (Accum::Count(a), Accum::Count(b)) => *a += b,
+            (Accum::Int { sum, n }, Accum::Int { sum: s, n: m }) => {
+                *sum += s;
+                *n += m;
+            }
+            (
+                Accum::Float {
+                    sum,
+                    n,
+                    nan,
+                    pos_inf,
+                    neg_inf,
+                },
+                Accum::Float {
+                    sum: s,
+                    n: m,
+                    nan: a,
+                    pos_inf: p,
+                    neg_inf: q,
+                },
+            ) => {
+                sum.0 += s.0;
+                *n += m;
+                *nan += a;
+                *pos_inf += p;
+                *neg_inf += q;
+            }
+            (Accum::Min(a), Accum::Min(b)) => best(a, b, std::cmp::Ordering::Less),
+            (Accum::Max(a), Accum::Max(b)) => best(a, b, std::cmp::Ordering::Greater),
+            // Slots are laid out by the plan, so kinds always match.
+            (a, b) => debug_assert!(false, "accumulators of different kinds: {a:?} + {b:?}"),
+        }
+    }
+
+    fn scale(&mut self, by: i64) {
+        match self {
+            Accum::Count(c) => *c *= by,
+            Accum::Int { sum, n } => {
+                *sum *= i128::from(by);
+                *n *= by;
+            }
+            Accum::Float {
+                sum,
+                n,
+                nan,
+                pos_inf,
+                neg_inf,
+            } => {
+                sum.0 *= by as f64;
+                *n *= by;
+                *nan *= by;
+                *pos_inf *= by;
+                *neg_inf *= by;
+            }
+            // Insert-only: a value seen more often is still the same best value.
+            Accum::Min(_) | Accum::Max(_) => {}
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        match self {
+            Accum::Count(c) => *c == 0,
+            Accum::Int { sum, n } => *sum == 0 && *n == 0,
+            Accum::Float {
+                sum,
+                n,
+                nan,
+                pos_inf,
+                neg_inf,
+            } => sum.0 == 0.0 && *n == 0 && *nan == 0 && *pos_inf == 0 && *neg_inf == 0,
+            Accum::Min(v) | Accum::Max(v) => v.is_none(),
+        }
+    }
+
+    /// The aggregate's value; `Err(exact)` for a BIGINT `SUM` that does not fit 64 bits.
+    pub fn finish(&self, func: AggFunc) -> Result<Datum<'_>, i128> {
+        Ok(match (self, func) {
+            (Accum::Count(c), _) => Datum::Int(*c),
+            (Accum::Min(v) | Accum::Max(v), _) => v.as_ref().map_or(Datum::Null, Value::datum),
+            (Accum::Int { n: 0, .. } | Accum::Float { n: 0, .. }, _) => Datum::Null,
+            (Accum::Int { sum, .. }, AggFunc::Sum) => {
+                Datum::Int(i64::try_from(*sum).map_err(|_| *sum)?)
+            }
+            // From the exact sum: the average fits even where the sum does not.
+            (Accum::Int { sum, n }, _) => Datum::Float(OrderedFloat(*sum as f64 / *n as f64)),
+            (
+                Accum::Float {
+                    sum,
+                    n,
+                    nan,
+                    pos_inf,
+                    neg_inf,
+                },
+                func,
+            ) => {
+                let total = if *nan > 0 || (*pos_inf > 0 && *neg_inf > 0) {
+                    f64::NAN
+                } else if *pos_inf > 0 {
+                    f64::INFINITY
+                } else if *neg_inf > 0 {
+                    f64::NEG_INFINITY
+                } else {
+                    sum.0
+                };
+                let v = if func == AggFunc::Avg {
+                    total / *n as f64
+                } else {
+                    total
+                };
+                Datum::Float(OrderedFloat(v))
+            }
+        })
+    }
+}
+
+/// Keep the better of two optional values (`want` is the ordering the better one has).
+fn best(a: &mut Option<Value>, b: &Option<Value>, want: std::cmp::Ordering) {
+    if let Some(b) = b {
+        match a {
+            Some(x) if b.cmp(x) != want => {}
+            _ => *a = Some(b.clone()),
+        }
+    }
+}
+
+impl IsZero for Accums {
+    fn is_zero(&self) -> bool {
+        self.rows == 0 && self.slots.iter().all(Accum::is_zero)
+    }
+}
+
+impl Semigroup for Accums {
+    fn plus_equals(&mut self, rhs: &Self) {
+        self.rows += rhs.rows;
+        if self.slots.is_empty() {
+            self.slots = rhs.slots.clone();
+        } else {
+            for (a, b) in self.slots.iter_mut().zip(&rhs.slots) {
+                a.plus(b);
+            }
+        }
+    }
+}
+
+impl Multiply<Diff> for Accums {
+    type Output = Accums;
+    fn multiply(mut self, rhs: &Diff) -> Accums {
+        self.rows *= rhs;
+        for s in &mut self.slots {
+            s.scale(*rhs);
+        }
+        self
+    }
+}
+
+/// Where each aggregate of a `Reduce` lives: the accumulable slots, in aggregate order (all
+/// but the hierarchical ones), and how to fill them from a row.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    /// `(aggregate index, function, argument type, strategy)` per slot; `COUNT(*)` takes none
+    /// (it is the row count).
+    pub slots: Vec<(usize, AggFunc, DataType, AggStrategy)>,
+}
+
+impl Slots {
+    /// The slots of `aggregates` that are carried in the difference.
+    pub fn new(aggregates: &[AggregateExpr]) -> Slots {
+        Slots {
+            slots: aggregates
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.strategy != AggStrategy::Hierarchical && a.arg.is_some())
+                .map(|(i, a)| (i, a.func, a.arg_type, a.strategy))
+                .collect(),
+        }
+    }
+
+    /// The accumulators of one input row, whose aggregate arguments are `args` (one per
+    /// aggregate with an argument, in aggregate order: see `key_args`) and whose multiplicity
+    /// is `diff`. Distinct slots are left empty: the distinct branch fills them.
+    pub fn of_row(&self, args: &[Datum<'_>], arg_index: &[usize], diff: Diff) -> Accums {
+        Accums {
+            rows: 1,
+            slots: self
+                .slots
+                .iter()
+                .map(|&(i, func, ty, strategy)| match strategy {
+                    AggStrategy::Distinct => Accum::zero(func, ty),
+                    _ => Accum::of(func, ty, args[arg_index[i]]),
+                })
+                .collect(),
+        }
+        .multiply(&diff)
+    }
+
+    /// The accumulators of one distinct value of the aggregate in `slot`: zero rows, the value
+    /// in its slot, every other slot empty.
+    pub fn of_distinct(&self, slot: usize, value: Datum<'_>, diff: Diff) -> Accums {
+        Accums {
+            rows: 0,
+            slots: self
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(s, &(_, func, ty, _))| {
+                    if s == slot {
+                        Accum::of(func, ty, value)
+                    } else {
+                        Accum::zero(func, ty)
+                    }
+                })
+                .collect(),
+        }
+        .multiply(&diff)
+    }
+
+    /// The part of `accums` that came from input rows (distinct slots emptied): what a
+    /// checkpoint keeps, since the distinct branch recomputes the rest from its own state.
+    pub fn without_distinct(&self, mut accums: Accums) -> Accums {
+        for (a, &(_, func, ty, strategy)) in accums.slots.iter_mut().zip(&self.slots) {
+            if strategy == AggStrategy::Distinct {
+                *a = Accum::zero(func, ty);
+            }
+        }
+        accums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_sums_undo_infinities_and_ints_are_exact() {
+        let f = |x: f64| Accum::of(AggFunc::Sum, DataType::Float, Datum::Float(OrderedFloat(x)));
+        let mut a = f(1.5);
+        a.plus(&f(f64::INFINITY));
+        assert_eq!(
+            a.finish(AggFunc::Sum),
+            Ok(Datum::Float(OrderedFloat(f64::INFINITY)))
+        );
+        let mut minus_inf = f(f64::INFINITY);
+        minus_inf.scale(-1);
+        a.plus(&minus_inf);
+        assert_eq!(a.finish(AggFunc::Sum), Ok(Datum::Float(OrderedFloat(1.5))));
+        a.plus(&f(f64::NEG_INFINITY));
+        a.plus(&f(f64::INFINITY));
+        assert!(matches!(a.finish(AggFunc::Sum), Ok(Datum::Float(x)) if x.0.is_nan()));
+
+        let i = |x: i64| Accum::of(AggFunc::Sum, DataType::Int, Datum::Int(x));
+        let mut s = i(i64::MAX);
+        s.plus(&i(i64::MAX));
+        assert_eq!(s.finish(AggFunc::Sum), Err(2 * i128::from(i64::MAX)));
+        assert_eq!(
+            s.finish(AggFunc::Avg),
+            Ok(Datum::Float(OrderedFloat(i64::MAX as f64)))
+        );
+        let mut back = i(i64::MAX);
+        back.scale(-1);
+        s.plus(&back);
+        assert_eq!(s.finish(AggFunc::Sum), Ok(Datum::Int(i64::MAX)));
+        let null = Accum::of(AggFunc::Sum, DataType::Int, Datum::Null);
+        assert_eq!(null.finish(AggFunc::Sum), Ok(Datum::Null));
+    }
+
+    #[test]
+    fn insert_only_min_keeps_the_best_value() {
+        let m = |x: i64| Accum::of(AggFunc::Min, DataType::Int, Datum::Int(x));
+        let mut a = Accum::zero(AggFunc::Min, DataType::Int);
+        assert!(a.is_zero());
+        for x in [5, 3, 9] {
+            a.plus(&m(x));
+        }
+        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
+        a.plus(&Accum::zero(AggFunc::Min, DataType::Int));
+        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
+    }
+}

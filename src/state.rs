@@ -1,0 +1,185 @@
+//! State: the arrangements a checkpoint saves, behind one small trait.
+//!
+//! Rendering decides which arrangements are state (those fed directly by sources; everything
+//! above them is recomputed on restore) and hands each to checkpointing as a
+//! [`StateArrangement`]: checkpointing asks whether it has passed an epoch, reads its entries
+//! at that epoch as bytes, and holds its compaction back to the next checkpoint. It never
+//! needs to know the arrangement's shape (key-only or key-value) or its difference type, and
+//! restoring decodes the same entries with the types rendering asks for.
+
+use bincode::Options;
+use differential_dataflow::difference::Semigroup;
+use differential_dataflow::operators::arrange::TraceAgent;
+use differential_dataflow::trace::cursor::{cursor_list, Cursor};
+use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
+use differential_dataflow::trace::TraceReader;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use timely::progress::frontier::AntichainRef;
+use timely::progress::Antichain;
+
+use crate::timestamp::Time;
+
+/// One worker's share of one arrangement at an epoch: how many entries, and their encoding
+/// (bincode of `Vec<(D, R)>`, the types that arrangement's restore reads back).
+#[derive(Debug, Clone, Default)]
+pub struct Entries {
+    /// Entries encoded.
+    pub count: u64,
+    /// `Vec<(D, R)>`, encoded.
+    pub bytes: Vec<u8>,
+}
+
+impl Entries {
+    /// Encode `entries` (bincode, variable-length integers).
+    pub fn encode<D: Serialize, R: Serialize>(entries: &[(D, R)]) -> Entries {
+        Entries {
+            count: entries.len() as u64,
+            // Encoding into memory cannot fail for these types.
+            bytes: bincode::DefaultOptions::new()
+                .serialize(entries)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Decode entries written by [`Entries::encode`]; the error says what is wrong. Lengths
+    /// are bounded by the input's size, so damaged bytes cannot ask for a huge allocation.
+    pub fn decode<D: DeserializeOwned, R: DeserializeOwned>(
+        bytes: &[u8],
+    ) -> Result<Vec<(D, R)>, String> {
+        bincode::DefaultOptions::new()
+            .with_limit(bytes.len() as u64 + 1024)
+            .deserialize(bytes)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// An arrangement whose contents a checkpoint saves.
+pub trait StateArrangement {
+    /// Whether the arrangement holds every update at times `<= epoch`.
+    fn passed(&mut self, epoch: Time) -> bool;
+    /// Allow compaction up to `frontier` (a checkpoint will not read before it).
+    fn hold(&mut self, frontier: Time);
+    /// The accumulated contents at times `<= epoch` (`None`: everything).
+    fn entries(&mut self, epoch: Option<Time>) -> Entries;
+}
+
+/// A key-only arrangement (`key → accumulated difference`), saved as `(key, diff)` pairs after
+/// `save` maps each difference (`None` drops the entry).
+pub struct KeyState<K: Ord + Clone + 'static, R: Semigroup + Ord + 'static, F> {
+    trace: TraceAgent<KeySpine<K, Time, R>>,
+    save: F,
+}
+
+impl<K, R, F> KeyState<K, R, F>
+where
+    K: Ord + Clone + 'static,
+    R: Semigroup + Ord + 'static,
+{
+    /// Save `trace`, each accumulated difference through `save`.
+    pub fn new(trace: TraceAgent<KeySpine<K, Time, R>>, save: F) -> Self {
+        KeyState { trace, save }
+    }
+}
+
+impl<K, R, F> StateArrangement for KeyState<K, R, F>
+where
+    K: Ord + Clone + Serialize + std::fmt::Debug + 'static,
+    R: Semigroup + Serialize + Ord + std::fmt::Debug + 'static,
+    F: FnMut(R) -> Option<R>,
+{
+    fn passed(&mut self, epoch: Time) -> bool {
+        passed(&mut self.trace, epoch)
+    }
+
+    fn hold(&mut self, frontier: Time) {
+        hold(&mut self.trace, frontier)
+    }
+
+    fn entries(&mut self, epoch: Option<Time>) -> Entries {
+        let mut entries: Vec<(K, R)> = Vec::new();
+        if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
+            let (mut cursor, storage) = cursor_list(batches);
+            while cursor.key_valid(&storage) {
+                let mut sum: Option<R> = None;
+                while cursor.val_valid(&storage) {
+                    cursor.map_times(&storage, |t, d| {
+                        if epoch.is_none_or(|c| *t <= c) {
+                            match &mut sum {
+                                Some(s) => s.plus_equals(d),
+                                None => sum = Some(d.clone()),
+                            }
+                        }
+                    });
+                    cursor.step_val(&storage);
+                }
+                if let Some(d) = sum.filter(|d| !d.is_zero()).and_then(&mut self.save) {
+                    entries.push((cursor.key(&storage).clone(), d));
+                }
+                cursor.step_key(&storage);
+            }
+        }
+        Entries::encode(&entries)
+    }
+}
+
+/// A key-value arrangement with integer differences, saved as `((key, value), diff)`.
+pub struct ValState<K: Ord + Clone + 'static, V: Ord + Clone + 'static> {
+    trace: TraceAgent<ValSpine<K, V, Time, i64>>,
+}
+
+impl<K: Ord + Clone + 'static, V: Ord + Clone + 'static> ValState<K, V> {
+    /// Save `trace`.
+    pub fn new(trace: TraceAgent<ValSpine<K, V, Time, i64>>) -> Self {
+        ValState { trace }
+    }
+}
+
+impl<K, V> StateArrangement for ValState<K, V>
+where
+    K: Ord + Clone + Serialize + std::fmt::Debug + 'static,
+    V: Ord + Clone + Serialize + std::fmt::Debug + 'static,
+{
+    fn passed(&mut self, epoch: Time) -> bool {
+        passed(&mut self.trace, epoch)
+    }
+
+    fn hold(&mut self, frontier: Time) {
+        hold(&mut self.trace, frontier)
+    }
+
+    fn entries(&mut self, epoch: Option<Time>) -> Entries {
+        let mut entries: Vec<((K, V), i64)> = Vec::new();
+        if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
+            let (mut cursor, storage) = cursor_list(batches);
+            while cursor.key_valid(&storage) {
+                while cursor.val_valid(&storage) {
+                    let mut sum = 0;
+                    cursor.map_times(&storage, |t, d| {
+                        if epoch.is_none_or(|c| *t <= c) {
+                            sum += *d;
+                        }
+                    });
+                    if sum != 0 {
+                        let key = cursor.key(&storage).clone();
+                        entries.push(((key, cursor.val(&storage).clone()), sum));
+                    }
+                    cursor.step_val(&storage);
+                }
+                cursor.step_key(&storage);
+            }
+        }
+        Entries::encode(&entries)
+    }
+}
+
+fn passed<Tr: TraceReader<Time = Time>>(trace: &mut Tr, epoch: Time) -> bool {
+    let mut upper = Antichain::new();
+    trace.read_upper(&mut upper);
+    !upper.less_equal(&epoch)
+}
+
+fn hold<Tr: TraceReader<Time = Time>>(trace: &mut Tr, frontier: Time) {
+    trace.set_logical_compaction(AntichainRef::new(&[frontier]));
+    trace.set_physical_compaction(AntichainRef::new(&[frontier]));
+}
