@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use ddflow::control::RunControl;
 use ddflow::data::{DataType, Datum, Row, Schema};
-use ddflow::sink::{render_sink, SinkResume, SinkSettings};
-use ddflow::source::{render_kafka_source, SourceRecovery, SourceSettings};
+use ddflow::resume::{SinkResume, SourceRecovery};
+use ddflow::sink::{render_sink, SinkSettings};
+use ddflow::source::{render_kafka_source, SourceSettings};
 use ddflow::spec::{
     BadRecordPolicy, ColumnSource, DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec,
     SourceFormat, SourceSpec, StartupMode,

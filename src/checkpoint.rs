@@ -41,9 +41,10 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::plan::ir::Program;
+use crate::resume::SinkState;
 use crate::timestamp::{Binding, Time};
 
-pub use store::{Manifest, ShardInfo, SinkState, Store};
+pub use store::{Manifest, ShardInfo, Store};
 
 /// Where and how often to checkpoint.
 #[derive(Debug, Clone)]

@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 
 pub use row::{Datum, Row, RowPacker, Value};
 
+/// A collection of rows at epoch times: what sources produce, operators transform and sinks
+/// write.
+pub type RowCollection<'s> =
+    differential_dataflow::VecCollection<'s, crate::timestamp::Time, Row, crate::timestamp::Diff>;
+
 /// The SQL types ddflow knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DataType {
@@ -149,18 +154,6 @@ pub fn format_timestamp(ms: i64) -> String {
     }
 }
 
-/// Milliseconds since the Unix epoch as RFC 3339 (`2026-11-25T13:49:56.123Z`), for people
-/// reading logs and console output.
-pub fn format_instant(ms: u64) -> String {
-    match i64::try_from(ms)
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-    {
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        None => ms.to_string(),
-    }
-}
-
 /// Parse a TIMESTAMP written as `yyyy-MM-dd[ HH:mm[:ss[.fff]]]` (or with `T`, and an optional
 /// trailing `Z`), as UTC milliseconds since the Unix epoch.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -284,9 +277,5 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2025-11-25"), Some(1_764_028_800_000));
         assert_eq!(parse_timestamp("yesterday"), None);
-        assert_eq!(
-            format_instant(1_764_078_596_123),
-            "2025-11-25T13:49:56.123Z"
-        );
     }
 }

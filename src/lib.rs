@@ -19,6 +19,7 @@
 //! | [`sink`] | writing whole epochs; durability back-pressure |
 //! | [`progress`] | offset commits after sinks are durable (and checkpoints complete) |
 //! | [`state`] | the arrangements a checkpoint saves, behind one trait |
+//! | [`resume`] | positions and resume points shared by sources, sinks and checkpoints |
 //! | [`checkpoint`] | checkpoints, the binding journal, recovery and re-sharding |
 //! | [`runtime`] | worker lifecycle and wiring |
 //! | [`kafka`] | client settings and admin helpers |
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod resume;
 pub mod runtime;
 pub mod sink;
 pub mod source;

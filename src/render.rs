@@ -19,17 +19,15 @@ use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::operators::ToStream;
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::checkpoint::operators::{render_restore, StateTrace};
+use crate::checkpoint::operators::render_restore;
 use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
-use crate::data::{DataType, Datum, Row, Schema};
+use crate::data::{DataType, Datum, Row, RowCollection, Schema};
 use crate::error::{Error, Result};
 use crate::plan::ir::{AggFunc, AggregateExpr, Program, Relation};
 use crate::spec::SinkSpec;
+use crate::state::StateTrace;
 use crate::timestamp::{Diff, Time};
-
-/// A collection of rows at epoch times.
-pub type RowCollection<'s> = VecCollection<'s, Time, Row, Diff>;
 
 /// What rendering shares with checkpointing.
 pub struct RenderState<'s> {

@@ -20,10 +20,9 @@ use crate::metrics::MetricsSnapshot;
 use crate::plan::ir::Program;
 use crate::progress::{render_checkpoint_committer, render_committer};
 use crate::render::{render_program, RenderState};
-use crate::sink::{render_sink, SinkResume, SinkSettings};
-use crate::source::{
-    assigned_partitions, render_kafka_source, SourceHandle, SourceRecovery, SourceSettings,
-};
+use crate::resume::{SinkResume, SourceRecovery};
+use crate::sink::{render_sink, SinkSettings};
+use crate::source::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};
 use crate::spec::{DeliveryGuarantee, SinkConnector};
 use crate::timestamp::Time;
 

@@ -24,21 +24,15 @@ use differential_dataflow::consolidation::consolidate;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::Stream;
 
-use crate::checkpoint::operators::SinkProgress;
-use crate::checkpoint::SinkState;
 use crate::control::RunControl;
-use crate::data::Row;
+use crate::data::{Row, RowCollection};
 use crate::error::Result;
 use crate::metrics::Metrics;
-use crate::render::RowCollection;
+use crate::resume::{DurableStream, SinkProgress, SinkResume, SinkState};
 use crate::source::SourceHandle;
 use crate::spec::{SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
-
-/// A stream that carries no data; its frontier says which epochs are durable.
-pub type DurableStream<'s> = Stream<'s, Time, Vec<()>>;
 
 /// Writes whole epochs somewhere.
 ///
@@ -57,19 +51,6 @@ pub trait EpochWriter {
     fn end_batch(&mut self) -> Result<()> {
         Ok(())
     }
-}
-
-/// Where a sink resumes after a restart (see [`crate::checkpoint`]).
-#[derive(Debug, Clone, Default)]
-pub struct SinkResume {
-    /// Output of epochs `<= written_through` is already written (the restored checkpoint's
-    /// epoch; `None` when no checkpoint is restored): it is not written again.
-    pub written_through: Option<Time>,
-    /// Epochs after `written_through` up to `replay_until` are re-formed and may be partly
-    /// written.
-    pub replay_until: Time,
-    /// The sink's position at the restored checkpoint.
-    pub state: Option<SinkState>,
 }
 
 /// A sink with nothing to resume from (console, or workers that do not write a file sink).

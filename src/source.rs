@@ -4,6 +4,4 @@
 pub mod decode;
 pub mod kafka;
 
-pub use kafka::{
-    assigned_partitions, render_kafka_source, SourceHandle, SourceRecovery, SourceSettings,
-};
+pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};

@@ -54,6 +54,9 @@ impl Entries {
     }
 }
 
+/// An arrangement a checkpoint covers, whatever its shape.
+pub type StateTrace = Box<dyn StateArrangement>;
+
 /// An arrangement whose contents a checkpoint saves.
 pub trait StateArrangement {
     /// Whether the arrangement holds every update at times `<= epoch`.

@@ -93,7 +93,7 @@ pub fn epoch_text(epoch: Time) -> String {
     if epoch == 0 {
         "start".into()
     } else {
-        crate::data::format_instant(epoch)
+        format_instant(epoch)
     }
 }
 
@@ -103,6 +103,18 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 (`2026-11-25T13:49:56.123Z`), for people
+/// reading logs and console output.
+pub fn format_instant(ms: u64) -> String {
+    match i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => ms.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +138,13 @@ mod tests {
     fn epochs_strictly_increase() {
         assert_eq!(next_epoch(100, 50), 101);
         assert_eq!(next_epoch(100, 150), 150);
+    }
+
+    #[test]
+    fn instants_print_as_rfc3339() {
+        assert_eq!(
+            super::format_instant(1_764_078_596_123),
+            "2025-11-25T13:49:56.123Z"
+        );
     }
 }

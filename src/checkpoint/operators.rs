@@ -17,7 +17,7 @@
 //! epochs `<= c` is durable.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -35,62 +35,14 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Capability, Concatenate};
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::checkpoint::store::{Manifest, ShardInfo, SinkState};
+use crate::checkpoint::store::{Manifest, ShardInfo};
 use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::sink::DurableStream;
-use crate::state::StateArrangement;
+use crate::resume::{DurableStream, SinkProgress, SinkState};
+use crate::state::StateTrace;
 use crate::timestamp::{BindingLog, Time};
-
-/// The trace of an arrangement a checkpoint covers: `(key, value)` rows.
-pub type StateTrace = Box<dyn StateArrangement>;
-
-/// How far a sink's durable output reached, for checkpoints.
-pub trait SinkProgress {
-    /// The position after all output of epochs `<= epoch` (`None`: after all output so far).
-    fn position(&self, epoch: Option<Time>) -> SinkState;
-}
-
-/// A sink's position after each durable epoch, for [`SinkProgress`]: the position last
-/// reported, then `(epoch, position)` of the epochs since.
-#[derive(Debug, Default)]
-pub struct PositionLog<T> {
-    reported: Option<T>,
-    since: VecDeque<(Time, T)>,
-}
-
-impl<T: Copy + Ord> PositionLog<T> {
-    /// A log whose position before any new epoch is `at`.
-    pub fn starting_at(at: Option<T>) -> Self {
-        PositionLog {
-            reported: at,
-            since: VecDeque::new(),
-        }
-    }
-
-    /// The output of `epoch` reaches `position` (an epoch recorded again keeps the furthest).
-    pub fn record(&mut self, epoch: Time, position: T) {
-        match self.since.back_mut() {
-            Some((e, p)) if *e == epoch => *p = (*p).max(position),
-            _ => self.since.push_back((epoch, position)),
-        }
-    }
-
-    /// The position after the output of epochs `<= epoch` (`None`: of all recorded epochs);
-    /// entries it covers are forgotten.
-    pub fn at(&mut self, epoch: Option<Time>) -> Option<T> {
-        while let Some(&(e, p)) = self.since.front() {
-            if epoch.is_some_and(|c| e > c) {
-                break;
-            }
-            self.reported = Some(p);
-            self.since.pop_front();
-        }
-        self.reported
-    }
-}
 
 /// What one worker's checkpoints read.
 #[derive(Default)]

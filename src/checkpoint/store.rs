@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::format::{self, FileKind};
 use crate::error::{Error, Result};
+use crate::resume::SinkState;
 use crate::state::Entries;
 use crate::timestamp::Time;
 
@@ -50,24 +51,6 @@ pub struct ShardInfo {
     pub entries: u64,
     /// File size.
     pub bytes: u64,
-}
-
-/// How far a sink's output reached at a checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SinkState {
-    /// A Kafka sink: per output partition, the offset after its last message of epochs
-    /// `<= epoch` (partitions never written are absent).
-    Kafka {
-        /// `(partition, next offset)`.
-        offsets: Vec<(i32, i64)>,
-    },
-    /// A file sink: its length after the output of epochs `<= epoch`.
-    File {
-        /// Bytes.
-        bytes: u64,
-    },
-    /// A sink that keeps nothing to resume from (console).
-    Stateless,
 }
 
 /// A checkpoint directory.

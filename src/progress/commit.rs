@@ -26,7 +26,7 @@ use crate::control::RunControl;
 use crate::error::{Error, Result};
 use crate::kafka::offsets_list;
 use crate::metrics::Metrics;
-use crate::sink::DurableStream;
+use crate::resume::DurableStream;
 use crate::source::SourceHandle;
 use crate::timestamp::Time;
 

@@ -30,11 +30,11 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Capability;
 
-use crate::data::{Datum, Row};
+use crate::data::{Datum, Row, RowCollection};
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, Arena};
-use crate::render::{RowCollection, StateHooks};
+use crate::render::StateHooks;
 use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::{Diff, Time};
 

@@ -11,9 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::rc::Rc;
 
-use crate::checkpoint::operators::{PositionLog, SinkProgress};
-use crate::checkpoint::SinkState;
-use crate::sink::SinkResume;
+use crate::resume::{PositionLog, SinkProgress, SinkResume, SinkState};
 
 use crate::data::{row_to_json, Row, Schema};
 use crate::error::{Error, Result};

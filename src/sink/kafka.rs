@@ -24,8 +24,6 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
-use crate::checkpoint::operators::{PositionLog, SinkProgress};
-use crate::checkpoint::SinkState;
 use crate::control::RunControl;
 use crate::data::{row_to_json, value_to_json, Row, Schema};
 use crate::error::{Error, Result};
@@ -33,7 +31,8 @@ use crate::kafka::{
     create_client, offsets_list, producer_config, read_partitions_with, send_waiting,
 };
 use crate::metrics::Metrics;
-use crate::sink::{EpochWriter, SinkResume, SinkSettings};
+use crate::resume::{PositionLog, SinkProgress, SinkResume, SinkState};
+use crate::sink::{EpochWriter, SinkSettings};
 use crate::source::{assigned_partitions, SourceHandle};
 use crate::spec::{DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};

@@ -25,14 +25,14 @@ use timely::dataflow::Scope;
 
 use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
-use crate::data::Row;
+use crate::data::{Row, RowCollection};
 use crate::error::{Error, Result};
 use crate::kafka::{consumer_config, create_client, producer_config, send_waiting, HealthContext};
 use crate::metrics::Metrics;
-use crate::render::RowCollection;
+use crate::resume::SourceRecovery;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
-use crate::timestamp::{next_epoch, now_ms, Binding, BindingLog, Diff, Time};
+use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
 
 /// Run-wide settings every Kafka source uses.
 #[derive(Debug, Clone)]
@@ -62,19 +62,6 @@ pub struct SourceHandle {
     pub log: Rc<RefCell<BindingLog>>,
     /// The binding journal (with checkpointing, on workers that read partitions).
     pub journal: Rc<RefCell<Option<JournalWriter>>>,
-}
-
-/// What a source resumes from after a restart (see [`crate::checkpoint`]).
-#[derive(Debug, Clone, Default)]
-pub struct SourceRecovery {
-    /// The restored checkpoint's epoch (0: none).
-    pub epoch: Time,
-    /// `(partition, next offset)` at that epoch.
-    pub offsets: Vec<(i32, i64)>,
-    /// Journal bindings after it (all workers), oldest first: epochs to re-form.
-    pub journal: Vec<Binding>,
-    /// The latest epoch in any journal; live epochs start after it.
-    pub replay_until: Time,
 }
 
 /// The partitions of a topic with `partitions` partitions that worker `index` of `peers` reads.
