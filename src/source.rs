@@ -2,6 +2,7 @@
 //! which offsets each epoch covers. Sources never decide commits; `progress` does.
 
 pub mod decode;
+pub mod json;
 pub mod kafka;
 
 pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};

@@ -99,6 +99,45 @@ impl Accum {
         Accum::of(func, ty, Datum::Null)
     }
 
+    /// Add one value with multiplicity `diff` in place (no accumulator is built for it).
+    fn add(&mut self, value: Datum<'_>, diff: Diff) {
+        let present = i64::from(!value.is_null());
+        match self {
+            Accum::Count(c) => *c += present * diff,
+            Accum::Int { sum, n } => {
+                if let Datum::Int(i) = value {
+                    *sum += i128::from(i) * i128::from(diff);
+                }
+                *n += present * diff;
+            }
+            Accum::Float {
+                sum,
+                n,
+                nan,
+                pos_inf,
+                neg_inf,
+            } => {
+                let x = match value {
+                    Datum::Float(f) => f.0,
+                    Datum::Int(i) => i as f64,
+                    _ => 0.0,
+                };
+                if x.is_nan() {
+                    *nan += diff;
+                } else if x == f64::INFINITY {
+                    *pos_inf += diff;
+                } else if x == f64::NEG_INFINITY {
+                    *neg_inf += diff;
+                } else {
+                    sum.0 += x * diff as f64;
+                }
+                *n += present * diff;
+            }
+            Accum::Min(best) => keep_best(best, value, std::cmp::Ordering::Less),
+            Accum::Max(best) => keep_best(best, value, std::cmp::Ordering::Greater),
+        }
+    }
+
     fn plus(&mut self, other: &Accum) {
         match (self, other) {
             (Accum::Count(a), Accum::Count(b)) => *a += b,
@@ -216,6 +255,17 @@ impl Accum {
     }
 }
 
+/// Keep `value` if it is better than `best` (copying it only then).
+fn keep_best(best: &mut Option<Value>, value: Datum<'_>, want: std::cmp::Ordering) {
+    if value.is_null() {
+        return;
+    }
+    match best {
+        Some(x) if value.cmp(&x.datum()) != want => {}
+        _ => *best = Some(value.to_value()),
+    }
+}
+
 /// Keep the better of two optional values (`want` is the ordering the better one has).
 fn best(a: &mut Option<Value>, b: &Option<Value>, want: std::cmp::Ordering) {
     if let Some(b) = b {
@@ -294,6 +344,16 @@ impl Slots {
                 .collect(),
         }
         .multiply(&diff)
+    }
+
+    /// Add one input row (as [`Slots::of_row`] builds it) to `into`, in place.
+    pub fn add_row(&self, into: &mut Accums, args: &[Datum<'_>], arg_index: &[usize], diff: Diff) {
+        into.rows += diff;
+        for (a, &(i, _, _, strategy)) in into.slots.iter_mut().zip(&self.slots) {
+            if strategy != AggStrategy::Distinct {
+                a.add(args[arg_index[i]], diff);
+            }
+        }
     }
 
     /// The accumulators of one distinct value of the aggregate in `slot`: zero rows, the value
@@ -377,5 +437,48 @@ mod tests {
         assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
         a.plus(&Accum::zero(AggFunc::Min, DataType::Int));
         assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
+        a.add(Datum::Int(2), 1);
+        a.add(Datum::Null, 1);
+        a.add(Datum::Int(4), 1);
+        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(2)));
+    }
+
+    #[test]
+    fn adding_in_place_equals_adding_accumulators() {
+        let values = [
+            Datum::Int(3),
+            Datum::Null,
+            Datum::Float(OrderedFloat(f64::INFINITY)),
+            Datum::Float(OrderedFloat(-2.5)),
+            Datum::Int(-7),
+        ];
+        for (func, ty) in [
+            (AggFunc::Count, DataType::Int),
+            (AggFunc::Sum, DataType::Int),
+            (AggFunc::Avg, DataType::Float),
+            (AggFunc::Max, DataType::Float),
+        ] {
+            let (mut built, mut added) = (Accum::zero(func, ty), Accum::zero(func, ty));
+            for (i, v) in values.into_iter().enumerate() {
+                if ty == DataType::Int && matches!(v, Datum::Float(_)) {
+                    continue;
+                }
+                let diff = i as i64 - 1;
+                let mut one = Accum::of(func, ty, v);
+                if !matches!(func, AggFunc::Max) {
+                    one.scale(diff);
+                }
+                built.plus(&one);
+                added.add(
+                    v,
+                    if matches!(func, AggFunc::Max) {
+                        1
+                    } else {
+                        diff
+                    },
+                );
+            }
+            assert_eq!(built, added, "{func:?}");
+        }
     }
 }

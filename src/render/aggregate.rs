@@ -189,9 +189,16 @@ fn render_accumulable<'s>(
     let slots = Slots::new(aggregates);
     let rows = {
         let (key_args, slots, arg_index) = (key_args.clone(), slots.clone(), arg_index.to_vec());
-        pre_aggregate(input.clone(), "PreAggregate", move |row, diff, emit| {
+        // Rows add into their group's accumulators in place: nothing is built per row.
+        pre_aggregate(input.clone(), "PreAggregate", move |row, diff, table| {
             key_args.with(row, |key, args| {
-                emit(Row::pack_slice(key), slots.of_row(args, &arg_index, diff))
+                let key = Row::pack_slice(key);
+                match table.get_mut(&key) {
+                    Some(acc) => slots.add_row(acc, args, &arg_index, diff),
+                    None => {
+                        table.insert(key, slots.of_row(args, &arg_index, diff));
+                    }
+                }
             })
         })
     };
@@ -203,10 +210,14 @@ fn render_accumulable<'s>(
         }
         let key_args = key_args.clone();
         let arg = arg_index[aggregate];
-        let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, emit| {
+        let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
             key_args.with(row, |key, args| {
                 if !args[arg].is_null() {
-                    emit(Row::pack(key.iter().copied().chain([args[arg]])), diff);
+                    add(
+                        table,
+                        Row::pack(key.iter().copied().chain([args[arg]])),
+                        diff,
+                    );
                 }
             })
         });
@@ -296,12 +307,12 @@ fn render_hierarchical<'s>(
     let key_args = key_args.clone();
     // NULLs are kept (as the worst value), so every group has a row here, as it does in the
     // accumulable part, and a group of NULLs gets NULL.
-    let rows = pre_aggregate(input, "PreMinMax", move |row, diff, emit| {
+    let rows = pre_aggregate(input, "PreMinMax", move |row, diff, table| {
         key_args.with(row, |key, args| {
             let values = Row::pack(positions.iter().map(|p| args[*p]));
             let bucket = bucket_of(&values);
             let key = Row::pack(key.iter().copied().chain([Datum::Int(bucket)]));
-            emit((key, values), diff)
+            add(table, (key, values), diff)
         })
     });
     let mut level = hooks.state(rows, |rows, keep| {
@@ -375,20 +386,32 @@ fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
     }))
 }
 
-/// Map each input row to updates (`emit(data, diff)`) and merge equal data per epoch on this
-/// worker, before the exchange. An epoch's updates leave once the input frontier passes it (or
+/// Updates merged per epoch, by data.
+type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
+
+/// Add `r` to the update of `d` in `table`.
+fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: R) {
+    match table.get_mut(&d) {
+        Some(sum) => sum.plus_equals(&r),
+        None => {
+            table.insert(d, r);
+        }
+    }
+}
+
+/// Map each input row to updates, which `map` adds to the epoch's table (with [`add`], or in
+/// place), merging equal data per epoch on this worker, before the exchange. An epoch's updates leave once the input frontier passes it (or
 /// its table reaches [`PRE_AGGREGATE_LIMIT`]). The collection is the same; only its physical
 /// form is smaller.
 fn pre_aggregate<'s, D, R>(
     input: RowCollection<'s>,
     name: &str,
-    mut map: impl FnMut(&Row, Diff, &mut dyn FnMut(D, R)) + 'static,
+    mut map: impl FnMut(&Row, Diff, &mut Table<D, R>) + 'static,
 ) -> VecCollection<'s, Time, D, R>
 where
     D: Hash + Eq + Clone + 'static,
     R: Semigroup + 'static,
 {
-    type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
     input
         .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<(D, Time, R)>>, _, _, _>(
@@ -402,12 +425,7 @@ where
                             let (_, table) = pending
                                 .entry(time)
                                 .or_insert_with(|| (cap.delayed(&time, 0), Table::default()));
-                            map(&row, diff, &mut |d, r| match table.get_mut(&d) {
-                                Some(sum) => sum.plus_equals(&r),
-                                None => {
-                                    table.insert(d, r);
-                                }
-                            });
+                            map(&row, diff, table);
                         }
                     });
                     let frontier = frontier.frontier();

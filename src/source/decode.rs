@@ -76,8 +76,11 @@ impl Decoder {
     }
 
     /// The metadata columns of `rec`, by position.
-    fn metadata<'a>(&self, rec: RecordRef<'a>) -> Result<Vec<(usize, Datum<'a>)>, DecodeError> {
-        let mut meta = Vec::new();
+    fn metadata<'a>(
+        &self,
+        rec: RecordRef<'a>,
+    ) -> Result<SmallVec<[(usize, Datum<'a>); 4]>, DecodeError> {
+        let mut meta = SmallVec::new();
         for (i, source) in self.sources.iter().enumerate() {
             let value = match source {
                 ColumnSource::Value => continue,
@@ -123,46 +126,20 @@ impl Decoder {
                 out.push(Self::pack(&mut values, meta));
             }
             SourceFormat::Json => {
-                let object: serde_json::Value = serde_json::from_slice(bytes)
-                    .map_err(|e| DecodeError(format!("invalid JSON: {e}")))?;
-                let serde_json::Value::Object(object) = object else {
-                    return Err(DecodeError("JSON value is not an object".into()));
-                };
                 let arena = bumpalo::Bump::new();
                 let mut fields: SmallVec<[Datum<'_>; 16]> = values.iter().copied().collect();
-                self.json_values(&object, &arena, &mut fields)?;
+                crate::source::json::decode_object(
+                    bytes,
+                    &self.schema,
+                    &self.value_columns,
+                    &arena,
+                    &mut fields,
+                )?;
                 out.push(Self::pack(&mut fields, meta));
             }
             SourceFormat::Csv { delimiter } => {
                 self.decode_csv(bytes, *delimiter, &mut values, meta, out)?
             }
-        }
-        Ok(())
-    }
-
-    fn json_values<'a>(
-        &self,
-        object: &'a serde_json::Map<String, serde_json::Value>,
-        arena: &'a bumpalo::Bump,
-        values: &mut [Datum<'a>],
-    ) -> Result<(), DecodeError> {
-        for &col in &self.value_columns {
-            let column = &self.schema.columns[col];
-            let field = object.get(&column.name).or_else(|| {
-                object
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&column.name))
-                    .map(|(_, v)| v)
-            });
-            values[col] = match field {
-                None | Some(serde_json::Value::Null) => Datum::Null,
-                Some(v) => json_datum(v, column.ty, arena).ok_or_else(|| {
-                    DecodeError(format!(
-                        "field \"{}\": expected {}, got {v}",
-                        column.name, column.ty
-                    ))
-                })?,
-            };
         }
         Ok(())
     }
@@ -226,33 +203,9 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, DecodeError> {
     std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("{what} is not valid UTF-8: {e}")))
 }
 
-/// A JSON value as a datum of type `ty`; `None` when it does not fit. As Flink's JSON format
-/// does, numbers may also come as strings (`"NaN"`, `"Infinity"` and `"-Infinity"` are how
-/// JSON carries those doubles), and a TIMESTAMP as `"yyyy-MM-dd HH:mm:ss[.SSS]"` or as epoch
-/// milliseconds.
-fn json_datum<'a>(
-    v: &'a serde_json::Value,
-    ty: DataType,
-    arena: &'a bumpalo::Bump,
-) -> Option<Datum<'a>> {
-    use serde_json::Value;
-    match (ty, v) {
-        (DataType::String, Value::String(s)) => Some(Datum::Str(s)),
-        (DataType::String, Value::Number(n)) => Some(Datum::Str(arena.alloc_str(&n.to_string()))),
-        (DataType::String, Value::Bool(b)) => Some(Datum::Str(if *b { "true" } else { "false" })),
-        (DataType::Int | DataType::Timestamp, Value::Number(n)) => n.as_i64().map(Datum::Int),
-        (DataType::Float, Value::Number(n)) => n.as_f64().map(|f| Datum::Float(OrderedFloat(f))),
-        (DataType::Bool, Value::Bool(b)) => Some(Datum::Bool(*b)),
-        (
-            DataType::Int | DataType::Float | DataType::Timestamp | DataType::Bool,
-            Value::String(s),
-        ) => text_datum(s, ty).filter(|d| !d.is_null()),
-        _ => None,
-    }
-}
-
-/// A CSV field as a datum of type `ty`; an empty field is NULL; `None` when it does not parse.
-fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
+/// A CSV field (or a JSON string) as a datum of type `ty`; an empty field is NULL; `None` when
+/// it does not parse.
+pub(crate) fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
     if text.is_empty() {
         return Some(Datum::Null);
     }

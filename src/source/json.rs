@@ -1,0 +1,316 @@
+//! JSON objects → datums, in one pass over the bytes.
+//!
+//! The object is read with serde's streaming interface: each key is compared with the
+//! table's columns as it is read, a column's value becomes a datum borrowed from the record
+//! (an escaped string is unescaped into the row's arena), and other fields are skipped
+//! without being built. No JSON tree, map or string per field is allocated.
+//!
+//! Matching follows Flink's JSON format: a field whose name equals the column's wins; else
+//! the first field whose name equals it ignoring ASCII case. As Flink does, numbers may also
+//! come as strings (`"NaN"`, `"Infinity"` and `"-Infinity"` are how JSON carries those
+//! doubles), a TIMESTAMP as `"yyyy-MM-dd HH:mm:ss[.SSS]"` or as epoch milliseconds, and a
+//! STRING column takes a number or boolean as its text.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use ordered_float::OrderedFloat;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::data::{DataType, Datum, Schema};
+use crate::source::decode::{text_datum, DecodeError};
+
+/// Decode the JSON object `bytes` into `values` (laid out by `schema`), setting the columns
+/// at `columns`; strings that must be unescaped are placed in `arena`.
+pub fn decode_object<'a>(
+    bytes: &'a [u8],
+    schema: &Schema,
+    columns: &[usize],
+    arena: &'a bumpalo::Bump,
+    values: &mut [Datum<'a>],
+) -> Result<(), DecodeError> {
+    let mut field_error = None;
+    let mut found: smallvec::SmallVec<[bool; 16]> = smallvec::smallvec![false; columns.len()];
+    let seed = ObjectSeed {
+        schema,
+        columns,
+        arena,
+        values,
+        found: &mut found,
+        error: &mut field_error,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result = seed.deserialize(&mut de).and_then(|()| de.end());
+    match (result, field_error) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) if e.to_string().starts_with(NOT_AN_OBJECT) => {
+            Err(DecodeError("JSON value is not an object".into()))
+        }
+        (Err(e), None) => Err(DecodeError(format!("invalid JSON: {e}"))),
+    }
+}
+
+const NOT_AN_OBJECT: &str = "ddflow: not an object";
+
+struct ObjectSeed<'s, 'a> {
+    schema: &'s Schema,
+    columns: &'s [usize],
+    arena: &'a bumpalo::Bump,
+    values: &'s mut [Datum<'a>],
+    /// Per column: set by a field already.
+    found: &'s mut [bool],
+    error: &'s mut Option<DecodeError>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ObjectSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let name: &str = &key.0;
+            let column = self
+                .columns
+                .iter()
+                .position(|&c| self.schema.columns[c].name == name)
+                .map(|i| (i, true))
+                .or_else(|| {
+                    self.columns
+                        .iter()
+                        .position(|&c| self.schema.columns[c].name.eq_ignore_ascii_case(name))
+                        .map(|i| (i, false))
+                });
+            match column {
+                // A field of another case comes second to one that matches exactly, and to an
+                // earlier one of another case.
+                Some((i, is_exact)) if is_exact || !self.found[i] => {
+                    let col = &self.schema.columns[self.columns[i]];
+                    let seed = DatumSeed {
+                        ty: col.ty,
+                        arena: self.arena,
+                    };
+                    match map.next_value_seed(seed)? {
+                        Ok(d) => {
+                            self.values[self.columns[i]] = d;
+                            self.found[i] = true;
+                        }
+                        Err(got) => {
+                            *self.error = Some(DecodeError(format!(
+                                "field \"{}\": expected {}, got {got}",
+                                col.name, col.ty
+                            )));
+                            return Err(de::Error::custom("field of the wrong type"));
+                        }
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(NOT_AN_OBJECT))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(NOT_AN_OBJECT))
+    }
+}
+
+/// A field name, borrowed from the record unless it had escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// One field's value as a datum of type `ty`, or (as `Err`) the JSON text of a value that
+/// does not fit it, for the message.
+struct DatumSeed<'a> {
+    ty: DataType,
+    arena: &'a bumpalo::Bump,
+}
+
+type Fits<'a> = Result<Datum<'a>, String>;
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for DatumSeed<'a> {
+    type Value = Fits<'a>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Fits<'a>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'a> DatumSeed<'a> {
+    fn text(&self, text: &'a str, json: impl FnOnce() -> String) -> Fits<'a> {
+        match self.ty {
+            DataType::String => Ok(Datum::Str(text)),
+            ty => text_datum(text, ty)
+                .filter(|d| !d.is_null())
+                .ok_or_else(json),
+        }
+    }
+
+    fn number(&self, n: serde_json::Number) -> Fits<'a> {
+        match self.ty {
+            DataType::String => Ok(Datum::Str(self.arena.alloc_str(&n.to_string()))),
+            DataType::Int | DataType::Timestamp => {
+                n.as_i64().map(Datum::Int).ok_or_else(|| n.to_string())
+            }
+            DataType::Float => n
+                .as_f64()
+                .map(|f| Datum::Float(OrderedFloat(f)))
+                .ok_or_else(|| n.to_string()),
+            DataType::Bool => Err(n.to_string()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for DatumSeed<'a> {
+    type Value = Fits<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Fits<'a>, E> {
+        Ok(Ok(Datum::Null))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Fits<'a>, E> {
+        Ok(match self.ty {
+            DataType::Bool => Ok(Datum::Bool(b)),
+            DataType::String => Ok(Datum::Str(if b { "true" } else { "false" })),
+            _ => Err(b.to_string()),
+        })
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fits<'a>, E> {
+        Ok(self.number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fits<'a>, E> {
+        Ok(self.number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fits<'a>, E> {
+        Ok(match serde_json::Number::from_f64(v) {
+            Some(n) => self.number(n),
+            None => Err(v.to_string()),
+        })
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Fits<'a>, E> {
+        Ok(self.text(v, || quoted(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Fits<'a>, E> {
+        let text: &'a str = self.arena.alloc_str(v);
+        Ok(self.text(text, || quoted(v)))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Fits<'a>, M::Error> {
+        let v: serde_json::Value =
+            de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Err(v.to_string()))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Fits<'a>, A::Error> {
+        let v: serde_json::Value =
+            de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Err(v.to_string()))
+    }
+}
+
+fn quoted(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Row, Value};
+
+    fn decode(json: &str) -> Result<Vec<Value>, DecodeError> {
+        let schema = Schema::new([
+            ("user", DataType::String),
+            ("n", DataType::Int),
+            ("x", DataType::Float),
+            ("ok", DataType::Bool),
+        ]);
+        let arena = bumpalo::Bump::new();
+        let mut values = vec![Datum::Null; 4];
+        decode_object(json.as_bytes(), &schema, &[0, 1, 2, 3], &arena, &mut values)?;
+        Ok(Row::pack_slice(&values)
+            .iter()
+            .map(Datum::to_value)
+            .collect())
+    }
+
+    #[test]
+    fn fields_by_name_case_and_type() {
+        let v =
+            decode(r#"{"USER":"b","user":"a\n","n":"7","x":3,"ok":true,"z":[1,{"q":2}]}"#).unwrap();
+        assert_eq!(
+            v,
+            [
+                Value::Str("a\n".into()),
+                Value::Int(7),
+                Value::Float(OrderedFloat(3.0)),
+                Value::Bool(true)
+            ]
+        );
+        let v = decode(r#"{"User":1.5,"N":null,"x":"-Infinity"}"#).unwrap();
+        assert_eq!(v[0], Value::Str("1.5".into()));
+        assert_eq!(v[1], Value::Null);
+        assert_eq!(v[2], Value::Float(OrderedFloat(f64::NEG_INFINITY)));
+    }
+
+    #[test]
+    fn errors_name_the_field_or_the_syntax() {
+        let e = |j| decode(j).unwrap_err().0;
+        assert_eq!(e(r#"{"n":"x"}"#), r#"field "n": expected BIGINT, got "x""#);
+        assert_eq!(e(r#"{"n":2.5}"#), r#"field "n": expected BIGINT, got 2.5"#);
+        assert_eq!(
+            e(r#"{"ok":{"a":[1]}}"#),
+            r#"field "ok": expected BOOLEAN, got {"a":[1]}"#
+        );
+        assert_eq!(e("[1]"), "JSON value is not an object");
+        assert!(e("{nope").starts_with("invalid JSON"), "{}", e("{nope"));
+        assert!(e(r#"{"n":1} x"#).starts_with("invalid JSON"));
+    }
+}
