@@ -33,13 +33,11 @@ pub struct Entries {
 impl Entries {
     /// Encode `entries` (bincode, variable-length integers).
     pub fn encode<D: Serialize, R: Serialize>(entries: &[(D, R)]) -> Entries {
-        Entries {
-            count: entries.len() as u64,
-            // Encoding into memory cannot fail for these types.
-            bytes: bincode::DefaultOptions::new()
-                .serialize(entries)
-                .unwrap_or_default(),
+        let mut writer = EntryWriter::default();
+        for (d, r) in entries {
+            writer.push(d, r);
         }
+        writer.finish()
     }
 
     /// Decode entries written by [`Entries::encode`]; the error says what is wrong. Lengths
@@ -51,6 +49,36 @@ impl Entries {
             .with_limit(bytes.len() as u64 + 1024)
             .deserialize(bytes)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// Encodes entries one at a time, so a checkpoint of a large arrangement never holds a copy
+/// of its entries: only their encoding. The bytes equal [`Entries::encode`] of the same list
+/// (bincode writes a sequence as its length, then the elements, one after another).
+#[derive(Default)]
+pub struct EntryWriter {
+    count: u64,
+    body: Vec<u8>,
+}
+
+impl EntryWriter {
+    /// Append one entry.
+    pub fn push<D: Serialize, R: Serialize>(&mut self, data: &D, diff: &R) {
+        // Encoding into memory cannot fail for these types.
+        let _ = bincode::DefaultOptions::new().serialize_into(&mut self.body, &(data, diff));
+        self.count += 1;
+    }
+
+    /// The entries, encoded.
+    pub fn finish(self) -> Entries {
+        let mut bytes = bincode::DefaultOptions::new()
+            .serialize(&self.count)
+            .unwrap_or_default();
+        bytes.extend_from_slice(&self.body);
+        Entries {
+            count: self.count,
+            bytes,
+        }
     }
 }
 
@@ -100,7 +128,7 @@ where
     }
 
     fn entries(&mut self, epoch: Option<Time>) -> Entries {
-        let mut entries: Vec<(K, R)> = Vec::new();
+        let mut entries = EntryWriter::default();
         if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
             let (mut cursor, storage) = cursor_list(batches);
             while cursor.key_valid(&storage) {
@@ -117,12 +145,12 @@ where
                     cursor.step_val(&storage);
                 }
                 if let Some(d) = sum.filter(|d| !d.is_zero()).and_then(&mut self.save) {
-                    entries.push((cursor.key(&storage).clone(), d));
+                    entries.push(cursor.key(&storage), &d);
                 }
                 cursor.step_key(&storage);
             }
         }
-        Entries::encode(&entries)
+        entries.finish()
     }
 }
 
@@ -152,7 +180,7 @@ where
     }
 
     fn entries(&mut self, epoch: Option<Time>) -> Entries {
-        let mut entries: Vec<((K, V), i64)> = Vec::new();
+        let mut entries = EntryWriter::default();
         if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
             let (mut cursor, storage) = cursor_list(batches);
             while cursor.key_valid(&storage) {
@@ -164,15 +192,14 @@ where
                         }
                     });
                     if sum != 0 {
-                        let key = cursor.key(&storage).clone();
-                        entries.push(((key, cursor.val(&storage).clone()), sum));
+                        entries.push(&(cursor.key(&storage), cursor.val(&storage)), &sum);
                     }
                     cursor.step_val(&storage);
                 }
                 cursor.step_key(&storage);
             }
         }
-        Entries::encode(&entries)
+        entries.finish()
     }
 }
 
@@ -185,4 +212,25 @@ fn passed<Tr: TraceReader<Time = Time>>(trace: &mut Tr, epoch: Time) -> bool {
 fn hold<Tr: TraceReader<Time = Time>>(trace: &mut Tr, frontier: Time) {
     trace.set_logical_compaction(AntichainRef::new(&[frontier]));
     trace.set_physical_compaction(AntichainRef::new(&[frontier]));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_written_one_at_a_time_decode_as_a_list() {
+        let list = vec![("a".to_string(), 1i64), ("bb".to_string(), -300)];
+        let mut writer = EntryWriter::default();
+        for (d, r) in &list {
+            writer.push(d, r);
+        }
+        let entries = writer.finish();
+        assert_eq!(entries.bytes, Entries::encode(&list).bytes);
+        assert_eq!(
+            Entries::decode::<String, i64>(&entries.bytes).unwrap(),
+            list
+        );
+        assert!(Entries::decode::<String, i64>(&entries.bytes[..entries.bytes.len() - 1]).is_err());
+    }
 }

@@ -56,8 +56,9 @@ pub enum Accum {
 pub struct Accums {
     /// Input rows of the group (the group exists while this is positive).
     pub rows: i64,
-    /// One per slot (see [`Slots`]); empty when the only aggregate is `COUNT(*)`.
-    pub slots: Vec<Accum>,
+    /// One per slot (see [`Slots`]); empty (and no allocation) when the only aggregate is
+    /// `COUNT(*)`. A boxed slice, not a `Vec`: every update of an arrangement carries one.
+    pub slots: Box<[Accum]>,
 }
 
 impl Accum {
@@ -288,7 +289,7 @@ impl Semigroup for Accums {
         if self.slots.is_empty() {
             self.slots = rhs.slots.clone();
         } else {
-            for (a, b) in self.slots.iter_mut().zip(&rhs.slots) {
+            for (a, b) in self.slots.iter_mut().zip(rhs.slots.iter()) {
                 a.plus(b);
             }
         }
@@ -299,7 +300,7 @@ impl Multiply<Diff> for Accums {
     type Output = Accums;
     fn multiply(mut self, rhs: &Diff) -> Accums {
         self.rows *= rhs;
-        for s in &mut self.slots {
+        for s in self.slots.iter_mut() {
             s.scale(*rhs);
         }
         self
