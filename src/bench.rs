@@ -77,6 +77,8 @@ pub struct Measurement {
     pub output_messages: Option<u64>,
     /// Latency percentiles (W2).
     pub latency: Option<Latency>,
+    /// The broker's own produce→consume latency at the same rate, same run (W2).
+    pub floor: Option<Latency>,
     /// Workload-specific figures, e.g. bytes of RSS per key.
     pub extra: Vec<(String, String)>,
     /// The target from the issue, and whether this row meets it.

@@ -168,7 +168,7 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .iter()
         .filter_map(|m| {
             m.ratio_to_baseline
-                .map(|r| (format!("{} {}", short(&m.workload), m.config), r))
+                .map(|r| (format!("{} {}", short(&m.workload), workers(&m.config)), r))
         })
         .collect();
     let top = ratios.iter().map(|r| r.1).fold(1.0f64, f64::max) * 1.15;
@@ -183,6 +183,7 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(ratios.len().max(1))
+        .x_label_style(("sans-serif", 12))
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() > 0.01 || i < 0.0 {
@@ -215,14 +216,21 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| err(&e))?;
 
-    let latencies: Vec<(String, [f64; 4])> = rows
+    // ddflow's percentiles (solid) and the broker floor's at the same rate (dashed), per rate.
+    let points = |l: &crate::bench::Latency| [l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms];
+    let rate = |config: &str| config.split(',').next().unwrap_or(config).to_string();
+    let latencies: Vec<(String, [f64; 4], Option<[f64; 4]>)> = rows
         .iter()
         .filter_map(|m| {
             m.latency
-                .map(|l| (m.config.clone(), [l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms]))
+                .map(|l| (rate(&m.config), points(&l), m.floor.as_ref().map(points)))
         })
         .collect();
-    let top = latencies.iter().flat_map(|l| l.1).fold(10.0f64, f64::max) * 1.1;
+    let top = latencies
+        .iter()
+        .flat_map(|l| l.1.into_iter().chain(l.2.into_iter().flatten()))
+        .fold(10.0f64, f64::max)
+        * 1.5;
     let mut chart = ChartBuilder::on(&right)
         .caption("End-to-end latency (W2)", ("sans-serif", 20))
         .margin(15)
@@ -238,7 +246,7 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .y_desc("ms")
         .draw()
         .map_err(|e| err(&e))?;
-    for (k, (label, values)) in latencies.iter().enumerate() {
+    for (k, (label, values, floor)) in latencies.iter().enumerate() {
         let color = [BLUE, GREEN, MAGENTA, CYAN, BLACK][k % 5].to_rgba();
         chart
             .draw_series(LineSeries::new(
@@ -246,21 +254,40 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
                 color.stroke_width(2),
             ))
             .map_err(|e| err(&e))?
-            .label(label.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+            .label(format!("ddflow {label}"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        if let Some(floor) = floor {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    floor.iter().enumerate().map(|(i, v)| (i, v.max(0.1))),
+                    6,
+                    4,
+                    color.stroke_width(1),
+                ))
+                .map_err(|e| err(&e))?
+                .label(format!("broker floor {label}"))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+        }
     }
     chart
-        .draw_series(LineSeries::new([(0, 10.0), (3, 10.0)], RED))
-        .map_err(|e| err(&e))?
-        .label("target p99 10 ms")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
-    chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(("sans-serif", 12))
+        .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// The worker flag of a configuration (`-w 2`), or the whole of it.
+fn workers(config: &str) -> &str {
+    config
+        .rsplit(", ")
+        .next()
+        .filter(|c| c.starts_with("-w"))
+        .unwrap_or(config)
 }
 
 fn short(workload: &str) -> &str {
