@@ -5,8 +5,10 @@
 //!
 //! A checkpoint at epoch `c` holds, for the dataflow as a whole:
 //! 1. the **state**: the contents at time `c` of every arrangement fed directly by sources
-//!    (the inputs of the lowest `GROUP BY`s; everything above them is recomputed from these),
-//!    one file per worker and arrangement;
+//!    (those of the lowest `GROUP BY`s; everything above them is recomputed from these), one
+//!    file per worker and arrangement, read through [`crate::state::StateArrangement`] (an
+//!    accumulable arrangement saves only what its source rows put in: the distinct branches
+//!    that also feed it recompute their part from their own saved state);
 //! 2. the **source bindings** at `c`: per partition, the next offset after the records of
 //!    epochs `<= c`;
 //! 3. the **sink positions** at `c`: per Kafka output partition, the offset after its last

@@ -24,7 +24,7 @@
 //! | [`runtime`] | worker lifecycle and wiring |
 //! | [`kafka`] | client settings and admin helpers |
 //! | [`loadgen`], [`embedded`] | generated load and the in-process demo broker |
-//! | [`bench`] | the benchmark harness (`ddflow bench`): workloads, baseline, report |
+//! | [`bench`](mod@bench) | the benchmark harness (`ddflow bench`): workloads, baseline, report |
 //! | [`control`], [`metrics`] | stop/fail signals and counters shared by workers |
 //!
 //! See [`timestamp`] for what a time means, [`sink`] and [`progress::commit`] for when

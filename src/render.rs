@@ -4,9 +4,10 @@
 //! view once (a view read by several statements is shared) and returns one collection per
 //! sink. Nothing here talks to Kafka or commits anything.
 //!
-//! The arrangements fed directly by sources (the inputs of the lowest `GROUP BY`s) are the
-//! dataflow's state: rendering hands their traces to [`crate::checkpoint`], and on recovery
-//! feeds their restored contents back in (see [`RenderState`]).
+//! The arrangements fed directly by sources (those of the lowest `GROUP BY`s) are the
+//! dataflow's state: rendering hands each to [`crate::checkpoint`] as a
+//! [`crate::state::StateArrangement`], and on recovery puts its restored contents in front of
+//! it (see [`StateHooks`]).
 
 pub mod accum;
 pub mod aggregate;
