@@ -10,7 +10,7 @@
 use bincode::Options;
 use differential_dataflow::difference::Semigroup;
 use differential_dataflow::operators::arrange::TraceAgent;
-use differential_dataflow::trace::cursor::{cursor_list, Cursor};
+use differential_dataflow::trace::cursor::{cursor_list, BatchCursor, Cursor, Navigable};
 use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
 use differential_dataflow::trace::TraceReader;
 use serde::de::DeserializeOwned;
@@ -129,27 +129,12 @@ where
 
     fn entries(&mut self, epoch: Option<Time>) -> Entries {
         let mut entries = EntryWriter::default();
-        if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
-            let (mut cursor, storage) = cursor_list(batches);
-            while cursor.key_valid(&storage) {
-                let mut sum: Option<R> = None;
-                while cursor.val_valid(&storage) {
-                    cursor.map_times(&storage, |t, d| {
-                        if epoch.is_none_or(|c| *t <= c) {
-                            match &mut sum {
-                                Some(s) => s.plus_equals(d),
-                                None => sum = Some(d.clone()),
-                            }
-                        }
-                    });
-                    cursor.step_val(&storage);
-                }
-                if let Some(d) = sum.filter(|d| !d.is_zero()).and_then(&mut self.save) {
-                    entries.push(cursor.key(&storage), &d);
-                }
-                cursor.step_key(&storage);
+        let save = &mut self.save;
+        accumulated(&mut self.trace, epoch, |key: &K, _: &(), sum: R| {
+            if let Some(d) = save(sum) {
+                entries.push(key, &d);
             }
-        }
+        });
         entries.finish()
     }
 }
@@ -181,25 +166,45 @@ where
 
     fn entries(&mut self, epoch: Option<Time>) -> Entries {
         let mut entries = EntryWriter::default();
-        if let Some(batches) = self.trace.batches_through(Antichain::new().borrow()) {
-            let (mut cursor, storage) = cursor_list(batches);
-            while cursor.key_valid(&storage) {
-                while cursor.val_valid(&storage) {
-                    let mut sum = 0;
-                    cursor.map_times(&storage, |t, d| {
-                        if epoch.is_none_or(|c| *t <= c) {
-                            sum += *d;
-                        }
-                    });
-                    if sum != 0 {
-                        entries.push(&(cursor.key(&storage), cursor.val(&storage)), &sum);
-                    }
-                    cursor.step_val(&storage);
-                }
-                cursor.step_key(&storage);
-            }
-        }
+        accumulated(&mut self.trace, epoch, |key: &K, val: &V, sum: i64| {
+            entries.push(&(key, val), &sum)
+        });
         entries.finish()
+    }
+}
+
+/// Call `each(key, value, sum)` for every `(key, value)` of `trace` whose updates at times
+/// `<= epoch` (`None`: all) add up to a non-zero difference.
+fn accumulated<Tr, K, V, R>(trace: &mut Tr, epoch: Option<Time>, mut each: impl FnMut(&K, &V, R))
+where
+    Tr: TraceReader<Time = Time, Batch: Navigable>,
+    for<'a> BatchCursor<Tr>:
+        Cursor<Key<'a> = &'a K, Val<'a> = &'a V, TimeGat<'a> = &'a Time, DiffGat<'a> = &'a R>,
+    K: 'static,
+    V: 'static,
+    R: Semigroup + 'static,
+{
+    let Some(batches) = trace.batches_through(Antichain::new().borrow()) else {
+        return;
+    };
+    let (mut cursor, storage) = cursor_list(batches);
+    while cursor.key_valid(&storage) {
+        while cursor.val_valid(&storage) {
+            let mut sum: Option<R> = None;
+            cursor.map_times(&storage, |t, d| {
+                if epoch.is_none_or(|c| *t <= c) {
+                    match &mut sum {
+                        Some(s) => s.plus_equals(d),
+                        None => sum = Some(d.clone()),
+                    }
+                }
+            });
+            if let Some(sum) = sum.filter(|s| !s.is_zero()) {
+                each(cursor.key(&storage), cursor.val(&storage), sum);
+            }
+            cursor.step_val(&storage);
+        }
+        cursor.step_key(&storage);
     }
 }
 

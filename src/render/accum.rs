@@ -17,7 +17,7 @@ use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataType, Datum, Value};
-use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr};
+use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::timestamp::Diff;
 
 /// One aggregate's accumulator.
@@ -63,41 +63,29 @@ pub struct Accums {
 
 impl Accum {
     /// The accumulator of one value (a NULL counts nothing).
+    #[cfg(test)]
     fn of(func: AggFunc, ty: DataType, value: Datum<'_>) -> Accum {
-        let present = i64::from(!value.is_null());
-        match (func, ty) {
-            (AggFunc::Count, _) => Accum::Count(present),
-            (AggFunc::Min, _) => Accum::Min((!value.is_null()).then(|| value.to_value())),
-            (AggFunc::Max, _) => Accum::Max((!value.is_null()).then(|| value.to_value())),
-            (AggFunc::Sum | AggFunc::Avg, DataType::Float) => {
-                let x = match value {
-                    Datum::Float(f) => f.0,
-                    Datum::Int(i) => i as f64,
-                    _ => 0.0,
-                };
-                let finite = x.is_finite();
-                Accum::Float {
-                    sum: OrderedFloat(if finite { x } else { 0.0 }),
-                    n: present,
-                    nan: i64::from(x.is_nan()),
-                    pos_inf: i64::from(x == f64::INFINITY),
-                    neg_inf: i64::from(x == f64::NEG_INFINITY),
-                }
-            }
-            (AggFunc::Sum | AggFunc::Avg, _) => Accum::Int {
-                sum: match value {
-                    Datum::Int(i) => i128::from(i),
-                    _ => 0,
-                },
-                n: present,
-            },
-        }
+        let mut accum = Accum::zero(func, ty);
+        accum.add(value, 1);
+        accum
     }
 
     /// The empty accumulator of an aggregate (what a row contributes to a slot it does not
     /// feed, e.g. a distinct slot, fed by the distinct branch instead).
     fn zero(func: AggFunc, ty: DataType) -> Accum {
-        Accum::of(func, ty, Datum::Null)
+        match (func, ty) {
+            (AggFunc::Count, _) => Accum::Count(0),
+            (AggFunc::Min, _) => Accum::Min(None),
+            (AggFunc::Max, _) => Accum::Max(None),
+            (AggFunc::Sum | AggFunc::Avg, DataType::Float) => Accum::Float {
+                sum: OrderedFloat(0.0),
+                n: 0,
+                nan: 0,
+                pos_inf: 0,
+                neg_inf: 0,
+            },
+            (AggFunc::Sum | AggFunc::Avg, _) => Accum::Int { sum: 0, n: 0 },
+        }
     }
 
     /// Add one value with multiplicity `diff` in place (no accumulator is built for it).
@@ -329,30 +317,47 @@ impl Slots {
         }
     }
 
-    /// The accumulators of one input row, whose aggregate arguments are `args` (one per
-    /// aggregate with an argument, in aggregate order: see `key_args`) and whose multiplicity
-    /// is `diff`. Distinct slots are left empty: the distinct branch fills them.
-    pub fn of_row(&self, args: &[Datum<'_>], arg_index: &[usize], diff: Diff) -> Accums {
+    /// The arguments the slots read, one per slot, in slot order: a row's `args` for
+    /// [`Slots::of_row`] and [`Slots::add_row`] are these, evaluated.
+    pub fn args(&self, aggregates: &[AggregateExpr]) -> Vec<Expr> {
+        self.slots
+            .iter()
+            .filter_map(|s| aggregates[s.0].arg.clone())
+            .collect()
+    }
+
+    /// The slot of aggregate `aggregate`, if it has one.
+    pub fn slot_of(&self, aggregate: usize) -> Option<usize> {
+        self.slots.iter().position(|s| s.0 == aggregate)
+    }
+
+    /// Every slot empty, no rows.
+    fn zero(&self) -> Accums {
         Accums {
-            rows: 1,
+            rows: 0,
             slots: self
                 .slots
                 .iter()
-                .map(|&(i, func, ty, strategy)| match strategy {
-                    AggStrategy::Distinct => Accum::zero(func, ty),
-                    _ => Accum::of(func, ty, args[arg_index[i]]),
-                })
+                .map(|&(_, func, ty, _)| Accum::zero(func, ty))
                 .collect(),
         }
-        .multiply(&diff)
     }
 
-    /// Add one input row (as [`Slots::of_row`] builds it) to `into`, in place.
-    pub fn add_row(&self, into: &mut Accums, args: &[Datum<'_>], arg_index: &[usize], diff: Diff) {
+    /// The accumulators of one input row, whose slot arguments are `args` (see
+    /// [`Slots::args`]) and whose multiplicity is `diff`. Distinct slots are left empty: the
+    /// distinct branch fills them.
+    pub fn of_row(&self, args: &[Datum<'_>], diff: Diff) -> Accums {
+        let mut accums = self.zero();
+        self.add_row(&mut accums, args, diff);
+        accums
+    }
+
+    /// Add one input row to `into`, in place.
+    pub fn add_row(&self, into: &mut Accums, args: &[Datum<'_>], diff: Diff) {
         into.rows += diff;
-        for (a, &(i, _, _, strategy)) in into.slots.iter_mut().zip(&self.slots) {
+        for ((a, &(_, _, _, strategy)), value) in into.slots.iter_mut().zip(&self.slots).zip(args) {
             if strategy != AggStrategy::Distinct {
-                a.add(args[arg_index[i]], diff);
+                a.add(*value, diff);
             }
         }
     }
@@ -360,22 +365,9 @@ impl Slots {
     /// The accumulators of one distinct value of the aggregate in `slot`: zero rows, the value
     /// in its slot, every other slot empty.
     pub fn of_distinct(&self, slot: usize, value: Datum<'_>, diff: Diff) -> Accums {
-        Accums {
-            rows: 0,
-            slots: self
-                .slots
-                .iter()
-                .enumerate()
-                .map(|(s, &(_, func, ty, _))| {
-                    if s == slot {
-                        Accum::of(func, ty, value)
-                    } else {
-                        Accum::zero(func, ty)
-                    }
-                })
-                .collect(),
-        }
-        .multiply(&diff)
+        let mut accums = self.zero();
+        accums.slots[slot].add(value, diff);
+        accums
     }
 
     /// The part of `accums` that came from input rows (distinct slots emptied): what a

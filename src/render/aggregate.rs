@@ -56,7 +56,7 @@ pub struct AggregateError {
     pub exact: i128,
 }
 
-/// How to read a `Reduce`'s key and aggregate arguments from an input row.
+/// How to read a `Reduce`'s key and the aggregate arguments one part needs from an input row.
 #[derive(Clone)]
 struct KeyArgs {
     keys: Vec<Expr>,
@@ -66,9 +66,8 @@ struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn new(group_key: &[Expr], aggregates: &[AggregateExpr]) -> Self {
+    fn new(group_key: &[Expr], args: Vec<Expr>) -> Self {
         let keys = group_key.to_vec();
-        let args: Vec<Expr> = aggregates.iter().filter_map(|a| a.arg.clone()).collect();
         let column = |e: &Expr| match e {
             Expr::Column(i) => Some(*i),
             _ => None,
@@ -116,40 +115,13 @@ pub fn render_reduce<'s>(
     on_error: impl Fn(&Row, AggregateError) + 'static,
     hooks: &mut StateHooks<'_, 's>,
 ) -> RowCollection<'s> {
-    let key_args = KeyArgs::new(group_key, aggregates);
-    // Position of each aggregate's argument among the arguments.
-    let mut next = 0;
-    let arg_index: Vec<usize> = aggregates
-        .iter()
-        .map(|a| {
-            let i = next;
-            next += usize::from(a.arg.is_some());
-            i
-        })
-        .collect();
     let hierarchical: Vec<usize> = (0..aggregates.len())
         .filter(|i| aggregates[*i].strategy == AggStrategy::Hierarchical)
         .collect();
-    let accumulable = (hierarchical.len() < aggregates.len()).then(|| {
-        render_accumulable(
-            input.clone(),
-            &key_args,
-            aggregates,
-            &arg_index,
-            on_error,
-            hooks,
-        )
-    });
-    let min_max = (!hierarchical.is_empty()).then(|| {
-        render_hierarchical(
-            input,
-            &key_args,
-            aggregates,
-            &arg_index,
-            &hierarchical,
-            hooks,
-        )
-    });
+    let accumulable = (hierarchical.len() < aggregates.len())
+        .then(|| render_accumulable(input.clone(), group_key, aggregates, on_error, hooks));
+    let min_max = (!hierarchical.is_empty())
+        .then(|| render_hierarchical(input, group_key, aggregates, &hierarchical, hooks));
     match (accumulable, min_max) {
         (Some(acc), None) => acc.map(|(k, v)| concat(&k, &v)),
         (None, Some(mm)) => mm.map(|(k, v)| concat(&k, &v)),
@@ -180,23 +152,23 @@ fn concat(a: &Row, b: &Row) -> Row {
 /// The accumulable part: `(key, values of the non-hierarchical aggregates)` per group.
 fn render_accumulable<'s>(
     input: RowCollection<'s>,
-    key_args: &KeyArgs,
+    group_key: &[Expr],
     aggregates: &[AggregateExpr],
-    arg_index: &[usize],
     on_error: impl Fn(&Row, AggregateError) + 'static,
     hooks: &mut StateHooks<'_, 's>,
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let slots = Slots::new(aggregates);
     let rows = {
-        let (key_args, slots, arg_index) = (key_args.clone(), slots.clone(), arg_index.to_vec());
+        let key_args = KeyArgs::new(group_key, slots.args(aggregates));
+        let slots = slots.clone();
         // Rows add into their group's accumulators in place: nothing is built per row.
         pre_aggregate(input.clone(), "PreAggregate", move |row, diff, table| {
             key_args.with(row, |key, args| {
                 let key = Row::pack_slice(key);
                 match table.get_mut(&key) {
-                    Some(acc) => slots.add_row(acc, args, &arg_index, diff),
+                    Some(acc) => slots.add_row(acc, args, diff),
                     None => {
-                        table.insert(key, slots.of_row(args, &arg_index, diff));
+                        table.insert(key, slots.of_row(args, diff));
                     }
                 }
             })
@@ -208,16 +180,12 @@ fn render_accumulable<'s>(
         if strategy != AggStrategy::Distinct {
             continue;
         }
-        let key_args = key_args.clone();
-        let arg = arg_index[aggregate];
+        let arg = aggregates[aggregate].arg.iter().cloned().collect();
+        let key_args = KeyArgs::new(group_key, arg);
         let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
-            key_args.with(row, |key, args| {
-                if !args[arg].is_null() {
-                    add(
-                        table,
-                        Row::pack(key.iter().copied().chain([args[arg]])),
-                        diff,
-                    );
+            key_args.with(row, |key, value| {
+                if !value[0].is_null() {
+                    add(table, Row::pack(key.iter().chain(value).copied()), diff);
                 }
             })
         });
@@ -253,21 +221,12 @@ fn render_accumulable<'s>(
         (arranged.count_total_core::<Diff>(), state)
     });
     // One row per group from its accumulated value (a group with no rows has none).
-    let aggs: Vec<(usize, AggFunc, Option<usize>)> = {
-        let mut slot = 0;
-        aggregates
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.strategy != AggStrategy::Hierarchical)
-            .map(|(i, a)| {
-                let s = a.arg.is_some().then(|| {
-                    slot += 1;
-                    slot - 1
-                });
-                (i, a.func, s)
-            })
-            .collect()
-    };
+    let aggs: Vec<(usize, AggFunc, Option<usize>)> = aggregates
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.strategy != AggStrategy::Hierarchical)
+        .map(|(i, a)| (i, a.func, slots.slot_of(i)))
+        .collect();
     counted.flat_map(move |(key, accums): (Row, Accums)| {
         if accums.rows <= 0 {
             return None;
@@ -296,20 +255,22 @@ fn render_accumulable<'s>(
 /// The hierarchical part: `(key, values of the MIN/MAX aggregates in `hierarchical`)`.
 fn render_hierarchical<'s>(
     input: RowCollection<'s>,
-    key_args: &KeyArgs,
+    group_key: &[Expr],
     aggregates: &[AggregateExpr],
-    arg_index: &[usize],
     hierarchical: &[usize],
     hooks: &mut StateHooks<'_, 's>,
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let funcs: Vec<AggFunc> = hierarchical.iter().map(|i| aggregates[*i].func).collect();
-    let positions: Vec<usize> = hierarchical.iter().map(|i| arg_index[*i]).collect();
-    let key_args = key_args.clone();
+    let args = hierarchical
+        .iter()
+        .filter_map(|i| aggregates[*i].arg.clone())
+        .collect();
+    let key_args = KeyArgs::new(group_key, args);
     // NULLs are kept (as the worst value), so every group has a row here, as it does in the
     // accumulable part, and a group of NULLs gets NULL.
     let rows = pre_aggregate(input, "PreMinMax", move |row, diff, table| {
         key_args.with(row, |key, args| {
-            let values = Row::pack(positions.iter().map(|p| args[*p]));
+            let values = Row::pack_slice(args);
             let bucket = bucket_of(&values);
             let key = Row::pack(key.iter().copied().chain([Datum::Int(bucket)]));
             add(table, (key, values), diff)

@@ -112,6 +112,9 @@ impl Decoder {
         meta: &[(usize, Datum<'_>)],
         out: &mut Vec<Row>,
     ) -> Result<(), DecodeError> {
+        // Strings a JSON value must unescape (or a number given to a STRING column) live here,
+        // as long as the row is being built.
+        let arena = bumpalo::Bump::new();
         let mut values: SmallVec<[Datum<'_>; 16]> = smallvec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
             out.push(Self::pack(&mut values, meta));
@@ -126,16 +129,14 @@ impl Decoder {
                 out.push(Self::pack(&mut values, meta));
             }
             SourceFormat::Json => {
-                let arena = bumpalo::Bump::new();
-                let mut fields: SmallVec<[Datum<'_>; 16]> = values.iter().copied().collect();
                 crate::source::json::decode_object(
                     bytes,
                     &self.schema,
                     &self.value_columns,
                     &arena,
-                    &mut fields,
+                    &mut values,
                 )?;
-                out.push(Self::pack(&mut fields, meta));
+                out.push(Self::pack(&mut values, meta));
             }
             SourceFormat::Csv { delimiter } => {
                 self.decode_csv(bytes, *delimiter, &mut values, meta, out)?
