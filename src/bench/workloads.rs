@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::bench::baseline::raw_consume;
@@ -277,6 +277,31 @@ impl<'a> Context<'a> {
                 Ok(())
             })
         };
+        // The floor under the same load: a plain consumer reading the input topic while
+        // ddflow reads it too (same broker, same producer, ddflow's output going on).
+        let loaded_floor = {
+            let (bootstrap, input, finished) =
+                (self.bootstrap.clone(), input.clone(), finished.clone());
+            std::thread::spawn(move || -> Result<Vec<f64>> {
+                let consumer = floor_consumer(&bootstrap, &input)?;
+                let mut samples = Vec::with_capacity(total as usize);
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while (samples.len() as u64) < total && Instant::now() < deadline {
+                    if let Some(Ok(m)) = consumer.poll(Duration::from_millis(5)) {
+                        if m.payload() == Some(b"warmup".as_slice()) {
+                            continue;
+                        }
+                        if let Some(ms) = produce_to_read_ms(&m) {
+                            samples.push(ms);
+                        }
+                    }
+                    if finished.load(Ordering::SeqCst) && (samples.len() as u64) >= total {
+                        break;
+                    }
+                }
+                Ok(samples)
+            })
+        };
         let mut samples: Vec<f64> = Vec::with_capacity(total as usize);
         let mut seen: HashMap<String, i64> = HashMap::new();
         seen.insert("warmup".into(), 1);
@@ -317,6 +342,10 @@ impl<'a> Context<'a> {
         );
         let elapsed = started.elapsed().as_secs_f64();
         let _ = feeder.join();
+        let loaded_floor = loaded_floor
+            .join()
+            .map_err(|_| Error::Internal("the loaded-floor consumer panicked".into()))??;
+        let loaded_floor = Latency::of(loaded_floor);
         result?;
         let peak = child.peak_rss();
         child.stop(Duration::from_secs(60))?;
@@ -343,6 +372,14 @@ impl<'a> Context<'a> {
             (
                 "epoch_to_visible_p99_ms".into(),
                 format!("{:.1}", epoch_lag.map_or(0.0, |l| l.p99_ms)),
+            ),
+            (
+                "loaded_floor_p50_ms".into(),
+                format!("{:.1}", loaded_floor.map_or(0.0, |l| l.p50_ms)),
+            ),
+            (
+                "loaded_floor_p99_ms".into(),
+                format!("{:.1}", loaded_floor.map_or(0.0, |l| l.p99_ms)),
             ),
             ("floor_p50_ms".into(), format!("{:.1}", floor.p50_ms)),
             ("floor_p99_ms".into(), format!("{:.1}", floor.p99_ms)),
@@ -375,16 +412,9 @@ impl<'a> Context<'a> {
     /// Produce→consume latency with no dataflow between: a plain consumer with ddflow's
     /// client settings reads the records and their `produced-at-us` headers.
     fn raw_latency(&self, rate: u64, duration: Duration) -> Result<Latency> {
-        use rdkafka::consumer::BaseConsumer;
-        use rdkafka::message::{Headers, Message};
         let topic = self.topic(&format!("w2-floor-{rate}"));
         ensure_topic(&self.bootstrap, &topic, PARTITIONS, Duration::from_secs(10))?;
-        let consumer: BaseConsumer =
-            crate::kafka::consumer_config(&self.bootstrap, "ddflow-bench-floor", &[])
-                .create()
-                .map_err(|e| Error::kafka("cannot create the floor consumer", e))?;
-        let starts: Vec<(i32, i64)> = (0..PARTITIONS).map(|p| (p, 0)).collect();
-        assign_at(&consumer, &topic, &starts)?;
+        let consumer = floor_consumer(&self.bootstrap, &topic)?;
         let producer: BaseProducer =
             producer_config(&self.bootstrap, &[("linger.ms".into(), "5".into())])
                 .create()
@@ -425,16 +455,8 @@ impl<'a> Context<'a> {
             // One thread paces the producer and drains the consumer without blocking either.
             while let Some(m) = consumer.poll(Duration::ZERO) {
                 let Ok(m) = m else { continue };
-                let at = m
-                    .headers()
-                    .and_then(|h| {
-                        h.iter()
-                            .find(|h| h.key == "produced-at-us")
-                            .and_then(|h| h.value)
-                    })
-                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok());
-                if let Some(at) = at {
-                    samples.push(unix_micros().saturating_sub(at) as f64 / 1e3);
+                if let Some(ms) = produce_to_read_ms(&m) {
+                    samples.push(ms);
                 }
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -573,6 +595,29 @@ fn send_word(producer: &BaseProducer, topic: &str, word: &str, at: Option<Instan
         }));
     send_waiting(producer, record)
         .map_err(|e| Error::kafka(format!("cannot produce to \"{topic}\""), e))
+}
+
+/// A plain consumer with ddflow's client settings, assigned every partition of `topic` from 0.
+fn floor_consumer(bootstrap: &str, topic: &str) -> Result<rdkafka::consumer::BaseConsumer> {
+    let consumer: rdkafka::consumer::BaseConsumer =
+        crate::kafka::consumer_config(bootstrap, "ddflow-bench-floor", &[])
+            .create()
+            .map_err(|e| Error::kafka("cannot create the floor consumer", e))?;
+    let starts: Vec<(i32, i64)> = (0..PARTITIONS).map(|p| (p, 0)).collect();
+    assign_at(&consumer, topic, &starts)?;
+    Ok(consumer)
+}
+
+/// Milliseconds from a record's `produced-at-us` header until now.
+fn produce_to_read_ms(m: &rdkafka::message::BorrowedMessage<'_>) -> Option<f64> {
+    use rdkafka::message::Headers;
+    let at = m
+        .headers()?
+        .iter()
+        .find(|h| h.key == "produced-at-us")?
+        .value?;
+    let at: u64 = std::str::from_utf8(at).ok()?.parse().ok()?;
+    Some(unix_micros().saturating_sub(at) as f64 / 1e3)
 }
 
 /// Microseconds since the Unix epoch.
