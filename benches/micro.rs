@@ -60,6 +60,7 @@ fn parts(program: &Program) -> (Expr, Vec<Expr>, Vec<AggregateExpr>) {
                 stack.push(input);
             }
             Relation::Project { input, .. } => stack.push(input),
+            Relation::Join { left, right, .. } => stack.extend([&**left, &**right]),
             Relation::Get { .. } => {}
         }
     }

@@ -4,13 +4,14 @@
 //! view once (a view read by several statements is shared) and returns one collection per
 //! sink. Nothing here talks to Kafka or commits anything.
 //!
-//! The arrangements fed directly by sources (those of the lowest `GROUP BY`s) are the
+//! The arrangements fed directly by sources (those of the lowest `GROUP BY`s and joins) are the
 //! dataflow's state: rendering hands each to [`crate::checkpoint`] as a
 //! [`crate::state::StateArrangement`], and on recovery puts its restored contents in front of
 //! it (see [`StateHooks`]).
 
 pub mod accum;
 pub mod aggregate;
+pub mod join;
 pub mod scalar;
 
 use std::collections::HashMap;
@@ -164,6 +165,42 @@ fn render_relation<'s>(
             };
             Rendered {
                 collection,
+                stateful: true,
+            }
+        }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            residual,
+            ..
+        } => {
+            let spec = join::JoinSpec {
+                kind: *kind,
+                left_key,
+                right_key,
+                residual: residual.as_ref(),
+                left_width: left.schema().len(),
+                right_width: right.schema().len(),
+            };
+            let left = render_relation(left, env, state, label)?;
+            let right = render_relation(right, env, state, label)?;
+            // As for a `GROUP BY`: only arrangements fed directly by sources are state.
+            let checkpointing = state.checkpointing.is_some();
+            let keep = (
+                checkpointing && !left.stateful,
+                checkpointing && !right.stateful,
+            );
+            Rendered {
+                collection: join::render_join(
+                    left.collection,
+                    right.collection,
+                    &spec,
+                    keep,
+                    state,
+                ),
                 stateful: true,
             }
         }

@@ -24,7 +24,12 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE out3 (k STRING, w BIGINT) WITH ('connector' = 'print');
   CREATE TABLE out4 (n BIGINT, s BIGINT, lo STRING, a DOUBLE) WITH ('connector' = 'print');
   CREATE TABLE out5 (lo BIGINT, hi STRING, d BIGINT, sd BIGINT) WITH ('connector' = 'print');
-  CREATE TABLE out6 (k STRING, lo BIGINT, hi BIGINT) WITH ('connector' = 'print');";
+  CREATE TABLE out6 (k STRING, lo BIGINT, hi BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE u (k STRING, w BIGINT) WITH ('connector' = 'kafka', 'topic' = 'u',
+    'properties.bootstrap.servers' = 'x', 'format' = 'json');
+  CREATE TABLE j4 (a STRING, b BIGINT, c STRING, d BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE j2 (a STRING, n BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE j3 (a STRING, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
 
 const QUERIES: [&str; 6] = [
     // Every aggregate over an insert-only input, NULLs included.
@@ -46,6 +51,28 @@ const QUERIES: [&str; 6] = [
      INSERT INTO out6 SELECT k, MIN(v * n), MAX(v - n) FROM c GROUP BY k;",
 ];
 
+/// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
+/// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
+const JOIN_QUERIES: [&str; 10] = [
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t JOIN u ON t.k = u.k;",
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t LEFT JOIN u ON t.k = u.k;",
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t RIGHT JOIN u ON t.k = u.k;",
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t FULL OUTER JOIN u ON t.k = u.k;",
+    // A residual condition on an outer join: a left row with only failing pairs is padded.
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t FULL JOIN u ON t.k = u.k AND t.v < u.w;",
+    // Two keys, one of them across types (BIGINT = DOUBLE), and a WHERE that becomes a key.
+    "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t, u WHERE t.k = u.k AND t.v = u.w * 1.0;",
+    // A join of two GROUP BY views (both sides retract), aggregated again.
+    "CREATE VIEW a AS SELECT k, COUNT(*) AS n FROM t GROUP BY k;
+     CREATE VIEW b AS SELECT k, SUM(w) AS s FROM u GROUP BY k;
+     INSERT INTO j3 SELECT a.k, a.n, b.s FROM a LEFT JOIN b ON a.k = b.k;",
+    "CREATE VIEW p AS SELECT t.k AS k, u.w AS w FROM t LEFT JOIN u ON t.k = u.k;
+     INSERT INTO j2 SELECT k, COUNT(w) FROM p GROUP BY k;",
+    // A self-join, and a cross join with a condition that is no key.
+    "INSERT INTO j3 SELECT x.k, x.v, y.v FROM t AS x JOIN t AS y ON x.k = y.k AND x.v <> y.v;",
+    "INSERT INTO j3 SELECT t.k, t.v, u.w FROM t CROSS JOIN u WHERE t.v > u.w;",
+];
+
 type Multiset = BTreeMap<Vec<Value>, i64>;
 
 #[test]
@@ -54,7 +81,18 @@ fn incremental_results_match_recomputation() {
         let program =
             ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
         for seed in 0..4 {
-            check(&program, seed * 10 + q as u64);
+            check(&program, seed * 10 + q as u64, false);
+        }
+    }
+}
+
+#[test]
+fn joins_match_recomputation_under_inserts_and_retractions() {
+    for (q, query) in JOIN_QUERIES.iter().enumerate() {
+        let program =
+            ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
+        for seed in 0..4 {
+            check(&program, 1000 + seed * 10 + q as u64, true);
         }
     }
 }
@@ -63,14 +101,17 @@ fn values(row: &Row) -> Vec<Value> {
     row.iter().map(Datum::to_value).collect()
 }
 
-fn check(program: &ddflow::plan::ir::Program, seed: u64) {
+/// Feed `t` (and `u`) random rows in rounds, and after each round compare the accumulated
+/// output with [`oracle`]. With `retract`, some rounds also take back rows present.
+fn check(program: &ddflow::plan::ir::Program, seed: u64, retract: bool) {
     let program = program.clone();
     timely::execute_directly(move |worker| {
         let captured = Rc::new(RefCell::new(Vec::new()));
         let sink = captured.clone();
-        let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, rows) = scope.new_collection::<Row, i64>();
-            let env = HashMap::from([("t".to_string(), rows)]);
+        let (mut inputs, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (t_input, t_rows) = scope.new_collection::<Row, i64>();
+            let (u_input, u_rows) = scope.new_collection::<Row, i64>();
+            let env = HashMap::from([("t".to_string(), t_rows), ("u".to_string(), u_rows)]);
             let mut state =
                 ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
             let mut sinks = ddflow::render::render_program(&program, env, &mut state).unwrap();
@@ -78,24 +119,44 @@ fn check(program: &ddflow::plan::ir::Program, seed: u64) {
             let (probe, _) = out
                 .inspect(move |(r, t, d)| sink.borrow_mut().push((values(r), *t, *d)))
                 .probe();
-            (input, probe)
+            ([t_input, u_input], probe)
         });
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut present: Multiset = BTreeMap::new();
+        let mut present: [Multiset; 2] = Default::default();
         for round in 0..30u64 {
-            for _ in 0..rng.random_range(1..8) {
-                let k = ["a", "b", "c", "d", "e"][rng.random_range(0..5)];
-                let v = match rng.random_range(0..8) {
-                    0 => Value::Null,
-                    v => Value::Int(v - 2),
-                };
-                let row = vec![Value::Str(k.into()), v];
-                input.update(Row::pack(row.iter().map(Value::datum)), 1);
-                *present.entry(row).or_insert(0) += 1;
+            for (input, present) in inputs.iter_mut().zip(present.iter_mut()) {
+                for _ in 0..rng.random_range(1..8) {
+                    let k = match rng.random_range(0..6) {
+                        5 if retract => Value::Null,
+                        i => Value::Str(["a", "b", "c", "d", "e", "f"][i].into()),
+                    };
+                    let v = match rng.random_range(0..8) {
+                        0 => Value::Null,
+                        v => Value::Int(v - 2),
+                    };
+                    let row = vec![k, v];
+                    input.update(Row::pack(row.iter().map(Value::datum)), 1);
+                    *present.entry(row).or_insert(0) += 1;
+                }
+                if retract {
+                    for _ in 0..rng.random_range(0..4) {
+                        let rows: Vec<Vec<Value>> = present.keys().cloned().collect();
+                        if rows.is_empty() {
+                            break;
+                        }
+                        let row = rows[rng.random_range(0..rows.len())].clone();
+                        input.update(Row::pack(row.iter().map(Value::datum)), -1);
+                        let n = present.get_mut(&row).expect("present");
+                        *n -= 1;
+                        if *n == 0 {
+                            present.remove(&row);
+                        }
+                    }
+                }
+                input.advance_to(round + 1);
+                input.flush();
             }
-            input.advance_to(round + 1);
-            input.flush();
-            while probe.less_than(input.time()) {
+            while probe.less_than(inputs[0].time()) {
                 worker.step();
             }
             let mut got: Multiset = BTreeMap::new();
@@ -111,9 +172,10 @@ fn check(program: &ddflow::plan::ir::Program, seed: u64) {
     });
 }
 
-/// Plain evaluation of the program's first sink over the input multiset of `t`.
-fn oracle(program: &ddflow::plan::ir::Program, t: &Multiset) -> Multiset {
-    let mut env: HashMap<String, Multiset> = HashMap::from([("t".to_string(), t.clone())]);
+/// Plain evaluation of the program's first sink over the input multisets of `t` and `u`.
+fn oracle(program: &ddflow::plan::ir::Program, [t, u]: &[Multiset; 2]) -> Multiset {
+    let mut env: HashMap<String, Multiset> =
+        HashMap::from([("t".to_string(), t.clone()), ("u".to_string(), u.clone())]);
     for view in &program.views {
         let r = evaluate(&view.relation, &env);
         env.insert(view.name.to_ascii_lowercase(), r);
@@ -158,6 +220,7 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                 groups.entry(key).or_default().push((row, n));
             }
             for (mut key, rows) in groups {
+                debug_assert!(rows.iter().all(|(_, n)| *n > 0));
                 for agg in aggregates {
                     let mut values: Vec<Value> = Vec::new();
                     for (row, n) in &rows {
@@ -173,6 +236,50 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                     key.push(fold(agg.func, &values));
                 }
                 out.insert(key, 1);
+            }
+        }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            residual,
+            ..
+        } => {
+            let (l, r) = (evaluate(left, env), evaluate(right, env));
+            let (lw, rw) = (left.schema().len(), right.schema().len());
+            let matches = |a: &[Value], b: &[Value]| {
+                let ka: Vec<Value> = left_key.iter().map(|e| ev(e, a)).collect();
+                let kb: Vec<Value> = right_key.iter().map(|e| ev(e, b)).collect();
+                let joined: Vec<Value> = a.iter().chain(b).cloned().collect();
+                !ka.contains(&Value::Null)
+                    && ka == kb
+                    && residual
+                        .as_ref()
+                        .is_none_or(|p| ev(p, &joined) == Value::Bool(true))
+            };
+            for (a, n) in &l {
+                for (b, m) in &r {
+                    if matches(a, b) {
+                        *out.entry(a.iter().chain(b).cloned().collect()).or_insert(0) += n * m;
+                    }
+                }
+            }
+            if kind.keeps_left() {
+                for (a, n) in l.iter().filter(|(a, _)| !r.keys().any(|b| matches(a, b))) {
+                    let row = a
+                        .iter()
+                        .cloned()
+                        .chain(std::iter::repeat_n(Value::Null, rw));
+                    *out.entry(row.collect()).or_insert(0) += n;
+                }
+            }
+            if kind.keeps_right() {
+                for (b, m) in r.iter().filter(|(b, _)| !l.keys().any(|a| matches(a, b))) {
+                    let row = std::iter::repeat_n(Value::Null, lw).chain(b.iter().cloned());
+                    *out.entry(row.collect()).or_insert(0) += m;
+                }
             }
         }
     }

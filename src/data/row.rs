@@ -169,6 +169,15 @@ impl Row {
         self.data.is_empty()
     }
 
+    /// The values of `self`, then those of `other` (the encoding has no header, so this is
+    /// the two encodings one after the other).
+    pub fn concat(&self, other: &Row) -> Row {
+        let mut data = SmallVec::with_capacity(self.data.len() + other.data.len());
+        data.extend_from_slice(&self.data);
+        data.extend_from_slice(&other.data);
+        Row { data }
+    }
+
     /// The encoded bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.data

@@ -99,7 +99,7 @@ pub fn check_topics(program: &Program, bootstrap_override: Option<&str>) -> Resu
     Ok(())
 }
 
-/// The sources whose rows reach a `GROUP BY` (through any views) and that start from the
+/// The sources whose rows reach a `GROUP BY` or a join (through any views) and that start from the
 /// consumer group's committed offsets: a run that resumes them needs the `GROUP BY` state that
 /// goes with those offsets, or its results would cover only the records after them.
 pub fn resuming_stateful_sources(program: &Program) -> Vec<&SourceSpec> {
@@ -136,5 +136,10 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
             sources_under_reduce(input, views, below, out)
         }
         Relation::Reduce { input, .. } => sources_under_reduce(input, views, true, out),
+        // A join keeps both inputs arranged: that is state like a `GROUP BY`'s.
+        Relation::Join { left, right, .. } => {
+            sources_under_reduce(left, views, true, out);
+            sources_under_reduce(right, views, true, out);
+        }
     }
 }

@@ -126,6 +126,32 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             );
             relation(out, input, depth + 1);
         }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            residual,
+            schema,
+        } => {
+            let on: Vec<String> = left_key
+                .iter()
+                .zip(right_key)
+                .map(|(l, r)| format!("{} = {}", expr(l, left.schema()), expr(r, right.schema())))
+                .collect();
+            let on = on.join(", ");
+            let residual = residual
+                .as_ref()
+                .map_or(String::new(), |e| format!(" residual={}", expr(e, schema)));
+            let _ = writeln!(
+                out,
+                "{pad}Join {} key=({on}){residual}",
+                format!("{kind:?}").to_lowercase()
+            );
+            relation(out, left, depth + 1);
+            relation(out, right, depth + 1);
+        }
     }
 }
 

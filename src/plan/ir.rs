@@ -229,6 +229,25 @@ pub enum Relation {
         /// Output schema: key columns, then one column per aggregate.
         schema: Schema,
     },
+    /// An equi-join: rows are `left ++ right`; a pair matches when every key expression of
+    /// the left row equals the one of the right row (NULL never equals anything) and the
+    /// residual condition holds. With no key every pair is compared (a cross join).
+    Join {
+        /// Left input.
+        left: Box<Relation>,
+        /// Right input.
+        right: Box<Relation>,
+        /// Which unmatched rows are kept.
+        kind: JoinKind,
+        /// Key expressions over the left row.
+        left_key: Vec<Expr>,
+        /// Key expressions over the right row, of the same types as the left ones.
+        right_key: Vec<Expr>,
+        /// The rest of the `ON` condition, over the joined row (`left ++ right`).
+        residual: Option<Expr>,
+        /// Output schema: the left columns, then the right ones.
+        schema: Schema,
+    },
 }
 
 impl Relation {
@@ -237,9 +256,106 @@ impl Relation {
         match self {
             Relation::Get { schema, .. }
             | Relation::Project { schema, .. }
-            | Relation::Reduce { schema, .. } => schema,
+            | Relation::Reduce { schema, .. }
+            | Relation::Join { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }
+    }
+}
+
+/// Which rows a join keeps besides the matched pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinKind {
+    /// Matched pairs only (also `CROSS JOIN` and `FROM a, b`, with no key).
+    Inner,
+    /// Also every left row without a match, with NULLs for the right columns.
+    Left,
+    /// Also every right row without a match, with NULLs for the left columns.
+    Right,
+    /// Both: unmatched rows of either side, padded with NULLs.
+    Full,
+}
+
+impl JoinKind {
+    /// Whether unmatched left rows are kept.
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether unmatched right rows are kept.
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+}
+
+impl Expr {
+    /// Call `f` on every column position this expression reads.
+    pub fn visit_columns(&self, f: &mut impl FnMut(usize)) {
+        match self {
+            Expr::Column(c) => f(*c),
+            Expr::Literal(_) => {}
+            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+                expr.visit_columns(f)
+            }
+            Expr::Binary { left, right, .. } => {
+                left.visit_columns(f);
+                right.visit_columns(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.visit_columns(f);
+                pattern.visit_columns(f);
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.visit_columns(f)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, r) in branches {
+                    c.visit_columns(f);
+                    r.visit_columns(f);
+                }
+                otherwise.visit_columns(f);
+            }
+        }
+    }
+
+    /// Change every column position `c` this expression reads to `f(c)`.
+    pub fn map_columns(&mut self, f: &mut impl FnMut(usize) -> usize) {
+        match self {
+            Expr::Column(c) => *c = f(*c),
+            Expr::Literal(_) => {}
+            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+                expr.map_columns(f)
+            }
+            Expr::Binary { left, right, .. } => {
+                left.map_columns(f);
+                right.map_columns(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.map_columns(f);
+                pattern.map_columns(f);
+            }
+            Expr::Call { args, .. } => args.iter_mut().for_each(|a| a.map_columns(f)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, r) in branches {
+                    c.map_columns(f);
+                    r.map_columns(f);
+                }
+                otherwise.map_columns(f);
+            }
+        }
+    }
+
+    /// The smallest and largest column position read, if any.
+    pub fn column_range(&self) -> Option<(usize, usize)> {
+        let mut range: Option<(usize, usize)> = None;
+        self.visit_columns(&mut |c| {
+            range = Some(range.map_or((c, c), |(lo, hi)| (lo.min(c), hi.max(c))));
+        });
+        range
     }
 }
 

@@ -6,7 +6,7 @@
 //! accepts a mismatch and quietly loses rows (FLINK-20370); ddflow refuses it.
 
 use crate::data::DataType;
-use crate::plan::ir::{Expr, Relation, View};
+use crate::plan::ir::{Expr, JoinKind, Relation, View};
 
 /// Column positions that identify each row of `relation` (no two rows agree on all of them),
 /// if the planner can tell: the columns of a `GROUP BY` (none for a global aggregate, which
@@ -24,6 +24,36 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             .map(|k| exprs.iter().position(|e| keeps(e, *k)))
             .collect(),
         Relation::Reduce { group_key, .. } => Some((0..group_key.len()).collect()),
+        // A pair is identified by the keys of its two rows. When the join key covers the right
+        // side's unique key, each left row matches at most one right row, so the left key
+        // alone identifies the rows of an inner or left join (and symmetrically).
+        Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            ..
+        } => {
+            let width = left.schema().len();
+            let lk = unique_key(left, views);
+            let rk = unique_key(right, views);
+            let covers = |key: &Option<Vec<usize>>, exprs: &[Expr]| {
+                key.as_ref().is_some_and(|k| {
+                    k.iter()
+                        .all(|c| exprs.iter().any(|e| matches!(e, Expr::Column(x) if x == c)))
+                })
+            };
+            if covers(&rk, right_key) && matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                return lk;
+            }
+            if covers(&lk, left_key) && matches!(kind, JoinKind::Inner | JoinKind::Right) {
+                return rk.map(|k| k.into_iter().map(|c| c + width).collect());
+            }
+            let mut key = lk?;
+            key.extend(rk?.into_iter().map(|c| c + width));
+            Some(key)
+        }
     }
 }
 

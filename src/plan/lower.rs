@@ -2,7 +2,7 @@
 
 use sqlparser::ast::{
     self as sql, BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value,
+    GroupByExpr, SelectItem, SetExpr, Spanned, Statement, UnaryOperator, Value,
 };
 
 use crate::data::{self, DataType, Schema};
@@ -11,6 +11,9 @@ use crate::plan::ir::*;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
 use crate::spec::parse::{MetadataClause, Parsed};
 use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
+
+mod from;
+use from::Scope;
 
 fn unquote(s: &str) -> String {
     s.trim()
@@ -67,12 +70,6 @@ struct Lowerer<'a> {
     depth: usize,
     /// Where the statement being lowered starts (for nodes without a position of their own).
     statement_start: Span,
-}
-
-/// The columns visible to an expression, with the names that qualify them.
-struct Scope {
-    schema: Schema,
-    qualifiers: Vec<String>,
 }
 
 /// Aggregation context: group keys (over the input) and the aggregates found so far.
@@ -419,80 +416,6 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn from(&mut self, s: &sql::Select) -> Result<(Relation, Scope)> {
-        let [twj] = s.from.as_slice() else {
-            return Err(self.err(
-                s.span(),
-                "a SELECT must read exactly one table or view (joins are not supported yet)",
-                None,
-            ));
-        };
-        if let Some(j) = twj.joins.first() {
-            return Err(self.err(j.relation.span(), "JOIN is not supported yet", None));
-        }
-        match &twj.relation {
-            TableFactor::Table { name, alias, .. } => {
-                let n = object_name(name);
-                let (relation, schema) = if let Some(v) =
-                    self.views.iter().find(|v| v.name.eq_ignore_ascii_case(&n))
-                {
-                    let schema = v.relation.schema().clone();
-                    (
-                        Relation::Get {
-                            name: v.name.clone(),
-                            schema: schema.clone(),
-                        },
-                        schema,
-                    )
-                } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&n))
-                {
-                    let lname = t.name.to_ascii_lowercase();
-                    if !self.read.contains(&lname) {
-                        self.read.push(lname);
-                    }
-                    (
-                        Relation::Get {
-                            name: t.name.clone(),
-                            schema: t.schema.clone(),
-                        },
-                        t.schema.clone(),
-                    )
-                } else {
-                    let names = self
-                        .tables
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .chain(self.views.iter().map(|v| v.name.as_str()));
-                    let hint = closest(&n, names).map(|c| format!("did you mean \"{c}\"?"));
-                    return Err(self.err(
-                        name.span(),
-                        format!("unknown table or view \"{n}\""),
-                        hint,
-                    ));
-                };
-                let mut qualifiers = vec![n.to_ascii_lowercase()];
-                qualifiers.extend(alias.iter().map(|a| a.name.value.to_ascii_lowercase()));
-                Ok((relation, Scope { schema, qualifiers }))
-            }
-            TableFactor::Derived {
-                subquery, alias, ..
-            } => {
-                let relation = self.query(subquery)?;
-                let schema = relation.schema().clone();
-                let qualifiers = alias
-                    .iter()
-                    .map(|a| a.name.value.to_ascii_lowercase())
-                    .collect();
-                Ok((relation, Scope { schema, qualifiers }))
-            }
-            other => Err(self.err(
-                other.span(),
-                "only tables, views and subqueries can be read",
-                None,
-            )),
-        }
-    }
-
     fn select(&mut self, s: &sql::Select) -> Result<Relation> {
         if s.distinct.is_some() {
             return Err(self.err(
@@ -503,14 +426,7 @@ impl<'a> Lowerer<'a> {
         }
         let (mut relation, scope) = self.from(s)?;
         if let Some(w) = &s.selection {
-            let (predicate, ty) = self.expr(w, &scope, &mut None)?;
-            if ty != DataType::Bool {
-                return Err(self.err(w.span(), format!("WHERE must be BOOLEAN, not {ty}"), None));
-            }
-            relation = Relation::Filter {
-                input: Box::new(relation),
-                predicate,
-            };
+            relation = self.where_clause(relation, &scope, w)?;
         }
         let group_by = match &s.group_by {
             GroupByExpr::Expressions(e, _) => e.clone(),
@@ -535,7 +451,7 @@ impl<'a> Lowerer<'a> {
             return Ok(Relation::Project {
                 input: Box::new(relation),
                 exprs,
-                schema: Schema::new(cols),
+                schema: Schema::new(unique_names(cols)),
             });
         }
         self.aggregate(relation, &scope, &group_by, &items, s.having.as_ref())
@@ -556,10 +472,27 @@ impl<'a> Lowerer<'a> {
                 SelectItem::ExprWithAliases { expr, .. } => {
                     return Err(self.err(expr.span(), "multiple aliases are not supported", None))
                 }
-                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                    for c in &scope.schema.columns {
-                        items.push((SqlExpr::Identifier(sql::Ident::new(c.name.clone())), None));
+                SelectItem::Wildcard(_) => {
+                    items.extend((0..scope.schema.len()).map(|i| (scope.reference(i), None)));
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let q = match kind {
+                        sql::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n),
+                        sql::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    if !scope.knows(&q) {
+                        return Err(self.err(
+                            item.span(),
+                            format!("unknown table or alias \"{q}\""),
+                            None,
+                        ));
                     }
+                    let lq = q.to_ascii_lowercase();
+                    items.extend(
+                        (0..scope.schema.len())
+                            .filter(|&i| scope.qualifiers[i].contains(&lq))
+                            .map(|i| (scope.reference(i), None)),
+                    );
                 }
             }
         }
@@ -660,7 +593,9 @@ impl<'a> Lowerer<'a> {
             },
             None => reduce,
         };
-        let schema = Schema::new(outputs.iter().map(|(_, n, t)| (n.clone(), *t)));
+        let schema = Schema::new(unique_names(
+            outputs.iter().map(|(_, n, t)| (n.clone(), *t)).collect(),
+        ));
         Ok(Relation::Project {
             input: Box::new(filtered),
             exprs: outputs.into_iter().map(|(e, _, _)| e).collect(),
@@ -1042,16 +977,26 @@ impl<'a> Lowerer<'a> {
         scope: &Scope,
     ) -> Result<Typed> {
         if let Some(q) = qualifier {
-            if !scope.qualifiers.contains(&q.to_ascii_lowercase()) {
+            if !scope.knows(q) {
                 return Err(self.err(span, format!("unknown table or alias \"{q}\""), None));
             }
         }
-        match scope.schema.index_of(name) {
-            Some(i) => Ok((Expr::Column(i), scope.schema.columns[i].ty)),
-            None => {
+        match scope.find(name, qualifier).as_slice() {
+            [i] => Ok((Expr::Column(*i), scope.schema.columns[*i].ty)),
+            [] => {
                 let hint = closest(name, scope.schema.columns.iter().map(|c| c.name.as_str()))
                     .map(|c| format!("did you mean \"{c}\"?"));
                 Err(self.err(span, format!("unknown column \"{name}\""), hint))
+            }
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .filter_map(|i| scope.qualifiers[*i].first())
+                    .map(|q| format!("{q}.{name}"))
+                    .collect();
+                let hint =
+                    (!names.is_empty()).then(|| format!("qualify it: {}", names.join(" or ")));
+                Err(self.err(span, format!("column \"{name}\" is ambiguous"), hint))
             }
         }
     }
@@ -1353,6 +1298,24 @@ fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
         terms = next;
     }
     terms.pop()
+}
+
+/// Output column names made unique as Flink does: a repeated name gets the smallest number
+/// suffix that is free (`id`, `id0`, `id1`), so a view over a join can name each column.
+fn unique_names(cols: Vec<(String, DataType)>) -> Vec<(String, DataType)> {
+    let mut taken: Vec<String> = Vec::with_capacity(cols.len());
+    cols.into_iter()
+        .map(|(name, ty)| {
+            let mut unique = name.clone();
+            let mut n = 0;
+            while taken.iter().any(|t| t.eq_ignore_ascii_case(&unique)) {
+                unique = format!("{name}{n}");
+                n += 1;
+            }
+            taken.push(unique.clone());
+            (unique, ty)
+        })
+        .collect()
 }
 
 /// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`, `NOT LIKE`).

@@ -8,12 +8,13 @@
 //! - `MIN`/`MAX` over an insert-only input: [`AggStrategy::InsertOnly`]; over an input that
 //!   retracts: [`AggStrategy::Hierarchical`].
 //!
-//! Sources only insert (a Kafka record is never taken back); filters and maps keep that; the
-//! output of a `GROUP BY` retracts (a group's old row goes when its new row comes).
+//! Sources only insert (a Kafka record is never taken back); filters, maps and inner joins
+//! keep that; the output of a `GROUP BY` retracts (a group's old row goes when its new row
+//! comes), and so does an outer join (a NULL-padded row goes when its first match comes).
 
 use std::collections::HashMap;
 
-use crate::plan::ir::{AggFunc, AggStrategy, Program, Relation};
+use crate::plan::ir::{AggFunc, AggStrategy, JoinKind, Program, Relation};
 
 /// Set the strategy of every aggregate in `program`.
 pub fn choose(program: &mut Program) {
@@ -53,6 +54,15 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             }
             false
         }
+        // Matched pairs of insert-only inputs only insert; an outer join takes back a
+        // NULL-padded row when its first match arrives.
+        Relation::Join {
+            left, right, kind, ..
+        } => {
+            let l = plan_relation(left, views);
+            let r = plan_relation(right, views);
+            l && r && *kind == JoinKind::Inner
+        }
     }
 }
 
@@ -77,6 +87,10 @@ mod tests {
                 } => {
                     walk(input, out);
                     out.push(aggregates.iter().map(|a| a.strategy).collect());
+                }
+                Relation::Join { left, right, .. } => {
+                    walk(left, out);
+                    walk(right, out);
                 }
             }
         }

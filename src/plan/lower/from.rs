@@ -1,0 +1,396 @@
+//! `FROM` and `WHERE`: tables, views, subqueries and joins, and the names that reach them.
+//!
+//! A `FROM` list is a left-deep tree of [`Relation::Join`]s (`FROM a, b` is a join with no
+//! key). An equality between a column expression of each side, in `ON` or in a `WHERE` over
+//! inner joins, becomes a join key, so `FROM a, b WHERE a.x = b.y` is an equi-join, not a
+//! cross product; every other condition stays a residual (`ON`) or a filter (`WHERE`).
+
+use sqlparser::ast::{
+    self as sql, BinaryOperator, Expr as SqlExpr, JoinConstraint, JoinOperator, Spanned,
+    TableFactor,
+};
+
+use super::{balanced, object_name, Lowerer, Typed};
+use crate::data::{DataType, Schema};
+use crate::error::Result;
+use crate::plan::ir::{Expr, JoinKind, Relation};
+use crate::spec::options::closest;
+
+/// The columns visible to an expression, with the names that qualify them.
+pub(super) struct Scope {
+    pub(super) schema: Schema,
+    /// Per column, the lowercase names that qualify it (its table's name and alias).
+    pub(super) qualifiers: Vec<Vec<String>>,
+}
+
+impl Scope {
+    fn of(schema: Schema, names: Vec<String>) -> Scope {
+        let qualifiers = vec![names; schema.len()];
+        Scope { schema, qualifiers }
+    }
+
+    /// The columns of `self`, then those of `right`.
+    fn join(mut self, right: Scope) -> Scope {
+        self.schema.columns.extend(right.schema.columns);
+        self.qualifiers.extend(right.qualifiers);
+        self
+    }
+
+    /// The positions of the columns called `name`, qualified by `qualifier` if given.
+    pub(super) fn find(&self, name: &str, qualifier: Option<&str>) -> Vec<usize> {
+        let q = qualifier.map(str::to_ascii_lowercase);
+        (0..self.schema.len())
+            .filter(|&i| self.schema.columns[i].name.eq_ignore_ascii_case(name))
+            .filter(|&i| q.as_ref().is_none_or(|q| self.qualifiers[i].contains(q)))
+            .collect()
+    }
+
+    /// Whether some column is qualified by `qualifier`.
+    pub(super) fn knows(&self, qualifier: &str) -> bool {
+        let q = qualifier.to_ascii_lowercase();
+        self.qualifiers.iter().any(|qs| qs.contains(&q))
+    }
+
+    /// The columns, each named as a qualified reference (`o.id`) where its table has a name:
+    /// a join's schema, which only plans show.
+    fn qualified_schema(&self) -> Schema {
+        Schema::new((0..self.schema.len()).map(|i| {
+            let c = &self.schema.columns[i];
+            match self.qualifiers[i].first() {
+                Some(q) => (format!("{q}.{}", c.name), c.ty),
+                None => (c.name.clone(), c.ty),
+            }
+        }))
+    }
+
+    /// A name for column `i` that resolves to it: qualified when its table has a name.
+    pub(super) fn reference(&self, i: usize) -> SqlExpr {
+        let name = sql::Ident::new(self.schema.columns[i].name.clone());
+        match self.qualifiers[i].first() {
+            Some(q) => SqlExpr::CompoundIdentifier(vec![sql::Ident::new(q.clone()), name]),
+            None => SqlExpr::Identifier(name),
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// The `FROM` clause: one relation and the scope its columns are named in.
+    pub(super) fn from(&mut self, s: &sql::Select) -> Result<(Relation, Scope)> {
+        let mut acc: Option<(Relation, Scope)> = None;
+        for twj in &s.from {
+            let mut cur = self.table_factor(&twj.relation)?;
+            for j in &twj.joins {
+                let right = self.table_factor(&j.relation)?;
+                cur = self.join(cur, right, &j.join_operator, j.relation.span())?;
+            }
+            acc = Some(match acc {
+                None => cur,
+                Some(prev) => self.cross(prev, cur),
+            });
+        }
+        acc.ok_or_else(|| {
+            self.err(
+                s.span(),
+                "a SELECT must read a table, view or subquery (FROM ...)",
+                None,
+            )
+        })
+    }
+
+    /// A table, a view or a subquery.
+    fn table_factor(&mut self, factor: &TableFactor) -> Result<(Relation, Scope)> {
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let n = object_name(name);
+                let (relation, schema) = if let Some(v) =
+                    self.views.iter().find(|v| v.name.eq_ignore_ascii_case(&n))
+                {
+                    let schema = v.relation.schema().clone();
+                    (
+                        Relation::Get {
+                            name: v.name.clone(),
+                            schema: schema.clone(),
+                        },
+                        schema,
+                    )
+                } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&n))
+                {
+                    let lname = t.name.to_ascii_lowercase();
+                    if !self.read.contains(&lname) {
+                        self.read.push(lname);
+                    }
+                    (
+                        Relation::Get {
+                            name: t.name.clone(),
+                            schema: t.schema.clone(),
+                        },
+                        t.schema.clone(),
+                    )
+                } else {
+                    let names = self
+                        .tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .chain(self.views.iter().map(|v| v.name.as_str()));
+                    let hint = closest(&n, names).map(|c| format!("did you mean \"{c}\"?"));
+                    return Err(self.err(
+                        name.span(),
+                        format!("unknown table or view \"{n}\""),
+                        hint,
+                    ));
+                };
+                let mut names = vec![n.to_ascii_lowercase()];
+                names.extend(alias.iter().map(|a| a.name.value.to_ascii_lowercase()));
+                // With an alias, the alias is the name a `*` expansion qualifies columns by.
+                names.rotate_right(alias.iter().count());
+                Ok((relation, Scope::of(schema, names)))
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let relation = self.query(subquery)?;
+                let schema = relation.schema().clone();
+                let names = alias
+                    .iter()
+                    .map(|a| a.name.value.to_ascii_lowercase())
+                    .collect();
+                Ok((relation, Scope::of(schema, names)))
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => {
+                let mut cur = self.table_factor(&table_with_joins.relation)?;
+                for j in &table_with_joins.joins {
+                    let right = self.table_factor(&j.relation)?;
+                    cur = self.join(cur, right, &j.join_operator, j.relation.span())?;
+                }
+                Ok(cur)
+            }
+            other => Err(self.err(
+                other.span(),
+                "only tables, views, subqueries and joins of them can be read",
+                None,
+            )),
+        }
+    }
+
+    /// Every pair of rows (`FROM a, b` before its `WHERE` adds keys; `CROSS JOIN`).
+    fn cross(&mut self, left: (Relation, Scope), right: (Relation, Scope)) -> (Relation, Scope) {
+        let scope = left.1.join(right.1);
+        let relation = Relation::Join {
+            left: Box::new(left.0),
+            right: Box::new(right.0),
+            kind: JoinKind::Inner,
+            left_key: Vec::new(),
+            right_key: Vec::new(),
+            residual: None,
+            schema: scope.qualified_schema(),
+        };
+        (relation, scope)
+    }
+
+    /// `left <op> JOIN right ON ...`.
+    fn join(
+        &mut self,
+        left: (Relation, Scope),
+        right: (Relation, Scope),
+        op: &JoinOperator,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<(Relation, Scope)> {
+        let (kind, constraint) = match op {
+            JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+            JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+            JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
+            JoinOperator::FullOuter(c) => (JoinKind::Full, c),
+            JoinOperator::CrossJoin(JoinConstraint::None) => return Ok(self.cross(left, right)),
+            _ => return Err(self.err(
+                span,
+                "this kind of join is not supported",
+                Some(
+                    "write [INNER] JOIN, LEFT, RIGHT or FULL [OUTER] JOIN ... ON, or CROSS JOIN"
+                        .into(),
+                ),
+            )),
+        };
+        let on = match constraint {
+            JoinConstraint::On(e) => e,
+            JoinConstraint::None if kind == JoinKind::Inner => return Ok(self.cross(left, right)),
+            JoinConstraint::None => {
+                return Err(self.err(
+                    span,
+                    format!("a {} JOIN needs an ON condition", kind_name(kind)),
+                    None,
+                ))
+            }
+            JoinConstraint::Using(_) | JoinConstraint::UsingAlias(..) | JoinConstraint::Natural => {
+                return Err(self.err(
+                    span,
+                    "USING and NATURAL joins are not supported",
+                    Some("name the columns: JOIN b ON a.c = b.c".into()),
+                ))
+            }
+        };
+        let width = left.1.schema.len();
+        let scope = left.1.join(right.1);
+        let (mut left_key, mut right_key, mut residual) = (Vec::new(), Vec::new(), Vec::new());
+        for c in conjuncts(on) {
+            if let Some((a, b)) = equality(c) {
+                let a = self.expr(a, &scope, &mut None)?;
+                let b = self.expr(b, &scope, &mut None)?;
+                if let Some((l, r)) = key_pair(&a, &b, width) {
+                    left_key.push(l);
+                    right_key.push(r);
+                    continue;
+                }
+            }
+            let (x, ty) = self.expr(c, &scope, &mut None)?;
+            if ty != DataType::Bool {
+                return Err(self.err(c.span(), format!("ON must be BOOLEAN, not {ty}"), None));
+            }
+            residual.push(x);
+        }
+        let relation = Relation::Join {
+            left: Box::new(left.0),
+            right: Box::new(right.0),
+            kind,
+            left_key,
+            right_key,
+            residual: balanced(crate::plan::ir::BinaryOp::And, residual),
+            schema: scope.qualified_schema(),
+        };
+        Ok((relation, scope))
+    }
+
+    /// `WHERE w` over `relation`: equalities across the sides of inner joins become join keys,
+    /// the rest a filter.
+    pub(super) fn where_clause(
+        &mut self,
+        mut relation: Relation,
+        scope: &Scope,
+        w: &SqlExpr,
+    ) -> Result<Relation> {
+        let mut rest = Vec::new();
+        for c in conjuncts(w) {
+            if let (Some((a, b)), Relation::Join { .. }) = (equality(c), &relation) {
+                let a = self.expr(a, scope, &mut None)?;
+                let b = self.expr(b, scope, &mut None)?;
+                if push_key(&mut relation, &a, &b) {
+                    continue;
+                }
+            }
+            let (x, ty) = self.expr(c, scope, &mut None)?;
+            if ty != DataType::Bool {
+                return Err(self.err(c.span(), format!("WHERE must be BOOLEAN, not {ty}"), None));
+            }
+            rest.push(x);
+        }
+        Ok(match balanced(crate::plan::ir::BinaryOp::And, rest) {
+            Some(predicate) => Relation::Filter {
+                input: Box::new(relation),
+                predicate,
+            },
+            None => relation,
+        })
+    }
+}
+
+fn kind_name(kind: JoinKind) -> &'static str {
+    match kind {
+        JoinKind::Inner => "INNER",
+        JoinKind::Left => "LEFT",
+        JoinKind::Right => "RIGHT",
+        JoinKind::Full => "FULL",
+    }
+}
+
+/// The terms of `e` as a conjunction (`a AND (b AND c)` → `a, b, c`).
+fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
+    match e {
+        SqlExpr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(left);
+            out.extend(conjuncts(right));
+            out
+        }
+        SqlExpr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+/// `a = b` → `(a, b)`.
+fn equality(e: &SqlExpr) -> Option<(&SqlExpr, &SqlExpr)> {
+    match e {
+        SqlExpr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => Some((left, right)),
+        _ => None,
+    }
+}
+
+/// When one of `a`, `b` reads only left columns (below `width`) and the other only right
+/// ones, the pair as join keys: the left one, and the right one over the right row. Numbers
+/// of different types meet as DOUBLE, so equal values have equal keys.
+fn key_pair(a: &Typed, b: &Typed, width: usize) -> Option<(Expr, Expr)> {
+    let side = |e: &Expr| match e.column_range()? {
+        (_, hi) if hi < width => Some(false),
+        (lo, _) if lo >= width => Some(true),
+        _ => None,
+    };
+    let (l, r) = match (side(&a.0)?, side(&b.0)?) {
+        (false, true) => (a, b),
+        (true, false) => (b, a),
+        _ => return None,
+    };
+    let (l, r) = match (l.1, r.1) {
+        (x, y) if x == y => (l.0.clone(), r.0.clone()),
+        (DataType::Int, DataType::Float) => (to_double(l.0.clone()), r.0.clone()),
+        (DataType::Float, DataType::Int) => (l.0.clone(), to_double(r.0.clone())),
+        _ => return None,
+    };
+    let mut r = r;
+    r.map_columns(&mut |c| c - width);
+    Some((l, r))
+}
+
+fn to_double(e: Expr) -> Expr {
+    Expr::Cast {
+        expr: Box::new(e),
+        from: DataType::Int,
+        ty: DataType::Float,
+    }
+}
+
+/// Add `a = b` as a key of the inner join in `relation` whose two sides it spans, looking
+/// through the left inputs of inner and left joins (a condition on a left join's left side
+/// may be applied before it); false when there is none.
+fn push_key(relation: &mut Relation, a: &Typed, b: &Typed) -> bool {
+    let Relation::Join {
+        left,
+        kind,
+        left_key,
+        right_key,
+        ..
+    } = relation
+    else {
+        return false;
+    };
+    let width = left.schema().len();
+    if *kind == JoinKind::Inner {
+        if let Some((l, r)) = key_pair(a, b, width) {
+            left_key.push(l);
+            right_key.push(r);
+            return true;
+        }
+    }
+    let in_left = |e: &Expr| e.column_range().is_some_and(|(_, hi)| hi < width);
+    matches!(kind, JoinKind::Inner | JoinKind::Left)
+        && in_left(&a.0)
+        && in_left(&b.0)
+        && push_key(left, a, b)
+}

@@ -1,0 +1,193 @@
+//! Joins: matched pairs from two arrangements by key, and the NULL-padded rows of outer joins.
+//!
+//! ```text
+//!  left ─► (key, row) ─► arrangement ─┬─ join_core ─► left ++ right, if the residual holds ─► out
+//!  right ─► (key, row) ─► arrangement ─┘      │
+//!                                             └─► rows with no match (outer joins) ++ NULLs ─► out
+//! ```
+//! A row whose key has a NULL never matches (SQL's `NULL = x` is not true). An inner join
+//! drops it before arranging; a side an outer join keeps arranges it under a key no row of the
+//! other side can have (a NULL, then the side, then the row), so it is state like every other
+//! row and always unmatched. A left row is unmatched when no right row has its key (no
+//! residual), or when no pair it is in passes the residual: then the rows that had a match
+//! are found by a semijoin of the left rows with the distinct left halves of the matched pairs.
+//! Matched pairs and padded rows change together in one epoch, so an outer join's output
+//! retracts a padded row exactly when its first match arrives.
+//!
+//! The two input arrangements are the join's state: when they are fed directly by sources,
+//! rendering hands them to checkpointing through [`StateHooks`].
+
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::implementations::{KeyBuilder, KeySpine, ValSpine};
+use differential_dataflow::VecCollection;
+use timely::dataflow::operators::vec::Map;
+
+use crate::data::{Datum, Row, RowCollection};
+use crate::plan::ir::{Expr, JoinKind};
+use crate::render::scalar;
+use crate::render::{RenderState, StateHooks};
+use crate::state::{StateArrangement, ValState};
+use crate::timestamp::{Diff, Time};
+
+/// What a `Join` node asks for (see [`crate::plan::ir::Relation::Join`]).
+pub struct JoinSpec<'a> {
+    /// Which unmatched rows are kept.
+    pub kind: JoinKind,
+    /// Key expressions over the left row.
+    pub left_key: &'a [Expr],
+    /// Key expressions over the right row.
+    pub right_key: &'a [Expr],
+    /// Extra condition over the joined row.
+    pub residual: Option<&'a Expr>,
+    /// Columns of the left row.
+    pub left_width: usize,
+    /// Columns of the right row.
+    pub right_width: usize,
+}
+
+type Arrangement<'s> = Arranged<'s, TraceAgent<ValSpine<Row, Row, Time, Diff>>>;
+
+/// Render a join of `left` and `right`; `keep` says, per side, whether its arrangement is
+/// state (checkpointing is on and the side is fed by sources).
+pub fn render_join<'s>(
+    left: RowCollection<'s>,
+    right: RowCollection<'s>,
+    spec: &JoinSpec<'_>,
+    keep: (bool, bool),
+    state: &mut RenderState<'s>,
+) -> RowCollection<'s> {
+    let left = arrange(
+        keyed(left, spec.left_key, spec.kind.keeps_left().then_some(1)),
+        "Arrange: Join left",
+        &mut StateHooks {
+            state,
+            keep: keep.0,
+        },
+    );
+    let right = arrange(
+        keyed(right, spec.right_key, spec.kind.keeps_right().then_some(2)),
+        "Arrange: Join right",
+        &mut StateHooks {
+            state,
+            keep: keep.1,
+        },
+    );
+    let residual = spec.residual.cloned();
+    let matched = left
+        .clone()
+        .join_core(right.clone(), move |_key, l: &Row, r: &Row| {
+            let row = l.concat(r);
+            residual
+                .as_ref()
+                .is_none_or(|p| scalar::holds(p, &row))
+                .then_some(row)
+        });
+    let mut output = matched.clone();
+    if spec.kind.keeps_left() {
+        let nulls = nulls(spec.right_width);
+        let width = spec.left_width;
+        let unmatched = unmatched(
+            &left,
+            &right,
+            &matched,
+            spec.residual.is_some(),
+            move |row| Row::pack(row.iter().take(width)),
+        );
+        output = output.concat(unmatched.map(move |l| l.concat(&nulls)));
+    }
+    if spec.kind.keeps_right() {
+        let nulls = nulls(spec.left_width);
+        let width = spec.left_width;
+        let unmatched = unmatched(
+            &right,
+            &left,
+            &matched,
+            spec.residual.is_some(),
+            move |row| Row::pack(row.iter().skip(width)),
+        );
+        output = output.concat(unmatched.map(move |r| nulls.concat(&r)));
+    }
+    output
+}
+
+/// `(key, row)` per row. A row whose key has a NULL is dropped, or, when `kept_as` names the
+/// side (an outer join keeps its unmatched rows), keyed by `[NULL, side, row...]`, which no
+/// row of the other side has.
+fn keyed<'s>(
+    input: RowCollection<'s>,
+    key: &[Expr],
+    kept_as: Option<i64>,
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
+    let key = key.to_vec();
+    input.flat_map(move |row| {
+        let k = scalar::project(&key, &row);
+        if !k.iter().any(|d| d.is_null()) {
+            return Some((k, row));
+        }
+        let side = kept_as?;
+        let k = Row::pack(
+            [Datum::Null, Datum::Int(side)]
+                .into_iter()
+                .chain(row.iter()),
+        );
+        Some((k, row))
+    })
+}
+
+/// Arrange `(key, row)` pairs by key, as state when `hooks` says so.
+fn arrange<'s>(
+    pairs: VecCollection<'s, Time, (Row, Row), Diff>,
+    name: &str,
+    hooks: &mut StateHooks<'_, 's>,
+) -> Arrangement<'s> {
+    hooks.state(pairs, |pairs, keep| {
+        let arranged = pairs.arrange_by_key_named(name);
+        let state = keep.then(|| {
+            let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        (arranged, state)
+    })
+}
+
+/// The rows of `this` side that no pair in `matched` came from. Without a residual, that is
+/// the rows whose key the `other` side lacks; with one, the rows that are not the `half`
+/// (this side's columns) of a matched pair.
+fn unmatched<'s>(
+    this: &Arrangement<'s>,
+    other: &Arrangement<'s>,
+    matched: &RowCollection<'s>,
+    residual: bool,
+    half: impl Fn(&Row) -> Row + 'static,
+) -> RowCollection<'s> {
+    let rows = this.clone().as_collection(|_key, row: &Row| row.clone());
+    let hit = if residual {
+        let hits = matched
+            .clone()
+            .map(move |row| half(&row))
+            .distinct_core::<Diff>();
+        rows.clone()
+            .map(|row| (row, ()))
+            .semijoin(hits)
+            .map(|(row, ())| row)
+    } else {
+        let keys = other
+            .clone()
+            .reduce_abelian::<_, KeyBuilder<Row, Time, Diff>, KeySpine<Row, Time, Diff>, _, _>(
+                "Join keys",
+                |_key, _rows, out: &mut Vec<((), Diff)>| out.push(((), 1)),
+                |vec, key: &Row, upds: &mut Vec<((), Time, Diff)>| {
+                    vec.clear();
+                    vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
+                },
+            );
+        this.clone()
+            .join_core(keys, |_key, row: &Row, _unit: &()| Some(row.clone()))
+    };
+    rows.concat(hit.negate())
+}
+
+/// A row of `n` NULLs.
+fn nulls(n: usize) -> Row {
+    Row::pack(std::iter::repeat_n(Datum::Null, n))
+}
