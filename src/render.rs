@@ -204,6 +204,20 @@ fn render_relation<'s>(
                 stateful: true,
             }
         }
+        Relation::Union { inputs, .. } => {
+            let mut rendered = inputs
+                .iter()
+                .map(|i| render_relation(i, env, state, label))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter();
+            let first = rendered
+                .next()
+                .ok_or_else(|| Error::Internal("a UNION without inputs".into()))?;
+            rendered.fold(first, |acc, next| Rendered {
+                collection: acc.collection.concat(next.collection),
+                stateful: acc.stateful || next.stateful,
+            })
+        }
     })
 }
 

@@ -53,7 +53,13 @@ const QUERIES: [&str; 6] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 10] = [
+const JOIN_QUERIES: [&str; 14] = [
+    // Set operations and WITH over inserts and retractions.
+    "INSERT INTO j2 SELECT DISTINCT k, v FROM t WHERE v IS NOT NULL;",
+    "INSERT INTO j2 SELECT k, v FROM t UNION ALL SELECT k, w FROM u WHERE w > 0;",
+    "INSERT INTO j2 SELECT k, v FROM t UNION SELECT k, w FROM u;",
+    "INSERT INTO j3 WITH c AS (SELECT k, COUNT(*) AS n FROM t GROUP BY k)
+       SELECT x.k, x.n, y.n FROM c AS x JOIN c AS y ON x.k = y.k;",
     "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t JOIN u ON t.k = u.k;",
     "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t LEFT JOIN u ON t.k = u.k;",
     "INSERT INTO j4 SELECT t.k, t.v, u.k, u.w FROM t RIGHT JOIN u ON t.k = u.k;",
@@ -236,6 +242,13 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                     key.push(fold(agg.func, &values));
                 }
                 out.insert(key, 1);
+            }
+        }
+        Relation::Union { inputs, .. } => {
+            for i in inputs {
+                for (row, n) in evaluate(i, env) {
+                    *out.entry(row).or_insert(0) += n;
+                }
             }
         }
         Relation::Join {

@@ -141,5 +141,10 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
             sources_under_reduce(left, views, true, out);
             sources_under_reduce(right, views, true, out);
         }
+        Relation::Union { inputs, .. } => {
+            for i in inputs {
+                sources_under_reduce(i, views, below, out);
+            }
+        }
     }
 }

@@ -152,6 +152,12 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             relation(out, left, depth + 1);
             relation(out, right, depth + 1);
         }
+        Relation::Union { inputs, .. } => {
+            let _ = writeln!(out, "{pad}Union all");
+            for i in inputs {
+                relation(out, i, depth + 1);
+            }
+        }
     }
 }
 

@@ -248,6 +248,13 @@ pub enum Relation {
         /// Output schema: the left columns, then the right ones.
         schema: Schema,
     },
+    /// `UNION ALL`: the rows of every input (of equal column types), multiplicities added.
+    Union {
+        /// The inputs.
+        inputs: Vec<Relation>,
+        /// Output schema (the first input's names).
+        schema: Schema,
+    },
 }
 
 impl Relation {
@@ -257,7 +264,8 @@ impl Relation {
             Relation::Get { schema, .. }
             | Relation::Project { schema, .. }
             | Relation::Reduce { schema, .. }
-            | Relation::Join { schema, .. } => schema,
+            | Relation::Join { schema, .. }
+            | Relation::Union { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }
     }

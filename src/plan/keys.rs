@@ -24,6 +24,8 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             .map(|k| exprs.iter().position(|e| keeps(e, *k)))
             .collect(),
         Relation::Reduce { group_key, .. } => Some((0..group_key.len()).collect()),
+        // Two inputs may hold equal rows.
+        Relation::Union { .. } => None,
         // A pair is identified by the keys of its two rows. When the join key covers the right
         // side's unique key, each left row matches at most one right row, so the left key
         // alone identifies the rows of an inner or left join (and symmetrically).

@@ -32,6 +32,7 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
         settings: Vec::new(),
         depth: 0,
         statement_start: Span::default(),
+        ctes: Vec::new(),
     };
     let mut metadata = parsed.metadata.iter();
     for (i, st) in parsed.statements.iter().enumerate() {
@@ -70,6 +71,8 @@ struct Lowerer<'a> {
     depth: usize,
     /// Where the statement being lowered starts (for nodes without a position of their own).
     statement_start: Span,
+    /// The `WITH` names in scope, innermost last, and the views they were lowered to.
+    ctes: Vec<(String, String)>,
 }
 
 /// Aggregation context: group keys (over the input) and the aggregates found so far.
@@ -397,32 +400,180 @@ impl<'a> Lowerer<'a> {
     }
 
     fn query(&mut self, q: &sql::Query) -> Result<Relation> {
-        if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some()
-        {
+        if q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
             return Err(self.err(
                 q.span(),
-                "WITH, ORDER BY, LIMIT and FETCH are not supported yet",
+                "ORDER BY, LIMIT and FETCH are not supported yet",
                 None,
             ));
         }
-        match q.body.as_ref() {
+        let scoped = self.ctes.len();
+        if let Some(with) = &q.with {
+            if with.recursive {
+                return Err(self.err(q.span(), "WITH RECURSIVE is not supported yet", None));
+            }
+            for cte in &with.cte_tables {
+                if !cte.alias.columns.is_empty() {
+                    return Err(self.err(
+                        cte.alias.name.span,
+                        "column lists after a WITH name are not supported",
+                        Some("name the columns with AS inside its query".into()),
+                    ));
+                }
+                let relation = self.query(&cte.query)?;
+                // A view of its own, under a name no statement can write; the name the query
+                // uses resolves to it until the end of this query.
+                let name = cte.alias.name.value.clone();
+                let internal = format!("{name}#{}", self.views.len());
+                self.views.push(View {
+                    name: internal.clone(),
+                    relation,
+                });
+                self.ctes.push((name, internal));
+            }
+        }
+        let result = self.set_expr(&q.body);
+        self.ctes.truncate(scoped);
+        result
+    }
+
+    /// A query body: a SELECT, a parenthesized query, or a UNION of them.
+    fn set_expr(&mut self, body: &SetExpr) -> Result<Relation> {
+        match body {
             SetExpr::Select(s) => self.select(s),
             SetExpr::Query(inner) => self.query(inner),
+            SetExpr::SetOperation {
+                op: sql::SetOperator::Union,
+                set_quantifier,
+                left,
+                right,
+            } => {
+                let left = self.set_expr(left)?;
+                let right = self.set_expr(right)?;
+                let union = self.union(left, right, body.span())?;
+                match set_quantifier {
+                    sql::SetQuantifier::All => Ok(union),
+                    sql::SetQuantifier::Distinct | sql::SetQuantifier::None => Ok(distinct(union)),
+                    other => Err(self.err(
+                        body.span(),
+                        format!("UNION {other} is not supported"),
+                        Some("write UNION or UNION ALL".into()),
+                    )),
+                }
+            }
             other => Err(self.err(
                 other.span(),
-                "UNION, INTERSECT, EXCEPT and VALUES are not supported yet",
+                "INTERSECT, EXCEPT and VALUES are not supported yet",
                 None,
             )),
         }
     }
 
-    fn select(&mut self, s: &sql::Select) -> Result<Relation> {
-        if s.distinct.is_some() {
+    /// `left UNION ALL right`: equal column counts; an INTEGER column meets a DOUBLE one as
+    /// DOUBLE; other types must be equal.
+    fn union(
+        &mut self,
+        left: Relation,
+        right: Relation,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Relation> {
+        let (ls, rs) = (left.schema().clone(), right.schema().clone());
+        if ls.len() != rs.len() {
             return Err(self.err(
-                s.span(),
-                "SELECT DISTINCT is not supported yet (use GROUP BY)",
+                span,
+                format!(
+                    "the two sides of a UNION have {} and {} columns",
+                    ls.len(),
+                    rs.len()
+                ),
                 None,
             ));
+        }
+        let mut types = Vec::new();
+        for (i, (l, r)) in ls.columns.iter().zip(&rs.columns).enumerate() {
+            types.push(match (l.ty, r.ty) {
+                (a, b) if a == b => a,
+                (DataType::Int, DataType::Float) | (DataType::Float, DataType::Int) => {
+                    DataType::Float
+                }
+                (a, b) => {
+                    return Err(self.err(
+                        span,
+                        format!(
+                            "UNION column {} (\"{}\") is {a} on one side and {b} on the other",
+                            i + 1,
+                            l.name
+                        ),
+                        Some("CAST one side to the other's type".into()),
+                    ))
+                }
+            });
+        }
+        let schema = Schema::new(
+            ls.columns
+                .iter()
+                .zip(&types)
+                .map(|(c, t)| (c.name.clone(), *t)),
+        );
+        let widen = |r: Relation| -> Relation {
+            let from = r.schema().clone();
+            if from.columns.iter().zip(&types).all(|(c, t)| c.ty == *t) {
+                return r;
+            }
+            let exprs = from
+                .columns
+                .iter()
+                .zip(&types)
+                .enumerate()
+                .map(|(i, (c, t))| {
+                    if c.ty == *t {
+                        Expr::Column(i)
+                    } else {
+                        Expr::Cast {
+                            expr: Box::new(Expr::Column(i)),
+                            from: c.ty,
+                            ty: *t,
+                        }
+                    }
+                })
+                .collect();
+            let schema = Schema::new(
+                from.columns
+                    .iter()
+                    .zip(&types)
+                    .map(|(c, t)| (c.name.clone(), *t)),
+            );
+            Relation::Project {
+                input: Box::new(r),
+                exprs,
+                schema,
+            }
+        };
+        let mut inputs = Vec::new();
+        for side in [widen(left), widen(right)] {
+            match side {
+                Relation::Union { inputs: inner, .. } => inputs.extend(inner),
+                other => inputs.push(other),
+            }
+        }
+        Ok(Relation::Union { inputs, schema })
+    }
+
+    fn select(&mut self, s: &sql::Select) -> Result<Relation> {
+        match &s.distinct {
+            None | Some(sql::Distinct::All) => {}
+            Some(sql::Distinct::Distinct) => {
+                let mut plain = s.clone();
+                plain.distinct = None;
+                return Ok(distinct(self.select(&plain)?));
+            }
+            Some(sql::Distinct::On(_)) => {
+                return Err(self.err(
+                    s.span(),
+                    "SELECT DISTINCT ON is not supported",
+                    Some("use GROUP BY".into()),
+                ))
+            }
         }
         let (mut relation, scope) = self.from(s)?;
         if let Some(w) = &s.selection {
@@ -1298,6 +1449,17 @@ fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
         terms = next;
     }
     terms.pop()
+}
+
+/// The distinct rows of `r`: a `GROUP BY` of every column, with no aggregates.
+fn distinct(r: Relation) -> Relation {
+    let schema = r.schema().clone();
+    Relation::Reduce {
+        group_key: (0..schema.len()).map(Expr::Column).collect(),
+        aggregates: Vec::new(),
+        input: Box::new(r),
+        schema,
+    }
 }
 
 /// Output column names made unique as Flink does: a repeated name gets the smallest number

@@ -63,6 +63,11 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             let r = plan_relation(right, views);
             l && r && *kind == JoinKind::Inner
         }
+        Relation::Union { inputs, .. } => {
+            // Every input is planned (no short circuit).
+            let only: Vec<bool> = inputs.iter_mut().map(|i| plan_relation(i, views)).collect();
+            only.into_iter().all(|b| b)
+        }
     }
 }
 
@@ -92,6 +97,7 @@ mod tests {
                     walk(left, out);
                     walk(right, out);
                 }
+                Relation::Union { inputs, .. } => inputs.iter().for_each(|i| walk(i, out)),
             }
         }
         for v in &program.views {

@@ -118,13 +118,14 @@ pub fn render_reduce<'s>(
     let hierarchical: Vec<usize> = (0..aggregates.len())
         .filter(|i| aggregates[*i].strategy == AggStrategy::Hierarchical)
         .collect();
-    let accumulable = (hierarchical.len() < aggregates.len())
+    // A GROUP BY without aggregates (or a DISTINCT) is the accumulable part with no slots.
+    let accumulable = (hierarchical.len() < aggregates.len() || aggregates.is_empty())
         .then(|| render_accumulable(input.clone(), group_key, aggregates, on_error, hooks));
     let min_max = (!hierarchical.is_empty())
         .then(|| render_hierarchical(input, group_key, aggregates, &hierarchical, hooks));
     match (accumulable, min_max) {
-        (Some(acc), None) => acc.map(|(k, v)| concat(&k, &v)),
-        (None, Some(mm)) => mm.map(|(k, v)| concat(&k, &v)),
+        (Some(acc), None) => acc.map(|(k, v)| k.concat(&v)),
+        (None, Some(mm)) => mm.map(|(k, v)| k.concat(&v)),
         (Some(acc), Some(mm)) => {
             // Aggregate i comes from the min/max row when hierarchical, else from the
             // accumulable row, each in aggregate order.
@@ -141,12 +142,8 @@ pub fn render_reduce<'s>(
                 Row::pack(key.iter().chain(values))
             })
         }
-        (None, None) => unreachable!("a Reduce has at least one aggregate"),
+        (None, None) => unreachable!("without aggregates the accumulable part is rendered"),
     }
-}
-
-fn concat(a: &Row, b: &Row) -> Row {
-    Row::pack(a.iter().chain(b.iter()))
 }
 
 /// The accumulable part: `(key, values of the non-hierarchical aggregates)` per group.

@@ -102,8 +102,17 @@ impl Lowerer<'_> {
         match factor {
             TableFactor::Table { name, alias, .. } => {
                 let n = object_name(name);
-                let (relation, schema) = if let Some(v) =
-                    self.views.iter().find(|v| v.name.eq_ignore_ascii_case(&n))
+                // A WITH name hides a view or table of the same name.
+                let lookup = self
+                    .ctes
+                    .iter()
+                    .rev()
+                    .find(|(cte, _)| cte.eq_ignore_ascii_case(&n))
+                    .map_or(n.clone(), |(_, view)| view.clone());
+                let (relation, schema) = if let Some(v) = self
+                    .views
+                    .iter()
+                    .find(|v| v.name.eq_ignore_ascii_case(&lookup))
                 {
                     let schema = v.relation.schema().clone();
                     (
@@ -131,7 +140,8 @@ impl Lowerer<'_> {
                         .tables
                         .iter()
                         .map(|t| t.name.as_str())
-                        .chain(self.views.iter().map(|v| v.name.as_str()));
+                        .chain(self.views.iter().map(|v| v.name.as_str()))
+                        .filter(|n| !n.contains('#')); // WITH names out of scope
                     let hint = closest(&n, names).map(|c| format!("did you mean \"{c}\"?"));
                     return Err(self.err(
                         name.span(),
