@@ -141,9 +141,17 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                 .map(|(l, r)| format!("{} = {}", expr(l, left.schema()), expr(r, right.schema())))
                 .collect();
             let on = on.join(", ");
+            // The residual reads `left ++ right` (a semi-join's schema is the left one).
+            let both = if kind.left_only() {
+                let mut both = left.schema().clone();
+                both.columns.extend(right.schema().columns.iter().cloned());
+                both
+            } else {
+                schema.clone()
+            };
             let residual = residual
                 .as_ref()
-                .map_or(String::new(), |e| format!(" residual={}", expr(e, schema)));
+                .map_or(String::new(), |e| format!(" residual={}", expr(e, &both)));
             let _ = writeln!(
                 out,
                 "{pad}Join {} key=({on}){residual}",

@@ -245,7 +245,8 @@ pub enum Relation {
         right_key: Vec<Expr>,
         /// The rest of the `ON` condition, over the joined row (`left ++ right`).
         residual: Option<Expr>,
-        /// Output schema: the left columns, then the right ones.
+        /// Output schema: the left columns, then the right ones (only the left ones for
+        /// semi- and anti-joins).
         schema: Schema,
     },
     /// `UNION ALL`: the rows of every input (of equal column types), multiplicities added.
@@ -282,9 +283,18 @@ pub enum JoinKind {
     Right,
     /// Both: unmatched rows of either side, padded with NULLs.
     Full,
+    /// The left rows with at least one match (`EXISTS`, `IN`); only the left columns.
+    Semi,
+    /// The left rows with no match (`NOT EXISTS`); only the left columns.
+    Anti,
 }
 
 impl JoinKind {
+    /// Whether the output has only the left columns.
+    pub fn left_only(self) -> bool {
+        matches!(self, JoinKind::Semi | JoinKind::Anti)
+    }
+
     /// Whether unmatched left rows are kept.
     pub fn keeps_left(self) -> bool {
         matches!(self, JoinKind::Left | JoinKind::Full)

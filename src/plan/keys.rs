@@ -39,6 +39,9 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
         } => {
             let width = left.schema().len();
             let lk = unique_key(left, views);
+            if kind.left_only() {
+                return lk;
+            }
             let rk = unique_key(right, views);
             let covers = |key: &Option<Vec<usize>>, exprs: &[Expr]| {
                 key.as_ref().is_some_and(|k| {

@@ -13,6 +13,7 @@ use crate::spec::parse::{MetadataClause, Parsed};
 use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
 
 mod from;
+mod subquery;
 use from::Scope;
 
 fn unquote(s: &str) -> String {
@@ -408,6 +409,13 @@ impl<'a> Lowerer<'a> {
             ));
         }
         let scoped = self.ctes.len();
+        let result = self.with_query(q);
+        self.ctes.truncate(scoped);
+        result
+    }
+
+    /// A query's `WITH` names, then its body, which they are in scope for.
+    fn with_query(&mut self, q: &sql::Query) -> Result<Relation> {
         if let Some(with) = &q.with {
             if with.recursive {
                 return Err(self.err(q.span(), "WITH RECURSIVE is not supported yet", None));
@@ -432,9 +440,7 @@ impl<'a> Lowerer<'a> {
                 self.ctes.push((name, internal));
             }
         }
-        let result = self.set_expr(&q.body);
-        self.ctes.truncate(scoped);
-        result
+        self.set_expr(&q.body)
     }
 
     /// A query body: a SELECT, a parenthesized query, or a UNION of them.
@@ -1112,6 +1118,16 @@ impl<'a> Lowerer<'a> {
                 ))
             }
             SqlExpr::Function(f) => self.function(f, scope, agg, span),
+            SqlExpr::Exists { .. }
+            | SqlExpr::Subquery(_)
+            | SqlExpr::In {
+                target: sql::InTarget::Subquery(_),
+                ..
+            } => Err(self.err(
+                span,
+                "a subquery is supported only as a WHERE condition joined by AND: [NOT] EXISTS (SELECT ...) or x [NOT] IN (SELECT ...)",
+                Some("join the subquery in FROM instead".into()),
+            )),
             _ => Err(self.err(
                 span,
                 format!("expression \"{e}\" is not supported yet"),
@@ -1546,15 +1562,31 @@ fn agg_call(e: &SqlExpr) -> Option<&sql::Function> {
 }
 
 /// Whether `e` contains an aggregate call anywhere.
+/// Whether `e` calls an aggregate of its own query (not one inside a subquery of it).
 fn contains_agg(e: &SqlExpr) -> bool {
-    let mut found = false;
+    let (mut aggs, mut subqueries) = (Vec::new(), Vec::new());
     let _ = sql::visit_expressions(e, |x| {
         if agg_call(x).is_some() {
-            found = true;
+            aggs.push(x.span());
+        }
+        if matches!(
+            x,
+            SqlExpr::Subquery(_)
+                | SqlExpr::Exists { .. }
+                | SqlExpr::In {
+                    target: sql::InTarget::Subquery(_),
+                    ..
+                }
+        ) {
+            subqueries.push(x.span());
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    found
+    aggs.iter().any(|a| {
+        !subqueries
+            .iter()
+            .any(|s| s.start <= a.start && a.end <= s.end)
+    })
 }
 
 /// The first column reference in `e`, if any.

@@ -54,14 +54,14 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             }
             false
         }
-        // Matched pairs of insert-only inputs only insert; an outer join takes back a
-        // NULL-padded row when its first match arrives.
+        // Matched pairs of insert-only inputs only insert (so do semi-joins); an outer join
+        // takes back a NULL-padded row when its first match arrives, an anti-join a row.
         Relation::Join {
             left, right, kind, ..
         } => {
             let l = plan_relation(left, views);
             let r = plan_relation(right, views);
-            l && r && *kind == JoinKind::Inner
+            l && r && matches!(kind, JoinKind::Inner | JoinKind::Semi)
         }
         Relation::Union { inputs, .. } => {
             // Every input is planned (no short circuit).

@@ -5,6 +5,8 @@
 //!  right ─► (key, row) ─► arrangement ─┘      │
 //!                                             └─► rows with no match (outer joins) ++ NULLs ─► out
 //! ```
+//! A semi-join (`EXISTS`, `IN`) gives the left rows that have a match, an anti-join
+//! (`NOT EXISTS`) those that have none, each as often as it is on the left.
 //! A row whose key has a NULL never matches (SQL's `NULL = x` is not true). An inner join
 //! drops it before arranging; a side an outer join keeps arranges it under a key no row of the
 //! other side can have (a NULL, then the side, then the row), so it is state like every other
@@ -56,8 +58,10 @@ pub fn render_join<'s>(
     keep: (bool, bool),
     state: &mut RenderState<'s>,
 ) -> RowCollection<'s> {
+    // Rows of a kept side whose key has a NULL stay, unmatched.
+    let keep_null_left = spec.kind.keeps_left() || spec.kind == JoinKind::Anti;
     let left = arrange(
-        keyed(left, spec.left_key, spec.kind.keeps_left().then_some(1)),
+        keyed(left, spec.left_key, keep_null_left.then_some(1)),
         "Arrange: Join left",
         &mut StateHooks {
             state,
@@ -82,32 +86,37 @@ pub fn render_join<'s>(
                 .is_none_or(|p| scalar::holds(p, &row))
                 .then_some(row)
         });
+    let width = spec.left_width;
+    let left_half = move |row: &Row| Row::pack(row.iter().take(width));
+    let right_half = move |row: &Row| Row::pack(row.iter().skip(width));
+    let with_residual = spec.residual.is_some();
+    match spec.kind {
+        JoinKind::Semi => return hits(&left, &right, &matched, with_residual, left_half),
+        JoinKind::Anti => {
+            let hits = hits(&left, &right, &matched, with_residual, left_half);
+            return rows_of(&left).concat(hits.negate());
+        }
+        _ => {}
+    }
     let mut output = matched.clone();
     if spec.kind.keeps_left() {
         let nulls = nulls(spec.right_width);
-        let width = spec.left_width;
-        let unmatched = unmatched(
-            &left,
-            &right,
-            &matched,
-            spec.residual.is_some(),
-            move |row| Row::pack(row.iter().take(width)),
-        );
+        let hits = hits(&left, &right, &matched, with_residual, left_half);
+        let unmatched = rows_of(&left).concat(hits.negate());
         output = output.concat(unmatched.map(move |l| l.concat(&nulls)));
     }
     if spec.kind.keeps_right() {
         let nulls = nulls(spec.left_width);
-        let width = spec.left_width;
-        let unmatched = unmatched(
-            &right,
-            &left,
-            &matched,
-            spec.residual.is_some(),
-            move |row| Row::pack(row.iter().skip(width)),
-        );
+        let hits = hits(&right, &left, &matched, with_residual, right_half);
+        let unmatched = rows_of(&right).concat(hits.negate());
         output = output.concat(unmatched.map(move |r| nulls.concat(&r)));
     }
     output
+}
+
+/// The rows of an arranged side.
+fn rows_of<'s>(side: &Arrangement<'s>) -> RowCollection<'s> {
+    side.clone().as_collection(|_key, row: &Row| row.clone())
 }
 
 /// `(key, row)` per row. A row whose key has a NULL is dropped, or, when `kept_as` names the
@@ -150,41 +159,38 @@ fn arrange<'s>(
     })
 }
 
-/// The rows of `this` side that no pair in `matched` came from. Without a residual, that is
-/// the rows whose key the `other` side lacks; with one, the rows that are not the `half`
-/// (this side's columns) of a matched pair.
-fn unmatched<'s>(
+/// The rows of `this` side that some pair in `matched` came from, each as often as it is in
+/// `this`. Without a residual, that is the rows whose key the `other` side has; with one, the
+/// rows that are the `half` (this side's columns) of a matched pair.
+fn hits<'s>(
     this: &Arrangement<'s>,
     other: &Arrangement<'s>,
     matched: &RowCollection<'s>,
     residual: bool,
     half: impl Fn(&Row) -> Row + 'static,
 ) -> RowCollection<'s> {
-    let rows = this.clone().as_collection(|_key, row: &Row| row.clone());
-    let hit = if residual {
+    if residual {
         let hits = matched
             .clone()
             .map(move |row| half(&row))
             .distinct_core::<Diff>();
-        rows.clone()
+        return rows_of(this)
             .map(|row| (row, ()))
             .semijoin(hits)
-            .map(|(row, ())| row)
-    } else {
-        let keys = other
-            .clone()
-            .reduce_abelian::<_, KeyBuilder<Row, Time, Diff>, KeySpine<Row, Time, Diff>, _, _>(
-                "Join keys",
-                |_key, _rows, out: &mut Vec<((), Diff)>| out.push(((), 1)),
-                |vec, key: &Row, upds: &mut Vec<((), Time, Diff)>| {
-                    vec.clear();
-                    vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
-                },
-            );
-        this.clone()
-            .join_core(keys, |_key, row: &Row, _unit: &()| Some(row.clone()))
-    };
-    rows.concat(hit.negate())
+            .map(|(row, ())| row);
+    }
+    let keys = other
+        .clone()
+        .reduce_abelian::<_, KeyBuilder<Row, Time, Diff>, KeySpine<Row, Time, Diff>, _, _>(
+            "Join keys",
+            |_key, _rows, out: &mut Vec<((), Diff)>| out.push(((), 1)),
+            |vec, key: &Row, upds: &mut Vec<((), Time, Diff)>| {
+                vec.clear();
+                vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
+            },
+        );
+    this.clone()
+        .join_core(keys, |_key, row: &Row, _unit: &()| Some(row.clone()))
 }
 
 /// A row of `n` NULLs.

@@ -17,6 +17,7 @@ use crate::plan::ir::{Expr, JoinKind, Relation};
 use crate::spec::options::closest;
 
 /// The columns visible to an expression, with the names that qualify them.
+#[derive(Clone)]
 pub(super) struct Scope {
     pub(super) schema: Schema,
     /// Per column, the lowercase names that qualify it (its table's name and alias).
@@ -30,7 +31,7 @@ impl Scope {
     }
 
     /// The columns of `self`, then those of `right`.
-    fn join(mut self, right: Scope) -> Scope {
+    pub(super) fn join(mut self, right: Scope) -> Scope {
         self.schema.columns.extend(right.schema.columns);
         self.qualifiers.extend(right.qualifiers);
         self
@@ -282,6 +283,10 @@ impl Lowerer<'_> {
     ) -> Result<Relation> {
         let mut rest = Vec::new();
         for c in conjuncts(w) {
+            if let Some(condition) = super::subquery::subquery_condition(c) {
+                relation = self.semi_join(relation, scope, condition, c.span())?;
+                continue;
+            }
             if let (Some((a, b)), Relation::Join { .. }) = (equality(c), &relation) {
                 let a = self.expr(a, scope, &mut None)?;
                 let b = self.expr(b, scope, &mut None)?;
@@ -311,11 +316,13 @@ fn kind_name(kind: JoinKind) -> &'static str {
         JoinKind::Left => "LEFT",
         JoinKind::Right => "RIGHT",
         JoinKind::Full => "FULL",
+        JoinKind::Semi => "SEMI",
+        JoinKind::Anti => "ANTI",
     }
 }
 
 /// The terms of `e` as a conjunction (`a AND (b AND c)` → `a, b, c`).
-fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
+pub(super) fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
     match e {
         SqlExpr::BinaryOp {
             left,
@@ -332,7 +339,7 @@ fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
 }
 
 /// `a = b` → `(a, b)`.
-fn equality(e: &SqlExpr) -> Option<(&SqlExpr, &SqlExpr)> {
+pub(super) fn equality(e: &SqlExpr) -> Option<(&SqlExpr, &SqlExpr)> {
     match e {
         SqlExpr::BinaryOp {
             left,
@@ -346,7 +353,7 @@ fn equality(e: &SqlExpr) -> Option<(&SqlExpr, &SqlExpr)> {
 /// When one of `a`, `b` reads only left columns (below `width`) and the other only right
 /// ones, the pair as join keys: the left one, and the right one over the right row. Numbers
 /// of different types meet as DOUBLE, so equal values have equal keys.
-fn key_pair(a: &Typed, b: &Typed, width: usize) -> Option<(Expr, Expr)> {
+pub(super) fn key_pair(a: &Typed, b: &Typed, width: usize) -> Option<(Expr, Expr)> {
     let side = |e: &Expr| match e.column_range()? {
         (_, hi) if hi < width => Some(false),
         (lo, _) if lo >= width => Some(true),
@@ -399,8 +406,10 @@ fn push_key(relation: &mut Relation, a: &Typed, b: &Typed) -> bool {
         }
     }
     let in_left = |e: &Expr| e.column_range().is_some_and(|(_, hi)| hi < width);
-    matches!(kind, JoinKind::Inner | JoinKind::Left)
-        && in_left(&a.0)
+    matches!(
+        kind,
+        JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti
+    ) && in_left(&a.0)
         && in_left(&b.0)
         && push_key(left, a, b)
 }
