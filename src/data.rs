@@ -4,6 +4,7 @@
 //! are what differential collections hold and what timely exchanges between workers.
 
 pub mod row;
+pub mod time;
 
 use std::fmt;
 

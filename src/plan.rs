@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod explain;
+pub mod functions;
 pub mod ir;
 pub mod keys;
 pub mod like;

@@ -11,6 +11,7 @@
 
 pub mod accum;
 pub mod aggregate;
+pub mod functions;
 pub mod join;
 pub mod scalar;
 

@@ -227,11 +227,11 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
         ),
         Expr::Call { func, args } => {
             let args: Vec<String> = args.iter().map(|a| expr(a, schema)).collect();
-            format!(
-                "{}({})",
-                format!("{func:?}").to_uppercase(),
-                args.join(", ")
-            )
+            let name = crate::plan::functions::CATALOG
+                .iter()
+                .find(|f| f.func == *func)
+                .map_or_else(|| format!("{func:?}"), |f| f.names[0].to_string());
+            format!("{}({})", name.to_uppercase(), args.join(", "))
         }
         Expr::Case {
             branches,

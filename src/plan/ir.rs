@@ -116,31 +116,94 @@ pub enum BinaryOp {
     Concat,
 }
 
-/// Built-in scalar functions.
+/// Built-in scalar functions (see [`crate::plan::functions::CATALOG`] for their SQL names and
+/// types, and [`crate::render::functions`] for what they compute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScalarFunc {
     /// `LOWER(s)`
     Lower,
     /// `UPPER(s)`
     Upper,
+    /// `INITCAP(s)`: each word's first letter upper case, the rest lower case
+    Initcap,
     /// `CHAR_LENGTH(s)` / `LENGTH(s)`, in characters
     Length,
     /// `SUBSTRING(s, start [, len])`, 1-based
     Substr,
     /// `TRIM(s)`
     Trim,
-    /// `ABS(x)`
-    Abs,
-    /// `COALESCE(a, b, ...)`
-    Coalesce,
+    /// `LTRIM(s)`
+    Ltrim,
+    /// `RTRIM(s)`
+    Rtrim,
     /// `CONCAT(a, b, ...)`; NULL arguments are skipped
     Concat,
+    /// `CONCAT_WS(sep, a, b, ...)`; NULL arguments are skipped, a NULL separator gives NULL
+    ConcatWs,
+    /// `REPLACE(s, from, to)`: every occurrence
+    Replace,
+    /// `LPAD(s, n, pad)`
+    Lpad,
+    /// `RPAD(s, n, pad)`
+    Rpad,
+    /// `POSITION(sub IN s)` / `LOCATE(sub, s)`: 1-based character position, 0 when absent
+    Position,
+    /// `SPLIT_INDEX(s, delimiter, i)`: the `i`th (from 0) piece, NULL past the end
+    SplitIndex,
+    /// `REGEXP(s, pattern)`: whether some substring matches
+    Regexp,
+    /// `REGEXP_EXTRACT(s, pattern [, group])`: the group (0: the whole match) of the first match
+    RegexpExtract,
+    /// `REGEXP_REPLACE(s, pattern, replacement)`: every match
+    RegexpReplace,
+    /// `ABS(x)`
+    Abs,
     /// `FLOOR(x)`
     Floor,
     /// `CEIL(x)`
     Ceil,
-    /// `ROUND(x)`
+    /// `ROUND(x [, digits])`, half away from zero
     Round,
+    /// `POWER(x, y)`
+    Power,
+    /// `SQRT(x)`
+    Sqrt,
+    /// `LN(x)`
+    Ln,
+    /// `LOG10(x)`
+    Log10,
+    /// `EXP(x)`
+    Exp,
+    /// `COALESCE(a, b, ...)`
+    Coalesce,
+    /// `NULLIF(a, b)`: NULL when `a = b`, else `a`
+    Nullif,
+    /// `IF(condition, a, b)`
+    If,
+    /// `DATE_FORMAT(ts, pattern)`
+    DateFormat,
+    /// `YEAR(ts)` / `EXTRACT(YEAR FROM ts)`
+    Year,
+    /// `MONTH(ts)`
+    Month,
+    /// `DAYOFMONTH(ts)` / `EXTRACT(DAY FROM ts)`
+    DayOfMonth,
+    /// `HOUR(ts)`
+    Hour,
+    /// `MINUTE(ts)`
+    Minute,
+    /// `SECOND(ts)`
+    Second,
+    /// `TO_TIMESTAMP(s [, pattern])`
+    ToTimestamp,
+    /// `UNIX_TIMESTAMP(s [, pattern])`: seconds since the Unix epoch
+    UnixTimestamp,
+    /// `FROM_UNIXTIME(seconds [, pattern])`
+    FromUnixtime,
+    /// `JSON_VALUE(json, path)`: the scalar at the path, as text
+    JsonValue,
+    /// `JSON_QUERY(json, path)`: the object or array at the path, as JSON text
+    JsonQuery,
 }
 
 /// Aggregate functions.

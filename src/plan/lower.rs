@@ -7,6 +7,7 @@ use sqlparser::ast::{
 
 use crate::data::{self, DataType, Schema};
 use crate::error::{Error, Result, Span};
+use crate::plan::functions;
 use crate::plan::ir::*;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
 use crate::spec::parse::{MetadataClause, Parsed};
@@ -1092,6 +1093,29 @@ impl<'a> Lowerer<'a> {
                     DataType::String,
                 ))
             }
+            SqlExpr::Position { expr, r#in } => {
+                let args = vec![self.expr(expr, scope, agg)?, self.expr(r#in, scope, agg)?];
+                self.call(catalog("locate")?, args, span)
+            }
+            SqlExpr::Extract { field, expr, .. } => {
+                let name = match field {
+                    sql::DateTimeField::Year => "year",
+                    sql::DateTimeField::Month => "month",
+                    sql::DateTimeField::Day => "dayofmonth",
+                    sql::DateTimeField::Hour => "hour",
+                    sql::DateTimeField::Minute => "minute",
+                    sql::DateTimeField::Second => "second",
+                    other => {
+                        return Err(self.err(
+                            span,
+                            format!("EXTRACT({other} FROM ...) is not supported"),
+                            Some("extract YEAR, MONTH, DAY, HOUR, MINUTE or SECOND".into()),
+                        ))
+                    }
+                };
+                let args = vec![self.expr(expr, scope, agg)?];
+                self.call(catalog(name)?, args, span)
+            }
             SqlExpr::Trim { expr, .. } => {
                 let (x, _) = self.expr(expr, scope, agg)?;
                 Ok((
@@ -1280,24 +1304,33 @@ impl<'a> Lowerer<'a> {
         span: sqlparser::tokenizer::Span,
     ) -> Result<Typed> {
         let name = object_name(&f.name).to_ascii_lowercase();
+        let upper = name.to_uppercase();
         if is_agg_name(&name) {
             return Err(self.err(
                 span,
-                format!("aggregate {}() is not allowed here", name.to_uppercase()),
+                format!("aggregate {upper}() is not allowed here"),
                 None,
             ));
         }
-        if !SCALAR_FUNCTIONS.contains(&name.as_str()) {
-            let hint = closest(
-                &name,
-                SCALAR_FUNCTIONS.iter().chain(AGGREGATE_FUNCTIONS).copied(),
-            )
-            .map(|c| format!("did you mean {}?", c.to_uppercase()));
+        if functions::PROCESSING_TIME.contains(&name.as_str()) {
             return Err(self.err(
                 span,
-                format!("unknown function {}()", name.to_uppercase()),
-                hint,
+                format!(
+                    "{upper} reads the clock, so a streaming query's results would depend on when it runs (a replay after a restart would differ)"
+                ),
+                Some("use a time column of the data instead (event time), e.g. a TIMESTAMP field or METADATA FROM 'timestamp'".into()),
             ));
+        }
+        let def = functions::lookup(&name);
+        if def.is_none() && name != "mod" {
+            let hint = closest(
+                &name,
+                functions::names()
+                    .chain(AGGREGATE_FUNCTIONS.iter().copied())
+                    .chain(["mod"]),
+            )
+            .map(|c| format!("did you mean {}?", c.to_uppercase()));
+            return Err(self.err(span, format!("unknown function {upper}()"), hint));
         }
         let mut args = Vec::new();
         if let FunctionArguments::List(list) = &f.args {
@@ -1309,81 +1342,146 @@ impl<'a> Lowerer<'a> {
                     _ => {
                         return Err(self.err(
                             span,
-                            format!("unsupported argument to {name}()"),
+                            format!("unsupported argument to {upper}()"),
                             None,
                         ))
                     }
                 }
             }
         }
-        let first = args.first().map(|a| a.1);
-        let (func, ty, arity) = match name.as_str() {
-            "lower" => (ScalarFunc::Lower, DataType::String, 1..=1),
-            "upper" => (ScalarFunc::Upper, DataType::String, 1..=1),
-            "trim" => (ScalarFunc::Trim, DataType::String, 1..=1),
-            "length" | "char_length" | "character_length" => {
-                (ScalarFunc::Length, DataType::Int, 1..=1)
-            }
-            "substr" | "substring" => (ScalarFunc::Substr, DataType::String, 2..=3),
-            "abs" => (ScalarFunc::Abs, first.unwrap_or(DataType::Int), 1..=1),
-            "floor" => (ScalarFunc::Floor, first.unwrap_or(DataType::Int), 1..=1),
-            "ceil" | "ceiling" => (ScalarFunc::Ceil, first.unwrap_or(DataType::Int), 1..=1),
-            "round" => (ScalarFunc::Round, first.unwrap_or(DataType::Int), 1..=1),
-            "coalesce" => (
-                ScalarFunc::Coalesce,
-                first.unwrap_or(DataType::String),
-                1..=usize::MAX,
-            ),
-            "concat" => (ScalarFunc::Concat, DataType::String, 1..=usize::MAX),
-            _ => {
-                return Err(self.err(
+        let Some(def) = def else {
+            // MOD(a, b) is `a % b`.
+            let [a, b]: [Typed; 2] = args.try_into().map_err(|args: Vec<Typed>| {
+                self.err(
                     span,
-                    format!("unknown function {}()", name.to_uppercase()),
+                    format!("MOD() takes 2 arguments, got {}", args.len()),
                     None,
-                ))
-            }
+                )
+            })?;
+            return self.binary(&BinaryOperator::Modulo, a, b, span);
         };
-        if !arity.contains(&args.len()) {
+        self.call(def, args, span)
+    }
+
+    /// A call of `def`: argument count and types checked, constant patterns validated.
+    fn call(
+        &self,
+        def: &functions::FunctionDef,
+        mut args: Vec<Typed>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        let upper = def.names[0].to_uppercase();
+        if !def.takes(args.len()) {
             return Err(self.err(
                 span,
                 format!(
-                    "{}() takes {} arguments, got {}",
-                    name.to_uppercase(),
-                    arity_text(&arity),
+                    "{upper}() takes {} arguments, got {}",
+                    def.arity(),
                     args.len()
                 ),
                 None,
             ));
         }
-        let wants_string = matches!(
-            func,
-            ScalarFunc::Lower
-                | ScalarFunc::Upper
-                | ScalarFunc::Trim
-                | ScalarFunc::Length
-                | ScalarFunc::Substr
-        );
-        let wants_number = matches!(
-            func,
-            ScalarFunc::Abs | ScalarFunc::Floor | ScalarFunc::Ceil | ScalarFunc::Round
-        );
-        if (wants_string && first != Some(DataType::String))
-            || (wants_number && !first.is_some_and(|t| t.is_numeric()))
+        for (i, (x, ty)) in args.iter().enumerate() {
+            let param = def.param(i).unwrap_or(functions::Param::Any);
+            let null = matches!(x, Expr::Literal(data::Value::Null));
+            if !param.accepts(*ty) && !null {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "{upper}() argument {} must be {}, not {ty}",
+                        i + 1,
+                        param.text()
+                    ),
+                    None,
+                ));
+            }
+        }
+        // Arguments that become the result must agree: equal types, or numbers as DOUBLE.
+        let same_type = match def.func {
+            ScalarFunc::Coalesce => 0..args.len(),
+            ScalarFunc::Nullif => 0..2,
+            ScalarFunc::If => 1..3,
+            _ => 0..0,
+        };
+        if !same_type.is_empty() {
+            let types: Vec<DataType> = args[same_type.clone()]
+                .iter()
+                .filter(|(x, _)| !matches!(x, Expr::Literal(data::Value::Null)))
+                .map(|(_, t)| *t)
+                .collect();
+            let common = match types.first() {
+                None => DataType::String,
+                Some(&first) if types.iter().all(|t| *t == first) => first,
+                Some(_) if types.iter().all(|t| t.is_numeric()) => DataType::Float,
+                Some(_) => {
+                    let listed: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+                    return Err(self.err(
+                        span,
+                        format!(
+                            "{upper}() arguments have different types ({})",
+                            listed.join(", ")
+                        ),
+                        Some("CAST them to one type".into()),
+                    ));
+                }
+            };
+            for (x, t) in &mut args[same_type] {
+                if *t != common && !matches!(x, Expr::Literal(data::Value::Null)) {
+                    *x = Expr::Cast {
+                        expr: Box::new(std::mem::replace(x, Expr::Literal(data::Value::Null))),
+                        from: *t,
+                        ty: common,
+                    };
+                    *t = common;
+                }
+            }
+        }
+        if def.func == ScalarFunc::DateFormat
+            && !matches!(args[0].1, DataType::Timestamp | DataType::String)
         {
-            let want = if wants_string { "STRING" } else { "a number" };
             return Err(self.err(
                 span,
                 format!(
-                    "{}() needs {want}, not {}",
-                    name.to_uppercase(),
-                    first.map_or("nothing".into(), |t| t.to_string())
+                    "DATE_FORMAT() argument 1 must be TIMESTAMP or STRING, not {}",
+                    args[0].1
                 ),
                 None,
             ));
         }
+        // A constant pattern is checked now, so a typo is a plan error, not NULLs.
+        let pattern_at = match def.func {
+            ScalarFunc::Regexp | ScalarFunc::RegexpExtract | ScalarFunc::RegexpReplace => Some(1),
+            _ => None,
+        };
+        let time_pattern_at = match def.func {
+            ScalarFunc::DateFormat => Some(1),
+            ScalarFunc::ToTimestamp | ScalarFunc::UnixTimestamp | ScalarFunc::FromUnixtime => {
+                Some(1)
+            }
+            _ => None,
+        };
+        if let Some((Expr::Literal(data::Value::Str(p)), _)) = pattern_at.and_then(|i| args.get(i))
+        {
+            if let Err(e) = regex::Regex::new(p) {
+                return Err(self.err(span, format!("invalid regular expression: {e}"), None));
+            }
+        }
+        if let Some((Expr::Literal(data::Value::Str(p)), _)) =
+            time_pattern_at.and_then(|i| args.get(i))
+        {
+            if let Err(e) = crate::data::time::java_pattern(p) {
+                return Err(self.err(span, format!("invalid date pattern '{p}': {e}"), None));
+            }
+        }
+        let ty = match def.returns {
+            functions::Returns::Fixed(t) => t,
+            functions::Returns::First => args[0].1,
+            functions::Returns::Second => args[1].1,
+        };
         Ok((
             Expr::Call {
-                func,
+                func: def.func,
                 args: args.into_iter().map(|a| a.0).collect(),
             },
             ty,
@@ -1508,16 +1606,6 @@ fn negate_if(negated: bool, x: Expr) -> Expr {
     }
 }
 
-fn arity_text(r: &std::ops::RangeInclusive<usize>) -> String {
-    if r.start() == r.end() {
-        r.start().to_string()
-    } else if *r.end() == usize::MAX {
-        format!("at least {}", r.start())
-    } else {
-        format!("{} to {}", r.start(), r.end())
-    }
-}
-
 fn castable(from: DataType, to: DataType) -> bool {
     matches!(
         (from, to),
@@ -1528,24 +1616,11 @@ fn castable(from: DataType, to: DataType) -> bool {
     )
 }
 
-/// Scalar functions the planner knows (lowercase), for lookups and "did you mean".
-const SCALAR_FUNCTIONS: &[&str] = &[
-    "lower",
-    "upper",
-    "trim",
-    "length",
-    "char_length",
-    "character_length",
-    "substr",
-    "substring",
-    "abs",
-    "floor",
-    "ceil",
-    "ceiling",
-    "round",
-    "coalesce",
-    "concat",
-];
+/// A function the planner itself names (for syntax such as `POSITION(a IN b)`).
+fn catalog(name: &str) -> Result<&'static functions::FunctionDef> {
+    functions::lookup(name)
+        .ok_or_else(|| Error::Internal(format!("{name} is missing from the function catalog")))
+}
 
 /// Aggregate functions the planner knows (lowercase).
 const AGGREGATE_FUNCTIONS: &[&str] = &["count", "sum", "min", "max", "avg"];

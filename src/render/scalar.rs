@@ -13,8 +13,9 @@
 use ordered_float::OrderedFloat;
 
 use crate::data::{format_value, parse_timestamp, DataType, Datum, Row};
-use crate::plan::ir::{BinaryOp, Expr, ScalarFunc, UnaryOp};
+use crate::plan::ir::{BinaryOp, Expr, UnaryOp};
 use crate::plan::like::like;
+use crate::render::functions;
 
 /// Where computed strings live while a row is evaluated. Empty (no allocation) until an
 /// expression computes a string.
@@ -51,7 +52,7 @@ pub fn eval<'a>(expr: &'a Expr, row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a
             _ => Datum::Null,
         },
         Expr::IsNull { expr, negated } => Datum::Bool(eval(expr, row, arena).is_null() != *negated),
-        Expr::Call { func, args } => call(*func, args, row, arena),
+        Expr::Call { func, args } => functions::call(*func, args, row, arena),
         Expr::Case {
             branches,
             otherwise,
@@ -201,94 +202,6 @@ pub fn cast<'a>(v: Datum<'a>, from: DataType, ty: DataType, arena: &'a Arena) ->
     }
 }
 
-fn call<'a>(func: ScalarFunc, args: &'a [Expr], row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a> {
-    let arg = |i: usize| args.get(i).map_or(Datum::Null, |e| eval(e, row, arena));
-    match func {
-        ScalarFunc::Coalesce => args
-            .iter()
-            .map(|e| eval(e, row, arena))
-            .find(|d| !d.is_null())
-            .unwrap_or(Datum::Null),
-        ScalarFunc::Concat => {
-            use std::fmt::Write;
-            let mut out = bumpalo::collections::String::new_in(arena);
-            for d in args
-                .iter()
-                .map(|e| eval(e, row, arena))
-                .filter(|d| !d.is_null())
-            {
-                let _ = write!(out, "{d}");
-            }
-            Datum::Str(out.into_bump_str())
-        }
-        ScalarFunc::Lower => map_str(arg(0), arena, |s| s.to_lowercase()),
-        ScalarFunc::Upper => map_str(arg(0), arena, |s| s.to_uppercase()),
-        ScalarFunc::Trim => match arg(0) {
-            Datum::Str(s) => Datum::Str(s.trim()),
-            _ => Datum::Null,
-        },
-        ScalarFunc::Length => match arg(0) {
-            Datum::Str(s) => Datum::Int(s.chars().count() as i64),
-            _ => Datum::Null,
-        },
-        ScalarFunc::Substr => substr(arg(0), arg(1), args.get(2).map(|e| eval(e, row, arena))),
-        ScalarFunc::Abs => match arg(0) {
-            Datum::Int(i) => i.checked_abs().map_or(Datum::Null, Datum::Int),
-            Datum::Float(f) => Datum::Float(OrderedFloat(f.0.abs())),
-            _ => Datum::Null,
-        },
-        ScalarFunc::Floor => map_float(arg(0), f64::floor),
-        ScalarFunc::Ceil => map_float(arg(0), f64::ceil),
-        ScalarFunc::Round => map_float(arg(0), f64::round),
-    }
-}
-
-fn map_str<'a>(d: Datum<'a>, arena: &'a Arena, f: impl FnOnce(&str) -> String) -> Datum<'a> {
-    match d {
-        Datum::Str(s) => Datum::Str(arena.alloc_str(&f(s))),
-        _ => Datum::Null,
-    }
-}
-
-fn map_float(d: Datum<'_>, f: impl FnOnce(f64) -> f64) -> Datum<'_> {
-    match d {
-        Datum::Int(i) => Datum::Int(i),
-        Datum::Float(x) => Datum::Float(OrderedFloat(f(x.0))),
-        _ => Datum::Null,
-    }
-}
-
-/// `SUBSTRING(s, start [, len])` as Flink computes it: positions are 1-based, a start of 0
-/// counts as 1, a negative start counts from the end (`-2` is the last two characters; before
-/// the beginning gives `''`), `len` counts from the computed start, a negative `len` is NULL.
-fn substr<'a>(s: Datum<'a>, start: Datum<'a>, len: Option<Datum<'a>>) -> Datum<'a> {
-    let (Datum::Str(s), Datum::Int(start)) = (s, start) else {
-        return Datum::Null;
-    };
-    let len = match len {
-        None => None,
-        Some(Datum::Int(l)) if l >= 0 => Some(usize::try_from(l).unwrap_or(usize::MAX)),
-        Some(_) => return Datum::Null,
-    };
-    let chars = s.chars().count() as i64;
-    let begin = match start {
-        0 => 0,
-        p if p > 0 => p - 1,
-        p => chars + p,
-    };
-    if begin < 0 || begin >= chars {
-        return Datum::Str("");
-    }
-    // A substring of the argument, borrowed: byte positions of the chosen characters.
-    let byte = |n: usize| s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
-    let from = byte(begin as usize);
-    let to = match len {
-        Some(l) => byte((begin as usize).saturating_add(l)),
-        None => s.len(),
-    };
-    Datum::Str(&s[from..to])
-}
-
 /// `CAST(text AS BIGINT)`: an integer, or a decimal whose fraction is dropped (`'1.5'` → 1,
 /// `'-1.9'` → -1, as in Flink); anything else does not convert.
 fn parse_integer(text: &str) -> Option<i64> {
@@ -352,7 +265,7 @@ mod tests {
     #[test]
     fn substr_as_flink() {
         let s = |st, l: Option<i64>| {
-            substr(Datum::Str("héllo"), Datum::Int(st), l.map(Datum::Int)).to_value()
+            functions::substr(Datum::Str("héllo"), Datum::Int(st), l.map(Datum::Int)).to_value()
         };
         let text = |t: &str| Value::Str(t.into());
         assert_eq!(s(2, Some(3)), text("éll"));
