@@ -29,7 +29,8 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
     'properties.bootstrap.servers' = 'x', 'format' = 'json');
   CREATE TABLE j4 (a STRING, b BIGINT, c STRING, d BIGINT) WITH ('connector' = 'print');
   CREATE TABLE j2 (a STRING, n BIGINT) WITH ('connector' = 'print');
-  CREATE TABLE j3 (a STRING, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
+  CREATE TABLE j3 (a STRING, b BIGINT, c BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE j5 (k STRING, a BIGINT, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
 
 const QUERIES: [&str; 6] = [
     // Every aggregate over an insert-only input, NULLs included.
@@ -53,7 +54,10 @@ const QUERIES: [&str; 6] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 18] = [
+const JOIN_QUERIES: [&str; 19] = [
+    // Aggregates with FILTER (WHERE ...), over inserts and retractions.
+    "INSERT INTO j5 SELECT k, COUNT(*) FILTER (WHERE v > 2), COUNT(DISTINCT v) FILTER (WHERE v < 4),
+       SUM(v) FILTER (WHERE v <> 0) FROM t GROUP BY k;",
     // Subqueries in WHERE, decorrelated into semi- and anti-joins.
     "INSERT INTO j2 SELECT k, v FROM t WHERE k IN (SELECT k FROM u WHERE w > 0);",
     "INSERT INTO j2 SELECT k, v FROM t WHERE v NOT IN (SELECT w FROM u);",

@@ -846,6 +846,28 @@ impl<'a> Lowerer<'a> {
             }
             _ => return Err(self.err(e.span(), format!("{name}() takes one argument"), None)),
         };
+        if f.over.is_some() {
+            return Err(over_not_supported(self, e.span()));
+        }
+        // `agg(x) FILTER (WHERE c)` is `agg(CASE WHEN c THEN x END)`: aggregates skip NULLs,
+        // and `COUNT(*) FILTER (WHERE c)` counts `CASE WHEN c THEN 1 END`.
+        let arg = match &f.filter {
+            None => arg,
+            Some(c) => {
+                let (cond, ty) = self.expr(c, scope, &mut None)?;
+                if ty != DataType::Bool {
+                    return Err(self.err(
+                        c.span(),
+                        format!("FILTER must be BOOLEAN, not {ty}"),
+                        None,
+                    ));
+                }
+                Some(Expr::Case {
+                    branches: vec![(cond, arg.unwrap_or(Expr::Literal(data::Value::Int(1))))],
+                    otherwise: Box::new(Expr::Literal(data::Value::Null)),
+                })
+            }
+        };
         let ty = match func {
             AggFunc::Count => DataType::Int,
             AggFunc::Min | AggFunc::Max => arg_ty,
@@ -1305,6 +1327,16 @@ impl<'a> Lowerer<'a> {
     ) -> Result<Typed> {
         let name = object_name(&f.name).to_ascii_lowercase();
         let upper = name.to_uppercase();
+        if f.over.is_some() {
+            return Err(over_not_supported(self, span));
+        }
+        if f.filter.is_some() {
+            return Err(self.err(
+                span,
+                format!("FILTER applies to aggregates, not {upper}()"),
+                None,
+            ));
+        }
         if is_agg_name(&name) {
             return Err(self.err(
                 span,
@@ -1613,6 +1645,17 @@ fn castable(from: DataType, to: DataType) -> bool {
             | (_, DataType::String)
             | (DataType::Int, DataType::Timestamp)
             | (DataType::Timestamp, DataType::Int)
+    )
+}
+
+/// `... OVER (...)`: not yet (window functions and `ROW_NUMBER` top-N come with event time).
+fn over_not_supported(l: &Lowerer<'_>, span: sqlparser::tokenizer::Span) -> Error {
+    l.err(
+        span,
+        "OVER windows are not supported yet",
+        Some(
+            "aggregate with GROUP BY; ROW_NUMBER() top-N and OVER windows are still to come".into(),
+        ),
     )
 }
 
