@@ -44,6 +44,8 @@ pub struct RenderState<'s> {
     pub progress: Vec<StreamVec<'s, Time, ()>>,
     /// For restore failures.
     pub control: Arc<RunControl>,
+    /// Join inputs arranged so far, by input relation, key and NULL handling.
+    join_sides: HashMap<String, join::Arrangement<'s>>,
 }
 
 impl<'s> RenderState<'s> {
@@ -55,7 +57,13 @@ impl<'s> RenderState<'s> {
             traces: Vec::new(),
             progress: Vec::new(),
             control,
+            join_sides: HashMap::new(),
         }
+    }
+
+    /// How many join inputs were arranged (joins of the same input by the same key share one).
+    pub fn join_arrangements(&self) -> usize {
+        self.join_sides.len()
     }
 }
 
@@ -180,28 +188,22 @@ fn render_relation<'s>(
         } => {
             let spec = join::JoinSpec {
                 kind: *kind,
-                left_key,
-                right_key,
                 residual: residual.as_ref(),
                 left_width: left.schema().len(),
                 right_width: right.schema().len(),
             };
-            let left = render_relation(left, env, state, label)?;
-            let right = render_relation(right, env, state, label)?;
-            // As for a `GROUP BY`: only arrangements fed directly by sources are state.
-            let checkpointing = state.checkpointing.is_some();
-            let keep = (
-                checkpointing && !left.stateful,
-                checkpointing && !right.stateful,
+            let (left_tag, right_tag) = join::null_tags(*kind);
+            let side = (&**left, left_key.as_slice(), left_tag, "Arrange: Join left");
+            let left = join_side(side, env, state, label)?;
+            let side = (
+                &**right,
+                right_key.as_slice(),
+                right_tag,
+                "Arrange: Join right",
             );
+            let right = join_side(side, env, state, label)?;
             Rendered {
-                collection: join::render_join(
-                    left.collection,
-                    right.collection,
-                    &spec,
-                    keep,
-                    state,
-                ),
+                collection: join::render_join(left, right, &spec),
                 stateful: true,
             }
         }
@@ -220,6 +222,26 @@ fn render_relation<'s>(
             })
         }
     })
+}
+
+/// One side of a join, arranged by its key: the arrangement an earlier join made of the same
+/// input by the same key, or a new one (state, as for a `GROUP BY`, when fed directly by
+/// sources).
+fn join_side<'s>(
+    (input, key, tag, name): (&Relation, &[crate::plan::ir::Expr], Option<i64>, &str),
+    env: &HashMap<String, Rendered<'s>>,
+    state: &mut RenderState<'s>,
+    label: &str,
+) -> Result<join::Arrangement<'s>> {
+    let id = format!("{input:?} by {key:?} {tag:?}");
+    if let Some(shared) = state.join_sides.get(&id) {
+        return Ok(shared.clone());
+    }
+    let rendered = render_relation(input, env, state, label)?;
+    let keep = state.checkpointing.is_some() && !rendered.stateful;
+    let arranged = join::arrange_side(rendered.collection, key, tag, name, keep, state);
+    state.join_sides.insert(id, arranged.clone());
+    Ok(arranged)
 }
 
 /// How a `Reduce` hands its state arrangements to checkpointing and gets their restored

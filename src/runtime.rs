@@ -268,10 +268,8 @@ pub fn build_dataflow<'s>(
         parts.sources.push((table, handle.log.clone()));
         handles.push(handle);
     }
-    let mut state = RenderState {
-        checkpointing: checkpointing.clone(),
-        ..RenderState::new(scope, control.clone())
-    };
+    let mut state = RenderState::new(scope, control.clone());
+    state.checkpointing = checkpointing.clone();
     let outputs = render_program(program, env, &mut state)?;
     parts.traces = state.traces;
     let state_progress = state.progress;

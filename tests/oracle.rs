@@ -112,6 +112,41 @@ fn joins_match_recomputation_under_inserts_and_retractions() {
     }
 }
 
+/// Joins that read the same input by the same key share one arrangement: a self-join
+/// arranges its table once, and a second join of it by another key adds one more.
+#[test]
+fn joins_share_arrangements_of_the_same_input_and_key() {
+    for (query, expected) in [
+        (
+            "INSERT INTO j3 SELECT x.k, x.v, y.v FROM t AS x JOIN t AS y ON x.k = y.k;",
+            1,
+        ),
+        (
+            "INSERT INTO j3 SELECT x.k, x.v, y.v FROM t AS x JOIN t AS y ON x.k = y.k
+            JOIN t AS z ON y.v = z.v;",
+            3,
+        ),
+        // An outer join keeps NULL-keyed rows: not the same arrangement as an inner join's.
+        (
+            "INSERT INTO j3 SELECT x.k, x.v, y.v FROM t AS x LEFT JOIN t AS y ON x.k = y.k;",
+            2,
+        ),
+    ] {
+        let program =
+            ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
+        timely::execute_directly(move |worker| {
+            worker.dataflow::<u64, _, _>(|scope| {
+                let (_, t) = scope.new_collection::<Row, i64>();
+                let env = HashMap::from([("t".to_string(), t)]);
+                let mut state =
+                    ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
+                ddflow::render::render_program(&program, env, &mut state).unwrap();
+                assert_eq!(state.join_arrangements(), expected, "{query}");
+            });
+        });
+    }
+}
+
 /// `IN`/`NOT IN`/`EXISTS` against SQL's own rules computed directly (three-valued `IN`; the
 /// oracle above checks the rendering against the plan, this checks the plan against SQL).
 #[test]

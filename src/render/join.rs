@@ -17,7 +17,8 @@
 //! retracts a padded row exactly when its first match arrives.
 //!
 //! The two input arrangements are the join's state: when they are fed directly by sources,
-//! rendering hands them to checkpointing through [`StateHooks`].
+//! rendering hands them to checkpointing through [`StateHooks`]. Rendering shares one
+//! arrangement between joins that read the same input by the same key.
 
 use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::trace::implementations::{KeyBuilder, KeySpine, ValSpine};
@@ -35,10 +36,6 @@ use crate::timestamp::{Diff, Time};
 pub struct JoinSpec<'a> {
     /// Which unmatched rows are kept.
     pub kind: JoinKind,
-    /// Key expressions over the left row.
-    pub left_key: &'a [Expr],
-    /// Key expressions over the right row.
-    pub right_key: &'a [Expr],
     /// Extra condition over the joined row.
     pub residual: Option<&'a Expr>,
     /// Columns of the left row.
@@ -47,35 +44,39 @@ pub struct JoinSpec<'a> {
     pub right_width: usize,
 }
 
-type Arrangement<'s> = Arranged<'s, TraceAgent<ValSpine<Row, Row, Time, Diff>>>;
+/// One side of a join: `(key, row)` arranged by key.
+pub type Arrangement<'s> = Arranged<'s, TraceAgent<ValSpine<Row, Row, Time, Diff>>>;
 
-/// Render a join of `left` and `right`; `keep` says, per side, whether its arrangement is
-/// state (checkpointing is on and the side is fed by sources).
-pub fn render_join<'s>(
-    left: RowCollection<'s>,
-    right: RowCollection<'s>,
-    spec: &JoinSpec<'_>,
-    keep: (bool, bool),
+/// How each side of a join of `kind` keys a row whose key has a NULL: kept under a key the
+/// other side cannot have (a side whose unmatched rows are output), or dropped.
+pub fn null_tags(kind: JoinKind) -> (Option<i64>, Option<i64>) {
+    let left = kind.keeps_left() || kind == JoinKind::Anti;
+    (left.then_some(1), kind.keeps_right().then_some(2))
+}
+
+/// Arrange one side of a join by `key` (see [`null_tags`] for `tag`), as state when `keep`
+/// (checkpointing is on and the side is fed by sources).
+pub fn arrange_side<'s>(
+    input: RowCollection<'s>,
+    key: &[Expr],
+    tag: Option<i64>,
+    name: &str,
+    keep: bool,
     state: &mut RenderState<'s>,
+) -> Arrangement<'s> {
+    arrange(
+        keyed(input, key, tag),
+        name,
+        &mut StateHooks { state, keep },
+    )
+}
+
+/// Join two arranged sides (arranged with [`arrange_side`] and the tags of [`null_tags`]).
+pub fn render_join<'s>(
+    left: Arrangement<'s>,
+    right: Arrangement<'s>,
+    spec: &JoinSpec<'_>,
 ) -> RowCollection<'s> {
-    // Rows of a kept side whose key has a NULL stay, unmatched.
-    let keep_null_left = spec.kind.keeps_left() || spec.kind == JoinKind::Anti;
-    let left = arrange(
-        keyed(left, spec.left_key, keep_null_left.then_some(1)),
-        "Arrange: Join left",
-        &mut StateHooks {
-            state,
-            keep: keep.0,
-        },
-    );
-    let right = arrange(
-        keyed(right, spec.right_key, spec.kind.keeps_right().then_some(2)),
-        "Arrange: Join right",
-        &mut StateHooks {
-            state,
-            keep: keep.1,
-        },
-    );
     let residual = spec.residual.cloned();
     let matched = left
         .clone()
