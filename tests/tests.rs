@@ -13,6 +13,8 @@ mod kafka_e2e;
 mod oracle;
 /// The broker cut off mid-run (behind a proxy), for a while and for good.
 mod outage;
+/// Dataflow files and input records against their exact output changes, in-process.
+mod output;
 /// kill -9 at random moments, restores across worker counts, damaged checkpoints.
 mod recovery;
 /// Issue 9: one test per defect found by probing (wrong results, silent loss, unsafe defaults).

@@ -136,7 +136,7 @@ pub enum ScalarFunc {
     Ltrim,
     /// `RTRIM(s)`
     Rtrim,
-    /// `CONCAT(a, b, ...)`; NULL arguments are skipped
+    /// `CONCAT(a, b, ...)`; NULL when any argument is NULL
     Concat,
     /// `CONCAT_WS(sep, a, b, ...)`; NULL arguments are skipped, a NULL separator gives NULL
     ConcatWs,

@@ -1,6 +1,6 @@
 //! What each scalar function of [`crate::plan::functions::CATALOG`] computes. The planner
 //! has checked argument counts and types; a NULL argument gives NULL (except where SQL says
-//! otherwise: `CONCAT`, `CONCAT_WS`, `COALESCE`, `IF`), and so does a value a function cannot
+//! otherwise: `CONCAT_WS`, `COALESCE`, `IF`), and so does a value a function cannot
 //! take (a negative pad length, a time outside the calendar). Computed strings go into the
 //! row's arena.
 
@@ -69,12 +69,12 @@ pub fn call<'a>(
             }
         }
         ScalarFunc::Concat => {
+            // NULL when any argument is (as Flink; CONCAT_WS skips them instead).
             let mut out = bumpalo::collections::String::new_in(arena);
-            for d in args
-                .iter()
-                .map(|e| eval(e, row, arena))
-                .filter(|d| !d.is_null())
-            {
+            for d in args.iter().map(|e| eval(e, row, arena)) {
+                if d.is_null() {
+                    return Datum::Null;
+                }
                 let _ = write!(out, "{d}");
             }
             Datum::Str(out.into_bump_str())

@@ -77,38 +77,43 @@ pub fn render_join<'s>(
     right: Arrangement<'s>,
     spec: &JoinSpec<'_>,
 ) -> RowCollection<'s> {
+    // The matched pairs: the output of all but semi- and anti-joins, and what a residual
+    // condition is checked on. A semi- or anti-join without one never forms them.
     let residual = spec.residual.cloned();
-    let matched = left
-        .clone()
-        .join_core(right.clone(), move |_key, l: &Row, r: &Row| {
-            let row = l.concat(r);
-            residual
-                .as_ref()
-                .is_none_or(|p| scalar::holds(p, &row))
-                .then_some(row)
-        });
+    let with_residual = residual.is_some();
+    let pairs_of = |left: &Arrangement<'s>, right: &Arrangement<'s>| {
+        left.clone()
+            .join_core(right.clone(), move |_key, l: &Row, r: &Row| {
+                let row = l.concat(r);
+                residual
+                    .as_ref()
+                    .is_none_or(|p| scalar::holds(p, &row))
+                    .then_some(row)
+            })
+    };
     let width = spec.left_width;
     let left_half = move |row: &Row| Row::pack(row.iter().take(width));
     let right_half = move |row: &Row| Row::pack(row.iter().skip(width));
-    let with_residual = spec.residual.is_some();
-    match spec.kind {
-        JoinKind::Semi => return hits(&left, &right, &matched, with_residual, left_half),
-        JoinKind::Anti => {
-            let hits = hits(&left, &right, &matched, with_residual, left_half);
-            return rows_of(&left).concat(hits.negate());
-        }
-        _ => {}
+    if spec.kind.left_only() {
+        let pairs = with_residual.then(|| pairs_of(&left, &right));
+        let hits = hits(&left, &right, pairs.as_ref(), left_half);
+        return match spec.kind {
+            JoinKind::Anti => rows_of(&left).concat(hits.negate()),
+            _ => hits,
+        };
     }
+    let matched = pairs_of(&left, &right);
+    let pairs = with_residual.then_some(&matched);
     let mut output = matched.clone();
     if spec.kind.keeps_left() {
         let nulls = nulls(spec.right_width);
-        let hits = hits(&left, &right, &matched, with_residual, left_half);
+        let hits = hits(&left, &right, pairs, left_half);
         let unmatched = rows_of(&left).concat(hits.negate());
         output = output.concat(unmatched.map(move |l| l.concat(&nulls)));
     }
     if spec.kind.keeps_right() {
         let nulls = nulls(spec.left_width);
-        let hits = hits(&right, &left, &matched, with_residual, right_half);
+        let hits = hits(&right, &left, pairs, right_half);
         let unmatched = rows_of(&right).concat(hits.negate());
         output = output.concat(unmatched.map(move |r| nulls.concat(&r)));
     }
@@ -160,18 +165,18 @@ fn arrange<'s>(
     })
 }
 
-/// The rows of `this` side that some pair in `matched` came from, each as often as it is in
-/// `this`. Without a residual, that is the rows whose key the `other` side has; with one, the
-/// rows that are the `half` (this side's columns) of a matched pair.
+/// The rows of `this` side that have a match, each as often as it is in `this`. Without a
+/// residual condition, that is the rows whose key the `other` side has; with one (`pairs`
+/// are then the matched pairs that pass it), the rows that are the `half` (this side's
+/// columns) of a pair.
 fn hits<'s>(
     this: &Arrangement<'s>,
     other: &Arrangement<'s>,
-    matched: &RowCollection<'s>,
-    residual: bool,
+    pairs: Option<&RowCollection<'s>>,
     half: impl Fn(&Row) -> Row + 'static,
 ) -> RowCollection<'s> {
-    if residual {
-        let hits = matched
+    if let Some(pairs) = pairs {
+        let hits = pairs
             .clone()
             .map(move |row| half(&row))
             .distinct_core::<Diff>();

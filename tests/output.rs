@@ -1,0 +1,169 @@
+//! Output goldens: a dataflow file and its input records give exactly the expected changes,
+//! run in-process (no broker). Each case in `tests/output/` is `<case>.sql`, one
+//! `<case>.<table>.jsonl` per source table (one record value per line, decoded as the table's
+//! format; a line `--` ends an epoch) and `<case>.out`: per sink and epoch, the changes the
+//! sink receives, each `+` or `-` and the row as JSON, sorted. `UPDATE_GOLDEN=1` rewrites the
+//! `.out` files; read the diff before committing it. Adding a case is adding files.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use differential_dataflow::input::Input;
+
+use ddflow::data::Row;
+use ddflow::source::decode::{Decoder, RecordRef};
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Per table, its records split into epochs.
+fn inputs(case: &Path, tables: &[String]) -> HashMap<String, Vec<Vec<String>>> {
+    tables
+        .iter()
+        .map(|t| {
+            let path = case.with_extension(format!("{t}.jsonl"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut epochs = vec![Vec::new()];
+            for line in text.lines() {
+                match line.trim() {
+                    "--" => epochs.push(Vec::new()),
+                    "" => {}
+                    record => epochs.last_mut().unwrap().push(record.to_string()),
+                }
+            }
+            (t.clone(), epochs)
+        })
+        .collect()
+}
+
+/// Run the case; the changes each sink received, as the `.out` text.
+fn run(case: &Path) -> String {
+    let name = case.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(case).unwrap();
+    let program = ddflow::plan::plan_text(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+    let tables: Vec<String> = program.sources.iter().map(|s| s.name.clone()).collect();
+    let inputs = inputs(case, &tables);
+    let epochs = inputs.values().map(Vec::len).max().unwrap_or(1);
+    let sinks: Vec<(String, ddflow::data::Schema)> = program
+        .sinks
+        .iter()
+        .map(|s| (s.sink.name.clone(), s.sink.schema.clone()))
+        .collect();
+    let captured = {
+        let program = program.clone();
+        timely::execute_directly(move |worker| {
+            let captured: Rc<RefCell<Vec<(usize, Row, u64, i64)>>> = Rc::default();
+            let (mut handles, probe) = worker.dataflow::<u64, _, _>(|scope| {
+                let mut env = HashMap::new();
+                let mut handles = Vec::new();
+                for source in &program.sources {
+                    let (handle, rows) = scope.new_collection::<Row, i64>();
+                    env.insert(source.name.to_ascii_lowercase(), rows);
+                    handles.push((Decoder::new(source), source.name.clone(), handle));
+                }
+                let mut state =
+                    ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
+                let outputs = ddflow::render::render_program(&program, env, &mut state).unwrap();
+                let probe = timely::dataflow::ProbeHandle::new();
+                for (i, (_, out)) in outputs.into_iter().enumerate() {
+                    let captured = captured.clone();
+                    out.inspect(move |(r, t, d)| {
+                        captured.borrow_mut().push((i, r.clone(), *t, *d))
+                    })
+                    .probe_with(&probe);
+                }
+                (handles, probe)
+            });
+            for epoch in 0..epochs {
+                for (decoder, table, handle) in handles.iter_mut() {
+                    let records = inputs[table.as_str()]
+                        .get(epoch)
+                        .cloned()
+                        .unwrap_or_default();
+                    for (offset, record) in records.iter().enumerate() {
+                        let mut rows = Vec::new();
+                        let rec = RecordRef {
+                            key: None,
+                            payload: Some(record.as_bytes()),
+                            partition: 0,
+                            offset: offset as i64,
+                            timestamp: None,
+                        };
+                        decoder
+                            .decode(rec, &mut rows)
+                            .unwrap_or_else(|e| panic!("{table}: {record}: {e}"));
+                        for row in rows {
+                            handle.update(row, 1);
+                        }
+                    }
+                    handle.advance_to(epoch as u64 + 1);
+                    handle.flush();
+                }
+                while probe.less_than(&(epoch as u64 + 1)) {
+                    worker.step();
+                }
+            }
+            let changes = captured.borrow().clone();
+            changes
+        })
+    };
+    // Per sink and epoch, the consolidated changes.
+    let mut changes: BTreeMap<(usize, u64), BTreeMap<String, i64>> = BTreeMap::new();
+    for (sink, row, time, diff) in &captured {
+        let json = serde_json::Value::Object(ddflow::data::row_to_json(&sinks[*sink].1, row));
+        *changes
+            .entry((*sink, *time))
+            .or_default()
+            .entry(json.to_string())
+            .or_default() += diff;
+    }
+    let mut out = String::new();
+    for ((sink, time), rows) in changes {
+        let rows: Vec<(String, i64)> = rows.into_iter().filter(|(_, d)| *d != 0).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{} epoch {time}:\n", sinks[sink].0));
+        for (row, diff) in rows {
+            let sign = if diff > 0 { '+' } else { '-' };
+            for _ in 0..diff.unsigned_abs() {
+                out.push_str(&format!("  {sign} {row}\n"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn output_cases() {
+    let cases = cases();
+    assert!(!cases.is_empty(), "expected cases in tests/output");
+    let mut failures = Vec::new();
+    for case in cases {
+        let got = run(&case);
+        let path = case.with_extension("out");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &got).unwrap();
+        } else {
+            let want = std::fs::read_to_string(&path).unwrap_or_default();
+            if got != want {
+                failures.push(format!(
+                    "{}: output differs:\n--- want\n{want}\n--- got\n{got}",
+                    case.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
