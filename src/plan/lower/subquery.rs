@@ -264,19 +264,8 @@ impl Lowerer<'_> {
             },
             None => relation,
         };
-        let residual = super::balanced(BinaryOp::And, residual);
-        let inner_width = inner.schema.len();
-        if !select {
-            // EXISTS: the select list does not matter.
-            return Ok(Inner {
-                right: filtered,
-                left_key,
-                right_key,
-                residual,
-                select: (inner_width, 0),
-            });
-        }
-        // The subquery's select list: what IN compares with.
+        // The subquery's select list: what IN compares with (EXISTS ignores it, but it must
+        // still be valid SQL).
         let mut exprs = Vec::new();
         let mut cols = Vec::new();
         for (i, item) in plain.projection.iter().enumerate() {
@@ -292,6 +281,17 @@ impl Lowerer<'_> {
                     cols.extend(inner.schema.columns.iter().map(|c| (c.name.clone(), c.ty)));
                 }
             }
+        }
+        let residual = super::balanced(BinaryOp::And, residual);
+        let inner_width = inner.schema.len();
+        if !select {
+            return Ok(Inner {
+                right: filtered,
+                left_key,
+                right_key,
+                residual,
+                select: (inner_width, 0),
+            });
         }
         // The right side is the projected rows, so the residual reads the inner row's columns
         // through the projection: keep every inner column and put the select list after them.
