@@ -106,12 +106,8 @@ const fn variadic(
     returns: Returns,
 ) -> FunctionDef {
     FunctionDef {
-        names,
-        func,
-        params,
-        optional: 0,
         variadic: true,
-        returns,
+        ..def(names, func, params, 0, returns)
     }
 }
 

@@ -1482,28 +1482,23 @@ impl<'a> Lowerer<'a> {
             ));
         }
         // A constant pattern is checked now, so a typo is a plan error, not NULLs.
-        let pattern_at = match def.func {
-            ScalarFunc::Regexp | ScalarFunc::RegexpExtract | ScalarFunc::RegexpReplace => Some(1),
-            _ => None,
-        };
-        let time_pattern_at = match def.func {
-            ScalarFunc::DateFormat => Some(1),
-            ScalarFunc::ToTimestamp | ScalarFunc::UnixTimestamp | ScalarFunc::FromUnixtime => {
-                Some(1)
-            }
-            _ => None,
-        };
-        if let Some((Expr::Literal(data::Value::Str(p)), _)) = pattern_at.and_then(|i| args.get(i))
-        {
-            if let Err(e) = regex::Regex::new(p) {
-                return Err(self.err(span, format!("invalid regular expression: {e}"), None));
-            }
-        }
-        if let Some((Expr::Literal(data::Value::Str(p)), _)) =
-            time_pattern_at.and_then(|i| args.get(i))
-        {
-            if let Err(e) = crate::data::time::java_pattern(p) {
-                return Err(self.err(span, format!("invalid date pattern '{p}': {e}"), None));
+        // A constant pattern (always the second argument) is checked now, so a typo is a
+        // plan error, not NULLs.
+        if let Some((Expr::Literal(data::Value::Str(p)), _)) = args.get(1) {
+            use ScalarFunc as F;
+            let bad = match def.func {
+                F::Regexp | F::RegexpExtract | F::RegexpReplace => regex::Regex::new(p)
+                    .err()
+                    .map(|e| format!("invalid regular expression: {e}")),
+                F::DateFormat | F::ToTimestamp | F::UnixTimestamp | F::FromUnixtime => {
+                    crate::data::time::java_pattern(p)
+                        .err()
+                        .map(|e| format!("invalid date pattern '{p}': {e}"))
+                }
+                _ => None,
+            };
+            if let Some(message) = bad {
+                return Err(self.err(span, message, None));
             }
         }
         let ty = match def.returns {

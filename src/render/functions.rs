@@ -14,7 +14,7 @@ use regex::Regex;
 use crate::data::time::{self, Field, DEFAULT_PATTERN};
 use crate::data::{parse_timestamp, Datum};
 use crate::plan::ir::{Expr, ScalarFunc};
-use crate::render::scalar::{eval, is_true, Arena};
+use crate::render::scalar::{as_f64, eval, is_true, Arena};
 
 /// Compiled patterns kept per worker thread; a pattern computed per row cannot grow it past
 /// this many (it starts over).
@@ -254,14 +254,6 @@ fn field(d: Datum<'_>, f: Field) -> Datum<'static> {
 
 fn float(x: f64) -> Datum<'static> {
     Datum::Float(OrderedFloat(x))
-}
-
-fn as_f64(d: Datum<'_>) -> Option<f64> {
-    match d {
-        Datum::Int(i) => Some(i as f64),
-        Datum::Float(f) => Some(f.0),
-        _ => None,
-    }
 }
 
 /// `ROUND(x, digits)`, half away from zero; an integer rounds to tens, hundreds, ... with

@@ -157,7 +157,8 @@ fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
     }
 }
 
-fn as_f64(d: Datum<'_>) -> Option<f64> {
+/// A number as a double; `None` for anything else.
+pub(crate) fn as_f64(d: Datum<'_>) -> Option<f64> {
     match d {
         Datum::Int(i) => Some(i as f64),
         Datum::Float(f) => Some(f.0),
