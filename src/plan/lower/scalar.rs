@@ -1,0 +1,870 @@
+//! Scalar expressions: names, literals, operators and calls, typed against a scope.
+
+use super::*;
+
+impl Lowerer<'_> {
+    /// Lower an expression. With an aggregation context, the result refers to the `Reduce`
+    /// output (keys, then aggregates) instead of the input row.
+    pub(super) fn expr(
+        &mut self,
+        e: &SqlExpr,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
+        // Every level of SQL nesting is one level of this recursion (and about one level of
+        // the plan's expression tree, which workers evaluate recursively): bound it.
+        if self.depth >= MAX_EXPR_DEPTH {
+            return Err(self.err(
+                e.span(),
+                format!("expression too deep: more than {MAX_EXPR_DEPTH} nested terms"),
+                Some("split it into views, or use IN (...) for long lists of alternatives".into()),
+            ));
+        }
+        self.depth += 1;
+        let result = self.expr_at_depth(e, scope, agg);
+        self.depth -= 1;
+        result
+    }
+
+    pub(super) fn expr_at_depth(
+        &mut self,
+        e: &SqlExpr,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
+        if agg.is_some() {
+            if let Some(call) = agg_call(e) {
+                return self.agg_call(e, call, scope, agg);
+            }
+            if !contains_agg(e) {
+                let plain = self.expr(e, scope, &mut None)?;
+                let cx = agg
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("no aggregation context".into()))?;
+                if let Some(i) = cx.keys.iter().position(|(k, _)| *k == plain.0) {
+                    return Ok((Expr::Column(i), cx.keys[i].1));
+                }
+                if let Some(name) = first_column(e) {
+                    return Err(self.err(
+                        e.span(),
+                        format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                        None,
+                    ));
+                }
+                return Ok(plain); // a constant
+            }
+        }
+        self.expr_node(e, scope, agg)
+    }
+
+    pub(super) fn agg_call(
+        &mut self,
+        e: &SqlExpr,
+        f: &sql::Function,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
+        let name = object_name(&f.name).to_ascii_lowercase();
+        let func = match name.as_str() {
+            "count" => AggFunc::Count,
+            "sum" => AggFunc::Sum,
+            "min" => AggFunc::Min,
+            "max" => AggFunc::Max,
+            "avg" => AggFunc::Avg,
+            _ => return Err(Error::Internal(format!("{name} is not an aggregate"))),
+        };
+        let FunctionArguments::List(list) = &f.args else {
+            return Err(self.err(e.span(), format!("{name}() needs an argument"), None));
+        };
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(sql::DuplicateTreatment::Distinct)
+        );
+        let (arg, arg_ty) = match list.args.as_slice() {
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => {
+                (None, DataType::Int)
+            }
+            [FunctionArg::Unnamed(FunctionArgExpr::Expr(a))] => {
+                if contains_agg(a) {
+                    return Err(self.err(a.span(), "aggregates cannot be nested", None));
+                }
+                let (x, t) = self.expr(a, scope, &mut None)?;
+                (Some(x), t)
+            }
+            _ => return Err(self.err(e.span(), format!("{name}() takes one argument"), None)),
+        };
+        if f.over.is_some() {
+            return Err(over_not_supported(self, e.span()));
+        }
+        // `agg(x) FILTER (WHERE c)` is `agg(CASE WHEN c THEN x END)`: aggregates skip NULLs,
+        // and `COUNT(*) FILTER (WHERE c)` counts `CASE WHEN c THEN 1 END`.
+        let arg = match &f.filter {
+            None => arg,
+            Some(c) => {
+                let (cond, ty) = self.expr(c, scope, &mut None)?;
+                if ty != DataType::Bool {
+                    return Err(self.err(
+                        c.span(),
+                        format!("FILTER must be BOOLEAN, not {ty}"),
+                        None,
+                    ));
+                }
+                Some(Expr::Case {
+                    branches: vec![(cond, arg.unwrap_or(Expr::Literal(data::Value::Int(1))))],
+                    otherwise: Box::new(Expr::Literal(data::Value::Null)),
+                })
+            }
+        };
+        let ty = match func {
+            AggFunc::Count => DataType::Int,
+            AggFunc::Min | AggFunc::Max => arg_ty,
+            AggFunc::Sum | AggFunc::Avg if !arg_ty.is_numeric() => {
+                return Err(self.err(
+                    e.span(),
+                    format!(
+                        "{}() needs a numeric argument, not {arg_ty}",
+                        name.to_uppercase()
+                    ),
+                    None,
+                ));
+            }
+            AggFunc::Sum => arg_ty,
+            AggFunc::Avg => DataType::Float,
+        };
+        let cx = agg
+            .as_mut()
+            .ok_or_else(|| Error::Internal("no aggregation context".into()))?;
+        let a = AggregateExpr {
+            func,
+            arg,
+            arg_type: arg_ty,
+            // MIN/MAX of the distinct values is MIN/MAX of the values.
+            distinct: distinct && !matches!(func, AggFunc::Min | AggFunc::Max),
+            strategy: AggStrategy::Accumulable,
+        };
+        let index = match cx.aggs.iter().position(|(x, _, _)| *x == a) {
+            Some(i) => i,
+            None => {
+                cx.aggs.push((a, ty, format!("{name}_{}", cx.aggs.len())));
+                cx.aggs.len() - 1
+            }
+        };
+        Ok((Expr::Column(cx.keys.len() + index), ty))
+    }
+
+    pub(super) fn expr_node(
+        &mut self,
+        e: &SqlExpr,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+    ) -> Result<Typed> {
+        let span = e.span();
+        match e {
+            SqlExpr::Identifier(id) => self.column(&id.value, None, span, scope),
+            SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] => self.column(&c.value, Some(&q.value), span, scope),
+                _ => Err(self.err(span, format!("cannot resolve \"{e}\""), None)),
+            },
+            SqlExpr::Value(v) => self.literal(&v.value, span),
+            SqlExpr::Nested(inner) => self.expr(inner, scope, agg),
+            SqlExpr::UnaryOp { op, expr } => {
+                let (x, ty) = self.expr(expr, scope, agg)?;
+                match op {
+                    UnaryOperator::Not if ty == DataType::Bool => Ok((
+                        Expr::Unary {
+                            op: UnaryOp::Not,
+                            expr: Box::new(x),
+                        },
+                        ty,
+                    )),
+                    UnaryOperator::Minus if ty.is_numeric() => Ok((
+                        Expr::Unary {
+                            op: UnaryOp::Neg,
+                            expr: Box::new(x),
+                        },
+                        ty,
+                    )),
+                    UnaryOperator::Plus if ty.is_numeric() => Ok((x, ty)),
+                    _ => Err(self.err(span, format!("operator {op} cannot apply to {ty}"), None)),
+                }
+            }
+            SqlExpr::BinaryOp { left, op, right } => {
+                let l = self.expr(left, scope, agg)?;
+                let r = self.expr(right, scope, agg)?;
+                self.binary(op, l, r, span)
+            }
+            SqlExpr::IsNull(x) | SqlExpr::IsNotNull(x) => {
+                let (x, _) = self.expr(x, scope, agg)?;
+                Ok((
+                    Expr::IsNull {
+                        expr: Box::new(x),
+                        negated: matches!(e, SqlExpr::IsNotNull(_)),
+                    },
+                    DataType::Bool,
+                ))
+            }
+            SqlExpr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any: false,
+            } => {
+                let (l, lt) = self.expr(expr, scope, agg)?;
+                let (r, rt) = self.expr(pattern, scope, agg)?;
+                if lt != DataType::String || rt != DataType::String {
+                    return Err(self.err(
+                        span,
+                        format!("LIKE needs STRING operands, not {lt} and {rt}"),
+                        None,
+                    ));
+                }
+                let escape = match escape_char.as_deref() {
+                    None => None,
+                    Some(SqlExpr::Value(v)) => match &v.value {
+                        Value::SingleQuotedString(e) if e.chars().count() == 1 => e.chars().next(),
+                        Value::SingleQuotedString(e) if e.is_empty() => None,
+                        _ => {
+                            return Err(self.err(
+                                span,
+                                format!("ESCAPE must be one character, not {v}"),
+                                None,
+                            ))
+                        }
+                    },
+                    Some(other) => {
+                        return Err(self.err(
+                            other.span(),
+                            "ESCAPE must be a one-character string literal",
+                            None,
+                        ))
+                    }
+                };
+                if let Expr::Literal(data::Value::Str(p)) = &r {
+                    if let Err(e) = crate::plan::like::check_pattern(p, escape) {
+                        return Err(self.err(pattern.span(), e.0, None));
+                    }
+                }
+                let x = Expr::Like {
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    escape,
+                };
+                Ok((negate_if(*negated, x), DataType::Bool))
+            }
+            SqlExpr::Cast {
+                expr, data_type, ..
+            } => {
+                let (x, from) = self.expr(expr, scope, agg)?;
+                let ty = self.data_type(data_type, span)?;
+                Ok(if from == ty {
+                    (x, ty)
+                } else {
+                    (
+                        Expr::Cast {
+                            expr: Box::new(x),
+                            from,
+                            ty,
+                        },
+                        ty,
+                    )
+                })
+            }
+            SqlExpr::In {
+                expr,
+                target: sql::InTarget::List(list),
+                negated,
+                ..
+            } => {
+                let l = self.expr(expr, scope, agg)?;
+                let mut terms = Vec::with_capacity(list.len());
+                for item in list {
+                    let r = self.expr(item, scope, agg)?;
+                    terms.push(
+                        self.binary(&BinaryOperator::Eq, l.clone(), r, item.span())?
+                            .0,
+                    );
+                }
+                // A balanced OR tree: a list of n values nests log2(n) deep, not n.
+                let x = balanced(BinaryOp::Or, terms)
+                    .unwrap_or(Expr::Literal(data::Value::Bool(false)));
+                Ok((negate_if(*negated, x), DataType::Bool))
+            }
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let v = self.expr(expr, scope, agg)?;
+                let lo = self.expr(low, scope, agg)?;
+                let hi = self.expr(high, scope, agg)?;
+                let (a, _) = self.binary(&BinaryOperator::GtEq, v.clone(), lo, span)?;
+                let (b, _) = self.binary(&BinaryOperator::LtEq, v, hi, span)?;
+                let x = Expr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                };
+                Ok((negate_if(*negated, x), DataType::Bool))
+            }
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand
+                    .as_ref()
+                    .map(|o| self.expr(o, scope, agg))
+                    .transpose()?;
+                let mut branches = Vec::new();
+                let mut ty = None;
+                for cw in conditions {
+                    let c = self.expr(&cw.condition, scope, agg)?;
+                    let cond = match &operand {
+                        Some(o) => {
+                            self.binary(&BinaryOperator::Eq, o.clone(), c, cw.condition.span())?
+                                .0
+                        }
+                        None => c.0,
+                    };
+                    let (r, rt) = self.expr(&cw.result, scope, agg)?;
+                    ty.get_or_insert(rt);
+                    branches.push((cond, r));
+                }
+                let otherwise = match else_result {
+                    Some(x) => self.expr(x, scope, agg)?.0,
+                    None => Expr::Literal(data::Value::Null),
+                };
+                Ok((
+                    Expr::Case {
+                        branches,
+                        otherwise: Box::new(otherwise),
+                    },
+                    ty.unwrap_or(DataType::String),
+                ))
+            }
+            SqlExpr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.expr(expr, scope, agg)?.0];
+                args.push(match substring_from {
+                    Some(f) => self.expr(f, scope, agg)?.0,
+                    None => Expr::Literal(data::Value::Int(1)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.expr(f, scope, agg)?.0);
+                }
+                Ok((
+                    Expr::Call {
+                        func: ScalarFunc::Substr,
+                        args,
+                    },
+                    DataType::String,
+                ))
+            }
+            SqlExpr::Position { expr, r#in } => {
+                let args = vec![self.expr(expr, scope, agg)?, self.expr(r#in, scope, agg)?];
+                self.call(catalog("locate")?, args, span)
+            }
+            SqlExpr::Extract { field, expr, .. } => {
+                let name = match field {
+                    sql::DateTimeField::Year => "year",
+                    sql::DateTimeField::Month => "month",
+                    sql::DateTimeField::Day => "dayofmonth",
+                    sql::DateTimeField::Hour => "hour",
+                    sql::DateTimeField::Minute => "minute",
+                    sql::DateTimeField::Second => "second",
+                    other => {
+                        return Err(self.err(
+                            span,
+                            format!("EXTRACT({other} FROM ...) is not supported"),
+                            Some("extract YEAR, MONTH, DAY, HOUR, MINUTE or SECOND".into()),
+                        ))
+                    }
+                };
+                let args = vec![self.expr(expr, scope, agg)?];
+                self.call(catalog(name)?, args, span)
+            }
+            SqlExpr::Trim { expr, .. } => {
+                let (x, _) = self.expr(expr, scope, agg)?;
+                Ok((
+                    Expr::Call {
+                        func: ScalarFunc::Trim,
+                        args: vec![x],
+                    },
+                    DataType::String,
+                ))
+            }
+            SqlExpr::Ceil { expr, .. } | SqlExpr::Floor { expr, .. } => {
+                let (x, ty) = self.expr(expr, scope, agg)?;
+                let func = if matches!(e, SqlExpr::Ceil { .. }) {
+                    ScalarFunc::Ceil
+                } else {
+                    ScalarFunc::Floor
+                };
+                Ok((
+                    Expr::Call {
+                        func,
+                        args: vec![x],
+                    },
+                    ty,
+                ))
+            }
+            SqlExpr::Function(f) => self.function(f, scope, agg, span),
+            SqlExpr::Exists { .. }
+            | SqlExpr::Subquery(_)
+            | SqlExpr::In {
+                target: sql::InTarget::Subquery(_),
+                ..
+            } => Err(self.err(
+                span,
+                "a subquery is supported only as a WHERE condition joined by AND: [NOT] EXISTS (SELECT ...) or x [NOT] IN (SELECT ...)",
+                Some("join the subquery in FROM instead".into()),
+            )),
+            _ => Err(self.err(
+                span,
+                format!("expression \"{e}\" is not supported yet"),
+                None,
+            )),
+        }
+    }
+
+    pub(super) fn column(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        span: sqlparser::tokenizer::Span,
+        scope: &Scope,
+    ) -> Result<Typed> {
+        if let Some(q) = qualifier {
+            if !scope.knows(q) {
+                return Err(self.err(span, format!("unknown table or alias \"{q}\""), None));
+            }
+        }
+        match scope.find(name, qualifier).as_slice() {
+            [i] => Ok((Expr::Column(*i), scope.schema.columns[*i].ty)),
+            [] => {
+                let hint = closest(name, scope.schema.columns.iter().map(|c| c.name.as_str()))
+                    .map(|c| format!("did you mean \"{c}\"?"));
+                Err(self.err(span, format!("unknown column \"{name}\""), hint))
+            }
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .filter_map(|i| scope.qualifiers[*i].first())
+                    .map(|q| format!("{q}.{name}"))
+                    .collect();
+                let hint =
+                    (!names.is_empty()).then(|| format!("qualify it: {}", names.join(" or ")));
+                Err(self.err(span, format!("column \"{name}\" is ambiguous"), hint))
+            }
+        }
+    }
+
+    pub(super) fn literal(&self, v: &Value, span: sqlparser::tokenizer::Span) -> Result<Typed> {
+        Ok(match v {
+            Value::Number(n, _) => match n.parse::<i64>() {
+                Ok(i) => (Expr::Literal(data::Value::Int(i)), DataType::Int),
+                Err(_) => match n.parse::<f64>() {
+                    Ok(f) => (Expr::Literal(data::Value::Float(f.into())), DataType::Float),
+                    Err(_) => return Err(self.err(span, format!("invalid number {n}"), None)),
+                },
+            },
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                (Expr::Literal(data::Value::Str(s.clone())), DataType::String)
+            }
+            Value::Boolean(b) => (Expr::Literal(data::Value::Bool(*b)), DataType::Bool),
+            Value::Null => (Expr::Literal(data::Value::Null), DataType::String),
+            other => return Err(self.err(span, format!("literal {other} is not supported"), None)),
+        })
+    }
+
+    pub(super) fn binary(
+        &self,
+        op: &BinaryOperator,
+        (l, lt): Typed,
+        (r, rt): Typed,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        use BinaryOperator as B;
+        let numeric = |t: DataType| t.is_numeric() || t == DataType::Timestamp;
+        let (op, ty) = match op {
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                if !numeric(lt) || !numeric(rt) {
+                    return Err(self.err(
+                        span,
+                        format!("operator {op} needs numeric operands, not {lt} and {rt}"),
+                        None,
+                    ));
+                }
+                let ty = if lt == DataType::Float || rt == DataType::Float {
+                    DataType::Float
+                } else {
+                    DataType::Int
+                };
+                let op = match op {
+                    B::Plus => BinaryOp::Add,
+                    B::Minus => BinaryOp::Sub,
+                    B::Multiply => BinaryOp::Mul,
+                    B::Divide => BinaryOp::Div,
+                    _ => BinaryOp::Mod,
+                };
+                (op, ty)
+            }
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                if !(lt == rt
+                    || (numeric(lt) && numeric(rt))
+                    || matches!(l, Expr::Literal(data::Value::Null))
+                    || matches!(r, Expr::Literal(data::Value::Null)))
+                {
+                    return Err(self.err(
+                        span,
+                        format!("cannot compare {lt} with {rt}"),
+                        Some("add a CAST".into()),
+                    ));
+                }
+                let op = match op {
+                    B::Eq => BinaryOp::Eq,
+                    B::NotEq => BinaryOp::NotEq,
+                    B::Lt => BinaryOp::Lt,
+                    B::LtEq => BinaryOp::LtEq,
+                    B::Gt => BinaryOp::Gt,
+                    _ => BinaryOp::GtEq,
+                };
+                (op, DataType::Bool)
+            }
+            B::And | B::Or => {
+                if lt != DataType::Bool || rt != DataType::Bool {
+                    return Err(self.err(
+                        span,
+                        format!("operator {op} needs BOOLEAN operands, not {lt} and {rt}"),
+                        None,
+                    ));
+                }
+                (
+                    if matches!(op, B::And) {
+                        BinaryOp::And
+                    } else {
+                        BinaryOp::Or
+                    },
+                    DataType::Bool,
+                )
+            }
+            B::StringConcat => (BinaryOp::Concat, DataType::String),
+            other => {
+                return Err(self.err(span, format!("operator {other} is not supported yet"), None))
+            }
+        };
+        Ok((
+            Expr::Binary {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+            },
+            ty,
+        ))
+    }
+
+    pub(super) fn function(
+        &mut self,
+        f: &sql::Function,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        let name = object_name(&f.name).to_ascii_lowercase();
+        let upper = name.to_uppercase();
+        if f.over.is_some() {
+            return Err(over_not_supported(self, span));
+        }
+        if f.filter.is_some() {
+            return Err(self.err(
+                span,
+                format!("FILTER applies to aggregates, not {upper}()"),
+                None,
+            ));
+        }
+        if is_agg_name(&name) {
+            return Err(self.err(
+                span,
+                format!("aggregate {upper}() is not allowed here"),
+                None,
+            ));
+        }
+        if functions::PROCESSING_TIME.contains(&name.as_str()) {
+            return Err(self.err(
+                span,
+                format!(
+                    "{upper} reads the clock, so a streaming query's results would depend on when it runs (a replay after a restart would differ)"
+                ),
+                Some("use a time column of the data instead (event time), e.g. a TIMESTAMP field or METADATA FROM 'timestamp'".into()),
+            ));
+        }
+        let def = functions::lookup(&name);
+        if def.is_none() && name != "mod" {
+            let hint = closest(
+                &name,
+                functions::names()
+                    .chain(AGGREGATE_FUNCTIONS.iter().copied())
+                    .chain(["mod"]),
+            )
+            .map(|c| format!("did you mean {}?", c.to_uppercase()));
+            return Err(self.err(span, format!("unknown function {upper}()"), hint));
+        }
+        let mut args = Vec::new();
+        if let FunctionArguments::List(list) = &f.args {
+            for a in &list.args {
+                match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => {
+                        args.push(self.expr(x, scope, agg)?)
+                    }
+                    _ => {
+                        return Err(self.err(
+                            span,
+                            format!("unsupported argument to {upper}()"),
+                            None,
+                        ))
+                    }
+                }
+            }
+        }
+        let Some(def) = def else {
+            // MOD(a, b) is `a % b`.
+            let [a, b]: [Typed; 2] = args.try_into().map_err(|args: Vec<Typed>| {
+                self.err(
+                    span,
+                    format!("MOD() takes 2 arguments, got {}", args.len()),
+                    None,
+                )
+            })?;
+            return self.binary(&BinaryOperator::Modulo, a, b, span);
+        };
+        self.call(def, args, span)
+    }
+
+    /// A call of `def`: argument count and types checked, constant patterns validated.
+    pub(super) fn call(
+        &self,
+        def: &functions::FunctionDef,
+        mut args: Vec<Typed>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        let upper = def.names[0].to_uppercase();
+        if !def.takes(args.len()) {
+            return Err(self.err(
+                span,
+                format!(
+                    "{upper}() takes {} arguments, got {}",
+                    def.arity(),
+                    args.len()
+                ),
+                None,
+            ));
+        }
+        for (i, (x, ty)) in args.iter().enumerate() {
+            let param = def.param(i).unwrap_or(functions::Param::Any);
+            let null = matches!(x, Expr::Literal(data::Value::Null));
+            if !param.accepts(*ty) && !null {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "{upper}() argument {} must be {}, not {ty}",
+                        i + 1,
+                        param.text()
+                    ),
+                    None,
+                ));
+            }
+        }
+        // Arguments that become the result must agree: equal types, or numbers as DOUBLE.
+        let same_type = match def.func {
+            ScalarFunc::Coalesce => 0..args.len(),
+            ScalarFunc::Nullif => 0..2,
+            ScalarFunc::If => 1..3,
+            _ => 0..0,
+        };
+        if !same_type.is_empty() {
+            let types: Vec<DataType> = args[same_type.clone()]
+                .iter()
+                .filter(|(x, _)| !matches!(x, Expr::Literal(data::Value::Null)))
+                .map(|(_, t)| *t)
+                .collect();
+            let common = match types.first() {
+                None => DataType::String,
+                Some(&first) if types.iter().all(|t| *t == first) => first,
+                Some(_) if types.iter().all(|t| t.is_numeric()) => DataType::Float,
+                Some(_) => {
+                    let listed: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+                    return Err(self.err(
+                        span,
+                        format!(
+                            "{upper}() arguments have different types ({})",
+                            listed.join(", ")
+                        ),
+                        Some("CAST them to one type".into()),
+                    ));
+                }
+            };
+            for (x, t) in &mut args[same_type] {
+                if *t != common && !matches!(x, Expr::Literal(data::Value::Null)) {
+                    *x = Expr::Cast {
+                        expr: Box::new(std::mem::replace(x, Expr::Literal(data::Value::Null))),
+                        from: *t,
+                        ty: common,
+                    };
+                    *t = common;
+                }
+            }
+        }
+        if def.func == ScalarFunc::DateFormat
+            && !matches!(args[0].1, DataType::Timestamp | DataType::String)
+        {
+            return Err(self.err(
+                span,
+                format!(
+                    "DATE_FORMAT() argument 1 must be TIMESTAMP or STRING, not {}",
+                    args[0].1
+                ),
+                None,
+            ));
+        }
+        // A constant pattern is checked now, so a typo is a plan error, not NULLs.
+        // A constant pattern (always the second argument) is checked now, so a typo is a
+        // plan error, not NULLs.
+        if let Some((Expr::Literal(data::Value::Str(p)), _)) = args.get(1) {
+            use ScalarFunc as F;
+            let bad = match def.func {
+                F::Regexp | F::RegexpExtract | F::RegexpReplace => regex::Regex::new(p)
+                    .err()
+                    .map(|e| format!("invalid regular expression: {e}")),
+                F::DateFormat | F::ToTimestamp | F::UnixTimestamp | F::FromUnixtime => {
+                    crate::data::time::java_pattern(p)
+                        .err()
+                        .map(|e| format!("invalid date pattern '{p}': {e}"))
+                }
+                _ => None,
+            };
+            if let Some(message) = bad {
+                return Err(self.err(span, message, None));
+            }
+        }
+        let ty = match def.returns {
+            functions::Returns::Fixed(t) => t,
+            functions::Returns::First => args[0].1,
+            functions::Returns::Second => args[1].1,
+        };
+        Ok((
+            Expr::Call {
+                func: def.func,
+                args: args.into_iter().map(|a| a.0).collect(),
+            },
+            ty,
+        ))
+    }
+}
+
+/// `terms` joined by `op` (associative) as a balanced tree; `None` when there are none.
+pub(super) fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
+    while terms.len() > 1 {
+        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut it = terms.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => Expr::Binary {
+                    op,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                },
+                None => a,
+            });
+        }
+        terms = next;
+    }
+    terms.pop()
+}
+
+/// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`, `NOT LIKE`).
+pub(super) fn negate_if(negated: bool, x: Expr) -> Expr {
+    if negated {
+        Expr::Unary {
+            op: UnaryOp::Not,
+            expr: Box::new(x),
+        }
+    } else {
+        x
+    }
+}
+
+pub(super) fn castable(from: DataType, to: DataType) -> bool {
+    matches!(
+        (from, to),
+        (DataType::Int, DataType::Float)
+            | (_, DataType::String)
+            | (DataType::Int, DataType::Timestamp)
+            | (DataType::Timestamp, DataType::Int)
+    )
+}
+
+/// `... OVER (...)`: not yet (window functions and `ROW_NUMBER` top-N come with event time).
+pub(super) fn over_not_supported(l: &Lowerer<'_>, span: sqlparser::tokenizer::Span) -> Error {
+    l.err(
+        span,
+        "OVER windows are not supported yet",
+        Some(
+            "aggregate with GROUP BY; ROW_NUMBER() top-N and OVER windows are still to come".into(),
+        ),
+    )
+}
+
+/// A function the planner itself names (for syntax such as `POSITION(a IN b)`).
+pub(super) fn catalog(name: &str) -> Result<&'static functions::FunctionDef> {
+    functions::lookup(name)
+        .ok_or_else(|| Error::Internal(format!("{name} is missing from the function catalog")))
+}
+
+/// Aggregate functions the planner knows (lowercase).
+pub(super) const AGGREGATE_FUNCTIONS: &[&str] = &["count", "sum", "min", "max", "avg"];
+
+pub(super) fn is_agg_name(name: &str) -> bool {
+    AGGREGATE_FUNCTIONS.contains(&name)
+}
+
+pub(super) fn agg_call(e: &SqlExpr) -> Option<&sql::Function> {
+    match e {
+        SqlExpr::Function(f) if is_agg_name(&object_name(&f.name).to_ascii_lowercase()) => Some(f),
+        _ => None,
+    }
+}
+
+/// Whether `e` contains an aggregate call anywhere.
+/// Whether `e` calls an aggregate of its own query (not one inside a subquery of it).
+pub(super) fn contains_agg(e: &SqlExpr) -> bool {
+    let (mut aggs, mut subqueries) = (Vec::new(), Vec::new());
+    let _ = sql::visit_expressions(e, |x| {
+        if agg_call(x).is_some() {
+            aggs.push(x.span());
+        }
+        if matches!(
+            x,
+            SqlExpr::Subquery(_)
+                | SqlExpr::Exists { .. }
+                | SqlExpr::In {
+                    target: sql::InTarget::Subquery(_),
+                    ..
+                }
+        ) {
+            subqueries.push(x.span());
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    aggs.iter().any(|a| {
+        !subqueries
+            .iter()
+            .any(|s| s.start <= a.start && a.end <= s.end)
+    })
+}
