@@ -44,6 +44,7 @@ fn main() {
         bad_records: BadRecordPolicy::Fail,
         startup: StartupMode::Earliest,
         bounded: true,
+        watermark: None,
     };
     let sink = SinkSpec {
         name: "word_counts".into(),

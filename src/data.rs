@@ -30,6 +30,8 @@ pub enum DataType {
     String,
     /// TIMESTAMP, held as milliseconds since the Unix epoch.
     Timestamp,
+    /// INTERVAL DAY TO SECOND, held as milliseconds.
+    Interval,
 }
 
 impl DataType {
@@ -41,6 +43,7 @@ impl DataType {
             DataType::Float => "DOUBLE",
             DataType::String => "STRING",
             DataType::Timestamp => "TIMESTAMP",
+            DataType::Interval => "INTERVAL DAY TO SECOND",
         }
     }
 
@@ -113,6 +116,7 @@ impl Schema {
 pub fn format_value(d: Datum<'_>, ty: DataType) -> String {
     match (d, ty) {
         (Datum::Int(ms), DataType::Timestamp) => format_timestamp(ms),
+        (Datum::Int(ms), DataType::Interval) => format_interval(ms),
         (d, _) => d.to_string(),
     }
 }
@@ -155,6 +159,17 @@ pub fn format_timestamp(ms: i64) -> String {
     }
 }
 
+/// An INTERVAL DAY TO SECOND as Flink writes it: `+d hh:mm:ss.SSS` (`+0 00:00:04.000`).
+pub fn format_interval(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let ms = ms.unsigned_abs();
+    let (s, ms) = (ms / 1000, ms % 1000);
+    let (m, s) = (s / 60, s % 60);
+    let (h, m) = (m / 60, m % 60);
+    let (d, h) = (h / 24, h % 24);
+    format!("{sign}{d} {h:02}:{m:02}:{s:02}.{ms:03}")
+}
+
 /// Parse a TIMESTAMP written as `yyyy-MM-dd[ HH:mm[:ss[.fff]]]` (or with `T`, and an optional
 /// trailing `Z`), as UTC milliseconds since the Unix epoch.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -180,6 +195,7 @@ pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
         (Datum::Null, _) => serde_json::Value::Null,
         (Datum::Bool(b), _) => serde_json::Value::Bool(b),
         (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(ms)),
+        (Datum::Int(ms), DataType::Interval) => serde_json::Value::String(format_interval(ms)),
         (Datum::Int(i), _) => serde_json::Value::from(i),
         (Datum::Float(f), _) => {
             let x = if f.0 == 0.0 { 0.0 } else { f.0 };
@@ -210,20 +226,57 @@ impl fmt::Display for Value {
     }
 }
 
-/// A row as a JSON object keyed by the schema's column names, in column order.
+/// A row as a JSON object keyed by the schema's column names, in column order; the fields of
+/// a `ROW` column (columns named by their path, `person.id`) as a nested object.
 pub fn row_to_json(schema: &Schema, row: &Row) -> serde_json::Map<String, serde_json::Value> {
-    schema
-        .columns
-        .iter()
-        .zip(row.iter())
-        .map(|(c, d)| (c.name.clone(), value_to_json(d, c.ty)))
-        .collect()
+    let mut object = serde_json::Map::new();
+    for (c, d) in schema.columns.iter().zip(row.iter()) {
+        let value = value_to_json(d, c.ty);
+        // The fields of a `ROW` column (named by their path, `person.id`) nest.
+        let mut path = c.name.split('.').peekable();
+        let mut at = &mut object;
+        while let Some(part) = path.next() {
+            if path.peek().is_none() {
+                at.insert(part.to_string(), value);
+                break;
+            }
+            let inner = at
+                .entry(part.to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            match inner {
+                serde_json::Value::Object(map) => at = map,
+                _ => break, // a plain column and a ROW of one name: the plain one stays
+            }
+        }
+    }
+    object
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ordered_float::OrderedFloat;
+
+    #[test]
+    fn intervals_print_as_flink_prints_them() {
+        assert_eq!(format_interval(4_000), "+0 00:00:04.000");
+        assert_eq!(format_interval(90 * 60_000), "+0 01:30:00.000");
+        assert_eq!(format_interval(-(2 * 86_400_000 + 1)), "-2 00:00:00.001");
+    }
+
+    #[test]
+    fn row_fields_are_written_as_nested_objects() {
+        let schema = Schema::new([
+            ("k", DataType::Int),
+            ("p.id", DataType::Int),
+            ("p.at.city", DataType::String),
+        ]);
+        let row = Row::pack([Datum::Int(1), Datum::Null, Datum::Str("x")]);
+        assert_eq!(
+            serde_json::Value::Object(row_to_json(&schema, &row)).to_string(),
+            r#"{"k":1,"p":{"id":null,"at":{"city":"x"}}}"#
+        );
+    }
 
     #[test]
     fn doubles_print_as_flink_prints_them() {

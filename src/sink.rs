@@ -118,6 +118,15 @@ pub fn render_sink<'s>(
                 Rc::new(NoProgress),
             )
         }
+        SinkConnector::Blackhole => {
+            // Rows stay on the worker that computed them, and are dropped there.
+            let writer: Option<console::ConsoleWriter> = None;
+            let route = move |_: &Row| index as u64;
+            (
+                render_epoch_sink(collection, &name, route, skip, writer, control),
+                Rc::new(NoProgress),
+            )
+        }
         SinkConnector::File { path } => {
             if index == 0 {
                 let writer = file::FileWriter::create(spec, path, resume)?;

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use differential_dataflow::input::Input;
-use ordered_float::OrderedFloat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -424,8 +423,9 @@ fn fold(func: AggFunc, values: &[Value]) -> Value {
         AggFunc::Min => values.iter().min().cloned().unwrap_or(Value::Null),
         AggFunc::Max => values.iter().max().cloned().unwrap_or(Value::Null),
         AggFunc::Avg if values.is_empty() => Value::Null,
-        AggFunc::Avg => Value::Float(OrderedFloat(
-            ints().sum::<i64>() as f64 / values.len() as f64,
-        )),
+        // An integer average is an integer, truncated toward zero (as in Flink).
+        AggFunc::Avg => {
+            Value::Int((ints().map(i128::from).sum::<i128>() / values.len() as i128) as i64)
+        }
     }
 }

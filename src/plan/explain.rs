@@ -33,6 +33,12 @@ pub fn explain(program: &Program) -> String {
             };
             let _ = writeln!(out, "  {} {}{origin}", c.name, c.ty);
         }
+        if let Some((column, expr)) = &s.watermark {
+            let _ = writeln!(
+                out,
+                "  watermark for {column}: {expr} (no operator reads event time yet)"
+            );
+        }
     }
     for v in &program.views {
         let _ = writeln!(out, "view {}:", v.name);
@@ -50,6 +56,7 @@ pub fn explain(program: &Program) -> String {
                 format!("kafka topic={topic} mode={mode:?}")
             }
             SinkConnector::Print { mode } => format!("print mode={mode:?}"),
+            SinkConnector::Blackhole => "blackhole".to_string(),
             SinkConnector::File { path } => format!("file path={path}"),
         };
         let key = if key.is_empty() {

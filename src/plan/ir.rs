@@ -217,7 +217,7 @@ pub enum AggFunc {
     Min,
     /// `MAX(x)`
     Max,
-    /// `AVG(x)`, always DOUBLE.
+    /// `AVG(x)`, of the argument's type: an integer average is truncated toward zero, as in Flink.
     Avg,
 }
 

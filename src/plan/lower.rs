@@ -18,8 +18,9 @@ use crate::data::{self, DataType, Schema};
 use crate::error::{Error, Result, Span};
 use crate::plan::functions;
 use crate::plan::ir::*;
+use crate::spec::ddl::Clauses;
 use crate::spec::options::{closest, sink_spec, source_spec, TableDef};
-use crate::spec::parse::{MetadataClause, Parsed};
+use crate::spec::parse::Parsed;
 use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
 
 mod ddl;
@@ -50,12 +51,13 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
         depth: 0,
         statement_start: Span::default(),
         ctes: Vec::new(),
+        computed: Vec::new(),
+        watermarks: Vec::new(),
     };
-    let mut metadata = parsed.metadata.iter();
     for (i, st) in parsed.statements.iter().enumerate() {
         l.statement_start = parsed.starts.get(i).copied().unwrap_or_default();
         match st {
-            Statement::CreateTable(ct) => l.create_table(ct, &mut metadata)?,
+            Statement::CreateTable(ct) => l.create_table(ct, &parsed.clauses)?,
             Statement::CreateView(cv) => {
                 let name = object_name(&cv.name);
                 let relation = l.query(&cv.query)?;
@@ -90,6 +92,11 @@ struct Lowerer<'a> {
     statement_start: Span,
     /// The `WITH` names in scope, innermost last, and the views they were lowered to.
     ctes: Vec<(String, String)>,
+    /// Tables with computed columns (lowercase name): what reading one projects from its
+    /// physical columns, and the schema that gives.
+    computed: Vec<(String, Vec<Expr>, Schema)>,
+    /// `WATERMARK FOR column AS expression`, per table (lowercase name).
+    watermarks: Vec<(String, String, String)>,
 }
 
 /// Aggregation context: group keys (over the input) and the aggregates found so far.
@@ -183,7 +190,13 @@ impl<'a> Lowerer<'a> {
                         hint: Some("read the topic in another dataflow file".into()),
                     });
                 }
-                sources.push(source_spec(t)?);
+                let mut spec = source_spec(t)?;
+                spec.watermark = self
+                    .watermarks
+                    .iter()
+                    .find(|(table, _, _)| *table == lname)
+                    .map(|(_, column, expr)| (column.clone(), expr.clone()));
+                sources.push(spec);
             }
         }
         let mut sinks = Vec::new();

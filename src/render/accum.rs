@@ -212,8 +212,9 @@ impl Accum {
             (Accum::Int { sum, .. }, AggFunc::Sum) => {
                 Datum::Int(i64::try_from(*sum).map_err(|_| *sum)?)
             }
-            // From the exact sum: the average fits even where the sum does not.
-            (Accum::Int { sum, n }, _) => Datum::Float(OrderedFloat(*sum as f64 / *n as f64)),
+            // As in Flink, the average of integers is an integer, truncated toward zero; from
+            // the exact sum, so it fits even where the sum does not.
+            (Accum::Int { sum, n }, _) => Datum::Int((*sum / i128::from(*n)) as i64),
             (
                 Accum::Float {
                     sum,
@@ -407,10 +408,7 @@ mod tests {
         let mut s = i(i64::MAX);
         s.plus(&i(i64::MAX));
         assert_eq!(s.finish(AggFunc::Sum), Err(2 * i128::from(i64::MAX)));
-        assert_eq!(
-            s.finish(AggFunc::Avg),
-            Ok(Datum::Float(OrderedFloat(i64::MAX as f64)))
-        );
+        assert_eq!(s.finish(AggFunc::Avg), Ok(Datum::Int(i64::MAX)));
         let mut back = i(i64::MAX);
         back.scale(-1);
         s.plus(&back);

@@ -212,7 +212,7 @@ pub(crate) fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
     }
     match ty {
         DataType::String => Some(Datum::Str(text)),
-        DataType::Int => text.trim().parse().ok().map(Datum::Int),
+        DataType::Int | DataType::Interval => text.trim().parse().ok().map(Datum::Int),
         DataType::Timestamp => crate::data::parse_timestamp(text)
             .or_else(|| text.trim().parse().ok())
             .map(Datum::Int),
@@ -247,6 +247,7 @@ mod tests {
             bad_records: BadRecordPolicy::Fail,
             startup: StartupMode::Earliest,
             bounded: false,
+            watermark: None,
         }
     }
 

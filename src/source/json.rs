@@ -34,6 +34,8 @@ pub fn decode_object<'a>(
     let seed = ObjectSeed {
         schema,
         columns,
+        prefix: 0,
+        under: 0,
         arena,
         values,
         found: &mut found,
@@ -56,6 +58,11 @@ const NOT_AN_OBJECT: &str = "ddflow: not an object";
 struct ObjectSeed<'s, 'a> {
     schema: &'s Schema,
     columns: &'s [usize],
+    /// The length of the path this object is at (`person.` in `person.id`; 0 at the top):
+    /// a `ROW` column's fields are columns named by their path, read from nested objects.
+    prefix: usize,
+    /// A column under that path (for messages).
+    under: usize,
     arena: &'a bumpalo::Bump,
     values: &'s mut [Datum<'a>],
     /// Per column: set by a field already.
@@ -78,19 +85,51 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let prefix = self.prefix;
+        let tail = |c: usize| {
+            self.schema.columns[c]
+                .name
+                .get(prefix..)
+                .unwrap_or_default()
+        };
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let name: &str = &key.0;
             let column = self
                 .columns
                 .iter()
-                .position(|&c| self.schema.columns[c].name == name)
+                .position(|&c| tail(c) == name)
                 .map(|i| (i, true))
                 .or_else(|| {
                     self.columns
                         .iter()
-                        .position(|&c| self.schema.columns[c].name.eq_ignore_ascii_case(name))
+                        .position(|&c| tail(c).eq_ignore_ascii_case(name))
                         .map(|i| (i, false))
                 });
+            // A `ROW` column: its fields are the columns under `name.`.
+            let is_row = |c: usize| {
+                let t = tail(c);
+                t.len() > name.len()
+                    && t.as_bytes()[name.len()] == b'.'
+                    && t[..name.len()].eq_ignore_ascii_case(name)
+            };
+            let row = column
+                .is_none()
+                .then(|| self.columns.iter().copied().find(|&c| is_row(c)))
+                .flatten();
+            if let Some(under) = row {
+                let seed = ObjectSeed {
+                    schema: self.schema,
+                    columns: self.columns,
+                    prefix: prefix + name.len() + 1,
+                    under,
+                    arena: self.arena,
+                    values: &mut *self.values,
+                    found: &mut *self.found,
+                    error: &mut *self.error,
+                };
+                map.next_value_seed(seed)?;
+                continue;
+            }
             match column {
                 // A field of another case comes second to one that matches exactly, and to an
                 // earlier one of another case.
@@ -122,26 +161,45 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
         Ok(())
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(NOT_AN_OBJECT))
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let v: serde_json::Value =
+            de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.not_an_object(&v.to_string())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(E::custom(NOT_AN_OBJECT))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.not_an_object(&v.to_string())
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(E::custom(NOT_AN_OBJECT))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.not_an_object(&v.to_string())
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(E::custom(NOT_AN_OBJECT))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.not_an_object(&v.to_string())
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom(NOT_AN_OBJECT))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.not_an_object(&v.to_string())
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(NOT_AN_OBJECT))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.not_an_object(&quoted(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        if self.prefix > 0 {
+            return Ok(()); // a NULL row: its fields stay NULL
+        }
         Err(E::custom(NOT_AN_OBJECT))
+    }
+}
+
+impl ObjectSeed<'_, '_> {
+    /// A value that is not an object: the record is not one, or a `ROW` field is not.
+    fn not_an_object<E: de::Error>(self, got: &str) -> Result<(), E> {
+        if self.prefix == 0 {
+            return Err(E::custom(NOT_AN_OBJECT));
+        }
+        let path = &self.schema.columns[self.under].name[..self.prefix - 1];
+        *self.error = Some(DecodeError(format!(
+            "field \"{path}\": expected ROW, got {got}"
+        )));
+        Err(E::custom("field of the wrong type"))
     }
 }
 
@@ -196,7 +254,7 @@ impl<'a> DatumSeed<'a> {
     fn number(&self, n: serde_json::Number) -> Fits<'a> {
         match self.ty {
             DataType::String => Ok(Datum::Str(self.arena.alloc_str(&n.to_string()))),
-            DataType::Int | DataType::Timestamp => {
+            DataType::Int | DataType::Timestamp | DataType::Interval => {
                 n.as_i64().map(Datum::Int).ok_or_else(|| n.to_string())
             }
             DataType::Float => n
@@ -298,6 +356,36 @@ mod tests {
         assert_eq!(v[0], Value::Str("1.5".into()));
         assert_eq!(v[1], Value::Null);
         assert_eq!(v[2], Value::Float(OrderedFloat(f64::NEG_INFINITY)));
+    }
+
+    #[test]
+    fn row_columns_are_read_from_nested_objects() {
+        let schema = Schema::new([
+            ("k", DataType::Int),
+            ("p.id", DataType::Int),
+            ("p.q.name", DataType::String),
+            ("b.id", DataType::Int),
+        ]);
+        let decode = |json: &str| -> Result<Vec<Value>, DecodeError> {
+            let arena = bumpalo::Bump::new();
+            let mut values = vec![Datum::Null; 4];
+            decode_object(json.as_bytes(), &schema, &[0, 1, 2, 3], &arena, &mut values)?;
+            Ok(values.iter().map(|d| d.to_value()).collect())
+        };
+        let v = decode(r#"{"k":1,"P":{"id":7,"x":[1],"q":{"name":"a"}},"b":null}"#).unwrap();
+        assert_eq!(
+            v,
+            [
+                Value::Int(1),
+                Value::Int(7),
+                Value::Str("a".into()),
+                Value::Null
+            ]
+        );
+        let e = decode(r#"{"p":{"q":5}}"#).unwrap_err().0;
+        assert_eq!(e, r#"field "p.q": expected ROW, got 5"#);
+        let e = decode(r#"{"p":{"id":"x"}}"#).unwrap_err().0;
+        assert_eq!(e, r#"field "p.id": expected BIGINT, got "x""#);
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub struct SourceSpec {
     pub startup: StartupMode,
     /// `'scan.bounded.mode' = 'latest-offset'`: stop at the end offsets seen at start.
     pub bounded: bool,
+    /// `WATERMARK FOR column AS expression`, as written: checked by the planner; no operator
+    /// reads event time yet, so it has no effect on results (as in Flink for queries without
+    /// windows or interval joins).
+    #[serde(default)]
+    pub watermark: Option<(String, String)>,
 }
 
 /// How a Kafka sink writes changes (`'sink.mode'`).
@@ -152,6 +157,9 @@ pub enum SinkConnector {
         /// `'path'`.
         path: String,
     },
+    /// `'connector' = 'blackhole'`: every change is computed and dropped (as in Flink; for
+    /// benchmarks).
+    Blackhole,
 }
 
 /// A sink table.

@@ -300,6 +300,7 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         bad_records,
         startup: StartupMode::Earliest,
         bounded,
+        watermark: None,
     };
     let startup = startup.unwrap_or(StartupMode::GroupOffsets);
     c.finish(SourceSpec { startup, ..spec })
@@ -492,13 +493,17 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             reserved_columns(&mut c, &table.schema, &["op", "epoch"], "a file sink");
             (c, SinkConnector::File { path })
         }
+        Some("blackhole") => (
+            Checker::new(table, &["connector"], false),
+            SinkConnector::Blackhole,
+        ),
         other => {
             let mut c = Checker::new(table, &["connector"], false);
             c.problems.clear();
             c.problems.push(match other {
                 None => format!("table \"{}\" needs option 'connector'", table.name),
                 Some(o) => format!(
-                    "unknown connector '{o}' for sink \"{}\" (expected 'kafka', 'upsert-kafka', 'print' or 'filesystem')",
+                    "unknown connector '{o}' for sink \"{}\" (expected 'kafka', 'upsert-kafka', 'print', 'filesystem' or 'blackhole')",
                     table.name
                 ),
             });

@@ -3,48 +3,57 @@
 use super::*;
 
 impl Lowerer<'_> {
-    pub(super) fn create_table<'m>(
-        &mut self,
-        ct: &sql::CreateTable,
-        metadata: &mut impl Iterator<Item = &'m MetadataClause>,
-    ) -> Result<()> {
+    pub(super) fn create_table(&mut self, ct: &sql::CreateTable, clauses: &Clauses) -> Result<()> {
         let name = object_name(&ct.name);
         self.check_new_name(&name, ct.name.span())?;
+        // The text scan names a table by the last part of its name.
+        let short = ct
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().trim_matches(['`', '"']).to_ascii_lowercase())
+            .unwrap_or_default();
+        let mine = |table: &str| table == short;
         let mut columns = Vec::new();
         for c in &ct.columns {
-            columns.push((
-                c.name.value.clone(),
-                self.data_type(&c.data_type, c.name.span)?,
-            ));
+            if c.name.value.contains('.') {
+                return Err(self.err(
+                    c.name.span,
+                    format!("column name \"{}\" contains '.'", c.name.value),
+                    Some(
+                        "a '.' names a field of a ROW column (person.id); rename the column".into(),
+                    ),
+                ));
+            }
+            let lname = c.name.value.to_ascii_lowercase();
+            match clauses
+                .rows
+                .iter()
+                .find(|r| mine(&r.table) && r.column == lname)
+            {
+                Some(row) => self.flatten(&c.name.value, &row.ty, at(row.span), &mut columns)?,
+                None => columns.push((
+                    c.name.value.clone(),
+                    self.data_type(&c.data_type, c.name.span)?,
+                )),
+            }
         }
         let schema = Schema::new(columns);
         let mut meta = vec![None; schema.len()];
-        let mut pending: Vec<&MetadataClause> = Vec::new();
-        for clause in metadata.by_ref() {
-            let in_table = clause.span.line >= ct.name.span().start.line
-                && clause.span.line <= ct.span().end.line;
-            if !in_table {
-                pending.push(clause);
-                break;
-            }
+        for clause in clauses.metadata.iter().filter(|c| mine(&c.table)) {
             match schema.index_of(&clause.column) {
                 Some(i) if meta[i].is_none() => meta[i] = Some(clause.key.clone()),
-                _ => pending.push(clause),
-            }
-            if meta.iter().filter(|m| m.is_some()).count() == schema.len() {
-                break;
-            }
-        }
-        if let Some(c) = pending.first() {
-            if schema.index_of(&c.column).is_none() && c.span.line <= ct.span().end.line {
-                return Err(Error::Sql {
-                    file: self.file.into(),
-                    span: c.span,
-                    message: "METADATA must follow a column name and type".into(),
-                    hint: None,
-                });
+                _ => {
+                    return Err(Error::Sql {
+                        file: self.file.into(),
+                        span: clause.span,
+                        message: "METADATA must follow a column name and type".into(),
+                        hint: None,
+                    })
+                }
             }
         }
+        self.computed_columns(&name, &schema, clauses, &mine)?;
         let mut primary_key: Vec<String> = Vec::new();
         for constraint in &ct.constraints {
             if let sql::TableConstraint::PrimaryKey(pk) = constraint {
@@ -98,6 +107,113 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// The leaf fields of a `ROW` column as columns named by their path (`person.id`), in
+    /// order; a nested `ROW` is flattened in place.
+    fn flatten(
+        &self,
+        path: &str,
+        ty: &sql::DataType,
+        span: sqlparser::tokenizer::Span,
+        out: &mut Vec<(String, DataType)>,
+    ) -> Result<()> {
+        match ty {
+            sql::DataType::Struct(fields, _) => {
+                for f in fields {
+                    let Some(name) = f.field_name.as_ref().map(|n| n.value.clone()) else {
+                        return Err(self.err(
+                            span,
+                            format!("ROW field \"{}\" needs a name and a type", f.field_type),
+                            Some("write ROW<name TYPE, ...>".into()),
+                        ));
+                    };
+                    self.flatten(&format!("{path}.{name}"), &f.field_type, span, out)?;
+                }
+                Ok(())
+            }
+            other => {
+                out.push((path.to_string(), self.data_type(other, span)?));
+                Ok(())
+            }
+        }
+    }
+
+    /// A table's computed columns (`ts AS <expression>`) and its watermark: reading the table
+    /// reads its physical columns through a projection that adds the computed ones in their
+    /// declared places. The watermark is checked (a `TIMESTAMP` column, a `TIMESTAMP`
+    /// expression) and recorded on the table; no operator reads event time yet.
+    fn computed_columns(
+        &mut self,
+        table: &str,
+        physical: &Schema,
+        clauses: &Clauses,
+        mine: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
+        let computed: Vec<_> = clauses.computed.iter().filter(|c| mine(&c.table)).collect();
+        let scope = Scope::of(physical.clone(), vec![table.to_ascii_lowercase()]);
+        let mut full = Vec::new();
+        let mut exprs = Vec::new();
+        let mut next_physical = 0;
+        let declared = computed.len() + physical.len();
+        for position in 0..declared {
+            if let Some(c) = computed.iter().find(|c| c.position == position) {
+                if c.column.contains('.') || physical.index_of(&c.column).is_some() {
+                    return Err(self.err(
+                        at(c.span),
+                        format!("computed column \"{}\" is already a column", c.column),
+                        None,
+                    ));
+                }
+                let (e, ty) = self.expr(&c.expr, &scope, &mut None)?;
+                exprs.push(e);
+                full.push((c.column.clone(), ty));
+            } else if next_physical < physical.len() {
+                exprs.push(Expr::Column(next_physical));
+                let col = &physical.columns[next_physical];
+                full.push((col.name.clone(), col.ty));
+                // The fields of one ROW column take one declared place.
+                let row = col.name.split('.').next().unwrap_or_default().to_string();
+                next_physical += 1;
+                while next_physical < physical.len()
+                    && col.name.contains('.')
+                    && physical.columns[next_physical].name.split('.').next() == Some(row.as_str())
+                {
+                    exprs.push(Expr::Column(next_physical));
+                    let col = &physical.columns[next_physical];
+                    full.push((col.name.clone(), col.ty));
+                    next_physical += 1;
+                }
+            }
+        }
+        let full = Schema::new(full);
+        let mut watermark = None;
+        for w in clauses.watermarks.iter().filter(|w| mine(&w.table)) {
+            if watermark.is_some() {
+                return Err(self.err(at(w.span), "a table has at most one WATERMARK", None));
+            }
+            let full_scope = Scope::of(full.clone(), vec![table.to_ascii_lowercase()]);
+            let (_, column_ty) = self.column(&w.column, None, at(w.span), &full_scope)?;
+            let (_, ty) = self.expr(&w.expr, &full_scope, &mut None)?;
+            if column_ty != DataType::Timestamp || ty != DataType::Timestamp {
+                return Err(self.err(
+                    at(w.span),
+                    format!(
+                        "a WATERMARK is FOR a TIMESTAMP column AS a TIMESTAMP expression, not {column_ty} and {ty}"
+                    ),
+                    Some("e.g. WATERMARK FOR ts AS ts - INTERVAL '5' SECOND".into()),
+                ));
+            }
+            watermark = Some((w.column.clone(), w.expr.to_string()));
+        }
+        if !computed.is_empty() {
+            self.computed
+                .push((table.to_ascii_lowercase(), exprs, full));
+        }
+        if let Some(w) = watermark {
+            self.watermarks.push((table.to_ascii_lowercase(), w.0, w.1));
+        }
+        Ok(())
+    }
+
     pub(super) fn data_type(
         &self,
         dt: &sql::DataType,
@@ -117,13 +233,14 @@ impl Lowerer<'_> {
             }
             "BOOLEAN" | "BOOL" => DataType::Bool,
             "TIMESTAMP" => DataType::Timestamp,
-            _ => {
-                return Err(self.err(
-                    span,
-                    format!("unsupported type {text}"),
-                    Some("use STRING, BIGINT, INT, DOUBLE, BOOLEAN or TIMESTAMP".into()),
-                ))
-            }
+            _ => return Err(self.err(
+                span,
+                format!("unsupported type {text}"),
+                Some(
+                    "use STRING, BIGINT, INT, DOUBLE, BOOLEAN, TIMESTAMP or ROW<name TYPE, ...>"
+                        .into(),
+                ),
+            )),
         })
     }
 
@@ -142,6 +259,24 @@ impl Lowerer<'_> {
                 .map(|c| format!("did you mean \"{c}\"?"));
             return Err(self.err(name.span(), format!("unknown table \"{target}\""), hint));
         };
+        let lname = table.name.to_ascii_lowercase();
+        if let Some((_, _, schema)) = self.computed.iter().find(|(t, _, _)| *t == lname) {
+            let computed: Vec<&str> = schema
+                .columns
+                .iter()
+                .filter(|c| table.schema.index_of(&c.name).is_none())
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(self.err(
+                name.span(),
+                format!(
+                    "table \"{}\" has computed columns ({}), so it can only be read",
+                    table.name,
+                    computed.join(", ")
+                ),
+                Some("declare the sink table with plain columns and compute the values in the SELECT".into()),
+            ));
+        }
         let Some(query) = &ins.source else {
             return Err(self.err(name.span(), "INSERT INTO needs a SELECT", None));
         };
@@ -283,4 +418,10 @@ pub(super) fn literal_text(e: &SqlExpr) -> String {
         SqlExpr::Identifier(i) => i.value.clone(),
         other => other.to_string(),
     }
+}
+
+/// A position of ours as a `sqlparser` span, for [`Lowerer::err`].
+fn at(span: Span) -> sqlparser::tokenizer::Span {
+    let l = sqlparser::tokenizer::Location::new(span.line, span.column);
+    sqlparser::tokenizer::Span::new(l, l)
 }

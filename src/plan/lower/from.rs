@@ -25,7 +25,7 @@ pub(super) struct Scope {
 }
 
 impl Scope {
-    fn of(schema: Schema, names: Vec<String>) -> Scope {
+    pub(super) fn of(schema: Schema, names: Vec<String>) -> Scope {
         let qualifiers = vec![names; schema.len()];
         Scope { schema, qualifiers }
     }
@@ -42,6 +42,21 @@ impl Scope {
         let q = qualifier.map(str::to_ascii_lowercase);
         (0..self.schema.len())
             .filter(|&i| self.schema.columns[i].name.eq_ignore_ascii_case(name))
+            .filter(|&i| q.as_ref().is_none_or(|q| self.qualifiers[i].contains(q)))
+            .collect()
+    }
+
+    /// The positions of the fields of a `ROW` column called `name` (columns `name.*`).
+    pub(super) fn find_prefix(&self, name: &str, qualifier: Option<&str>) -> Vec<usize> {
+        let q = qualifier.map(str::to_ascii_lowercase);
+        let prefix = format!("{}.", name.to_ascii_lowercase());
+        (0..self.schema.len())
+            .filter(|&i| {
+                self.schema.columns[i]
+                    .name
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix)
+            })
             .filter(|&i| q.as_ref().is_none_or(|q| self.qualifiers[i].contains(q)))
             .collect()
     }
@@ -127,15 +142,24 @@ impl Lowerer<'_> {
                 {
                     let lname = t.name.to_ascii_lowercase();
                     if !self.read.contains(&lname) {
-                        self.read.push(lname);
+                        self.read.push(lname.clone());
                     }
-                    (
-                        Relation::Get {
-                            name: t.name.clone(),
-                            schema: t.schema.clone(),
-                        },
-                        t.schema.clone(),
-                    )
+                    let get = Relation::Get {
+                        name: t.name.clone(),
+                        schema: t.schema.clone(),
+                    };
+                    match self.computed.iter().find(|(table, _, _)| *table == lname) {
+                        // Computed columns: the physical ones through a projection.
+                        Some((_, exprs, schema)) => (
+                            Relation::Project {
+                                input: Box::new(get),
+                                exprs: exprs.clone(),
+                                schema: schema.clone(),
+                            },
+                            schema.clone(),
+                        ),
+                        None => (get, t.schema.clone()),
+                    }
                 } else {
                     let names = self
                         .tables

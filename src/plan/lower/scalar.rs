@@ -129,7 +129,8 @@ impl Lowerer<'_> {
                 ));
             }
             AggFunc::Sum => arg_ty,
-            AggFunc::Avg => DataType::Float,
+            // As in Flink: the average of integers is an integer (truncated).
+            AggFunc::Avg => arg_ty,
         };
         let cx = agg
             .as_mut()
@@ -161,11 +162,9 @@ impl Lowerer<'_> {
         let span = e.span();
         match e {
             SqlExpr::Identifier(id) => self.column(&id.value, None, span, scope),
-            SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [q, c] => self.column(&c.value, Some(&q.value), span, scope),
-                _ => Err(self.err(span, format!("cannot resolve \"{e}\""), None)),
-            },
+            SqlExpr::CompoundIdentifier(parts) => self.compound(parts, span, scope),
             SqlExpr::Value(v) => self.literal(&v.value, span),
+            SqlExpr::Interval(i) => self.interval(i, span),
             SqlExpr::Nested(inner) => self.expr(inner, scope, agg),
             SqlExpr::UnaryOp { op, expr } => {
                 let (x, ty) = self.expr(expr, scope, agg)?;
@@ -434,6 +433,28 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `a.b[.c...]`: column `b[.c...]` of table or alias `a` when the scope knows `a`, else
+    /// the field `a.b[.c...]` of a `ROW` column (Flink resolves names in that order).
+    fn compound(
+        &self,
+        parts: &[sql::Ident],
+        span: sqlparser::tokenizer::Span,
+        scope: &Scope,
+    ) -> Result<Typed> {
+        let names: Vec<&str> = parts.iter().map(|p| p.value.as_str()).collect();
+        if let [q, rest @ ..] = names.as_slice() {
+            if !rest.is_empty() && scope.knows(q) {
+                return self.column(&rest.join("."), Some(q), span, scope);
+            }
+        }
+        let path = names.join(".");
+        if names.len() == 2 && scope.find(&path, None).is_empty() {
+            // Most likely a table name: say that it is unknown.
+            return self.column(names[1], Some(names[0]), span, scope);
+        }
+        self.column(&path, None, span, scope)
+    }
+
     pub(super) fn column(
         &self,
         name: &str,
@@ -448,6 +469,22 @@ impl Lowerer<'_> {
         }
         match scope.find(name, qualifier).as_slice() {
             [i] => Ok((Expr::Column(*i), scope.schema.columns[*i].ty)),
+            [] if !scope.find_prefix(name, qualifier).is_empty() => {
+                let fields = scope.find_prefix(name, qualifier);
+                Err(self.err(
+                    span,
+                    format!("\"{name}\" is a ROW column: read its fields, not the whole row"),
+                    Some(format!(
+                        "e.g. {}",
+                        fields
+                            .iter()
+                            .take(2)
+                            .map(|i| scope.schema.columns[*i].name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ))
+            }
             [] => {
                 let hint = closest(name, scope.schema.columns.iter().map(|c| c.name.as_str()))
                     .map(|c| format!("did you mean \"{c}\"?"));
@@ -484,6 +521,68 @@ impl Lowerer<'_> {
         })
     }
 
+    /// `INTERVAL '4' SECOND`, `INTERVAL '1:30' HOUR TO MINUTE`, `INTERVAL '2 03:04:05.5' DAY
+    /// TO SECOND`: a day-time interval, in milliseconds. Year-month intervals are refused.
+    fn interval(&self, i: &sql::Interval, span: sqlparser::tokenizer::Span) -> Result<Typed> {
+        use sql::DateTimeField as F;
+        let unit = |f: &F| match f {
+            F::Day | F::Days => Some(0),
+            F::Hour | F::Hours => Some(1),
+            F::Minute | F::Minutes => Some(2),
+            F::Second | F::Seconds => Some(3),
+            _ => None,
+        };
+        let text = match i.value.as_ref() {
+            SqlExpr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::Number(s, _) => s.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        let first = i.leading_field.as_ref().map_or(Some(3), unit);
+        let last = i.last_field.as_ref().map_or(first, unit);
+        let (Some(first), Some(last)) = (first, last) else {
+            return Err(self.err(
+                span,
+                format!("INTERVAL {} is not supported", i.leading_field.as_ref().map_or(String::new(), |f| f.to_string())),
+                Some("write a day-time interval: DAY, HOUR, MINUTE or SECOND (year-month intervals are not supported yet)".into()),
+            ));
+        };
+        let bad = || {
+            self.err(
+                span,
+                format!("invalid interval {i}"),
+                Some("e.g. INTERVAL '5' SECOND, INTERVAL '1:30' HOUR TO MINUTE".into()),
+            )
+        };
+        let (negative, digits) = match text.trim().strip_prefix('-') {
+            Some(rest) => (true, rest.trim()),
+            None => (false, text.trim().trim_start_matches('+')),
+        };
+        let parts: Vec<&str> = digits.split([' ', ':']).collect();
+        if last < first || parts.len() != last - first + 1 {
+            return Err(bad());
+        }
+        const MS: [f64; 4] = [86_400_000.0, 3_600_000.0, 60_000.0, 1_000.0];
+        let mut ms = 0.0;
+        for (k, part) in parts.iter().enumerate() {
+            let unit = first + k;
+            let fractional = unit == 3 && part.contains('.');
+            let ok = !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (fractional && b == b'.'));
+            let v: f64 = part.parse().ok().filter(|_| ok).ok_or_else(bad)?;
+            ms += v * MS[unit];
+        }
+        let ms = ms.round();
+        if ms > i64::MAX as f64 {
+            return Err(bad());
+        }
+        let ms = if negative { -(ms as i64) } else { ms as i64 };
+        Ok((Expr::Literal(data::Value::Int(ms)), DataType::Interval))
+    }
+
     pub(super) fn binary(
         &self,
         op: &BinaryOperator,
@@ -494,6 +593,34 @@ impl Lowerer<'_> {
         use BinaryOperator as B;
         let numeric = |t: DataType| t.is_numeric() || t == DataType::Timestamp;
         let (op, ty) = match op {
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo
+                if lt == DataType::Interval || rt == DataType::Interval =>
+            {
+                // Time arithmetic, all in milliseconds: a timestamp moved by an interval,
+                // intervals added, or scaled by an integer.
+                use DataType::{Int, Interval, Timestamp};
+                let ty = match (op, lt, rt) {
+                    (B::Plus, Timestamp, Interval) | (B::Plus, Interval, Timestamp) => Timestamp,
+                    (B::Minus, Timestamp, Interval) => Timestamp,
+                    (B::Plus | B::Minus, Interval, Interval) => Interval,
+                    (B::Multiply, Interval, Int) | (B::Multiply, Int, Interval) => Interval,
+                    (B::Divide, Interval, Int) => Interval,
+                    _ => {
+                        return Err(self.err(
+                            span,
+                            format!("operator {op} cannot apply to {lt} and {rt}"),
+                            Some("a TIMESTAMP plus or minus an INTERVAL, INTERVALs added, or an INTERVAL times an integer".into()),
+                        ))
+                    }
+                };
+                let op = match op {
+                    B::Plus => BinaryOp::Add,
+                    B::Minus => BinaryOp::Sub,
+                    B::Multiply => BinaryOp::Mul,
+                    _ => BinaryOp::Div,
+                };
+                (op, ty)
+            }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
                 if !numeric(lt) || !numeric(rt) {
                     return Err(self.err(
