@@ -16,6 +16,9 @@ pub struct Metrics {
     pub records_dead_lettered: AtomicU64,
     /// Records without a value (tombstones), skipped.
     pub tombstones_skipped: AtomicU64,
+    /// Rows dropped because an expression raised an error on them (division by zero, a
+    /// `CAST` that does not convert, overflow) under a skipping bad-record policy.
+    pub eval_errors_skipped: AtomicU64,
     /// Changes (rows with a multiplicity) handed to sinks.
     pub changes_written: AtomicU64,
     /// Messages produced to Kafka sinks.
@@ -54,6 +57,7 @@ impl Metrics {
             records_skipped: self.records_skipped.load(Ordering::Relaxed),
             records_dead_lettered: self.records_dead_lettered.load(Ordering::Relaxed),
             tombstones_skipped: self.tombstones_skipped.load(Ordering::Relaxed),
+            eval_errors_skipped: self.eval_errors_skipped.load(Ordering::Relaxed),
             changes_written: self.changes_written.load(Ordering::Relaxed),
             messages_produced: self.messages_produced.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
@@ -76,6 +80,8 @@ pub struct MetricsSnapshot {
     pub records_dead_lettered: u64,
     /// See [`Metrics::tombstones_skipped`].
     pub tombstones_skipped: u64,
+    /// See [`Metrics::eval_errors_skipped`].
+    pub eval_errors_skipped: u64,
     /// See [`Metrics::changes_written`].
     pub changes_written: u64,
     /// See [`Metrics::messages_produced`].

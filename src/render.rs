@@ -27,7 +27,7 @@ use crate::checkpoint::Checkpointing;
 use crate::control::RunControl;
 use crate::data::{DataType, Datum, Row, RowCollection, Schema};
 use crate::error::{Error, Result};
-use crate::plan::ir::{AggFunc, AggregateExpr, Program, Relation};
+use crate::plan::ir::{AggFunc, AggregateExpr, Expr, Program, Relation};
 use crate::spec::SinkSpec;
 use crate::state::StateTrace;
 use crate::timestamp::{Diff, Time};
@@ -45,7 +45,7 @@ pub struct RenderState<'s> {
     /// For restore failures.
     pub control: Arc<RunControl>,
     /// Join inputs arranged so far, by input relation, key and NULL handling.
-    join_sides: HashMap<String, join::Arrangement<'s>>,
+    join_sides: HashMap<String, (join::Arrangement<'s>, bool)>,
 }
 
 impl<'s> RenderState<'s> {
@@ -67,11 +67,14 @@ impl<'s> RenderState<'s> {
     }
 }
 
-/// A rendered relation and whether it is computed from state (a `GROUP BY` below it).
+/// A rendered relation, whether it is computed from state (a `GROUP BY` below it), and
+/// whether every source it reads skips bad records (so a row on which an expression fails is
+/// skipped and counted, not a failure of the run).
 #[derive(Clone)]
 struct Rendered<'s> {
     collection: RowCollection<'s>,
     stateful: bool,
+    skip_errors: bool,
 }
 
 /// Render every view and sink of `program` over the given source collections (by table name).
@@ -83,11 +86,17 @@ pub fn render_program<'s>(
     let mut env: HashMap<String, Rendered<'s>> = sources
         .into_iter()
         .map(|(name, collection)| {
+            let skip_errors = program
+                .sources
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(&name))
+                .is_some_and(|s| s.bad_records != crate::spec::BadRecordPolicy::Fail);
             (
                 name,
                 Rendered {
                     collection,
                     stateful: false,
+                    skip_errors,
                 },
             )
         })
@@ -119,24 +128,38 @@ fn render_relation<'s>(
             .get(&name.to_ascii_lowercase())
             .cloned()
             .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
-        Relation::Filter { input, predicate } => {
+        Relation::Filter {
+            input: from,
+            predicate,
+        } => {
             let predicate = predicate.clone();
-            let input = render_relation(input, env, state, label)?;
+            let input = render_relation(from, env, state, label)?;
+            let on_error = on_eval_error(label, from.schema(), &input, state);
             Rendered {
                 collection: input
                     .collection
-                    .filter(move |row| scalar::holds(&predicate, row)),
-                stateful: input.stateful,
+                    .filter(move |row| on_error.holds(&predicate, row)),
+                ..input
             }
         }
-        Relation::Project { input, exprs, .. } => {
+        Relation::Project {
+            input: from, exprs, ..
+        } => {
             let exprs = exprs.clone();
-            let input = render_relation(input, env, state, label)?;
-            Rendered {
-                collection: input
+            let input = render_relation(from, env, state, label)?;
+            let collection = if exprs.iter().any(Expr::can_fail) {
+                let on_error = on_eval_error(label, from.schema(), &input, state);
+                input
                     .collection
-                    .map(move |row| scalar::project(&exprs, &row)),
-                stateful: input.stateful,
+                    .flat_map(move |row| on_error.project(&exprs, &row))
+            } else {
+                input
+                    .collection
+                    .map(move |row| scalar::project(&exprs, &row))
+            };
+            Rendered {
+                collection,
+                ..input
             }
         }
         Relation::Reduce {
@@ -147,6 +170,14 @@ fn render_relation<'s>(
         } => {
             let input_schema = input.schema();
             let input = render_relation(input, env, state, label)?;
+            // Rows on which a key or argument fails are reported and dropped first.
+            let checked: Vec<Expr> = group_key
+                .iter()
+                .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
+                .filter(|e| e.can_fail())
+                .cloned()
+                .collect();
+            let input = checked_rows(input, checked, label, input_schema, state);
             let on_error = overflow_reporter(
                 label,
                 aggregates,
@@ -175,6 +206,7 @@ fn render_relation<'s>(
             Rendered {
                 collection,
                 stateful: true,
+                skip_errors: input.skip_errors,
             }
         }
         Relation::Join {
@@ -186,25 +218,39 @@ fn render_relation<'s>(
             residual,
             ..
         } => {
-            let spec = join::JoinSpec {
-                kind: *kind,
-                residual: residual.as_ref(),
-                left_width: left.schema().len(),
-                right_width: right.schema().len(),
-            };
             let (left_tag, right_tag) = join::null_tags(*kind);
             let side = (&**left, left_key.as_slice(), left_tag, "Arrange: Join left");
-            let left = join_side(side, env, state, label)?;
+            let (left_arranged, left_skips) = join_side(side, env, state, label)?;
             let side = (
                 &**right,
                 right_key.as_slice(),
                 right_tag,
                 "Arrange: Join right",
             );
-            let right = join_side(side, env, state, label)?;
+            let (right_arranged, right_skips) = join_side(side, env, state, label)?;
+            let both = Schema {
+                columns: [
+                    left.schema().columns.clone(),
+                    right.schema().columns.clone(),
+                ]
+                .concat(),
+            };
+            let spec = join::JoinSpec {
+                kind: *kind,
+                residual: residual.as_ref(),
+                left_width: left.schema().len(),
+                right_width: right.schema().len(),
+                on_error: scalar::OnEvalError {
+                    label: label.into(),
+                    input: Arc::new(both),
+                    skip: left_skips && right_skips,
+                    control: state.control.clone(),
+                },
+            };
             Rendered {
-                collection: join::render_join(left, right, &spec),
+                collection: join::render_join(left_arranged, right_arranged, &spec),
                 stateful: true,
+                skip_errors: left_skips && right_skips,
             }
         }
         Relation::Union { inputs, .. } => {
@@ -219,6 +265,7 @@ fn render_relation<'s>(
             rendered.fold(first, |acc, next| Rendered {
                 collection: acc.collection.concat(next.collection),
                 stateful: acc.stateful || next.stateful,
+                skip_errors: acc.skip_errors && next.skip_errors,
             })
         }
     })
@@ -232,16 +279,58 @@ fn join_side<'s>(
     env: &HashMap<String, Rendered<'s>>,
     state: &mut RenderState<'s>,
     label: &str,
-) -> Result<join::Arrangement<'s>> {
+) -> Result<(join::Arrangement<'s>, bool)> {
     let id = format!("{input:?} by {key:?} {tag:?}");
     if let Some(shared) = state.join_sides.get(&id) {
         return Ok(shared.clone());
     }
     let rendered = render_relation(input, env, state, label)?;
+    let checked = key.iter().filter(|e| e.can_fail()).cloned().collect();
+    let rendered = checked_rows(rendered, checked, label, input.schema(), state);
     let keep = state.checkpointing.is_some() && !rendered.stateful;
     let arranged = join::arrange_side(rendered.collection, key, tag, name, keep, state);
-    state.join_sides.insert(id, arranged.clone());
-    Ok(arranged)
+    let side = (arranged, rendered.skip_errors);
+    state.join_sides.insert(id, side.clone());
+    Ok(side)
+}
+
+/// What a `Filter`, `Project`, join or `GROUP BY` over `input` does with a row on which an
+/// expression fails: follow the bad-record policy of the sources below it.
+fn on_eval_error(
+    label: &str,
+    schema: &Schema,
+    input: &Rendered<'_>,
+    state: &RenderState<'_>,
+) -> scalar::OnEvalError {
+    scalar::OnEvalError {
+        label: label.into(),
+        input: Arc::new(schema.clone()),
+        skip: input.skip_errors,
+        control: state.control.clone(),
+    }
+}
+
+/// `input` without the rows on which one of `exprs` fails (each reported): what a join key
+/// or a `GROUP BY` key or argument is computed from, so the operators that compute them
+/// never meet an error. Nothing is added when no expression can fail.
+fn checked_rows<'s>(
+    input: Rendered<'s>,
+    exprs: Vec<Expr>,
+    label: &str,
+    schema: &Schema,
+    state: &RenderState<'s>,
+) -> Rendered<'s> {
+    if exprs.is_empty() {
+        return input;
+    }
+    let on_error = on_eval_error(label, schema, &input, state);
+    Rendered {
+        collection: input.collection.filter(move |row| {
+            scalar::project(&exprs, row);
+            on_error.check(&exprs, row)
+        }),
+        ..input
+    }
 }
 
 /// How a `Reduce` hands its state arrangements to checkpointing and gets their restored

@@ -350,6 +350,7 @@ fn spawn_watchers(
                     changes_written = m.changes_written,
                     messages_produced = m.messages_produced,
                     records_skipped = m.records_skipped,
+                    eval_errors_skipped = m.eval_errors_skipped,
                     committed = %u64::try_from(m.committed_epoch)
                         .map_or("nothing yet".into(), crate::timestamp::epoch_text),
                     "progress"

@@ -2,7 +2,8 @@
 //! run in-process (no broker). Each case in `tests/output/` is `<case>.sql`, one
 //! `<case>.<table>.jsonl` per source table (one record value per line, decoded as the table's
 //! format; a line `--` ends an epoch) and `<case>.out`: per sink and epoch, the changes the
-//! sink receives, each `+` or `-` and the row as JSON, sorted. `UPDATE_GOLDEN=1` rewrites the
+//! sink receives, each `+` or `-` and the row as JSON, sorted, and the error if the run fails
+//! (nothing of the epoch it fails in is written). `UPDATE_GOLDEN=1` rewrites the
 //! `.out` files; read the diff before committing it. Adding a case is adding files.
 
 use std::cell::RefCell;
@@ -60,9 +61,10 @@ fn run(case: &Path) -> String {
         .iter()
         .map(|s| (s.sink.name.clone(), s.sink.schema.clone()))
         .collect();
-    let captured = {
+    let (captured, failure) = {
         let program = program.clone();
         timely::execute_directly(move |worker| {
+            let control = ddflow::control::RunControl::new();
             let captured: Rc<RefCell<Vec<(usize, Row, u64, i64)>>> = Rc::default();
             let (mut handles, probe) = worker.dataflow::<u64, _, _>(|scope| {
                 let mut env = HashMap::new();
@@ -72,8 +74,7 @@ fn run(case: &Path) -> String {
                     env.insert(source.name.to_ascii_lowercase(), rows);
                     handles.push((Decoder::new(source), source.name.clone(), handle));
                 }
-                let mut state =
-                    ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
+                let mut state = ddflow::render::RenderState::new(scope, control.clone());
                 let outputs = ddflow::render::render_program(&program, env, &mut state).unwrap();
                 let probe = timely::dataflow::ProbeHandle::new();
                 for (i, (_, out)) in outputs.into_iter().enumerate() {
@@ -113,14 +114,23 @@ fn run(case: &Path) -> String {
                 while probe.less_than(&(epoch as u64 + 1)) {
                     worker.step();
                 }
+                // A failed run writes nothing from the epoch it failed in.
+                if control.failed() {
+                    let error = control
+                        .take_error()
+                        .map_or(String::new(), |e| e.to_string());
+                    let changes = captured.borrow().clone();
+                    return (changes, Some((epoch as u64, error)));
+                }
             }
             let changes = captured.borrow().clone();
-            changes
+            (changes, None)
         })
     };
+    let written_before = failure.as_ref().map_or(u64::MAX, |(epoch, _)| *epoch);
     // Per sink and epoch, the consolidated changes.
     let mut changes: BTreeMap<(usize, u64), BTreeMap<String, i64>> = BTreeMap::new();
-    for (sink, row, time, diff) in &captured {
+    for (sink, row, time, diff) in captured.iter().filter(|c| c.2 < written_before) {
         let json = serde_json::Value::Object(ddflow::data::row_to_json(&sinks[*sink].1, row));
         *changes
             .entry((*sink, *time))
@@ -141,6 +151,9 @@ fn run(case: &Path) -> String {
                 out.push_str(&format!("  {sign} {row}\n"));
             }
         }
+    }
+    if let Some((epoch, error)) = failure {
+        out.push_str(&format!("the run fails in epoch {epoch}: {error}\n"));
     }
     out
 }

@@ -839,3 +839,77 @@ fn issue9_an_oversized_message_names_message_max_bytes() {
         "{err}"
     );
 }
+
+/// Issue 11, item 5: a division by zero or a CAST that does not convert is never a silent
+/// NULL. With the default policy the run fails, naming the sink, expression and row, and
+/// nothing of that epoch is written; with `'format.bad-records' = 'skip'` the row is dropped
+/// and counted; `TRY_CAST` asks for NULL.
+#[test]
+fn issue11_evaluation_errors_follow_the_bad_record_policy() {
+    let input = unique("eval-in");
+    json_records(
+        &input,
+        &[
+            json!({"a": 6, "b": 3, "s": "1"}),
+            json!({"a": 1, "b": 0, "s": "2"}),
+            json!({"a": 4, "b": 2, "s": "three"}),
+        ],
+    );
+    let query = "INSERT INTO out SELECT a / b, CAST(s AS BIGINT), TRY_CAST(s AS BIGINT) FROM t;";
+    let cols = "a BIGINT, b BIGINT, s STRING";
+    let sink_cols = "q BIGINT, n BIGINT, t BIGINT";
+
+    let path = temp_path("eval-fail.jsonl");
+    let sql = format!(
+        "{}{}{query}",
+        json_source(&input, cols, ""),
+        file_sink(sink_cols, &path)
+    );
+    let out = ddflow(&["run", sql_file("eval-fail", &sql).to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            r#"in "out": division by zero in (a / b) for the row (a = 1, b = 0, s = "2")"#
+        ),
+        "{err}"
+    );
+    assert!(err.contains("hint: TRY_CAST gives NULL"), "{err}");
+    assert_eq!(
+        file_lines(&path),
+        Vec::<Value>::new(),
+        "nothing of the epoch written"
+    );
+
+    let path = temp_path("eval-skip.jsonl");
+    let sql = format!(
+        "{}{}{query}",
+        json_source(&input, cols, "'format.bad-records' = 'skip',"),
+        file_sink(sink_cols, &path)
+    );
+    let out = ddflow_ok(&[
+        "run",
+        sql_file("eval-skip", &sql).to_str().unwrap(),
+        "--report-json",
+    ]);
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(report["metrics"]["eval_errors_skipped"], 2);
+    assert_eq!(report["metrics"]["records_skipped"], 0);
+    expect_rows(&path, &[json!({"q": 2, "n": 1, "t": 1})]);
+
+    let path = temp_path("eval-try.jsonl");
+    let sql = format!(
+        "{}{}INSERT INTO out SELECT a, b, TRY_CAST(s AS BIGINT) FROM t;",
+        json_source(&input, cols, ""),
+        file_sink("a BIGINT, b BIGINT, t BIGINT", &path)
+    );
+    ddflow_ok(&["run", sql_file("eval-try", &sql).to_str().unwrap()]);
+    expect_rows(
+        &path,
+        &[
+            json!({"a": 6, "b": 3, "t": 1}),
+            json!({"a": 1, "b": 0, "t": 2}),
+            json!({"a": 4, "b": 2, "t": null}),
+        ],
+    );
+}

@@ -212,7 +212,12 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
             };
             format!("({} {op} {})", expr(left, schema), expr(right, schema))
         }
-        Expr::Cast { expr: x, ty, .. } => format!("CAST({} AS {ty})", expr(x, schema)),
+        Expr::Cast {
+            expr: x, ty, safe, ..
+        } => {
+            let cast = if *safe { "TRY_CAST" } else { "CAST" };
+            format!("{cast}({} AS {ty})", expr(x, schema))
+        }
         Expr::Like {
             expr: x,
             pattern,

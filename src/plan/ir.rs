@@ -32,7 +32,8 @@ pub enum Expr {
         /// Right operand.
         right: Box<Expr>,
     },
-    /// `CAST(e AS ty)`; a value that does not convert becomes NULL.
+    /// `CAST(e AS ty)`: a value that does not convert is an evaluation error;
+    /// `TRY_CAST(e AS ty)` (`safe`): it is NULL.
     Cast {
         /// The operand.
         expr: Box<Expr>,
@@ -40,6 +41,9 @@ pub enum Expr {
         from: DataType,
         /// Target type.
         ty: DataType,
+        /// `TRY_CAST`: NULL instead of an error.
+        #[serde(default)]
+        safe: bool,
     },
     /// `e LIKE pattern [ESCAPE 'c']`: `%` matches any run of characters, `_` one character,
     /// and the escape character makes the next pattern character literal.
@@ -370,6 +374,46 @@ impl JoinKind {
 }
 
 impl Expr {
+    /// Whether evaluating this expression can raise an evaluation error (integer arithmetic
+    /// can overflow or divide by zero; a `CAST` from text or DOUBLE may not convert).
+    pub fn can_fail(&self) -> bool {
+        let here = match self {
+            Expr::Binary { op, .. } => matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+            ),
+            Expr::Unary { op, .. } => *op == UnaryOp::Neg,
+            Expr::Cast { from, ty, safe, .. } => {
+                !safe
+                    && *ty != DataType::String
+                    && matches!(from, DataType::String | DataType::Float)
+            }
+            _ => false,
+        };
+        here || self.children().iter().any(|c| c.can_fail())
+    }
+
+    /// The expressions directly under this one.
+    fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => Vec::new(),
+            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+                vec![expr]
+            }
+            Expr::Binary { left, right, .. } => vec![left, right],
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::Call { args, .. } => args.iter().collect(),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => branches
+                .iter()
+                .flat_map(|(c, r)| [c, r])
+                .chain([&**otherwise])
+                .collect(),
+        }
+    }
+
     /// Call `f` on every column position this expression reads.
     pub fn visit_columns(&self, f: &mut impl FnMut(usize)) {
         match self {

@@ -67,7 +67,7 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
 fn keeps(e: &Expr, column: usize) -> bool {
     match e {
         Expr::Column(c) => *c == column,
-        Expr::Cast { expr, from, ty } => injective(*from, *ty) && keeps(expr, column),
+        Expr::Cast { expr, from, ty, .. } => injective(*from, *ty) && keeps(expr, column),
         _ => false,
     }
 }

@@ -42,6 +42,8 @@ pub struct JoinSpec<'a> {
     pub left_width: usize,
     /// Columns of the right row.
     pub right_width: usize,
+    /// What a residual condition that fails on a pair does (its schema is `left ++ right`).
+    pub on_error: scalar::OnEvalError,
 }
 
 /// One side of a join: `(key, row)` arranged by key.
@@ -81,13 +83,16 @@ pub fn render_join<'s>(
     // condition is checked on. A semi- or anti-join without one never forms them.
     let residual = spec.residual.cloned();
     let with_residual = residual.is_some();
+    let on_error = spec.on_error.clone();
     let pairs_of = |left: &Arrangement<'s>, right: &Arrangement<'s>| {
+        let on_error = on_error.clone();
+        let residual = residual.clone();
         left.clone()
             .join_core(right.clone(), move |_key, l: &Row, r: &Row| {
                 let row = l.concat(r);
                 residual
                     .as_ref()
-                    .is_none_or(|p| scalar::holds(p, &row))
+                    .is_none_or(|p| on_error.holds(p, &row))
                     .then_some(row)
             })
     };

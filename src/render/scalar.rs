@@ -1,18 +1,27 @@
 //! Evaluating scalar expressions on rows (the body of `map` and `filter`).
 //!
 //! SQL semantics: NULL in, NULL out (except `IS NULL`, `COALESCE`, `CONCAT`, and three-valued
-//! `AND`/`OR`). Integer division by zero, integer overflow and a `CAST` that does not convert
-//! yield NULL here (Flink fails the job), so one bad value never stops a stream; DOUBLE
-//! arithmetic follows IEEE 754 (`1.0 / 0` is `Infinity`), as in Flink. The choices and how
-//! they compare with Flink are listed in the README's "SQL semantics" section.
+//! `AND`/`OR`); DOUBLE arithmetic follows IEEE 754 (`1.0 / 0` is `Infinity`), as in Flink.
+//!
+//! Integer division by zero, integer overflow and a `CAST` that does not convert are
+//! evaluation errors, never a silent NULL: evaluation records the first one (see [`raise`])
+//! and gives NULL for the value, and the operator evaluating the row asks for it with
+//! [`take_error`] and hands the row to its [`OnEvalError`], which fails the run or skips and
+//! counts the row, as the sources' bad-record policy says. `TRY_CAST` is how a query asks for
+//! NULL. The choices and how they compare with Flink are in the README's "SQL semantics".
 //!
 //! Evaluation reads a row's values borrowed ([`Datum`]s pointing into the packed row or the
 //! plan's literals); a string an expression computes (`UPPER`, `CONCAT`, a `CAST`) is placed
 //! in an [`Arena`] that lives as long as the row being built, so no value is copied to be read.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use ordered_float::OrderedFloat;
 
-use crate::data::{format_value, parse_timestamp, DataType, Datum, Row};
+use crate::control::RunControl;
+use crate::data::{format_value, parse_timestamp, DataType, Datum, Row, Schema};
+use crate::error::Error;
 use crate::plan::ir::{BinaryOp, Expr, UnaryOp};
 use crate::plan::like::like;
 use crate::render::functions;
@@ -21,7 +30,29 @@ use crate::render::functions;
 /// expression computes a string.
 pub type Arena = bumpalo::Bump;
 
-/// Evaluate each of `exprs` on `row` into a new row.
+thread_local! {
+    /// The first evaluation error since the last [`take_error`] on this thread.
+    static ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Record an evaluation error (the first one counts); the value is NULL meanwhile.
+fn raise<'a>(message: impl FnOnce() -> String) -> Datum<'a> {
+    ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        if e.is_none() {
+            *e = Some(message());
+        }
+    });
+    Datum::Null
+}
+
+/// The evaluation error recorded since the last call, if any.
+pub fn take_error() -> Option<String> {
+    ERROR.with(|e| e.borrow_mut().take())
+}
+
+/// Evaluate each of `exprs` on `row` into a new row (see [`OnEvalError::project`] for the
+/// checked form).
 pub fn project(exprs: &[Expr], row: &Row) -> Row {
     let datums = row.unpack();
     let arena = Arena::new();
@@ -35,6 +66,82 @@ pub fn holds(predicate: &Expr, row: &Row) -> bool {
     is_true(eval(predicate, &datums, &arena))
 }
 
+/// What an operator does with a row on which an expression raised an evaluation error: fail
+/// the run, naming the view or sink, the expression, the error and the row; or, when every
+/// source the row comes from skips bad records (`'format.bad-records'` = `'skip'` or
+/// `'dead-letter'`), drop the row and count it (`eval_errors_skipped`).
+#[derive(Clone)]
+pub struct OnEvalError {
+    /// The view or sink being computed.
+    pub label: Arc<str>,
+    /// The schema the expressions read (for messages).
+    pub input: Arc<Schema>,
+    /// Drop and count instead of failing.
+    pub skip: bool,
+    /// Where a failure goes, and the metrics.
+    pub control: Arc<RunControl>,
+}
+
+impl OnEvalError {
+    /// `exprs` on `row`, or `None` when one raised an error (reported).
+    pub fn project(&self, exprs: &[Expr], row: &Row) -> Option<Row> {
+        let out = project(exprs, row);
+        self.check(exprs, row).then_some(out)
+    }
+
+    /// Whether `predicate` holds on `row`; `false` when it raised an error (reported).
+    pub fn holds(&self, predicate: &Expr, row: &Row) -> bool {
+        let holds = holds(predicate, row);
+        self.check(std::slice::from_ref(predicate), row) && holds
+    }
+
+    /// Whether the evaluation of `exprs` on `row` just done raised no error; an error is
+    /// reported, naming the first expression that raises it.
+    pub fn check(&self, exprs: &[Expr], row: &Row) -> bool {
+        let Some(message) = take_error() else {
+            return true;
+        };
+        if self.skip {
+            let n = self
+                .control
+                .metrics
+                .eval_errors_skipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if n < 10 || n.is_power_of_two() {
+                tracing::warn!(context = %self.label, error = %message, skipped = n, "skipping a row whose expression failed");
+            }
+            return false;
+        }
+        // Find the expression: evaluation is deterministic, so it raises again.
+        let datums = row.unpack();
+        let culprit = exprs.iter().find(|e| {
+            let arena = Arena::new();
+            eval(e, &datums, &arena);
+            take_error().is_some()
+        });
+        let values: Vec<String> = self
+            .input
+            .columns
+            .iter()
+            .zip(row.iter())
+            .map(|(c, d)| format!("{} = {}", c.name, crate::data::value_to_json(d, c.ty)))
+            .collect();
+        let expr = culprit.map_or(String::new(), |e| {
+            format!(" in {}", crate::plan::explain::expr(e, &self.input))
+        });
+        self.control.fail(Error::Eval {
+            context: self.label.to_string(),
+            message: format!("{message}{expr} for the row ({})", values.join(", ")),
+            hint: Some(
+                "TRY_CAST gives NULL for a value that does not convert, and a CASE can guard a division; or let the source skip such rows: 'format.bad-records' = 'skip'"
+                    .into(),
+            ),
+        });
+        false
+    }
+}
+
 /// Evaluate `expr` on the values of a row.
 pub fn eval<'a>(expr: &'a Expr, row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a> {
     match expr {
@@ -42,7 +149,20 @@ pub fn eval<'a>(expr: &'a Expr, row: &[Datum<'a>], arena: &'a Arena) -> Datum<'a
         Expr::Literal(v) => v.datum(),
         Expr::Unary { op, expr } => unary(*op, eval(expr, row, arena)),
         Expr::Binary { op, left, right } => binary(*op, left, right, row, arena),
-        Expr::Cast { expr, from, ty } => cast(eval(expr, row, arena), *from, *ty, arena),
+        Expr::Cast {
+            expr,
+            from,
+            ty,
+            safe,
+        } => {
+            let v = eval(expr, row, arena);
+            match cast(v, *from, *ty, arena) {
+                Datum::Null if !v.is_null() && !*safe => {
+                    raise(|| format!("cannot CAST {} to {ty}", quoted(v, *from)))
+                }
+                d => d,
+            }
+        }
         Expr::Like {
             expr,
             pattern,
@@ -75,7 +195,10 @@ pub fn is_true(d: Datum<'_>) -> bool {
 fn unary(op: UnaryOp, v: Datum<'_>) -> Datum<'_> {
     match (op, v) {
         (UnaryOp::Not, Datum::Bool(b)) => Datum::Bool(!b),
-        (UnaryOp::Neg, Datum::Int(i)) => i.checked_neg().map_or(Datum::Null, Datum::Int),
+        (UnaryOp::Neg, Datum::Int(i)) => i.checked_neg().map_or_else(
+            || raise(|| format!("BIGINT overflow in -({i})")),
+            Datum::Int,
+        ),
         (UnaryOp::Neg, Datum::Float(f)) => Datum::Float(-f),
         _ => Datum::Null,
     }
@@ -133,11 +256,26 @@ fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
                 BinaryOp::Add => a.checked_add(b),
                 BinaryOp::Sub => a.checked_sub(b),
                 BinaryOp::Mul => a.checked_mul(b),
+                BinaryOp::Div | BinaryOp::Mod if b == 0 => {
+                    return raise(|| "division by zero".into())
+                }
                 BinaryOp::Div => a.checked_div(b),
                 BinaryOp::Mod => a.checked_rem(b),
                 _ => None,
             };
-            v.map_or(Datum::Null, Datum::Int)
+            v.map_or_else(
+                || {
+                    let op = match op {
+                        BinaryOp::Add => "+",
+                        BinaryOp::Sub => "-",
+                        BinaryOp::Mul => "*",
+                        BinaryOp::Div => "/",
+                        _ => "%",
+                    };
+                    raise(|| format!("BIGINT overflow in {a} {op} {b}"))
+                },
+                Datum::Int,
+            )
         }
         _ => match (as_f64(l), as_f64(r)) {
             (Some(a), Some(b)) => {
@@ -154,6 +292,14 @@ fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
             }
             _ => Datum::Null,
         },
+    }
+}
+
+/// A value as SQL text for a message: a string quoted.
+fn quoted(v: Datum<'_>, ty: DataType) -> String {
+    match v {
+        Datum::Str(s) => format!("'{s}'"),
+        v => format_value(v, ty),
     }
 }
 
@@ -258,6 +404,8 @@ mod tests {
         let div = |a, b| binary_value(BinaryOp::Div, a, b);
         let f = |x| Value::Float(OrderedFloat(x));
         assert_eq!(div(Value::Int(1), Value::Int(0)), Value::Null);
+        assert_eq!(take_error().as_deref(), Some("division by zero"));
+        assert_eq!(take_error(), None);
         assert_eq!(div(f(1.0), f(0.0)), f(f64::INFINITY));
         assert_eq!(div(f(-1.0), Value::Int(0)), f(f64::NEG_INFINITY));
         assert!(matches!(div(f(0.0), f(0.0)), Value::Float(x) if x.0.is_nan()));

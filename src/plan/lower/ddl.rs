@@ -317,6 +317,7 @@ impl Lowerer<'_> {
                     expr: Box::new(Expr::Column(i)),
                     from: have.ty,
                     ty: want.ty,
+                    safe: false,
                 }
             } else {
                 return Err(self.err(

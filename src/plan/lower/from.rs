@@ -404,6 +404,7 @@ fn to_double(e: Expr) -> Expr {
         expr: Box::new(e),
         from: DataType::Int,
         ty: DataType::Float,
+        safe: false,
     }
 }
 

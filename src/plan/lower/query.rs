@@ -142,6 +142,7 @@ impl Lowerer<'_> {
                             expr: Box::new(Expr::Column(i)),
                             from: c.ty,
                             ty: *t,
+                            safe: false,
                         }
                     }
                 })

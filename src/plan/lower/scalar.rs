@@ -252,8 +252,12 @@ impl Lowerer<'_> {
                 Ok((negate_if(*negated, x), DataType::Bool))
             }
             SqlExpr::Cast {
-                expr, data_type, ..
+                expr,
+                data_type,
+                kind,
+                ..
             } => {
+                let safe = matches!(kind, sql::CastKind::TryCast | sql::CastKind::SafeCast);
                 let (x, from) = self.expr(expr, scope, agg)?;
                 let ty = self.data_type(data_type, span)?;
                 Ok(if from == ty {
@@ -264,6 +268,7 @@ impl Lowerer<'_> {
                             expr: Box::new(x),
                             from,
                             ty,
+                            safe,
                         },
                         ty,
                     )
@@ -843,6 +848,7 @@ impl Lowerer<'_> {
                         expr: Box::new(std::mem::replace(x, Expr::Literal(data::Value::Null))),
                         from: *t,
                         ty: common,
+                        safe: false,
                     };
                     *t = common;
                 }
