@@ -3,6 +3,7 @@
 //! A [`Row`] is a packed encoding of [`Datum`]s laid out by a [`Schema`] (see [`row`]). Rows
 //! are what differential collections hold and what timely exchanges between workers.
 
+pub mod decimal;
 pub mod row;
 pub mod time;
 
@@ -32,6 +33,9 @@ pub enum DataType {
     Timestamp,
     /// INTERVAL DAY TO SECOND, held as milliseconds.
     Interval,
+    /// `DECIMAL(precision, scale)`, exact: held as the integer count of `10^-scale` (see
+    /// [`decimal`]).
+    Decimal(u8, u8),
 }
 
 impl DataType {
@@ -44,18 +48,42 @@ impl DataType {
             DataType::String => "STRING",
             DataType::Timestamp => "TIMESTAMP",
             DataType::Interval => "INTERVAL DAY TO SECOND",
+            DataType::Decimal(..) => "DECIMAL",
         }
     }
 
     /// Whether values of this type take part in arithmetic.
     pub fn is_numeric(self) -> bool {
-        matches!(self, DataType::Int | DataType::Float)
+        matches!(
+            self,
+            DataType::Int | DataType::Float | DataType::Decimal(..)
+        )
+    }
+
+    /// The scale of a `DECIMAL`; 0 for `BIGINT` (a `DECIMAL(19, 0)`).
+    pub fn scale(self) -> u8 {
+        match self {
+            DataType::Decimal(_, s) => s,
+            _ => 0,
+        }
+    }
+
+    /// The `DECIMAL(p, s)` an exact number (`BIGINT` or `DECIMAL`) is, as an operand.
+    pub fn as_decimal(self) -> Option<(u8, u8)> {
+        match self {
+            DataType::Int => Some((19, 0)),
+            DataType::Decimal(p, s) => Some((p, s)),
+            _ => None,
+        }
     }
 }
 
 impl fmt::Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.sql_name())
+        match self {
+            DataType::Decimal(p, s) => write!(f, "DECIMAL({p}, {s})"),
+            t => f.write_str(t.sql_name()),
+        }
     }
 }
 
@@ -117,6 +145,7 @@ pub fn format_value(d: Datum<'_>, ty: DataType) -> String {
     match (d, ty) {
         (Datum::Int(ms), DataType::Timestamp) => format_timestamp(ms),
         (Datum::Int(ms), DataType::Interval) => format_interval(ms),
+        (Datum::Decimal(m), DataType::Decimal(_, s)) => decimal::format(m.get(), s),
         (d, _) => d.to_string(),
     }
 }
@@ -196,6 +225,7 @@ pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
         (Datum::Bool(b), _) => serde_json::Value::Bool(b),
         (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(ms)),
         (Datum::Int(ms), DataType::Interval) => serde_json::Value::String(format_interval(ms)),
+        (Datum::Decimal(m), DataType::Decimal(_, s)) => decimal_to_json(m.get(), s),
         (Datum::Int(i), _) => serde_json::Value::from(i),
         (Datum::Float(f), _) => {
             let x = if f.0 == 0.0 { 0.0 } else { f.0 };
@@ -205,6 +235,7 @@ pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
             }
         }
         (Datum::Str(s), _) => serde_json::Value::String(s.to_owned()),
+        (Datum::Decimal(m), _) => decimal_to_json(m.get(), 0),
     }
 }
 
@@ -216,13 +247,32 @@ impl fmt::Display for Datum<'_> {
             Datum::Int(i) => write!(f, "{i}"),
             Datum::Float(x) => f.write_str(&format_double(x.0)),
             Datum::Str(s) => f.write_str(s),
+            // The scale is the column's: without it, the mantissa.
+            Datum::Decimal(m) => write!(f, "{}", m.get()),
         }
     }
 }
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.datum().fmt(f)
+        match self {
+            Value::Decimal(m, s) => f.write_str(&decimal::format(*m, *s)),
+            v => v.datum().fmt(f),
+        }
+    }
+}
+
+/// A `DECIMAL` as JSON: a number where a double reads back to the same digits (as Flink
+/// writes it, trailing zeros aside), else its exact text as a string, so no digit is lost.
+fn decimal_to_json(m: i128, scale: u8) -> serde_json::Value {
+    if let (0, Ok(i)) = (scale, i64::try_from(m)) {
+        return serde_json::Value::from(i);
+    }
+    let text = decimal::format(m, scale);
+    let x = decimal::to_f64(m, scale);
+    match serde_json::Number::from_f64(x) {
+        Some(n) if decimal::from_f64(x, scale) == Some(m) => serde_json::Value::Number(n),
+        _ => serde_json::Value::String(text),
     }
 }
 

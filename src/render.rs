@@ -438,7 +438,17 @@ fn overflow_reporter(
         .take(output.len() - aggregates.len())
         .map(|c| (c.name.clone(), c.ty))
         .collect();
+    let results: Vec<DataType> = output
+        .columns
+        .iter()
+        .skip(output.len() - aggregates.len())
+        .map(|c| c.ty)
+        .collect();
+    let arg_types: Vec<DataType> = aggregates.iter().map(|a| a.arg_type).collect();
     move |key, error| {
+        // The exact sum, at the argument's scale for a DECIMAL.
+        let ty = results[error.aggregate];
+        let exact = crate::data::decimal::format(error.exact, arg_types[error.aggregate].scale());
         let group: Vec<String> = keys
             .iter()
             .zip(key.iter())
@@ -447,13 +457,12 @@ fn overflow_reporter(
         control.fail(Error::Eval {
             context: label.clone(),
             message: format!(
-                "{} does not fit BIGINT for the group ({}): its exact value is {}",
+                "{} does not fit {ty} for the group ({}): its exact sum is {exact}",
                 texts[error.aggregate],
                 group.join(", "),
-                error.exact
             ),
             hint: Some(
-                "sums are exact in 128 bits but a BIGINT result must fit 64; CAST the argument to DOUBLE to sum approximately"
+                "sums are exact in 128 bits, but a BIGINT result must fit 64 bits and a DECIMAL 38 digits; CAST the argument to DOUBLE to sum approximately"
                     .into(),
             ),
         });

@@ -152,7 +152,7 @@ fn issue9_02_bigint_sum_is_exact_avg_uses_it_and_an_overflowing_sum_fails_the_ru
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(
-            "in \"out\": SUM(x) does not fit BIGINT for the group (k = \"a\"): its exact value is 13835058055282163712"
+            "in \"out\": SUM(x) does not fit BIGINT for the group (k = \"a\"): its exact sum is 13835058055282163712"
         ),
         "{err}"
     );

@@ -12,7 +12,8 @@
 //! - `NULL`, `FALSE`, `TRUE`: nothing;
 //! - integers: 1, 2, 4 or 8 little-endian bytes (the smallest that holds the value);
 //! - doubles: 8 little-endian bytes;
-//! - strings: the length (1 byte, or 4 for strings of 256 bytes or more), then UTF-8 bytes.
+//! - strings: the length (1 byte, or 4 for strings of 256 bytes or more), then UTF-8 bytes;
+//! - decimal mantissas: 1, 2, 4, 8 or 16 little-endian bytes (the smallest that holds it).
 //!
 //! Rows that arrive from outside the process (checkpoint files) are validated when they are
 //! deserialized, so reading a row never panics.
@@ -22,6 +23,8 @@ use std::fmt;
 use ordered_float::OrderedFloat;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
+
+use super::decimal::Mantissa;
 
 /// Bytes held inline before a row spills to the heap: a word or a few numbers fit.
 pub const INLINE: usize = 24;
@@ -36,6 +39,11 @@ const INT64: u8 = 6;
 const FLOAT: u8 = 7;
 const STR8: u8 = 8;
 const STR32: u8 = 9;
+const DEC8: u8 = 10;
+const DEC16: u8 = 11;
+const DEC32: u8 = 12;
+const DEC64: u8 = 13;
+const DEC128: u8 = 14;
 
 /// One SQL value, borrowed from a row (or an arena, or a literal). The derived order (`Null`
 /// first, then by variant, then by value) is the order of `MIN`/`MAX` among values of one
@@ -49,10 +57,12 @@ pub enum Datum<'a> {
     Bool(bool),
     /// BIGINT / INT / SMALLINT, and TIMESTAMP as milliseconds since the epoch.
     Int(i64),
-    /// DOUBLE / FLOAT / DECIMAL (approximated).
+    /// DOUBLE / FLOAT.
     Float(OrderedFloat<f64>),
     /// STRING / VARCHAR / TEXT / BYTES (bytes that are not UTF-8 are rejected at decode).
     Str(&'a str),
+    /// DECIMAL(p, s): the mantissa (the scale is the column type's).
+    Decimal(Mantissa),
 }
 
 /// An owned SQL value: literals in plans, and values kept across rows (group results).
@@ -69,6 +79,9 @@ pub enum Value {
     Float(OrderedFloat<f64>),
     /// Strings.
     Str(String),
+    /// A `DECIMAL`: its mantissa and scale. A row holds only the mantissa (the scale is in
+    /// the column's type), so a value read back from a datum has scale 0.
+    Decimal(i128, u8),
 }
 
 impl<'a> Datum<'a> {
@@ -87,6 +100,7 @@ impl<'a> Datum<'a> {
             (Datum::Int(a), Datum::Int(b)) => Some(a.cmp(b)),
             (Datum::Float(a), Datum::Float(b)) => Some(a.cmp(b)),
             (Datum::Str(a), Datum::Str(b)) => Some(a.cmp(b)),
+            (Datum::Decimal(a), Datum::Decimal(b)) => Some(a.cmp(b)),
             (a, b) => Some(a.cmp(b)),
         }
     }
@@ -99,6 +113,7 @@ impl<'a> Datum<'a> {
             Datum::Int(i) => Value::Int(i),
             Datum::Float(f) => Value::Float(f),
             Datum::Str(s) => Value::Str(s.to_owned()),
+            Datum::Decimal(m) => Value::Decimal(m.get(), 0),
         }
     }
 }
@@ -112,6 +127,7 @@ impl Value {
             Value::Int(i) => Datum::Int(*i),
             Value::Float(f) => Datum::Float(*f),
             Value::Str(s) => Datum::Str(s),
+            Value::Decimal(m, _) => Datum::Decimal(Mantissa::new(*m)),
         }
     }
 }
@@ -254,6 +270,25 @@ impl RowPacker<'_> {
                 }
                 data.extend_from_slice(s.as_bytes());
             }
+            Datum::Decimal(m) => {
+                let m = m.get();
+                if let Ok(v) = i8::try_from(m) {
+                    data.push(DEC8);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else if let Ok(v) = i16::try_from(m) {
+                    data.push(DEC16);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else if let Ok(v) = i32::try_from(m) {
+                    data.push(DEC32);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else if let Ok(v) = i64::try_from(m) {
+                    data.push(DEC64);
+                    data.extend_from_slice(&v.to_le_bytes());
+                } else {
+                    data.push(DEC128);
+                    data.extend_from_slice(&m.to_le_bytes());
+                }
+            }
         }
     }
 
@@ -299,6 +334,11 @@ impl<'a> Iterator for DatumIter<'a> {
             INT64 => take::<8>(rest).map(|(b, r)| (Datum::Int(i64::from_le_bytes(b)), r))?,
             FLOAT => take::<8>(rest)
                 .map(|(b, r)| (Datum::Float(OrderedFloat(f64::from_le_bytes(b))), r))?,
+            DEC8 => take::<1>(rest).map(|(b, r)| (decimal(i8::from_le_bytes(b).into()), r))?,
+            DEC16 => take::<2>(rest).map(|(b, r)| (decimal(i16::from_le_bytes(b).into()), r))?,
+            DEC32 => take::<4>(rest).map(|(b, r)| (decimal(i32::from_le_bytes(b).into()), r))?,
+            DEC64 => take::<8>(rest).map(|(b, r)| (decimal(i64::from_le_bytes(b).into()), r))?,
+            DEC128 => take::<16>(rest).map(|(b, r)| (decimal(i128::from_le_bytes(b)), r))?,
             STR8 | STR32 => {
                 let (len, rest) = if tag == STR8 {
                     take::<1>(rest).map(|(b, r)| (usize::from(b[0]), r))?
@@ -313,6 +353,10 @@ impl<'a> Iterator for DatumIter<'a> {
         self.data = rest;
         Some(datum)
     }
+}
+
+fn decimal<'a>(m: i128) -> Datum<'a> {
+    Datum::Decimal(Mantissa::new(m))
 }
 
 fn take<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
@@ -390,6 +434,8 @@ mod tests {
             .prop_map(Value::Int),
             any::<f64>().prop_map(|f| Value::Float(OrderedFloat(f))),
             ".{0,40}".prop_map(Value::Str),
+            any::<i128>().prop_map(|m| Value::Decimal(m, 0)),
+            any::<i64>().prop_map(|m| Value::Decimal(m.into(), 0)),
             "[a-z]{250,300}".prop_map(Value::Str),
         ]
     }
@@ -425,6 +471,7 @@ mod tests {
         let row = Row::pack([Datum::Str("hello world"), Datum::Int(7), Datum::Null]);
         assert_eq!(row.heap_size(), 0);
         assert_eq!(std::mem::size_of::<Row>(), 32);
+        assert_eq!(std::mem::size_of::<Datum>(), 24);
         let long = Row::pack([Datum::Str(&"x".repeat(100))]);
         assert!(long.heap_size() >= 102);
     }

@@ -124,6 +124,9 @@ pub enum BinaryOp {
 /// types, and [`crate::render::functions`] for what they compute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScalarFunc {
+    /// `a / b` of two DECIMAL mantissas, `a × 10^shift / b` rounded half up (the planner
+    /// lowers a DECIMAL `/` to it, with the shift that gives the result's scale).
+    DecimalDiv,
     /// `LOWER(s)`
     Lower,
     /// `UPPER(s)`
@@ -386,8 +389,14 @@ impl Expr {
             Expr::Cast { from, ty, safe, .. } => {
                 !safe
                     && *ty != DataType::String
-                    && matches!(from, DataType::String | DataType::Float)
+                    && (matches!(from, DataType::String | DataType::Float)
+                        || matches!(ty, DataType::Decimal(..))
+                        || matches!(from, DataType::Decimal(..)) && *ty == DataType::Int)
             }
+            Expr::Call { func, .. } => matches!(
+                func,
+                ScalarFunc::Abs | ScalarFunc::Round | ScalarFunc::DecimalDiv
+            ),
             _ => false,
         };
         here || self.children().iter().any(|c| c.can_fail())

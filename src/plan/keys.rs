@@ -76,7 +76,7 @@ fn injective(from: DataType, to: DataType) -> bool {
     use DataType::*;
     matches!(
         (from, to),
-        (_, String) | (Int, Timestamp) | (Timestamp, Int)
+        (_, String) | (Int, Timestamp) | (Timestamp, Int) | (Int, Decimal(..))
     ) && from != String
 }
 

@@ -94,8 +94,14 @@ impl Accum {
         match self {
             Accum::Count(c) => *c += present * diff,
             Accum::Int { sum, n } => {
-                if let Datum::Int(i) = value {
-                    *sum += i128::from(i) * i128::from(diff);
+                match value {
+                    Datum::Int(i) => *sum += i128::from(i) * i128::from(diff),
+                    // Wrapping, so a retraction always undoes its insertion; a sum beyond
+                    // 128 bits (more than 10^20 values of 18 digits) is out of reach.
+                    Datum::Decimal(m) => {
+                        *sum = sum.wrapping_add(m.get().wrapping_mul(i128::from(diff)))
+                    }
+                    _ => {}
                 }
                 *n += present * diff;
             }
@@ -131,7 +137,7 @@ impl Accum {
         match (self, other) {
             (Accum::Count(a), Accum::Count(b)) => *a += b,
             (Accum::Int { sum, n }, Accum::Int { sum: s, n: m }) => {
-                *sum += s;
+                *sum = sum.wrapping_add(*s);
                 *n += m;
             }
             (
@@ -167,7 +173,7 @@ impl Accum {
         match self {
             Accum::Count(c) => *c *= by,
             Accum::Int { sum, n } => {
-                *sum *= i128::from(by);
+                *sum = sum.wrapping_mul(i128::from(by));
                 *n *= by;
             }
             Accum::Float {
@@ -203,14 +209,34 @@ impl Accum {
         }
     }
 
-    /// The aggregate's value; `Err(exact)` for a BIGINT `SUM` that does not fit 64 bits.
-    pub fn finish(&self, func: AggFunc) -> Result<Datum<'_>, i128> {
+    /// The aggregate's value over arguments of type `ty`; `Err(exact)` for a BIGINT `SUM`
+    /// that does not fit 64 bits, or a DECIMAL `SUM` or `AVG` of more than 38 digits.
+    pub fn finish(&self, func: AggFunc, ty: DataType) -> Result<Datum<'_>, i128> {
+        use crate::data::decimal::{self, Mantissa};
+        let decimal = matches!(ty, DataType::Decimal(..));
         Ok(match (self, func) {
             (Accum::Count(c), _) => Datum::Int(*c),
             (Accum::Min(v) | Accum::Max(v), _) => v.as_ref().map_or(Datum::Null, Value::datum),
             (Accum::Int { n: 0, .. } | Accum::Float { n: 0, .. }, _) => Datum::Null,
+            // A DECIMAL(p, s) sum is a DECIMAL(38, s) (as in Flink).
+            (Accum::Int { sum, .. }, AggFunc::Sum) if decimal => {
+                if !decimal::in_range(*sum) {
+                    return Err(*sum);
+                }
+                Datum::Decimal(Mantissa::new(*sum))
+            }
             (Accum::Int { sum, .. }, AggFunc::Sum) => {
                 Datum::Int(i64::try_from(*sum).map_err(|_| *sum)?)
+            }
+            // A DECIMAL(p, s) average is a DECIMAL(38, max(6, s)), rounded half up (Flink).
+            (Accum::Int { sum, n }, _) if decimal => {
+                let (from, to) = (ty.scale(), ty.scale().max(6));
+                let avg = sum
+                    .checked_mul(decimal::pow10(u32::from(to - from)))
+                    .map(|scaled| decimal::divide_half_up(scaled, i128::from(*n)))
+                    .filter(|avg| decimal::in_range(*avg))
+                    .ok_or(*sum)?;
+                Datum::Decimal(Mantissa::new(avg))
             }
             // As in Flink, the average of integers is an integer, truncated toward zero; from
             // the exact sum, so it fits even where the sum does not.
@@ -393,28 +419,42 @@ mod tests {
         let mut a = f(1.5);
         a.plus(&f(f64::INFINITY));
         assert_eq!(
-            a.finish(AggFunc::Sum),
+            a.finish(AggFunc::Sum, DataType::Int),
             Ok(Datum::Float(OrderedFloat(f64::INFINITY)))
         );
         let mut minus_inf = f(f64::INFINITY);
         minus_inf.scale(-1);
         a.plus(&minus_inf);
-        assert_eq!(a.finish(AggFunc::Sum), Ok(Datum::Float(OrderedFloat(1.5))));
+        assert_eq!(
+            a.finish(AggFunc::Sum, DataType::Int),
+            Ok(Datum::Float(OrderedFloat(1.5)))
+        );
         a.plus(&f(f64::NEG_INFINITY));
         a.plus(&f(f64::INFINITY));
-        assert!(matches!(a.finish(AggFunc::Sum), Ok(Datum::Float(x)) if x.0.is_nan()));
+        assert!(
+            matches!(a.finish(AggFunc::Sum, DataType::Int), Ok(Datum::Float(x)) if x.0.is_nan())
+        );
 
         let i = |x: i64| Accum::of(AggFunc::Sum, DataType::Int, Datum::Int(x));
         let mut s = i(i64::MAX);
         s.plus(&i(i64::MAX));
-        assert_eq!(s.finish(AggFunc::Sum), Err(2 * i128::from(i64::MAX)));
-        assert_eq!(s.finish(AggFunc::Avg), Ok(Datum::Int(i64::MAX)));
+        assert_eq!(
+            s.finish(AggFunc::Sum, DataType::Int),
+            Err(2 * i128::from(i64::MAX))
+        );
+        assert_eq!(
+            s.finish(AggFunc::Avg, DataType::Int),
+            Ok(Datum::Int(i64::MAX))
+        );
         let mut back = i(i64::MAX);
         back.scale(-1);
         s.plus(&back);
-        assert_eq!(s.finish(AggFunc::Sum), Ok(Datum::Int(i64::MAX)));
+        assert_eq!(
+            s.finish(AggFunc::Sum, DataType::Int),
+            Ok(Datum::Int(i64::MAX))
+        );
         let null = Accum::of(AggFunc::Sum, DataType::Int, Datum::Null);
-        assert_eq!(null.finish(AggFunc::Sum), Ok(Datum::Null));
+        assert_eq!(null.finish(AggFunc::Sum, DataType::Int), Ok(Datum::Null));
     }
 
     #[test]
@@ -425,13 +465,13 @@ mod tests {
         for x in [5, 3, 9] {
             a.plus(&m(x));
         }
-        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
+        assert_eq!(a.finish(AggFunc::Min, DataType::Int), Ok(Datum::Int(3)));
         a.plus(&Accum::zero(AggFunc::Min, DataType::Int));
-        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(3)));
+        assert_eq!(a.finish(AggFunc::Min, DataType::Int), Ok(Datum::Int(3)));
         a.add(Datum::Int(2), 1);
         a.add(Datum::Null, 1);
         a.add(Datum::Int(4), 1);
-        assert_eq!(a.finish(AggFunc::Min), Ok(Datum::Int(2)));
+        assert_eq!(a.finish(AggFunc::Min, DataType::Int), Ok(Datum::Int(2)));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Capability;
 
-use crate::data::{Datum, Row, RowCollection};
+use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, Arena};
@@ -218,11 +218,11 @@ fn render_accumulable<'s>(
         (arranged.count_total_core::<Diff>(), state)
     });
     // One row per group from its accumulated value (a group with no rows has none).
-    let aggs: Vec<(usize, AggFunc, Option<usize>)> = aggregates
+    let aggs: Vec<(usize, AggFunc, DataType, Option<usize>)> = aggregates
         .iter()
         .enumerate()
         .filter(|(_, a)| a.strategy != AggStrategy::Hierarchical)
-        .map(|(i, a)| (i, a.func, slots.slot_of(i)))
+        .map(|(i, a)| (i, a.func, a.arg_type, slots.slot_of(i)))
         .collect();
     counted.flat_map(move |(key, accums): (Row, Accums)| {
         if accums.rows <= 0 {
@@ -231,9 +231,9 @@ fn render_accumulable<'s>(
         let mut error = None;
         let values: Row = aggs
             .iter()
-            .map(|&(i, func, slot)| match slot {
+            .map(|&(i, func, ty, slot)| match slot {
                 None => Datum::Int(accums.rows),
-                Some(s) => accums.slots[s].finish(func).unwrap_or_else(|exact| {
+                Some(s) => accums.slots[s].finish(func, ty).unwrap_or_else(|exact| {
                     error.get_or_insert(AggregateError {
                         aggregate: i,
                         exact,

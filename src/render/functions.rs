@@ -11,10 +11,11 @@ use std::fmt::Write;
 use ordered_float::OrderedFloat;
 use regex::Regex;
 
+use crate::data::decimal::{self, Mantissa};
 use crate::data::time::{self, Field, DEFAULT_PATTERN};
 use crate::data::{parse_timestamp, Datum};
 use crate::plan::ir::{Expr, ScalarFunc};
-use crate::render::scalar::{as_f64, eval, is_true, Arena};
+use crate::render::scalar::{as_f64, eval, is_true, raise, Arena};
 
 /// Compiled patterns kept per worker thread; a pattern computed per row cannot grow it past
 /// this many (it starts over).
@@ -158,17 +159,53 @@ pub fn call<'a>(
             }),
             _ => Datum::Null,
         },
-        ScalarFunc::Abs => match arg(0) {
-            Datum::Int(i) => i.checked_abs().map_or(Datum::Null, Datum::Int),
-            Datum::Float(f) => Datum::Float(OrderedFloat(f.0.abs())),
+        ScalarFunc::DecimalDiv => match (arg(0), arg(1), arg(2)) {
+            (Datum::Decimal(_), Datum::Decimal(b), _) if b.get() == 0 => {
+                raise(|| "division by zero".into())
+            }
+            (Datum::Decimal(a), Datum::Decimal(b), Datum::Int(shift)) => {
+                match decimal::divide(a.get(), b.get(), shift as i32) {
+                    Some(q) => Datum::Decimal(Mantissa::new(q)),
+                    None => {
+                        raise(|| "DECIMAL overflow: the quotient has more than 38 digits".into())
+                    }
+                }
+            }
             _ => Datum::Null,
         },
-        ScalarFunc::Floor => map_float(arg(0), f64::floor),
-        ScalarFunc::Ceil => map_float(arg(0), f64::ceil),
-        ScalarFunc::Round => match args.get(1).map(|e| eval(e, row, arena)) {
-            None => map_float(arg(0), f64::round),
-            Some(Datum::Int(digits)) => round(arg(0), digits),
-            Some(_) => Datum::Null,
+        ScalarFunc::Abs => match arg(0) {
+            Datum::Int(i) => i.checked_abs().map_or_else(
+                || raise(|| format!("BIGINT overflow in ABS({i})")),
+                Datum::Int,
+            ),
+            Datum::Float(f) => Datum::Float(OrderedFloat(f.0.abs())),
+            Datum::Decimal(m) => Datum::Decimal(Mantissa::new(m.get().abs())),
+            _ => Datum::Null,
+        },
+        // On a DECIMAL, the planner passes its scale as the last argument (see
+        // `decimal_rounding` in the planner).
+        ScalarFunc::Floor | ScalarFunc::Ceil => match (arg(0), arg(1)) {
+            (Datum::Decimal(m), Datum::Int(scale)) => {
+                let unit = decimal::pow10(scale as u32);
+                let (m, ceil) = (m.get(), func == ScalarFunc::Ceil);
+                let whole = if ceil {
+                    -(-m).div_euclid(unit)
+                } else {
+                    m.div_euclid(unit)
+                };
+                Datum::Decimal(Mantissa::new(whole))
+            }
+            (d, _) if func == ScalarFunc::Ceil => map_float(d, f64::ceil),
+            (d, _) => map_float(d, f64::floor),
+        },
+        ScalarFunc::Round => match (arg(0), args.get(1).map(|e| eval(e, row, arena))) {
+            (Datum::Decimal(m), Some(Datum::Int(digits))) => match arg(2) {
+                Datum::Int(scale) => round_decimal(m.get(), digits, scale),
+                _ => Datum::Null,
+            },
+            (d, None) => map_float(d, f64::round),
+            (d, Some(Datum::Int(digits))) => round(d, digits),
+            (_, Some(_)) => Datum::Null,
         },
         ScalarFunc::Power => match (as_f64(arg(0)), as_f64(arg(1))) {
             (Some(x), Some(y)) => float(x.powf(y)),
@@ -258,6 +295,28 @@ fn float(x: f64) -> Datum<'static> {
 
 /// `ROUND(x, digits)`, half away from zero; an integer rounds to tens, hundreds, ... with
 /// negative `digits`.
+/// `ROUND` of a mantissa at `scale` to `digits` places, half up, as a mantissa at the scale
+/// the planner typed the result with: `min(digits, scale)`, and 0 for negative `digits`.
+fn round_decimal(m: i128, digits: i64, scale: i64) -> Datum<'static> {
+    let d = Mantissa::new;
+    if digits >= scale {
+        return Datum::Decimal(d(m));
+    }
+    let drop = (scale - digits.max(-38)).min(76) as u32;
+    let Some(unit) = 10i128.checked_pow(drop) else {
+        return Datum::Decimal(d(0));
+    };
+    let rounded = decimal::divide_half_up(m, unit);
+    if digits >= 0 {
+        return Datum::Decimal(d(rounded));
+    }
+    // Rounded to tens, hundreds, ...: back to scale 0.
+    match rounded.checked_mul(decimal::pow10((-digits).min(38) as u32)) {
+        Some(v) if decimal::in_range(v) => Datum::Decimal(d(v)),
+        _ => raise(|| "DECIMAL overflow in ROUND".into()),
+    }
+}
+
 fn round(d: Datum<'_>, digits: i64) -> Datum<'static> {
     match d {
         Datum::Int(i) if digits >= 0 => Datum::Int(i),

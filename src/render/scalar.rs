@@ -36,7 +36,7 @@ thread_local! {
 }
 
 /// Record an evaluation error (the first one counts); the value is NULL meanwhile.
-fn raise<'a>(message: impl FnOnce() -> String) -> Datum<'a> {
+pub(crate) fn raise<'a>(message: impl FnOnce() -> String) -> Datum<'a> {
     ERROR.with(|e| {
         let mut e = e.borrow_mut();
         if e.is_none() {
@@ -200,6 +200,9 @@ fn unary(op: UnaryOp, v: Datum<'_>) -> Datum<'_> {
             Datum::Int,
         ),
         (UnaryOp::Neg, Datum::Float(f)) => Datum::Float(-f),
+        (UnaryOp::Neg, Datum::Decimal(m)) => {
+            Datum::Decimal(crate::data::decimal::Mantissa::new(-m.get()))
+        }
         _ => Datum::Null,
     }
 }
@@ -277,6 +280,31 @@ fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
                 Datum::Int,
             )
         }
+        // Mantissas: the planner brought `+`, `-` and `%` to one scale, and types `*` as the
+        // sum of the scales and `/` (see `plan::lower::scalar::decimal_arithmetic`).
+        (Datum::Decimal(a), Datum::Decimal(b)) => {
+            let (a, b) = (a.get(), b.get());
+            let v = match op {
+                BinaryOp::Add => a.checked_add(b),
+                BinaryOp::Sub => a.checked_sub(b),
+                BinaryOp::Mul => a.checked_mul(b),
+                BinaryOp::Div | BinaryOp::Mod if b == 0 => {
+                    return raise(|| "division by zero".into())
+                }
+                BinaryOp::Div => a.checked_div(b),
+                BinaryOp::Mod => a.checked_rem(b),
+                _ => None,
+            };
+            match v.filter(|m| crate::data::decimal::in_range(*m)) {
+                Some(m) => Datum::Decimal(crate::data::decimal::Mantissa::new(m)),
+                None => raise(|| {
+                    format!(
+                        "DECIMAL overflow: the result has more than {} digits",
+                        crate::data::decimal::MAX_PRECISION
+                    )
+                }),
+            }
+        }
         _ => match (as_f64(l), as_f64(r)) {
             (Some(a), Some(b)) => {
                 let v = match op {
@@ -314,6 +342,11 @@ pub(crate) fn as_f64(d: Datum<'_>) -> Option<f64> {
 
 /// `CAST(v AS ty)` from type `from`; NULL where the value does not convert.
 pub fn cast<'a>(v: Datum<'a>, from: DataType, ty: DataType, arena: &'a Arena) -> Datum<'a> {
+    if let (DataType::Decimal(..), _) | (_, DataType::Decimal(..)) = (from, ty) {
+        if ty != DataType::String {
+            return decimal_cast(v, from, ty);
+        }
+    }
     match (v, ty) {
         (Datum::Null, _) => Datum::Null,
         (Datum::Str(s), DataType::String) => Datum::Str(s),
@@ -347,6 +380,42 @@ pub fn cast<'a>(v: Datum<'a>, from: DataType, ty: DataType, arena: &'a Arena) ->
         },
         _ => Datum::Null,
     }
+}
+
+/// A cast to or from `DECIMAL` (other than to text): rescaled with rounding half up, a
+/// DECIMAL to BIGINT truncated toward zero (as Flink); NULL when the value does not fit.
+fn decimal_cast<'a>(v: Datum<'a>, from: DataType, ty: DataType) -> Datum<'a> {
+    use crate::data::decimal::{self, Mantissa};
+    let out = match (v, from, ty) {
+        (Datum::Null, _, _) => return Datum::Null,
+        (Datum::Decimal(m), DataType::Decimal(_, s), DataType::Decimal(p, to)) => {
+            decimal::rescale(m.get(), s, to).filter(|m| decimal::fits(*m, p))
+        }
+        (Datum::Int(i), _, DataType::Decimal(p, s)) => {
+            decimal::rescale(i.into(), 0, s).filter(|m| decimal::fits(*m, p))
+        }
+        (Datum::Float(x), _, DataType::Decimal(p, s)) => {
+            decimal::from_f64(x.0, s).filter(|m| decimal::fits(*m, p))
+        }
+        (Datum::Str(t), _, DataType::Decimal(p, s)) => {
+            decimal::parse(t, s).filter(|m| decimal::fits(*m, p))
+        }
+        (Datum::Bool(b), _, DataType::Decimal(p, s)) => {
+            decimal::rescale(b.into(), 0, s).filter(|m| decimal::fits(*m, p))
+        }
+        (Datum::Decimal(m), DataType::Decimal(_, s), DataType::Int) => {
+            return i64::try_from(m.get() / decimal::pow10(u32::from(s)))
+                .map_or(Datum::Null, Datum::Int)
+        }
+        (Datum::Decimal(m), DataType::Decimal(_, s), DataType::Float) => {
+            return Datum::Float(OrderedFloat(decimal::to_f64(m.get(), s)))
+        }
+        (Datum::Decimal(m), DataType::Decimal(..), DataType::Bool) => {
+            return Datum::Bool(m.get() != 0)
+        }
+        _ => None,
+    };
+    out.map_or(Datum::Null, |m| Datum::Decimal(Mantissa::new(m)))
 }
 
 /// `CAST(text AS BIGINT)`: an integer, or a decimal whose fraction is dropped (`'1.5'` → 1,

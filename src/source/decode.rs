@@ -213,6 +213,9 @@ pub(crate) fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
     match ty {
         DataType::String => Some(Datum::Str(text)),
         DataType::Int | DataType::Interval => text.trim().parse().ok().map(Datum::Int),
+        DataType::Decimal(p, s) => crate::data::decimal::parse(text, s)
+            .filter(|m| crate::data::decimal::fits(*m, p))
+            .map(|m| Datum::Decimal(crate::data::decimal::Mantissa::new(m))),
         DataType::Timestamp => crate::data::parse_timestamp(text)
             .or_else(|| text.trim().parse().ok())
             .map(Datum::Int),

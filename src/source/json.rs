@@ -261,6 +261,14 @@ impl<'a> DatumSeed<'a> {
                 .as_f64()
                 .map(|f| Datum::Float(OrderedFloat(f)))
                 .ok_or_else(|| n.to_string()),
+            // The number's own digits (a double's shortest text), rounded to the scale.
+            DataType::Decimal(..) => {
+                let text = n.to_string();
+                match text_datum(&text, self.ty) {
+                    Some(Datum::Decimal(m)) => Ok(Datum::Decimal(m)),
+                    _ => Err(text),
+                }
+            }
             DataType::Bool => Err(n.to_string()),
         }
     }

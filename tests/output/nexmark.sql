@@ -1,5 +1,6 @@
 -- Nexmark's schema as Flink declares it (nested ROW columns read from nested JSON, a computed
--- dateTime, a watermark) and queries of the joins/types issue over a few events: a selection,
+-- dateTime, a watermark) and queries of the joins/types issue over a few events: q1's exact
+-- DECIMAL currency conversion, a selection,
 -- the two joins (q3, q20), the nested aggregate with a time condition (q4), per-day statistics
 -- (q17, with FILTER and AVG of BIGINT), string functions (q21, q22), and a ROW written back as
 -- a nested object.
@@ -87,6 +88,7 @@ SELECT
 FROM kafka WHERE event_type = 2;
 
 
+CREATE TABLE q1 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), dateTime TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'print');
 CREATE TABLE q2 (auction BIGINT, price BIGINT) WITH ('connector' = 'print');
 CREATE TABLE q3 (name VARCHAR, city VARCHAR, state VARCHAR, id BIGINT) WITH ('connector' = 'print');
 CREATE TABLE q4 (id BIGINT, final BIGINT) WITH ('connector' = 'print');
@@ -99,6 +101,8 @@ CREATE TABLE nested (
     seller ROW<id BIGINT, place ROW<city VARCHAR, state VARCHAR>>,
     opened TIMESTAMP(3)
 ) WITH ('connector' = 'print');
+
+INSERT INTO q1 SELECT auction, bidder, 0.908 * price as price, dateTime, extra FROM bid;
 
 INSERT INTO q2 SELECT auction, price FROM bid WHERE MOD(auction, 2) = 0;
 

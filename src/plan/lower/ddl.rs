@@ -228,8 +228,32 @@ impl Lowerer<'_> {
             "BIGINT" | "INT" | "INTEGER" | "SMALLINT" | "TINYINT" | "INT8" | "INT4" => {
                 DataType::Int
             }
-            "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "REAL" | "DECIMAL" | "NUMERIC" | "FLOAT8" => {
-                DataType::Float
+            "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "REAL" | "FLOAT8" => DataType::Float,
+            "DECIMAL" | "NUMERIC" | "DEC" => {
+                // DECIMAL(p, s); DECIMAL(p) is DECIMAL(p, 0); DECIMAL is DECIMAL(10, 0).
+                let inner = text
+                    .split_once('(')
+                    .map(|(_, rest)| rest.trim_end_matches(')'))
+                    .unwrap_or("");
+                let numbers: Vec<Option<u8>> = inner
+                    .split(',')
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| n.trim().parse().ok())
+                    .collect();
+                let (p, s) = match numbers.as_slice() {
+                    [] => (10, 0),
+                    [Some(p)] => (*p, 0),
+                    [Some(p), Some(s)] => (*p, *s),
+                    _ => (0, 1),
+                };
+                if p == 0 || p > crate::data::decimal::MAX_PRECISION || s > p {
+                    return Err(self.err(
+                        span,
+                        format!("invalid type {text}"),
+                        Some("DECIMAL(p, s) takes a precision p from 1 to 38 and a scale s from 0 to p".into()),
+                    ));
+                }
+                DataType::Decimal(p, s)
             }
             "BOOLEAN" | "BOOL" => DataType::Bool,
             "TIMESTAMP" => DataType::Timestamp,
@@ -237,7 +261,7 @@ impl Lowerer<'_> {
                 span,
                 format!("unsupported type {text}"),
                 Some(
-                    "use STRING, BIGINT, INT, DOUBLE, BOOLEAN, TIMESTAMP or ROW<name TYPE, ...>"
+                    "use STRING, BIGINT, INT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP or ROW<name TYPE, ...>"
                         .into(),
                 ),
             )),

@@ -388,24 +388,22 @@ pub(super) fn key_pair(a: &Typed, b: &Typed, width: usize) -> Option<(Expr, Expr
         (true, false) => (b, a),
         _ => return None,
     };
+    // Keys of different numeric types meet as their common type (BIGINT and DOUBLE as
+    // DOUBLE, DECIMALs at one scale), so equal values have equal bytes.
     let (l, r) = match (l.1, r.1) {
         (x, y) if x == y => (l.0.clone(), r.0.clone()),
-        (DataType::Int, DataType::Float) => (to_double(l.0.clone()), r.0.clone()),
-        (DataType::Float, DataType::Int) => (l.0.clone(), to_double(r.0.clone())),
+        (x, y) if x.is_numeric() && y.is_numeric() => {
+            let t = super::scalar::common_type(x, y)?;
+            (
+                super::scalar::coerce(l.0.clone(), x, t),
+                super::scalar::coerce(r.0.clone(), y, t),
+            )
+        }
         _ => return None,
     };
     let mut r = r;
     r.map_columns(&mut |c| c - width);
     Some((l, r))
-}
-
-fn to_double(e: Expr) -> Expr {
-    Expr::Cast {
-        expr: Box::new(e),
-        from: DataType::Int,
-        ty: DataType::Float,
-        safe: false,
-    }
 }
 
 /// Add `a = b` as a key of the inner join in `relation` whose two sides it spans, looking

@@ -102,8 +102,8 @@ impl Lowerer<'_> {
         for (i, (l, r)) in ls.columns.iter().zip(&rs.columns).enumerate() {
             types.push(match (l.ty, r.ty) {
                 (a, b) if a == b => a,
-                (DataType::Int, DataType::Float) | (DataType::Float, DataType::Int) => {
-                    DataType::Float
+                (a, b) if a.is_numeric() && b.is_numeric() => {
+                    super::scalar::common_type(a, b).unwrap_or(DataType::Float)
                 }
                 (a, b) => {
                     return Err(self.err(

@@ -1,6 +1,7 @@
 //! Scalar expressions: names, literals, operators and calls, typed against a scope.
 
 use super::*;
+use crate::data::decimal::MAX_PRECISION;
 
 impl Lowerer<'_> {
     /// Lower an expression. With an aggregation context, the result refers to the `Reduce`
@@ -128,9 +129,16 @@ impl Lowerer<'_> {
                     None,
                 ));
             }
-            AggFunc::Sum => arg_ty,
-            // As in Flink: the average of integers is an integer (truncated).
-            AggFunc::Avg => arg_ty,
+            // As in Flink: a DECIMAL sum is DECIMAL(38, s), a DECIMAL average DECIMAL(38,
+            // max(6, s)); the average of integers is an integer (truncated).
+            AggFunc::Sum => match arg_ty {
+                DataType::Decimal(_, s) => DataType::Decimal(MAX_PRECISION, s),
+                t => t,
+            },
+            AggFunc::Avg => match arg_ty {
+                DataType::Decimal(_, s) => DataType::Decimal(MAX_PRECISION, s.max(6)),
+                t => t,
+            },
         };
         let cx = agg
             .as_mut()
@@ -323,7 +331,7 @@ impl Lowerer<'_> {
                     .map(|o| self.expr(o, scope, agg))
                     .transpose()?;
                 let mut branches = Vec::new();
-                let mut ty = None;
+                let mut types = Vec::new();
                 for cw in conditions {
                     let c = self.expr(&cw.condition, scope, agg)?;
                     let cond = match &operand {
@@ -334,19 +342,47 @@ impl Lowerer<'_> {
                         None => c.0,
                     };
                     let (r, rt) = self.expr(&cw.result, scope, agg)?;
-                    ty.get_or_insert(rt);
+                    types.push(rt);
                     branches.push((cond, r));
                 }
-                let otherwise = match else_result {
-                    Some(x) => self.expr(x, scope, agg)?.0,
-                    None => Expr::Literal(data::Value::Null),
+                let (otherwise, else_ty) = match else_result {
+                    Some(x) => self.expr(x, scope, agg)?,
+                    None => (Expr::Literal(data::Value::Null), DataType::String),
                 };
+                let null = |e: &Expr| matches!(e, Expr::Literal(data::Value::Null));
+                // The results meet in one type: equal, or numbers as their common type.
+                let typed: Vec<DataType> = branches
+                    .iter()
+                    .zip(&types)
+                    .filter(|((_, r), _)| !null(r))
+                    .map(|(_, t)| *t)
+                    .chain((!null(&otherwise)).then_some(else_ty))
+                    .collect();
+                let ty = match typed.split_first() {
+                    None => types.first().copied().unwrap_or(DataType::String),
+                    Some((first, rest)) => rest
+                        .iter()
+                        .try_fold(*first, |acc, t| common_type(acc, *t))
+                        .ok_or_else(|| {
+                            let listed: Vec<String> = typed.iter().map(|t| t.to_string()).collect();
+                            self.err(
+                                span,
+                                format!("CASE results have different types ({})", listed.join(", ")),
+                                Some("CAST them to one type".into()),
+                            )
+                        })?,
+                };
+                let branches = branches
+                    .into_iter()
+                    .zip(types)
+                    .map(|((c, r), t)| (c, coerce(r, t, ty)))
+                    .collect();
                 Ok((
                     Expr::Case {
                         branches,
-                        otherwise: Box::new(otherwise),
+                        otherwise: Box::new(coerce(otherwise, else_ty, ty)),
                     },
-                    ty.unwrap_or(DataType::String),
+                    ty,
                 ))
             }
             SqlExpr::Substring {
@@ -405,19 +441,13 @@ impl Lowerer<'_> {
                 ))
             }
             SqlExpr::Ceil { expr, .. } | SqlExpr::Floor { expr, .. } => {
-                let (x, ty) = self.expr(expr, scope, agg)?;
-                let func = if matches!(e, SqlExpr::Ceil { .. }) {
-                    ScalarFunc::Ceil
+                let name = if matches!(e, SqlExpr::Ceil { .. }) {
+                    "ceil"
                 } else {
-                    ScalarFunc::Floor
+                    "floor"
                 };
-                Ok((
-                    Expr::Call {
-                        func,
-                        args: vec![x],
-                    },
-                    ty,
-                ))
+                let args = vec![self.expr(expr, scope, agg)?];
+                self.call(catalog(name)?, args, span)
             }
             SqlExpr::Function(f) => self.function(f, scope, agg, span),
             SqlExpr::Exists { .. }
@@ -512,6 +542,21 @@ impl Lowerer<'_> {
         Ok(match v {
             Value::Number(n, _) => match n.parse::<i64>() {
                 Ok(i) => (Expr::Literal(data::Value::Int(i)), DataType::Int),
+                // As in Flink, `0.908` is an exact DECIMAL(3, 3); `1e3` is a DOUBLE.
+                Err(_) if n.contains('.') && !n.contains(['e', 'E']) => {
+                    let (p, s) = data::decimal::literal_type(n);
+                    let m = data::decimal::parse(n, s).ok_or_else(|| {
+                        self.err(
+                            span,
+                            format!("decimal literal {n} has more than 38 digits"),
+                            Some("write it as a DOUBLE (1.5e40) or with fewer digits".into()),
+                        )
+                    })?;
+                    (
+                        Expr::Literal(data::Value::Decimal(m, s)),
+                        DataType::Decimal(p, s),
+                    )
+                }
                 Err(_) => match n.parse::<f64>() {
                     Ok(f) => (Expr::Literal(data::Value::Float(f.into())), DataType::Float),
                     Err(_) => return Err(self.err(span, format!("invalid number {n}"), None)),
@@ -597,10 +642,16 @@ impl Lowerer<'_> {
     ) -> Result<Typed> {
         use BinaryOperator as B;
         let numeric = |t: DataType| t.is_numeric() || t == DataType::Timestamp;
-        let (op, ty) = match op {
-            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo
-                if lt == DataType::Interval || rt == DataType::Interval =>
-            {
+        let arithmetic = match op {
+            B::Plus => Some(BinaryOp::Add),
+            B::Minus => Some(BinaryOp::Sub),
+            B::Multiply => Some(BinaryOp::Mul),
+            B::Divide => Some(BinaryOp::Div),
+            B::Modulo => Some(BinaryOp::Mod),
+            _ => None,
+        };
+        let (op, ty, l, r) = match op {
+            _ if arithmetic.is_some() && (lt == DataType::Interval || rt == DataType::Interval) => {
                 // Time arithmetic, all in milliseconds: a timestamp moved by an interval,
                 // intervals added, or scaled by an integer.
                 use DataType::{Int, Interval, Timestamp};
@@ -618,15 +669,9 @@ impl Lowerer<'_> {
                         ))
                     }
                 };
-                let op = match op {
-                    B::Plus => BinaryOp::Add,
-                    B::Minus => BinaryOp::Sub,
-                    B::Multiply => BinaryOp::Mul,
-                    _ => BinaryOp::Div,
-                };
-                (op, ty)
+                (arithmetic.unwrap_or(BinaryOp::Add), ty, l, r)
             }
-            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+            _ if arithmetic.is_some() => {
                 if !numeric(lt) || !numeric(rt) {
                     return Err(self.err(
                         span,
@@ -634,19 +679,24 @@ impl Lowerer<'_> {
                         None,
                     ));
                 }
+                let bop = arithmetic.unwrap_or(BinaryOp::Add);
+                let decimal =
+                    matches!(lt, DataType::Decimal(..)) || matches!(rt, DataType::Decimal(..));
+                if decimal && lt != DataType::Float && rt != DataType::Float {
+                    return Ok(decimal_arithmetic(bop, (l, lt), (r, rt)));
+                }
                 let ty = if lt == DataType::Float || rt == DataType::Float {
                     DataType::Float
                 } else {
                     DataType::Int
                 };
-                let op = match op {
-                    B::Plus => BinaryOp::Add,
-                    B::Minus => BinaryOp::Sub,
-                    B::Multiply => BinaryOp::Mul,
-                    B::Divide => BinaryOp::Div,
-                    _ => BinaryOp::Mod,
+                // A DECIMAL meets a DOUBLE as a DOUBLE.
+                let (l, r) = if decimal {
+                    (coerce(l, lt, ty), coerce(r, rt, ty))
+                } else {
+                    (l, r)
                 };
-                (op, ty)
+                (bop, ty, l, r)
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
                 if !(lt == rt
@@ -668,7 +718,21 @@ impl Lowerer<'_> {
                     B::Gt => BinaryOp::Gt,
                     _ => BinaryOp::GtEq,
                 };
-                (op, DataType::Bool)
+                // A DECIMAL is compared at a common scale, or as a DOUBLE with one.
+                let (l, r) = match common_type(lt, rt) {
+                    Some(t @ DataType::Decimal(..)) => (coerce(l, lt, t), coerce(r, rt, t)),
+                    Some(DataType::Float)
+                        if matches!(lt, DataType::Decimal(..))
+                            || matches!(rt, DataType::Decimal(..)) =>
+                    {
+                        (
+                            coerce(l, lt, DataType::Float),
+                            coerce(r, rt, DataType::Float),
+                        )
+                    }
+                    _ => (l, r),
+                };
+                (op, DataType::Bool, l, r)
             }
             B::And | B::Or => {
                 if lt != DataType::Bool || rt != DataType::Bool {
@@ -678,16 +742,19 @@ impl Lowerer<'_> {
                         None,
                     ));
                 }
-                (
-                    if matches!(op, B::And) {
-                        BinaryOp::And
-                    } else {
-                        BinaryOp::Or
-                    },
-                    DataType::Bool,
-                )
+                let op = if matches!(op, B::And) {
+                    BinaryOp::And
+                } else {
+                    BinaryOp::Or
+                };
+                (op, DataType::Bool, l, r)
             }
-            B::StringConcat => (BinaryOp::Concat, DataType::String),
+            B::StringConcat => (
+                BinaryOp::Concat,
+                DataType::String,
+                coerce(l, lt, DataType::String),
+                coerce(r, rt, DataType::String),
+            ),
             other => {
                 return Err(self.err(span, format!("operator {other} is not supported yet"), None))
             }
@@ -798,6 +865,25 @@ impl Lowerer<'_> {
                 None,
             ));
         }
+        if let Some(&(_, DataType::Decimal(p, s))) = args.first() {
+            if let Some(exact) = self.decimal_rounding(def, &mut args, (p, s), span)? {
+                return Ok(exact);
+            }
+        }
+        for (i, (x, ty)) in args.iter_mut().enumerate() {
+            use ScalarFunc as F;
+            let param = def.param(i).unwrap_or(functions::Param::Any);
+            let to = match (def.func, param, *ty) {
+                // CONCAT writes each value as text, as CAST(x AS STRING) does.
+                (F::Concat | F::ConcatWs, _, t) if t != DataType::String => DataType::String,
+                // The other numeric functions compute in DOUBLE.
+                (_, functions::Param::Number, DataType::Decimal(..)) => DataType::Float,
+                _ => continue,
+            };
+            let e = std::mem::replace(x, Expr::Literal(data::Value::Null));
+            *x = coerce(e, *ty, to);
+            *ty = to;
+        }
         for (i, (x, ty)) in args.iter().enumerate() {
             let param = def.param(i).unwrap_or(functions::Param::Any);
             let null = matches!(x, Expr::Literal(data::Value::Null));
@@ -829,7 +915,10 @@ impl Lowerer<'_> {
             let common = match types.first() {
                 None => DataType::String,
                 Some(&first) if types.iter().all(|t| *t == first) => first,
-                Some(_) if types.iter().all(|t| t.is_numeric()) => DataType::Float,
+                Some(&first) if types.iter().all(|t| t.is_numeric()) => types
+                    .iter()
+                    .try_fold(first, |acc, t| common_type(acc, *t))
+                    .unwrap_or(DataType::Float),
                 Some(_) => {
                     let listed: Vec<String> = types.iter().map(|t| t.to_string()).collect();
                     return Err(self.err(
@@ -901,6 +990,75 @@ impl Lowerer<'_> {
     }
 }
 
+impl Lowerer<'_> {
+    /// `ABS`, `FLOOR`, `CEIL` and `ROUND` of a `DECIMAL(p, s)`, exact and typed as Flink
+    /// types them: `ABS` keeps the type, `FLOOR`/`CEIL` give `DECIMAL(p - s + 1, 0)`, and
+    /// `ROUND(x, d)` (a constant `d`) `DECIMAL(p - s + d + 1, d)` for `0 <= d < s`, the same
+    /// type for `d >= s`, and `DECIMAL(p - s + 1, 0)` for `d < 0`. Evaluation reads the
+    /// argument's scale from an extra last argument. `None` for the other functions.
+    fn decimal_rounding(
+        &self,
+        def: &functions::FunctionDef,
+        args: &mut Vec<Typed>,
+        (p, s): (u8, u8),
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Option<Typed>> {
+        use ScalarFunc as F;
+        let scale = Expr::Literal(data::Value::Int(i64::from(s)));
+        let whole = DataType::Decimal((p - s + 1).min(MAX_PRECISION), 0);
+        let ty = match def.func {
+            F::Abs => DataType::Decimal(p, s),
+            F::Floor | F::Ceil => {
+                args.push((scale, DataType::Int));
+                whole
+            }
+            F::Round => {
+                let digits = match args.get(1) {
+                    None => 0,
+                    Some((Expr::Literal(data::Value::Int(d)), _)) => *d,
+                    Some((
+                        Expr::Unary {
+                            op: UnaryOp::Neg,
+                            expr,
+                        },
+                        _,
+                    )) if matches!(**expr, Expr::Literal(data::Value::Int(_))) => match **expr {
+                        Expr::Literal(data::Value::Int(d)) => -d,
+                        _ => 0,
+                    },
+                    Some(_) => {
+                        return Err(self.err(
+                            span,
+                            "ROUND of a DECIMAL takes a constant number of places",
+                            Some("write the places as a number, e.g. ROUND(price, 2)".into()),
+                        ))
+                    }
+                };
+                args.truncate(1);
+                args.push((Expr::Literal(data::Value::Int(digits)), DataType::Int));
+                args.push((scale, DataType::Int));
+                match digits {
+                    d if d >= i64::from(s) => DataType::Decimal(p, s),
+                    d if d >= 0 => {
+                        let d = d as u8;
+                        DataType::Decimal((p - s + d + 1).min(MAX_PRECISION), d)
+                    }
+                    _ => whole,
+                }
+            }
+            _ => return Ok(None),
+        };
+        let args = std::mem::take(args).into_iter().map(|a| a.0).collect();
+        Ok(Some((
+            Expr::Call {
+                func: def.func,
+                args,
+            },
+            ty,
+        )))
+    }
+}
+
 /// `terms` joined by `op` (associative) as a balanced tree; `None` when there are none.
 pub(super) fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
     while terms.len() > 1 {
@@ -933,6 +1091,7 @@ pub(super) fn negate_if(negated: bool, x: Expr) -> Expr {
     }
 }
 
+/// Whether `INSERT` converts a `from` value into a `to` column by itself.
 pub(super) fn castable(from: DataType, to: DataType) -> bool {
     matches!(
         (from, to),
@@ -940,6 +1099,8 @@ pub(super) fn castable(from: DataType, to: DataType) -> bool {
             | (_, DataType::String)
             | (DataType::Int, DataType::Timestamp)
             | (DataType::Timestamp, DataType::Int)
+            | (DataType::Int | DataType::Decimal(..), DataType::Decimal(..))
+            | (DataType::Decimal(..), DataType::Float)
     )
 }
 
@@ -1000,4 +1161,112 @@ pub(super) fn contains_agg(e: &SqlExpr) -> bool {
             .iter()
             .any(|s| s.start <= a.start && a.end <= s.end)
     })
+}
+
+/// The type two values meet as: equal types as they are; numbers as DOUBLE when one is a
+/// DOUBLE, else as the DECIMAL that holds both (a BIGINT is a DECIMAL(19, 0)); `None` when
+/// they do not meet.
+pub(super) fn common_type(a: DataType, b: DataType) -> Option<DataType> {
+    if a == b {
+        return Some(a);
+    }
+    if a.is_numeric() && b.is_numeric() && (a == DataType::Float || b == DataType::Float) {
+        return Some(DataType::Float);
+    }
+    let ((p1, s1), (p2, s2)) = (a.as_decimal()?, b.as_decimal()?);
+    let s = s1.max(s2);
+    let p = ((p1 - s1).max(p2 - s2) + s).min(MAX_PRECISION);
+    Some(DataType::Decimal(p, s))
+}
+
+/// `x`, of type `from`, as a `to` (a NULL literal as it is).
+pub(super) fn coerce(x: Expr, from: DataType, to: DataType) -> Expr {
+    if from == to || matches!(x, Expr::Literal(data::Value::Null)) {
+        return x;
+    }
+    Expr::Cast {
+        expr: Box::new(x),
+        from,
+        ty: to,
+        safe: false,
+    }
+}
+
+/// Exact arithmetic on `DECIMAL`s (and BIGINTs, as DECIMAL(19, 0)), typed as Flink types it
+/// (`LogicalTypeMerging`): `+`, `-` and `%` at the larger scale, `*` adding the scales, `/` at
+/// a scale of at least 6, and a precision over 38 cut to 38 at the cost of scale. Computed
+/// on mantissas; `/` (`ScalarFunc::DecimalDiv`) rounds half up.
+fn decimal_arithmetic(op: BinaryOp, (l, lt): Typed, (r, rt): Typed) -> Typed {
+    let ((p1, s1), (p2, s2)) = (
+        lt.as_decimal().unwrap_or((19, 0)),
+        rt.as_decimal().unwrap_or((19, 0)),
+    );
+    let (l, r) = (
+        coerce(l, lt, DataType::Decimal(p1, s1)),
+        coerce(r, rt, DataType::Decimal(p2, s2)),
+    );
+    let binary = |op, l, r| Expr::Binary {
+        op,
+        left: Box::new(l),
+        right: Box::new(r),
+    };
+    let at = |x, (p, s): (u8, u8), to: u8| {
+        coerce(
+            x,
+            DataType::Decimal(p, s),
+            DataType::Decimal(MAX_PRECISION, to),
+        )
+    };
+    let (p, s) = match op {
+        BinaryOp::Mul => adjust(u32::from(p1) + u32::from(p2) + 1, s1 + s2),
+        BinaryOp::Div => {
+            let s = (s1 + p2 + 1).max(6);
+            adjust(u32::from(p1 - s1 + s2) + u32::from(s), s)
+        }
+        BinaryOp::Mod => {
+            let s = s1.max(s2);
+            adjust(u32::from((p1 - s1).min(p2 - s2) + s), s)
+        }
+        _ => {
+            let s = s1.max(s2);
+            adjust(u32::from((p1 - s1).max(p2 - s2) + s) + 1, s)
+        }
+    };
+    let ty = DataType::Decimal(p, s);
+    let e = match op {
+        // m1 × m2 is at scale s1 + s2; `adjust` may have cut the scale below that.
+        BinaryOp::Mul => coerce(
+            binary(op, l, r),
+            DataType::Decimal(MAX_PRECISION, s1 + s2),
+            ty,
+        ),
+        // m1 × 10^(s + s2 - s1) / m2 is the quotient at scale s.
+        BinaryOp::Div => Expr::Call {
+            func: ScalarFunc::DecimalDiv,
+            args: vec![
+                l,
+                r,
+                Expr::Literal(data::Value::Int(
+                    i64::from(s) + i64::from(s2) - i64::from(s1),
+                )),
+            ],
+        },
+        _ => {
+            let common = s1.max(s2);
+            binary(op, at(l, (p1, s1), common), at(r, (p2, s2), common))
+        }
+    };
+    (e, ty)
+}
+
+/// A DECIMAL type of `precision` digits and `scale`, as Flink fits it into 38 digits: the
+/// integer digits are kept, and the scale shrinks, but not below min(scale, 6).
+fn adjust(precision: u32, scale: u8) -> (u8, u8) {
+    let max = u32::from(MAX_PRECISION);
+    if precision <= max {
+        return (precision as u8, scale);
+    }
+    let integer = precision - u32::from(scale);
+    let least = u32::from(scale.min(6));
+    (MAX_PRECISION, max.saturating_sub(integer).max(least) as u8)
 }
