@@ -42,6 +42,7 @@ pub fn explain(program: &Program) -> String {
     }
     for v in &program.views {
         let _ = writeln!(out, "view {}:", v.name);
+        functions(&mut out, &v.relation);
         relation(&mut out, &v.relation, 1);
     }
     for s in &program.sinks {
@@ -65,9 +66,26 @@ pub fn explain(program: &Program) -> String {
             format!(" key=({})", key.join(", "))
         };
         let _ = writeln!(out, "sink {}: {target}{key}", s.sink.name);
+        functions(&mut out, &s.relation);
         relation(&mut out, &s.relation, 1);
     }
     out
+}
+
+/// The catalog functions a view or sink's query calls, by name, once each (none: no line).
+fn functions(out: &mut String, r: &Relation) {
+    let mut names = std::collections::BTreeSet::new();
+    r.visit_exprs(&mut |e| {
+        if let Expr::Call { func, .. } = e {
+            if let Some(def) = crate::plan::functions::CATALOG.iter().find(|d| d.func == *func) {
+                names.insert(def.names[0].to_uppercase());
+            }
+        }
+    });
+    if !names.is_empty() {
+        let names: Vec<String> = names.into_iter().collect();
+        let _ = writeln!(out, "  functions: {}", names.join(", "));
+    }
 }
 
 fn relation(out: &mut String, r: &Relation, depth: usize) {

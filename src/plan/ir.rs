@@ -329,6 +329,49 @@ pub enum Relation {
 }
 
 impl Relation {
+    /// Call `f` on every expression of this relation and of its inputs (keys, predicates,
+    /// projections, aggregate arguments, residual conditions).
+    pub fn visit_exprs(&self, f: &mut impl FnMut(&Expr)) {
+        match self {
+            Relation::Get { .. } => {}
+            Relation::Filter { input, predicate } => {
+                predicate.visit(f);
+                input.visit_exprs(f);
+            }
+            Relation::Project { input, exprs, .. } => {
+                exprs.iter().for_each(|e| e.visit(f));
+                input.visit_exprs(f);
+            }
+            Relation::Reduce {
+                input,
+                group_key,
+                aggregates,
+                ..
+            } => {
+                group_key.iter().for_each(|e| e.visit(f));
+                aggregates
+                    .iter()
+                    .filter_map(|a| a.arg.as_ref())
+                    .for_each(|e| e.visit(f));
+                input.visit_exprs(f);
+            }
+            Relation::Join {
+                left,
+                right,
+                left_key,
+                right_key,
+                residual,
+                ..
+            } => {
+                left_key.iter().chain(right_key).for_each(|e| e.visit(f));
+                residual.iter().for_each(|e| e.visit(f));
+                left.visit_exprs(f);
+                right.visit_exprs(f);
+            }
+            Relation::Union { inputs, .. } => inputs.iter().for_each(|i| i.visit_exprs(f)),
+        }
+    }
+
     /// The schema of the rows this relation produces.
     pub fn schema(&self) -> &Schema {
         match self {
@@ -420,6 +463,14 @@ impl Expr {
                 .flat_map(|(c, r)| [c, r])
                 .chain([&**otherwise])
                 .collect(),
+        }
+    }
+
+    /// Call `f` on this expression and every expression under it.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.visit(f);
         }
     }
 
