@@ -31,6 +31,8 @@ pub enum DataType {
     String,
     /// TIMESTAMP, held as milliseconds since the Unix epoch.
     Timestamp,
+    /// DATE, held as days since the Unix epoch.
+    Date,
     /// INTERVAL DAY TO SECOND, held as milliseconds.
     Interval,
     /// `DECIMAL(precision, scale)`, exact: held as the integer count of `10^-scale` (see
@@ -47,6 +49,7 @@ impl DataType {
             DataType::Float => "DOUBLE",
             DataType::String => "STRING",
             DataType::Timestamp => "TIMESTAMP",
+            DataType::Date => "DATE",
             DataType::Interval => "INTERVAL DAY TO SECOND",
             DataType::Decimal(..) => "DECIMAL",
         }
@@ -66,6 +69,23 @@ impl DataType {
             DataType::Decimal(_, s) => s,
             _ => 0,
         }
+    }
+
+    /// Whether `CAST(x AS to)` is defined for an `x` of this type (as in Flink: anything
+    /// to and from text, numbers and BOOLEAN among themselves, numbers to and from TIMESTAMP
+    /// as milliseconds, DATE to and from TIMESTAMP). Other pairs are refused when planned.
+    pub fn casts_to(self, to: DataType) -> bool {
+        use DataType::*;
+        let number = |t: DataType| t.is_numeric() || t == Bool;
+        self == to
+            || to == String
+            || self == String && to != Interval
+            || number(self) && number(to)
+            || matches!(
+                (self, to),
+                (Int | Float, Timestamp) | (Timestamp, Int | Float)
+            )
+            || matches!((self, to), (Date, Timestamp) | (Timestamp, Date))
     }
 
     /// The `DECIMAL(p, s)` an exact number (`BIGINT` or `DECIMAL`) is, as an operand.
@@ -144,6 +164,7 @@ impl Schema {
 pub fn format_value(d: Datum<'_>, ty: DataType) -> String {
     match (d, ty) {
         (Datum::Int(ms), DataType::Timestamp) => format_timestamp(ms),
+        (Datum::Int(days), DataType::Date) => format_date(days),
         (Datum::Int(ms), DataType::Interval) => format_interval(ms),
         (Datum::Decimal(m), DataType::Decimal(_, s)) => decimal::format(m.get(), s),
         (d, _) => d.to_string(),
@@ -188,6 +209,26 @@ pub fn format_timestamp(ms: i64) -> String {
     }
 }
 
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Days since the Unix epoch as `yyyy-MM-dd`, as Flink writes a DATE; out of range, the number.
+pub fn format_date(days: i64) -> String {
+    match days
+        .checked_mul(DAY_MS)
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => days.to_string(),
+    }
+}
+
+/// A DATE written `yyyy-MM-dd` as days since the Unix epoch.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() / DAY_MS)
+}
+
 /// An INTERVAL DAY TO SECOND as Flink writes it: `+d hh:mm:ss.SSS` (`+0 00:00:04.000`).
 pub fn format_interval(ms: i64) -> String {
     let sign = if ms < 0 { '-' } else { '+' };
@@ -225,6 +266,7 @@ pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
         (Datum::Bool(b), _) => serde_json::Value::Bool(b),
         (Datum::Int(ms), DataType::Timestamp) => serde_json::Value::String(format_timestamp(ms)),
         (Datum::Int(ms), DataType::Interval) => serde_json::Value::String(format_interval(ms)),
+        (Datum::Int(days), DataType::Date) => serde_json::Value::String(format_date(days)),
         (Datum::Decimal(m), DataType::Decimal(_, s)) => decimal_to_json(m.get(), s),
         (Datum::Int(i), _) => serde_json::Value::from(i),
         (Datum::Float(f), _) => {

@@ -77,7 +77,10 @@ fn functions(out: &mut String, r: &Relation) {
     let mut names = std::collections::BTreeSet::new();
     r.visit_exprs(&mut |e| {
         if let Expr::Call { func, .. } = e {
-            if let Some(def) = crate::plan::functions::CATALOG.iter().find(|d| d.func == *func) {
+            if let Some(def) = crate::plan::functions::CATALOG
+                .iter()
+                .find(|d| d.func == *func)
+            {
                 names.insert(def.names[0].to_uppercase());
             }
         }

@@ -17,7 +17,7 @@ pub enum Param {
     Number,
     /// BOOLEAN.
     Bool,
-    /// TIMESTAMP.
+    /// TIMESTAMP (a DATE is passed as its midnight).
     Time,
     /// Anything.
     Any,
@@ -157,6 +157,7 @@ pub const CATALOG: &[FunctionDef] = &[
     def(&["minute"], F::Minute, &[Time], 0, Fixed(T::Int)),
     def(&["second"], F::Second, &[Time], 0, Fixed(T::Int)),
     def(&["to_timestamp"], F::ToTimestamp, &[Str, Str], 1, Fixed(T::Timestamp)),
+    def(&["to_date"], F::ToDate, &[Str, Str], 1, Fixed(T::Date)),
     def(&["unix_timestamp"], F::UnixTimestamp, &[Str, Str], 1, Fixed(T::Int)),
     def(&["from_unixtime"], F::FromUnixtime, &[Int, Str], 1, Fixed(T::String)),
     // JSON text.

@@ -203,6 +203,8 @@ pub enum ScalarFunc {
     Second,
     /// `TO_TIMESTAMP(s [, pattern])`
     ToTimestamp,
+    /// `TO_DATE(s [, pattern])`
+    ToDate,
     /// `UNIX_TIMESTAMP(s [, pattern])`: seconds since the Unix epoch
     UnixTimestamp,
     /// `FROM_UNIXTIME(seconds [, pattern])`

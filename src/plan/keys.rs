@@ -76,7 +76,7 @@ fn injective(from: DataType, to: DataType) -> bool {
     use DataType::*;
     matches!(
         (from, to),
-        (_, String) | (Int, Timestamp) | (Timestamp, Int) | (Int, Decimal(..))
+        (_, String) | (Int, Timestamp) | (Timestamp, Int) | (Int, Decimal(..)) | (Date, Timestamp)
     ) && from != String
 }
 

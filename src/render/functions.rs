@@ -244,6 +244,18 @@ pub fn call<'a>(
             },
             None => Datum::Null,
         },
+        ScalarFunc::ToDate => match (
+            arg(0),
+            pattern_arg(args.get(1).map(|e| eval(e, row, arena))),
+        ) {
+            (Datum::Str(s), _) if args.len() == 1 => {
+                crate::data::parse_date(s).map_or(Datum::Null, Datum::Int)
+            }
+            (Datum::Str(s), Some(p)) => time::parse_millis(s, p).map_or(Datum::Null, |ms| {
+                Datum::Int(ms.div_euclid(crate::data::DAY_MS))
+            }),
+            _ => Datum::Null,
+        },
         ScalarFunc::UnixTimestamp => match (
             arg(0),
             pattern_arg(args.get(1).map(|e| eval(e, row, arena))),

@@ -219,6 +219,7 @@ pub(crate) fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
         DataType::Timestamp => crate::data::parse_timestamp(text)
             .or_else(|| text.trim().parse().ok())
             .map(Datum::Int),
+        DataType::Date => crate::data::parse_date(text).map(Datum::Int),
         DataType::Float => text
             .trim()
             .parse()

@@ -269,7 +269,8 @@ impl<'a> DatumSeed<'a> {
                     _ => Err(text),
                 }
             }
-            DataType::Bool => Err(n.to_string()),
+            // A DATE is text (`"2026-01-31"`), as Flink's JSON format reads it.
+            DataType::Bool | DataType::Date => Err(n.to_string()),
         }
     }
 }

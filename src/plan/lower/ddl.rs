@@ -257,11 +257,12 @@ impl Lowerer<'_> {
             }
             "BOOLEAN" | "BOOL" => DataType::Bool,
             "TIMESTAMP" => DataType::Timestamp,
+            "DATE" => DataType::Date,
             _ => return Err(self.err(
                 span,
                 format!("unsupported type {text}"),
                 Some(
-                    "use STRING, BIGINT, INT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP or ROW<name TYPE, ...>"
+                    "use STRING, BIGINT, INT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP, DATE or ROW<name TYPE, ...>"
                         .into(),
                 ),
             )),

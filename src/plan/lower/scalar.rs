@@ -173,6 +173,7 @@ impl Lowerer<'_> {
             SqlExpr::CompoundIdentifier(parts) => self.compound(parts, span, scope),
             SqlExpr::Value(v) => self.literal(&v.value, span),
             SqlExpr::Interval(i) => self.interval(i, span),
+            SqlExpr::TypedString(t) => self.typed_literal(t, span),
             SqlExpr::Nested(inner) => self.expr(inner, scope, agg),
             SqlExpr::UnaryOp { op, expr } => {
                 let (x, ty) = self.expr(expr, scope, agg)?;
@@ -268,7 +269,18 @@ impl Lowerer<'_> {
                 let safe = matches!(kind, sql::CastKind::TryCast | sql::CastKind::SafeCast);
                 let (x, from) = self.expr(expr, scope, agg)?;
                 let ty = self.data_type(data_type, span)?;
-                Ok(if from == ty {
+                let null = matches!(x, Expr::Literal(data::Value::Null));
+                if !from.casts_to(ty) && !null {
+                    return Err(self.err(
+                        span,
+                        format!("CAST from {from} to {ty} is not supported"),
+                        Some(
+                            "CAST converts text to and from every type, numbers and BOOLEAN among themselves, BIGINT or DOUBLE to and from TIMESTAMP (milliseconds), and DATE to and from TIMESTAMP"
+                                .into(),
+                        ),
+                    ));
+                }
+                Ok(if from == ty || null {
                     (x, ty)
                 } else {
                     (
@@ -571,6 +583,42 @@ impl Lowerer<'_> {
         })
     }
 
+    /// `DATE '2026-01-31'`, `TIMESTAMP '2026-01-31 10:00:00'`: checked now, so a typo is a
+    /// plan error.
+    fn typed_literal(
+        &self,
+        t: &sql::TypedString,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        let ty = self.data_type(&t.data_type, span)?;
+        let text = match &t.value.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let value = match ty {
+            DataType::Date => data::parse_date(&text),
+            DataType::Timestamp => data::parse_timestamp(&text),
+            _ => {
+                return Err(self.err(
+                    span,
+                    format!("{ty} '...' literals are not supported"),
+                    Some(format!("write CAST('{text}' AS {ty})")),
+                ))
+            }
+        };
+        match value {
+            Some(v) => Ok((Expr::Literal(data::Value::Int(v)), ty)),
+            None => Err(self.err(
+                span,
+                format!("'{text}' is not a {ty}"),
+                Some(match ty {
+                    DataType::Date => "write a DATE as 'yyyy-MM-dd'".into(),
+                    _ => "write a TIMESTAMP as 'yyyy-MM-dd HH:mm:ss[.SSS]'".into(),
+                }),
+            )),
+        }
+    }
+
     /// `INTERVAL '4' SECOND`, `INTERVAL '1:30' HOUR TO MINUTE`, `INTERVAL '2 03:04:05.5' DAY
     /// TO SECOND`: a day-time interval, in milliseconds. Year-month intervals are refused.
     fn interval(&self, i: &sql::Interval, span: sqlparser::tokenizer::Span) -> Result<Typed> {
@@ -654,7 +702,17 @@ impl Lowerer<'_> {
             _ if arithmetic.is_some() && (lt == DataType::Interval || rt == DataType::Interval) => {
                 // Time arithmetic, all in milliseconds: a timestamp moved by an interval,
                 // intervals added, or scaled by an integer.
-                use DataType::{Int, Interval, Timestamp};
+                use DataType::{Date, Int, Interval, Timestamp};
+                // A DATE moves as its midnight, and the result is the day it lands on.
+                if let (B::Plus | B::Minus, Date, Interval) | (B::Plus, Interval, Date) =
+                    (op, lt, rt)
+                {
+                    let (l, r) = (coerce(l, lt, Timestamp), coerce(r, rt, Timestamp));
+                    let lt = if lt == Date { Timestamp } else { lt };
+                    let rt = if rt == Date { Timestamp } else { rt };
+                    let (moved, _) = self.binary(op, (l, lt), (r, rt), span)?;
+                    return Ok((coerce(moved, Timestamp, Date), Date));
+                }
                 let ty = match (op, lt, rt) {
                     (B::Plus, Timestamp, Interval) | (B::Plus, Interval, Timestamp) => Timestamp,
                     (B::Minus, Timestamp, Interval) => Timestamp,
@@ -699,17 +757,13 @@ impl Lowerer<'_> {
                 (bop, ty, l, r)
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
-                if !(lt == rt
-                    || (numeric(lt) && numeric(rt))
-                    || matches!(l, Expr::Literal(data::Value::Null))
-                    || matches!(r, Expr::Literal(data::Value::Null)))
-                {
+                let Some((l, r)) = comparable((l, lt), (r, rt)) else {
                     return Err(self.err(
                         span,
                         format!("cannot compare {lt} with {rt}"),
                         Some("add a CAST".into()),
                     ));
-                }
+                };
                 let op = match op {
                     B::Eq => BinaryOp::Eq,
                     B::NotEq => BinaryOp::NotEq,
@@ -717,20 +771,6 @@ impl Lowerer<'_> {
                     B::LtEq => BinaryOp::LtEq,
                     B::Gt => BinaryOp::Gt,
                     _ => BinaryOp::GtEq,
-                };
-                // A DECIMAL is compared at a common scale, or as a DOUBLE with one.
-                let (l, r) = match common_type(lt, rt) {
-                    Some(t @ DataType::Decimal(..)) => (coerce(l, lt, t), coerce(r, rt, t)),
-                    Some(DataType::Float)
-                        if matches!(lt, DataType::Decimal(..))
-                            || matches!(rt, DataType::Decimal(..)) =>
-                    {
-                        (
-                            coerce(l, lt, DataType::Float),
-                            coerce(r, rt, DataType::Float),
-                        )
-                    }
-                    _ => (l, r),
                 };
                 (op, DataType::Bool, l, r)
             }
@@ -878,6 +918,9 @@ impl Lowerer<'_> {
                 (F::Concat | F::ConcatWs, _, t) if t != DataType::String => DataType::String,
                 // The other numeric functions compute in DOUBLE.
                 (_, functions::Param::Number, DataType::Decimal(..)) => DataType::Float,
+                // Time functions read a DATE as its midnight.
+                (_, functions::Param::Time, DataType::Date) => DataType::Timestamp,
+                (F::DateFormat, _, DataType::Date) if i == 0 => DataType::Timestamp,
                 _ => continue,
             };
             let e = std::mem::replace(x, Expr::Literal(data::Value::Null));
@@ -964,7 +1007,7 @@ impl Lowerer<'_> {
                 F::Regexp | F::RegexpExtract | F::RegexpReplace => regex::Regex::new(p)
                     .err()
                     .map(|e| format!("invalid regular expression: {e}")),
-                F::DateFormat | F::ToTimestamp | F::UnixTimestamp | F::FromUnixtime => {
+                F::DateFormat | F::ToTimestamp | F::ToDate | F::UnixTimestamp | F::FromUnixtime => {
                     crate::data::time::java_pattern(p)
                         .err()
                         .map(|e| format!("invalid date pattern '{p}': {e}"))
@@ -1161,6 +1204,36 @@ pub(super) fn contains_agg(e: &SqlExpr) -> bool {
             .iter()
             .any(|s| s.start <= a.start && a.end <= s.end)
     })
+}
+
+/// The two sides of a comparison, brought to a type they compare in: equal types; numbers
+/// (and TIMESTAMPs with numbers, as milliseconds) at their common type; a DATE with a
+/// TIMESTAMP as TIMESTAMPs; a text literal with a DATE or TIMESTAMP read as one (`d >=
+/// '2026-01-01'`, as in Flink). `None` when they do not compare.
+fn comparable((l, lt): Typed, (r, rt): Typed) -> Option<(Expr, Expr)> {
+    use DataType::{Date, Decimal, Float, String, Timestamp};
+    let null = |e: &Expr| matches!(e, Expr::Literal(data::Value::Null));
+    let text = |e: &Expr| matches!(e, Expr::Literal(data::Value::Str(_)));
+    let numeric = |t: DataType| t.is_numeric() || t == Timestamp;
+    if lt == rt || null(&l) || null(&r) {
+        return Some((l, r));
+    }
+    match (lt, rt) {
+        (Date, Timestamp) | (Timestamp, Date) => {
+            Some((coerce(l, lt, Timestamp), coerce(r, rt, Timestamp)))
+        }
+        (Date | Timestamp, String) if text(&r) => Some((l, coerce(r, String, lt))),
+        (String, Date | Timestamp) if text(&l) => Some((coerce(l, String, rt), r)),
+        _ if numeric(lt) && numeric(rt) => Some(match common_type(lt, rt) {
+            // A DECIMAL is compared at a common scale, or as a DOUBLE with one.
+            Some(t @ Decimal(..)) => (coerce(l, lt, t), coerce(r, rt, t)),
+            Some(Float) if matches!(lt, Decimal(..)) || matches!(rt, Decimal(..)) => {
+                (coerce(l, lt, Float), coerce(r, rt, Float))
+            }
+            _ => (l, r),
+        }),
+        _ => None,
+    }
 }
 
 /// The type two values meet as: equal types as they are; numbers as DOUBLE when one is a
