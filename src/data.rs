@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use row::{Datum, Row, RowPacker, Value};
+pub use row::{ArrayRef, Datum, Row, RowPacker, Value};
 
 /// A collection of rows at epoch times: what sources produce, operators transform and sinks
 /// write.
@@ -38,6 +38,60 @@ pub enum DataType {
     /// `DECIMAL(precision, scale)`, exact: held as the integer count of `10^-scale` (see
     /// [`decimal`]).
     Decimal(u8, u8),
+    /// `ARRAY<t>` of a scalar type (arrays do not nest).
+    Array(Elem),
+}
+
+/// The element type of an `ARRAY`: any type but an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Elem {
+    /// BOOLEAN.
+    Bool,
+    /// BIGINT.
+    Int,
+    /// DOUBLE.
+    Float,
+    /// STRING.
+    String,
+    /// TIMESTAMP.
+    Timestamp,
+    /// DATE.
+    Date,
+    /// INTERVAL DAY TO SECOND.
+    Interval,
+    /// DECIMAL(p, s).
+    Decimal(u8, u8),
+}
+
+impl Elem {
+    /// The element type as a type.
+    pub fn ty(self) -> DataType {
+        match self {
+            Elem::Bool => DataType::Bool,
+            Elem::Int => DataType::Int,
+            Elem::Float => DataType::Float,
+            Elem::String => DataType::String,
+            Elem::Timestamp => DataType::Timestamp,
+            Elem::Date => DataType::Date,
+            Elem::Interval => DataType::Interval,
+            Elem::Decimal(p, s) => DataType::Decimal(p, s),
+        }
+    }
+
+    /// `ty` as an element type; `None` for an array.
+    pub fn of(ty: DataType) -> Option<Elem> {
+        Some(match ty {
+            DataType::Bool => Elem::Bool,
+            DataType::Int => Elem::Int,
+            DataType::Float => Elem::Float,
+            DataType::String => Elem::String,
+            DataType::Timestamp => Elem::Timestamp,
+            DataType::Date => Elem::Date,
+            DataType::Interval => Elem::Interval,
+            DataType::Decimal(p, s) => Elem::Decimal(p, s),
+            DataType::Array(_) => return None,
+        })
+    }
 }
 
 impl DataType {
@@ -52,6 +106,7 @@ impl DataType {
             DataType::Date => "DATE",
             DataType::Interval => "INTERVAL DAY TO SECOND",
             DataType::Decimal(..) => "DECIMAL",
+            DataType::Array(_) => "ARRAY",
         }
     }
 
@@ -79,7 +134,7 @@ impl DataType {
         let number = |t: DataType| t.is_numeric() || t == Bool;
         self == to
             || to == String
-            || self == String && to != Interval
+            || self == String && !matches!(to, Interval | Array(_))
             || number(self) && number(to)
             || matches!(
                 (self, to),
@@ -102,6 +157,7 @@ impl fmt::Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DataType::Decimal(p, s) => write!(f, "DECIMAL({p}, {s})"),
+            DataType::Array(e) => write!(f, "ARRAY<{}>", e.ty()),
             t => f.write_str(t.sql_name()),
         }
     }
@@ -167,6 +223,11 @@ pub fn format_value(d: Datum<'_>, ty: DataType) -> String {
         (Datum::Int(days), DataType::Date) => format_date(days),
         (Datum::Int(ms), DataType::Interval) => format_interval(ms),
         (Datum::Decimal(m), DataType::Decimal(_, s)) => decimal::format(m.get(), s),
+        // As Flink writes an array as text: `[a, b, NULL]`.
+        (Datum::Array(a), DataType::Array(e)) => {
+            let items: Vec<String> = a.iter().map(|d| format_value(d, e.ty())).collect();
+            format!("[{}]", items.join(", "))
+        }
         (d, _) => d.to_string(),
     }
 }
@@ -278,6 +339,13 @@ pub fn value_to_json(d: Datum<'_>, ty: DataType) -> serde_json::Value {
         }
         (Datum::Str(s), _) => serde_json::Value::String(s.to_owned()),
         (Datum::Decimal(m), _) => decimal_to_json(m.get(), 0),
+        (Datum::Array(a), ty) => {
+            let e = match ty {
+                DataType::Array(e) => e.ty(),
+                _ => DataType::String,
+            };
+            serde_json::Value::Array(a.iter().map(|d| value_to_json(d, e)).collect())
+        }
     }
 }
 
@@ -291,6 +359,10 @@ impl fmt::Display for Datum<'_> {
             Datum::Str(s) => f.write_str(s),
             // The scale is the column's: without it, the mantissa.
             Datum::Decimal(m) => write!(f, "{}", m.get()),
+            Datum::Array(a) => {
+                let items: Vec<String> = a.iter().map(|d| d.to_string()).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
         }
     }
 }

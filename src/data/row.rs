@@ -13,7 +13,8 @@
 //! - integers: 1, 2, 4 or 8 little-endian bytes (the smallest that holds the value);
 //! - doubles: 8 little-endian bytes;
 //! - strings: the length (1 byte, or 4 for strings of 256 bytes or more), then UTF-8 bytes;
-//! - decimal mantissas: 1, 2, 4, 8 or 16 little-endian bytes (the smallest that holds it).
+//! - decimal mantissas: 1, 2, 4, 8 or 16 little-endian bytes (the smallest that holds it);
+//! - arrays: the byte length (4 bytes), then the elements, encoded as a row's values are.
 //!
 //! Rows that arrive from outside the process (checkpoint files) are validated when they are
 //! deserialized, so reading a row never panics.
@@ -44,6 +45,7 @@ const DEC16: u8 = 11;
 const DEC32: u8 = 12;
 const DEC64: u8 = 13;
 const DEC128: u8 = 14;
+const ARRAY: u8 = 15;
 
 /// One SQL value, borrowed from a row (or an arena, or a literal). The derived order (`Null`
 /// first, then by variant, then by value) is the order of `MIN`/`MAX` among values of one
@@ -63,6 +65,49 @@ pub enum Datum<'a> {
     Str(&'a str),
     /// DECIMAL(p, s): the mantissa (the scale is the column type's).
     Decimal(Mantissa),
+    /// ARRAY: its elements, packed as a row's values are.
+    Array(ArrayRef<'a>),
+}
+
+/// The elements of an ARRAY value, borrowed: a packed encoding of [`Datum`]s, as a [`Row`]
+/// holds them. Equal arrays have equal bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ArrayRef<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> ArrayRef<'a> {
+    /// The elements.
+    pub fn iter(self) -> DatumIter<'a> {
+        DatumIter { data: self.bytes }
+    }
+
+    /// The number of elements.
+    pub fn len(self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The encoded elements.
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The array whose elements are the values of `row`.
+    pub fn of_row(row: &'a Row) -> ArrayRef<'a> {
+        ArrayRef { bytes: &row.data }
+    }
+
+    /// The array of the values of `row`, copied into `arena`.
+    pub fn in_arena(row: &Row, arena: &'a bumpalo::Bump) -> ArrayRef<'a> {
+        ArrayRef {
+            bytes: arena.alloc_slice_copy(&row.data),
+        }
+    }
 }
 
 /// An owned SQL value: literals in plans, and values kept across rows (group results).
@@ -82,6 +127,8 @@ pub enum Value {
     /// A `DECIMAL`: its mantissa and scale. A row holds only the mantissa (the scale is in
     /// the column's type), so a value read back from a datum has scale 0.
     Decimal(i128, u8),
+    /// An `ARRAY`: its elements, packed.
+    Array(Row),
 }
 
 impl<'a> Datum<'a> {
@@ -114,6 +161,9 @@ impl<'a> Datum<'a> {
             Datum::Float(f) => Value::Float(f),
             Datum::Str(s) => Value::Str(s.to_owned()),
             Datum::Decimal(m) => Value::Decimal(m.get(), 0),
+            Datum::Array(a) => Value::Array(Row {
+                data: SmallVec::from_slice(a.bytes),
+            }),
         }
     }
 }
@@ -128,6 +178,7 @@ impl Value {
             Value::Float(f) => Datum::Float(*f),
             Value::Str(s) => Datum::Str(s),
             Value::Decimal(m, _) => Datum::Decimal(Mantissa::new(*m)),
+            Value::Array(r) => Datum::Array(ArrayRef::of_row(r)),
         }
     }
 }
@@ -289,6 +340,13 @@ impl RowPacker<'_> {
                     data.extend_from_slice(&m.to_le_bytes());
                 }
             }
+            Datum::Array(a) => {
+                data.push(ARRAY);
+                // Arrays are bounded by Kafka's message size, far below 4 GiB.
+                let n = u32::try_from(a.bytes.len()).unwrap_or(u32::MAX);
+                data.extend_from_slice(&n.to_le_bytes());
+                data.extend_from_slice(a.bytes);
+            }
         }
     }
 
@@ -339,6 +397,12 @@ impl<'a> Iterator for DatumIter<'a> {
             DEC32 => take::<4>(rest).map(|(b, r)| (decimal(i32::from_le_bytes(b).into()), r))?,
             DEC64 => take::<8>(rest).map(|(b, r)| (decimal(i64::from_le_bytes(b).into()), r))?,
             DEC128 => take::<16>(rest).map(|(b, r)| (decimal(i128::from_le_bytes(b)), r))?,
+            ARRAY => {
+                let (len, rest) =
+                    take::<4>(rest).map(|(b, r)| (u32::from_le_bytes(b) as usize, r))?;
+                let (bytes, rest) = (rest.get(..len)?, rest.get(len..)?);
+                (Datum::Array(ArrayRef { bytes }), rest)
+            }
             STR8 | STR32 => {
                 let (len, rest) = if tag == STR8 {
                     take::<1>(rest).map(|(b, r)| (usize::from(b[0]), r))?
@@ -371,6 +435,9 @@ fn validate(bytes: &[u8], at: usize) -> Result<usize, String> {
         .next()
         .ok_or_else(|| format!("malformed value at byte {at}"))?;
     let end = bytes.len() - one.data.len();
+    if let Datum::Array(a) = datum {
+        Row::from_bytes(a.bytes).map_err(|e| format!("in the array at byte {at}: {e}"))?;
+    }
     // Canonical: re-encoding gives the same bytes (so equal values compare equal).
     let mut again = Row::default();
     again.packer().push(datum);
@@ -436,6 +503,8 @@ mod tests {
             ".{0,40}".prop_map(Value::Str),
             any::<i128>().prop_map(|m| Value::Decimal(m, 0)),
             any::<i64>().prop_map(|m| Value::Decimal(m.into(), 0)),
+            proptest::collection::vec(any::<i64>(), 0..4)
+                .prop_map(|v| Value::Array(Row::pack(v.into_iter().map(Datum::Int)))),
             "[a-z]{250,300}".prop_map(Value::Str),
         ]
     }
@@ -483,6 +552,8 @@ mod tests {
             &[INT64, 1, 2],
             &[STR8, 5, b'a'],
             &[STR8, 1, 0xff],
+            &[ARRAY, 2, 0, 0, 0, INT8],
+            &[ARRAY, 2, 0, 0, 0, 42, 0],
         ] {
             assert!(Row::from_bytes(bad).is_err(), "{bad:?}");
         }

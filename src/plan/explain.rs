@@ -260,6 +260,11 @@ pub fn expr(e: &Expr, schema: &Schema) -> String {
         ),
         Expr::Call { func, args } => {
             let args: Vec<String> = args.iter().map(|a| expr(a, schema)).collect();
+            match (func, args.as_slice()) {
+                (ScalarFunc::ArrayConstruct, _) => return format!("ARRAY[{}]", args.join(", ")),
+                (ScalarFunc::ArrayElement, [a, i]) => return format!("{a}[{i}]"),
+                _ => {}
+            }
             let name = crate::plan::functions::CATALOG
                 .iter()
                 .find(|f| f.func == *func)

@@ -3,7 +3,7 @@
 //! wrong call is an error with a position, never a NULL at run time. Evaluation is
 //! [`crate::render::functions`].
 
-use crate::data::DataType;
+use crate::data::{DataType, Elem};
 use crate::plan::ir::ScalarFunc;
 
 /// What an argument must be.
@@ -19,6 +19,8 @@ pub enum Param {
     Bool,
     /// TIMESTAMP (a DATE is passed as its midnight).
     Time,
+    /// An ARRAY.
+    Array,
     /// Anything.
     Any,
 }
@@ -32,6 +34,7 @@ impl Param {
             Param::Number => ty.is_numeric(),
             Param::Bool => ty == DataType::Bool,
             Param::Time => ty == DataType::Timestamp,
+            Param::Array => matches!(ty, DataType::Array(_)),
             Param::Any => true,
         }
     }
@@ -44,6 +47,7 @@ impl Param {
             Param::Number => "a number",
             Param::Bool => "BOOLEAN",
             Param::Time => "TIMESTAMP",
+            Param::Array => "an ARRAY",
             Param::Any => "any value",
         }
     }
@@ -160,6 +164,12 @@ pub const CATALOG: &[FunctionDef] = &[
     def(&["to_date"], F::ToDate, &[Str, Str], 1, Fixed(T::Date)),
     def(&["unix_timestamp"], F::UnixTimestamp, &[Str, Str], 1, Fixed(T::Int)),
     def(&["from_unixtime"], F::FromUnixtime, &[Int, Str], 1, Fixed(T::String)),
+    // Arrays (`ARRAY[...]` and `a[i]` are syntax).
+    def(&["cardinality"], F::Cardinality, &[Array], 0, Fixed(T::Int)),
+    def(&["array_contains"], F::ArrayContains, &[Array, Any], 0, Fixed(T::Bool)),
+    def(&["array_position"], F::ArrayPosition, &[Array, Any], 0, Fixed(T::Int)),
+    def(&["array_join"], F::ArrayJoin, &[Array, Str, Str], 1, Fixed(T::String)),
+    def(&["split"], F::Split, &[Str, Str], 0, Fixed(T::Array(Elem::String))),
     // JSON text.
     def(&["json_value"], F::JsonValue, &[Str, Str], 0, Fixed(T::String)),
     def(&["json_query"], F::JsonQuery, &[Str, Str], 0, Fixed(T::String)),

@@ -205,6 +205,21 @@ pub enum ScalarFunc {
     ToTimestamp,
     /// `TO_DATE(s [, pattern])`
     ToDate,
+    /// `ARRAY[a, b, ...]`
+    ArrayConstruct,
+    /// `a[i]`: the `i`th element (from 1); NULL outside the array
+    ArrayElement,
+    /// `CARDINALITY(a)`: the number of elements
+    Cardinality,
+    /// `ARRAY_CONTAINS(a, x)`: whether some element equals `x` (a NULL `x` looks for NULL)
+    ArrayContains,
+    /// `ARRAY_POSITION(a, x)`: the first position of `x` (from 1), 0 when absent
+    ArrayPosition,
+    /// `ARRAY_JOIN(a, delimiter [, null_text])`: the elements joined; NULLs skipped unless
+    /// `null_text` is given
+    ArrayJoin,
+    /// `SPLIT(s, delimiter)`: the pieces of `s` (characters for an empty delimiter)
+    Split,
     /// `UNIX_TIMESTAMP(s [, pattern])`: seconds since the Unix epoch
     UnixTimestamp,
     /// `FROM_UNIXTIME(seconds [, pattern])`

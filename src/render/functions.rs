@@ -13,7 +13,7 @@ use regex::Regex;
 
 use crate::data::decimal::{self, Mantissa};
 use crate::data::time::{self, Field, DEFAULT_PATTERN};
-use crate::data::{parse_timestamp, Datum};
+use crate::data::{parse_timestamp, ArrayRef, Datum, Row};
 use crate::plan::ir::{Expr, ScalarFunc};
 use crate::render::scalar::{as_f64, eval, is_true, raise, Arena};
 
@@ -157,6 +157,79 @@ pub fn call<'a>(
                     string(&r.replace_all(s, java_replacement(to).as_str()))
                 })
             }),
+            _ => Datum::Null,
+        },
+        ScalarFunc::ArrayConstruct => {
+            let row = Row::pack(args.iter().map(|e| eval(e, row, arena)));
+            Datum::Array(ArrayRef::in_arena(&row, arena))
+        }
+        ScalarFunc::ArrayElement => match (arg(0), arg(1)) {
+            (Datum::Array(a), Datum::Int(i)) if i >= 1 => {
+                a.iter().nth((i - 1) as usize).unwrap_or(Datum::Null)
+            }
+            _ => Datum::Null,
+        },
+        ScalarFunc::Cardinality => match arg(0) {
+            Datum::Array(a) => Datum::Int(a.len() as i64),
+            _ => Datum::Null,
+        },
+        ScalarFunc::ArrayContains | ScalarFunc::ArrayPosition => match arg(0) {
+            Datum::Array(a) => {
+                let x = arg(1);
+                let at = a.iter().position(|d| {
+                    if x.is_null() {
+                        d.is_null()
+                    } else {
+                        d.sql_cmp(&x) == Some(std::cmp::Ordering::Equal)
+                    }
+                });
+                if func == ScalarFunc::ArrayContains {
+                    Datum::Bool(at.is_some())
+                } else {
+                    Datum::Int(at.map_or(0, |i| i as i64 + 1))
+                }
+            }
+            _ => Datum::Null,
+        },
+        ScalarFunc::ArrayJoin => match (arg(0), arg(1)) {
+            (Datum::Array(a), Datum::Str(sep)) => {
+                let null_text = match args.get(2).map(|e| eval(e, row, arena)) {
+                    Some(Datum::Str(t)) => Some(t),
+                    Some(_) => return Datum::Null,
+                    None => None,
+                };
+                let mut out = bumpalo::collections::String::new_in(arena);
+                let mut first = true;
+                for d in a.iter() {
+                    let text = match d {
+                        Datum::Str(s) => s,
+                        _ => match null_text {
+                            Some(t) => t,
+                            None => continue,
+                        },
+                    };
+                    if !first {
+                        out.push_str(sep);
+                    }
+                    out.push_str(text);
+                    first = false;
+                }
+                Datum::Str(out.into_bump_str())
+            }
+            _ => Datum::Null,
+        },
+        ScalarFunc::Split => match (arg(0), arg(1)) {
+            (Datum::Str(s), Datum::Str(sep)) => {
+                let row: Row = if sep.is_empty() {
+                    let mut buf = [0u8; 4];
+                    s.chars()
+                        .map(|c| Datum::Str(arena.alloc_str(c.encode_utf8(&mut buf))))
+                        .collect()
+                } else {
+                    s.split(sep).map(Datum::Str).collect()
+                };
+                Datum::Array(ArrayRef::in_arena(&row, arena))
+            }
             _ => Datum::Null,
         },
         ScalarFunc::DecimalDiv => match (arg(0), arg(1), arg(2)) {

@@ -529,8 +529,10 @@ mod tests {
             Date,
             Interval,
             Decimal(6, 2),
+            Array(crate::data::Elem::Int),
         ];
-        let sample = |from: DataType, to: DataType| -> Datum<'static> {
+        let ints = Row::pack([Datum::Int(1), Datum::Null]);
+        let sample = |from: DataType, to: DataType| -> Datum<'_> {
             match from {
                 Bool => Datum::Bool(true),
                 Int => Datum::Int(42),
@@ -539,6 +541,7 @@ mod tests {
                 Date => Datum::Int(20_484),
                 Interval => Datum::Int(4_000),
                 Decimal(..) => Datum::Decimal(Mantissa::new(1250)),
+                Array(_) => Datum::Array(crate::data::ArrayRef::of_row(&ints)),
                 String => Datum::Str(match to {
                     Bool => "true",
                     Timestamp => "2026-01-31 10:00:00",
@@ -561,15 +564,15 @@ mod tests {
                     "CAST({v:?} AS {to}) from {from} has no conversion"
                 );
             }
-            if from != Interval {
+            if !matches!(from, Interval | Array(_)) {
                 let v = sample(from, from);
                 let text = cast(v, from, String, &arena);
                 assert_eq!(cast(text, String, from, &arena), v, "{from} via {text}");
             }
         }
-        // Refused: INTERVAL to anything but text, DATE with numbers, TIMESTAMP with BOOLEAN
-        // and DECIMAL, text to INTERVAL.
-        assert_eq!(allowed, 39);
+        // Refused: INTERVAL and ARRAY to anything but text, DATE with numbers, TIMESTAMP with
+        // BOOLEAN and DECIMAL, text to INTERVAL and ARRAY.
+        assert_eq!(allowed, 41);
         for (from, to) in [
             (Interval, Int),
             (Date, Int),
@@ -577,6 +580,8 @@ mod tests {
             (Timestamp, Bool),
             (Decimal(6, 2), Timestamp),
             (String, Interval),
+            (String, Array(crate::data::Elem::String)),
+            (Array(crate::data::Elem::Int), Int),
         ] {
             assert!(!from.casts_to(to), "{from} to {to}");
         }

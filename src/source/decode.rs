@@ -220,6 +220,8 @@ pub(crate) fn text_datum(text: &str, ty: DataType) -> Option<Datum<'_>> {
             .or_else(|| text.trim().parse().ok())
             .map(Datum::Int),
         DataType::Date => crate::data::parse_date(text).map(Datum::Int),
+        // An array is read only from a JSON array.
+        DataType::Array(_) => None,
         DataType::Float => text
             .trim()
             .parse()

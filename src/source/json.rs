@@ -270,7 +270,7 @@ impl<'a> DatumSeed<'a> {
                 }
             }
             // A DATE is text (`"2026-01-31"`), as Flink's JSON format reads it.
-            DataType::Bool | DataType::Date => Err(n.to_string()),
+            DataType::Bool | DataType::Date | DataType::Array(_) => Err(n.to_string()),
         }
     }
 }
@@ -316,10 +316,34 @@ impl<'de: 'a, 'a> Visitor<'de> for DatumSeed<'a> {
             de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
         Ok(Err(v.to_string()))
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Fits<'a>, A::Error> {
-        let v: serde_json::Value =
-            de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(Err(v.to_string()))
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Fits<'a>, A::Error> {
+        let DataType::Array(elem) = self.ty else {
+            let v: serde_json::Value =
+                de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+            return Ok(Err(v.to_string()));
+        };
+        // The elements, each of the element type, packed into the arena.
+        let mut row = crate::data::Row::default();
+        let mut packer = row.packer();
+        let mut bad = None;
+        let element = DatumSeed {
+            ty: elem.ty(),
+            arena: self.arena,
+        };
+        while let Some(fits) = seq.next_element_seed(DatumSeed { ..element })? {
+            match fits {
+                Ok(d) => packer.push(d),
+                Err(text) => {
+                    bad.get_or_insert(text);
+                }
+            }
+        }
+        Ok(match bad {
+            Some(text) => Err(format!("[.. {text} ..]")),
+            None => Ok(Datum::Array(crate::data::ArrayRef::in_arena(
+                &row, self.arena,
+            ))),
+        })
     }
 }
 
@@ -409,5 +433,30 @@ mod tests {
         assert_eq!(e("[1]"), "JSON value is not an object");
         assert!(e("{nope").starts_with("invalid JSON"), "{}", e("{nope"));
         assert!(e(r#"{"n":1} x"#).starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn arrays_are_read_element_by_element() {
+        use crate::data::Elem;
+        let schema = Schema::new([("a", DataType::Array(Elem::Int))]);
+        let arena = bumpalo::Bump::new();
+        let read = |json: &str| {
+            let mut values = vec![Datum::Null; 1];
+            decode_object(json.as_bytes(), &schema, &[0], &arena, &mut values)
+                .map(|()| crate::data::value_to_json(values[0], schema.columns[0].ty))
+        };
+        assert_eq!(
+            read(r#"{"a":[1,null,3]}"#).unwrap().to_string(),
+            "[1,null,3]"
+        );
+        assert_eq!(read(r#"{"a":[]}"#).unwrap().to_string(), "[]");
+        assert_eq!(
+            read(r#"{"a":[1,"x"]}"#).unwrap_err().0,
+            r#"field "a": expected ARRAY<BIGINT>, got [.. "x" ..]"#
+        );
+        assert_eq!(
+            read(r#"{"a":5}"#).unwrap_err().0,
+            r#"field "a": expected ARRAY<BIGINT>, got 5"#
+        );
     }
 }

@@ -288,6 +288,17 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
             values.len()
         ));
     }
+    if matches!(fmt, Some(Fmt::Csv)) {
+        if let Some((col, _)) = values
+            .iter()
+            .find(|(c, _)| matches!(c.ty, DataType::Array(_)))
+        {
+            c.problems.push(format!(
+                "table \"{}\" has format 'csv', which cannot hold the ARRAY column \"{}\" (use 'format' = 'json')",
+                table.name, col.name
+            ));
+        }
+    }
     let spec = SourceSpec {
         name: table.name.clone(),
         schema: table.schema.clone(),

@@ -219,6 +219,32 @@ impl Lowerer<'_> {
         dt: &sql::DataType,
         span: sqlparser::tokenizer::Span,
     ) -> Result<DataType> {
+        if let sql::DataType::Array(def) = dt {
+            use sql::ArrayElemTypeDef as A;
+            let inner = match def {
+                A::AngleBracket(t)
+                | A::SquareBracket(t, _)
+                | A::Parenthesis(t)
+                | A::ParenthesisNotNull(t)
+                | A::Qualified(t, _) => t,
+                A::None => {
+                    return Err(self.err(
+                        span,
+                        "ARRAY needs an element type",
+                        Some("write ARRAY<STRING>, ARRAY<BIGINT>, ...".into()),
+                    ))
+                }
+            };
+            let elem = self.data_type(inner, span)?;
+            return match crate::data::Elem::of(elem) {
+                Some(e) => Ok(DataType::Array(e)),
+                None => Err(self.err(
+                    span,
+                    format!("unsupported type {dt}: arrays of arrays are not supported"),
+                    None,
+                )),
+            };
+        }
         let text = dt.to_string().to_ascii_uppercase();
         let base = text.split('(').next().unwrap_or("").trim();
         Ok(match base {
@@ -262,7 +288,7 @@ impl Lowerer<'_> {
                 span,
                 format!("unsupported type {text}"),
                 Some(
-                    "use STRING, BIGINT, INT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP, DATE or ROW<name TYPE, ...>"
+                    "use STRING, BIGINT, INT, DOUBLE, DECIMAL(p, s), BOOLEAN, TIMESTAMP, DATE, ARRAY<TYPE> or ROW<name TYPE, ...>"
                         .into(),
                 ),
             )),

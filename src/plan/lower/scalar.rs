@@ -462,6 +462,45 @@ impl Lowerer<'_> {
                 self.call(catalog(name)?, args, span)
             }
             SqlExpr::Function(f) => self.function(f, scope, agg, span),
+            SqlExpr::Array(sql::Array { elem, .. }) => {
+                let items = elem
+                    .iter()
+                    .map(|x| self.expr(x, scope, agg))
+                    .collect::<Result<Vec<_>>>()?;
+                self.array(items, span)
+            }
+            SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                // `p.tags[1]`: the leading `.field`s name a ROW field, as `p.tags` does.
+                let mut names: Vec<sql::Ident> = match &**root {
+                    SqlExpr::Identifier(i) => vec![i.clone()],
+                    SqlExpr::CompoundIdentifier(is) => is.clone(),
+                    _ => Vec::new(),
+                };
+                let mut rest = access_chain.as_slice();
+                while let (false, [sql::AccessExpr::Dot(SqlExpr::Identifier(i)), tail @ ..]) =
+                    (names.is_empty(), rest)
+                {
+                    names.push(i.clone());
+                    rest = tail;
+                }
+                let mut x = if rest.len() < access_chain.len() {
+                    self.expr(&SqlExpr::CompoundIdentifier(names), scope, agg)?
+                } else {
+                    self.expr(root, scope, agg)?
+                };
+                for access in rest {
+                    let sql::AccessExpr::Subscript(sql::Subscript::Index { index }) = access else {
+                        return Err(self.err(
+                            span,
+                            format!("\"{access}\" is not supported: only a[i] reads into a value"),
+                            Some("name a ROW field as row.field".into()),
+                        ));
+                    };
+                    let i = self.expr(index, scope, agg)?;
+                    x = self.subscript(x, i, span)?;
+                }
+                Ok(x)
+            }
             SqlExpr::Exists { .. }
             | SqlExpr::Subquery(_)
             | SqlExpr::In {
@@ -942,6 +981,36 @@ impl Lowerer<'_> {
                 ));
             }
         }
+        // The value looked for in an array is compared with its elements.
+        if let (
+            ScalarFunc::ArrayContains | ScalarFunc::ArrayPosition,
+            Some(&(_, DataType::Array(e))),
+        ) = (def.func, args.first())
+        {
+            let (x, t) = std::mem::replace(
+                &mut args[1],
+                (Expr::Literal(data::Value::Null), DataType::String),
+            );
+            let null = matches!(x, Expr::Literal(data::Value::Null));
+            let fits = t == e.ty() || null || common_type(t, e.ty()) == Some(e.ty());
+            if !fits {
+                return Err(self.err(
+                    span,
+                    format!("{upper}() looks for a {t} in an ARRAY<{}>", e.ty()),
+                    Some("CAST the value to the element type".into()),
+                ));
+            }
+            args[1] = (coerce(x, t, e.ty()), e.ty());
+        }
+        if def.func == ScalarFunc::ArrayJoin
+            && !matches!(args[0].1, DataType::Array(data::Elem::String))
+        {
+            return Err(self.err(
+                span,
+                format!("ARRAY_JOIN() joins an ARRAY<STRING>, not {}", args[0].1),
+                None,
+            ));
+        }
         // Arguments that become the result must agree: equal types, or numbers as DOUBLE.
         let same_type = match def.func {
             ScalarFunc::Coalesce => 0..args.len(),
@@ -1034,6 +1103,70 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// `ARRAY[a, b, ...]`: the elements meet in one type (numbers as their common type); an
+    /// empty array or one of NULLs only is `ARRAY<STRING>`.
+    fn array(&self, items: Vec<Typed>, span: sqlparser::tokenizer::Span) -> Result<Typed> {
+        let null = |e: &Expr| matches!(e, Expr::Literal(data::Value::Null));
+        let mut ty: Option<DataType> = None;
+        for (x, t) in &items {
+            if null(x) {
+                continue;
+            }
+            ty = Some(match ty {
+                None => *t,
+                Some(acc) => common_type(acc, *t).ok_or_else(|| {
+                    self.err(
+                        span,
+                        format!("ARRAY elements have different types ({acc}, {t})"),
+                        Some("CAST them to one type".into()),
+                    )
+                })?,
+            });
+        }
+        let ty = ty.unwrap_or(DataType::String);
+        let Some(elem) = data::Elem::of(ty) else {
+            return Err(self.err(span, "arrays of arrays are not supported", None));
+        };
+        let args = items.into_iter().map(|(x, t)| coerce(x, t, ty)).collect();
+        Ok((
+            Expr::Call {
+                func: ScalarFunc::ArrayConstruct,
+                args,
+            },
+            DataType::Array(elem),
+        ))
+    }
+
+    /// `a[i]`: an array's `i`th element, counted from 1.
+    fn subscript(
+        &self,
+        (a, at): Typed,
+        (i, it): Typed,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Typed> {
+        let DataType::Array(elem) = at else {
+            return Err(self.err(
+                span,
+                format!("only an ARRAY can be indexed, not {at}"),
+                None,
+            ));
+        };
+        if it != DataType::Int {
+            return Err(self.err(
+                span,
+                format!("an array index must be BIGINT, not {it}"),
+                None,
+            ));
+        }
+        Ok((
+            Expr::Call {
+                func: ScalarFunc::ArrayElement,
+                args: vec![a, i],
+            },
+            elem.ty(),
+        ))
+    }
+
     /// `ABS`, `FLOOR`, `CEIL` and `ROUND` of a `DECIMAL(p, s)`, exact and typed as Flink
     /// types them: `ABS` keeps the type, `FLOOR`/`CEIL` give `DECIMAL(p - s + 1, 0)`, and
     /// `ROUND(x, d)` (a constant `d`) `DECIMAL(p - s + d + 1, d)` for `0 <= d < s`, the same
