@@ -53,7 +53,13 @@ const QUERIES: [&str; 6] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 19] = [
+const JOIN_QUERIES: [&str; 22] = [
+    // Scalar subqueries, decorrelated into left joins: correlated aggregates (COUNT over no
+    // rows is 0), an uncorrelated one in WHERE, and a lookup by a view's key.
+    "INSERT INTO j3 SELECT k, (SELECT COUNT(*) FROM u WHERE u.k = t.k), (SELECT SUM(w) FROM u WHERE u.k = t.k AND w > 0) FROM t;",
+    "INSERT INTO j2 SELECT k, v FROM t WHERE v >= (SELECT AVG(w) FROM u);",
+    "CREATE VIEW s AS SELECT k, SUM(w) AS total FROM u GROUP BY k;
+     INSERT INTO j2 SELECT k, (SELECT total FROM s WHERE s.k = t.k) FROM t;",
     // Aggregates with FILTER (WHERE ...), over inserts and retractions.
     "INSERT INTO j5 SELECT k, COUNT(*) FILTER (WHERE v > 2), COUNT(DISTINCT v) FILTER (WHERE v < 4),
        SUM(v) FILTER (WHERE v <> 0) FROM t GROUP BY k;",

@@ -551,6 +551,41 @@ impl Expr {
         }
     }
 
+    /// Replace each column `c` this expression reads by `f(c)` where that is `Some`.
+    pub fn replace_columns(&mut self, f: &mut impl FnMut(usize) -> Option<Expr>) {
+        if let Expr::Column(c) = self {
+            if let Some(e) = f(*c) {
+                *self = e;
+            }
+            return;
+        }
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => {}
+            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+                expr.replace_columns(f)
+            }
+            Expr::Binary { left, right, .. } => {
+                left.replace_columns(f);
+                right.replace_columns(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.replace_columns(f);
+                pattern.replace_columns(f);
+            }
+            Expr::Call { args, .. } => args.iter_mut().for_each(|a| a.replace_columns(f)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, r) in branches {
+                    c.replace_columns(f);
+                    r.replace_columns(f);
+                }
+                otherwise.replace_columns(f);
+            }
+        }
+    }
+
     /// The smallest and largest column position read, if any.
     pub fn column_range(&self) -> Option<(usize, usize)> {
         let mut range: Option<(usize, usize)> = None;

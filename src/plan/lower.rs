@@ -6,6 +6,7 @@
 //! - [`query`]: `WITH`, set operations, `SELECT` lists, `GROUP BY` and aggregates;
 //! - [`from`]: `FROM` and joins, and the [`Scope`] of names an expression sees;
 //! - [`subquery`]: `IN`, `EXISTS` and their negations, decorrelated into semi- and anti-joins;
+//! - [`scalar_subquery`]: `(SELECT ...)` as a value, decorrelated into joins;
 //! - [`scalar`]: expressions, typed against a scope (the function catalog itself is
 //!   [`crate::plan::functions`]).
 
@@ -27,6 +28,7 @@ mod ddl;
 mod from;
 mod query;
 mod scalar;
+mod scalar_subquery;
 mod subquery;
 use ddl::check_upsert_key;
 use from::Scope;

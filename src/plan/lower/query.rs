@@ -1,5 +1,7 @@
 //! Queries: `WITH`, set operations, `SELECT` lists, `GROUP BY` and aggregates.
 
+use super::from::conjuncts;
+use super::scalar_subquery::{take_subqueries, HIDDEN};
 use super::*;
 
 impl Lowerer<'_> {
@@ -185,9 +187,34 @@ impl Lowerer<'_> {
                 ))
             }
         }
-        let (mut relation, scope) = self.from(s)?;
-        if let Some(w) = &s.selection {
-            relation = self.where_clause(relation, &scope, w)?;
+        let (mut relation, mut scope) = self.from(s)?;
+        // Scalar subqueries become joined columns: WHERE terms without one filter first.
+        let (mut early, mut late, mut found) = (Vec::new(), Vec::new(), Vec::new());
+        for c in s.selection.iter().flat_map(conjuncts) {
+            let mut term = c.clone();
+            let before = found.len();
+            take_subqueries(&mut term, &mut found);
+            if found.len() == before {
+                early.push(term);
+            } else {
+                late.push(term);
+            }
+        }
+        if let Some(w) = and_all(early) {
+            relation = self.where_clause(relation, &scope, &w)?;
+        }
+        let mut projection = s.projection.clone();
+        let in_where = found.len();
+        for item in &mut projection {
+            if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+                take_subqueries(e, &mut found);
+            }
+        }
+        for (name, q) in &found {
+            (relation, scope) = self.scalar_subquery((relation, scope), name, q)?;
+        }
+        if let Some(w) = and_all(late) {
+            relation = self.where_clause(relation, &scope, &w)?;
         }
         let group_by = match &s.group_by {
             GroupByExpr::Expressions(e, _) => e.clone(),
@@ -195,7 +222,19 @@ impl Lowerer<'_> {
                 return Err(self.err(s.span(), "GROUP BY ALL is not supported", None))
             }
         };
-        let items = self.select_items(&s.projection, &scope)?;
+        let items = self.select_items(&projection, &scope)?;
+        if found.len() > in_where
+            && (!group_by.is_empty() || items.iter().any(|(e, _)| contains_agg(e)))
+        {
+            return Err(self.err(
+                found[in_where].1.span(),
+                "a scalar subquery in the SELECT list of an aggregating query is not supported",
+                Some(
+                    "compute the aggregate in a view (or WITH) and select the subquery over it"
+                        .into(),
+                ),
+            ));
+        }
         let has_agg = items.iter().any(|(e, _)| contains_agg(e))
             || s.having.as_ref().is_some_and(contains_agg);
         if group_by.is_empty() && !has_agg {
@@ -234,7 +273,11 @@ impl Lowerer<'_> {
                     return Err(self.err(expr.span(), "multiple aliases are not supported", None))
                 }
                 SelectItem::Wildcard(_) => {
-                    items.extend((0..scope.schema.len()).map(|i| (scope.reference(i), None)));
+                    items.extend(
+                        (0..scope.schema.len())
+                            .filter(|&i| !scope.schema.columns[i].name.starts_with(HIDDEN))
+                            .map(|i| (scope.reference(i), None)),
+                    );
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let q = match kind {
@@ -366,6 +409,15 @@ impl Lowerer<'_> {
 }
 
 /// The distinct rows of `r`: a `GROUP BY` of every column, with no aggregates.
+/// `terms` joined by `AND`; `None` when there are none.
+fn and_all(terms: Vec<SqlExpr>) -> Option<SqlExpr> {
+    terms.into_iter().reduce(|a, b| SqlExpr::BinaryOp {
+        left: Box::new(a),
+        op: sql::BinaryOperator::And,
+        right: Box::new(b),
+    })
+}
+
 pub(super) fn distinct(r: Relation) -> Relation {
     let schema = r.schema().clone();
     Relation::Reduce {

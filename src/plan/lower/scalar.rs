@@ -508,7 +508,7 @@ impl Lowerer<'_> {
                 ..
             } => Err(self.err(
                 span,
-                "a subquery is supported only as a WHERE condition joined by AND: [NOT] EXISTS (SELECT ...) or x [NOT] IN (SELECT ...)",
+                "a subquery is supported only in WHERE ([NOT] EXISTS, [NOT] IN, or a scalar (SELECT ...) in a term joined by AND) and as a value in the SELECT list",
                 Some("join the subquery in FROM instead".into()),
             )),
             _ => Err(self.err(
