@@ -53,7 +53,9 @@ const QUERIES: [&str; 6] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 22] = [
+const JOIN_QUERIES: [&str; 24] = [
+    "INSERT INTO j2 SELECT k, v FROM t INTERSECT SELECT k, w FROM u;",
+    "INSERT INTO j2 SELECT k, v FROM t EXCEPT SELECT k, w FROM u;",
     // Scalar subqueries, decorrelated into left joins: correlated aggregates (COUNT over no
     // rows is 0), an uncorrelated one in WHERE, and a lookup by a view's key.
     "INSERT INTO j3 SELECT k, (SELECT COUNT(*) FROM u WHERE u.k = t.k), (SELECT SUM(w) FROM u WHERE u.k = t.k AND w > 0) FROM t;",

@@ -22,19 +22,35 @@ pub(super) struct Scope {
     pub(super) schema: Schema,
     /// Per column, the lowercase names that qualify it (its table's name and alias).
     pub(super) qualifiers: Vec<Vec<String>>,
+    /// Per column, whether only a qualified name reaches it (the two sides' columns of a
+    /// `USING` join, whose unqualified name is the merged column), and `*` leaves it out.
+    pub(super) shadowed: Vec<bool>,
 }
 
 impl Scope {
     pub(super) fn of(schema: Schema, names: Vec<String>) -> Scope {
         let qualifiers = vec![names; schema.len()];
-        Scope { schema, qualifiers }
+        let shadowed = vec![false; schema.len()];
+        Scope {
+            schema,
+            qualifiers,
+            shadowed,
+        }
     }
 
     /// The columns of `self`, then those of `right`.
     pub(super) fn join(mut self, right: Scope) -> Scope {
         self.schema.columns.extend(right.schema.columns);
         self.qualifiers.extend(right.qualifiers);
+        self.shadowed.extend(right.shadowed);
         self
+    }
+
+    /// Add a column that only its unqualified name reaches.
+    pub(super) fn push_unqualified(&mut self, column: crate::data::Column) {
+        self.schema.columns.push(column);
+        self.qualifiers.push(Vec::new());
+        self.shadowed.push(false);
     }
 
     /// The positions of the columns called `name`, qualified by `qualifier` if given.
@@ -42,7 +58,10 @@ impl Scope {
         let q = qualifier.map(str::to_ascii_lowercase);
         (0..self.schema.len())
             .filter(|&i| self.schema.columns[i].name.eq_ignore_ascii_case(name))
-            .filter(|&i| q.as_ref().is_none_or(|q| self.qualifiers[i].contains(q)))
+            .filter(|&i| match &q {
+                Some(q) => self.qualifiers[i].contains(q),
+                None => !self.shadowed[i],
+            })
             .collect()
     }
 
@@ -57,7 +76,10 @@ impl Scope {
                     .to_ascii_lowercase()
                     .starts_with(&prefix)
             })
-            .filter(|&i| q.as_ref().is_none_or(|q| self.qualifiers[i].contains(q)))
+            .filter(|&i| match &q {
+                Some(q) => self.qualifiers[i].contains(q),
+                None => !self.shadowed[i],
+            })
             .collect()
     }
 
@@ -258,11 +280,15 @@ impl Lowerer<'_> {
                     None,
                 ))
             }
-            JoinConstraint::Using(_) | JoinConstraint::UsingAlias(..) | JoinConstraint::Natural => {
+            JoinConstraint::Using(names) => {
+                let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+                return self.join_using(left, right, kind, &names, span);
+            }
+            JoinConstraint::UsingAlias(..) | JoinConstraint::Natural => {
                 return Err(self.err(
                     span,
-                    "USING and NATURAL joins are not supported",
-                    Some("name the columns: JOIN b ON a.c = b.c".into()),
+                    "NATURAL joins are not supported",
+                    Some("name the columns: JOIN b USING (c), or ON a.c = b.c".into()),
                 ))
             }
         };
@@ -295,6 +321,108 @@ impl Lowerer<'_> {
             schema: scope.qualified_schema(),
         };
         Ok((relation, scope))
+    }
+
+    /// `left JOIN right USING (c, ...)`: joined on `left.c = right.c`; each `c` becomes one
+    /// column, first in `SELECT *` (the left side's value, the right's for a RIGHT join, the
+    /// one that is not NULL for a FULL join), and `left.c`, `right.c` stay reachable by their
+    /// qualified names.
+    fn join_using(
+        &mut self,
+        left: (Relation, Scope),
+        right: (Relation, Scope),
+        kind: JoinKind,
+        names: &[String],
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<(Relation, Scope)> {
+        let width = left.1.schema.len();
+        let mut pairs = Vec::new();
+        for name in names {
+            let name = super::unquote(name);
+            let side = |scope: &Scope, which: &str| -> Result<usize> {
+                match scope.find(&name, None).as_slice() {
+                    [i] => Ok(*i),
+                    [] => Err(self.err(
+                        span,
+                        format!("USING column \"{name}\" is not on the {which} side"),
+                        None,
+                    )),
+                    _ => Err(self.err(
+                        span,
+                        format!("USING column \"{name}\" is ambiguous on the {which} side"),
+                        Some("join ON qualified columns instead".into()),
+                    )),
+                }
+            };
+            pairs.push((
+                name.clone(),
+                side(&left.1, "left")?,
+                side(&right.1, "right")?,
+            ));
+        }
+        let scope = left.1.join(right.1);
+        let (mut left_key, mut right_key) = (Vec::new(), Vec::new());
+        let mut merged = Vec::new();
+        for (name, l, r) in &pairs {
+            let (lt, rt) = (
+                scope.schema.columns[*l].ty,
+                scope.schema.columns[width + r].ty,
+            );
+            let a: Typed = (Expr::Column(*l), lt);
+            let b: Typed = (Expr::Column(width + r), rt);
+            let Some((lk, rk)) = key_pair(&a, &b, width) else {
+                return Err(self.err(
+                    span,
+                    format!("USING column \"{name}\" is {lt} on the left and {rt} on the right"),
+                    Some("CAST one side in a subquery, or join ON".into()),
+                ));
+            };
+            let ty = super::scalar::common_type(lt, rt).unwrap_or(lt);
+            let (lx, rx) = (
+                super::scalar::coerce(a.0, lt, ty),
+                super::scalar::coerce(b.0, rt, ty),
+            );
+            let value = match kind {
+                JoinKind::Right => rx,
+                JoinKind::Full => Expr::Call {
+                    func: crate::plan::ir::ScalarFunc::Coalesce,
+                    args: vec![lx, rx],
+                },
+                _ => lx,
+            };
+            merged.push((name.clone(), ty, value));
+            left_key.push(lk);
+            right_key.push(rk);
+        }
+        let joined = Relation::Join {
+            left: Box::new(left.0),
+            right: Box::new(right.0),
+            kind,
+            left_key,
+            right_key,
+            residual: None,
+            schema: scope.qualified_schema(),
+        };
+        // The merged columns first, then every column of both sides.
+        let mut out = Scope::of(Schema::default(), Vec::new());
+        let mut exprs = Vec::new();
+        for (name, ty, value) in merged {
+            out.push_unqualified(crate::data::Column { name, ty });
+            exprs.push(value);
+        }
+        let mut sides = scope;
+        for (_, l, r) in &pairs {
+            sides.shadowed[*l] = true;
+            sides.shadowed[width + r] = true;
+        }
+        exprs.extend((0..sides.schema.len()).map(Expr::Column));
+        let out = out.join(sides);
+        let relation = Relation::Project {
+            input: Box::new(joined),
+            exprs,
+            schema: out.qualified_schema(),
+        };
+        Ok((relation, out))
     }
 
     /// `WHERE w` over `relation`: equalities across the sides of inner joins become join keys,

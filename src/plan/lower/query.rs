@@ -72,12 +72,111 @@ impl Lowerer<'_> {
                     )),
                 }
             }
-            other => Err(self.err(
-                other.span(),
-                "INTERSECT, EXCEPT and VALUES are not supported yet",
-                None,
-            )),
+            SetExpr::SetOperation {
+                op: op @ (sql::SetOperator::Intersect | sql::SetOperator::Except),
+                set_quantifier,
+                left,
+                right,
+            } => {
+                if !matches!(
+                    set_quantifier,
+                    sql::SetQuantifier::Distinct | sql::SetQuantifier::None
+                ) {
+                    return Err(self.err(
+                        body.span(),
+                        format!("{op} {set_quantifier} is not supported"),
+                        Some(format!("write {op} (the distinct rows)")),
+                    ));
+                }
+                let left = self.set_expr(left)?;
+                let right = self.set_expr(right)?;
+                let except = matches!(op, sql::SetOperator::Except);
+                self.intersect_or_except(left, right, except, body.span())
+            }
+            other => Err(self.err(other.span(), format!("{other} is not supported yet"), None)),
         }
+    }
+
+    /// `left INTERSECT right` (or `EXCEPT`): the distinct rows on both sides (on the left
+    /// only). Rows compare as `GROUP BY` compares them, so NULLs are equal, as SQL's set
+    /// operations want: each side's distinct rows are tagged with their side, and a
+    /// `GROUP BY` of every column counts the sides a row is on.
+    fn intersect_or_except(
+        &mut self,
+        left: Relation,
+        right: Relation,
+        except: bool,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Relation> {
+        let tag = |r: Relation, side: (i64, i64)| -> Relation {
+            let width = r.schema().len();
+            let mut exprs: Vec<Expr> = (0..width).map(Expr::Column).collect();
+            exprs.push(Expr::Literal(data::Value::Int(side.0)));
+            exprs.push(Expr::Literal(data::Value::Int(side.1)));
+            let mut cols: Vec<(String, DataType)> = r
+                .schema()
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty))
+                .collect();
+            cols.push(("$left".into(), DataType::Int));
+            cols.push(("$right".into(), DataType::Int));
+            Relation::Project {
+                input: Box::new(distinct(r)),
+                exprs,
+                schema: Schema::new(cols),
+            }
+        };
+        let both = self.union(tag(left, (1, 0)), tag(right, (0, 1)), span)?;
+        let width = both.schema().len() - 2;
+        let schema = Schema::new(
+            both.schema().columns[..width]
+                .iter()
+                .map(|c| (c.name.clone(), c.ty))
+                .chain([
+                    ("$left".into(), DataType::Int),
+                    ("$right".into(), DataType::Int),
+                ]),
+        );
+        let sum = |c: usize| AggregateExpr {
+            func: AggFunc::Sum,
+            arg: Some(Expr::Column(c)),
+            arg_type: DataType::Int,
+            distinct: false,
+            strategy: AggStrategy::Accumulable,
+        };
+        let counted = Relation::Reduce {
+            input: Box::new(both),
+            group_key: (0..width).map(Expr::Column).collect(),
+            aggregates: vec![sum(width), sum(width + 1)],
+            schema: schema.clone(),
+        };
+        let on_right = Expr::Binary {
+            op: if except { BinaryOp::Eq } else { BinaryOp::Gt },
+            left: Box::new(Expr::Column(width + 1)),
+            right: Box::new(Expr::Literal(data::Value::Int(0))),
+        };
+        let predicate = Expr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(Expr::Binary {
+                op: BinaryOp::Gt,
+                left: Box::new(Expr::Column(width)),
+                right: Box::new(Expr::Literal(data::Value::Int(0))),
+            }),
+            right: Box::new(on_right),
+        };
+        Ok(Relation::Project {
+            input: Box::new(Relation::Filter {
+                input: Box::new(counted),
+                predicate,
+            }),
+            exprs: (0..width).map(Expr::Column).collect(),
+            schema: Schema::new(
+                schema.columns[..width]
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty)),
+            ),
+        })
     }
 
     /// `left UNION ALL right`: equal column counts; an INTEGER column meets a DOUBLE one as
@@ -275,6 +374,7 @@ impl Lowerer<'_> {
                 SelectItem::Wildcard(_) => {
                     items.extend(
                         (0..scope.schema.len())
+                            .filter(|&i| !scope.shadowed[i])
                             .filter(|&i| !scope.schema.columns[i].name.starts_with(HIDDEN))
                             .map(|i| (scope.reference(i), None)),
                     );

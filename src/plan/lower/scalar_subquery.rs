@@ -140,18 +140,15 @@ impl Lowerer<'_> {
         };
         let mut exprs: Vec<Expr> = (0..width).map(Expr::Column).collect();
         exprs.push(value);
-        let mut out = scope.schema.clone();
-        out.columns.push(Column {
+        let mut scope = scope;
+        scope.push_unqualified(Column {
             name: name.to_string(),
             ty,
         });
-        let mut scope = scope;
-        scope.schema = out.clone();
-        scope.qualifiers.push(Vec::new());
         let relation = Relation::Project {
             input: Box::new(joined),
             exprs,
-            schema: out,
+            schema: scope.schema.clone(),
         };
         Ok((relation, scope))
     }
