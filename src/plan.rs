@@ -1,7 +1,7 @@
 //! Planning: a dataflow file → a typed logical [`Program`](ir::Program).
 //!
 //! `spec::parse` gives statements, [`lower`] resolves names and types and builds the IR,
-//! [`reduce`] chooses how each aggregate is computed, and [`explain`] prints the result. Nothing here builds operators.
+//! [`prune`] drops the columns nothing reads, [`reduce`] chooses how each aggregate is computed, and [`explain`] prints the result. Nothing here builds operators.
 
 pub mod checks;
 pub mod explain;
@@ -10,6 +10,7 @@ pub mod ir;
 pub mod keys;
 pub mod like;
 pub mod lower;
+pub mod prune;
 pub mod reduce;
 
 use std::path::Path;
@@ -33,6 +34,7 @@ pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
         .spawn(move || {
             let parsed = crate::spec::parse::parse(&file, &text)?;
             let mut program = lower::lower(&file, &parsed)?;
+            prune::prune(&mut program);
             reduce::choose(&mut program);
             Ok(program)
         })

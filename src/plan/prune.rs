@@ -1,0 +1,252 @@
+//! Column pruning: every relation keeps only the columns something above it reads, so a join
+//! arranges (and checkpoints) just the columns its output, keys and residual need, not whole
+//! input rows.
+//!
+//! The pass walks each view and sink top-down with the set of columns its parent reads. A
+//! `Project` drops the expressions nobody reads; a `Filter`, `Reduce` or `Join` asks its
+//! inputs for what it reads itself besides; each side of a `Join` (and each input of a
+//! `Union`) is then narrowed to exactly the columns asked for. Sources and views are read
+//! whole (a view may have several readers), and a `Reduce` keeps all of its outputs.
+
+use std::collections::BTreeSet;
+
+use crate::data::Schema;
+use crate::plan::ir::{Expr, Program, Relation};
+
+/// Prune the columns of every view's and sink's relation.
+pub fn prune(program: &mut Program) {
+    let relations = program
+        .views
+        .iter_mut()
+        .map(|v| &mut v.relation)
+        .chain(program.sinks.iter_mut().map(|s| &mut s.relation));
+    for r in relations {
+        let all: BTreeSet<usize> = (0..r.schema().len()).collect();
+        let (pruned, map) = needing(std::mem::replace(r, placeholder()), &all);
+        *r = narrow(pruned, &map, &all);
+    }
+}
+
+/// Where each column of a relation went in its pruned form (`None`: dropped).
+type Map = Vec<Option<usize>>;
+
+fn placeholder() -> Relation {
+    Relation::Union {
+        inputs: Vec::new(),
+        schema: Schema::default(),
+    }
+}
+
+/// `r` with at least the columns in `needed` (in their order, perhaps with others), and
+/// where each of its columns went.
+fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
+    let width = r.schema().len();
+    match r {
+        Relation::Get { .. } => (r, (0..width).map(Some).collect()),
+        Relation::Filter {
+            input,
+            mut predicate,
+        } => {
+            let mut need = needed.clone();
+            predicate.visit_columns(&mut |c| {
+                need.insert(c);
+            });
+            let (input, map) = needing(*input, &need);
+            remap(&mut predicate, &map);
+            let relation = Relation::Filter {
+                input: Box::new(input),
+                predicate,
+            };
+            (relation, map)
+        }
+        Relation::Project {
+            input,
+            exprs,
+            schema,
+        } => {
+            let keep: Vec<usize> = (0..exprs.len()).filter(|i| needed.contains(i)).collect();
+            let mut need = BTreeSet::new();
+            for &i in &keep {
+                exprs[i].visit_columns(&mut |c| {
+                    need.insert(c);
+                });
+            }
+            let (input, inner) = needing(*input, &need);
+            let mut map = vec![None; exprs.len()];
+            let mut kept = Vec::with_capacity(keep.len());
+            for (to, &i) in keep.iter().enumerate() {
+                let mut e = exprs[i].clone();
+                remap(&mut e, &inner);
+                kept.push(e);
+                map[i] = Some(to);
+            }
+            let relation = Relation::Project {
+                input: Box::new(input),
+                exprs: kept,
+                schema: pick(&schema, &keep),
+            };
+            (relation, map)
+        }
+        Relation::Reduce {
+            input,
+            mut group_key,
+            mut aggregates,
+            schema,
+        } => {
+            let mut need = BTreeSet::new();
+            let mut read = |e: &Expr| {
+                e.visit_columns(&mut |c| {
+                    need.insert(c);
+                })
+            };
+            group_key.iter().for_each(&mut read);
+            aggregates
+                .iter()
+                .filter_map(|a| a.arg.as_ref())
+                .for_each(&mut read);
+            let (input, inner) = needing(*input, &need);
+            group_key.iter_mut().for_each(|e| remap(e, &inner));
+            for a in &mut aggregates {
+                if let Some(e) = &mut a.arg {
+                    remap(e, &inner);
+                }
+            }
+            let relation = Relation::Reduce {
+                input: Box::new(input),
+                group_key,
+                aggregates,
+                schema,
+            };
+            (relation, (0..width).map(Some).collect())
+        }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            mut left_key,
+            mut right_key,
+            mut residual,
+            schema,
+        } => {
+            let (lw, rw) = (left.schema().len(), right.schema().len());
+            let (mut need_l, mut need_r) = (BTreeSet::new(), BTreeSet::new());
+            let mut split = |c: usize| {
+                if c < lw {
+                    need_l.insert(c);
+                } else {
+                    need_r.insert(c - lw);
+                }
+            };
+            needed.iter().for_each(|&c| split(c));
+            if let Some(r) = &residual {
+                r.visit_columns(&mut split);
+            }
+            for e in &left_key {
+                e.visit_columns(&mut |c| {
+                    need_l.insert(c);
+                });
+            }
+            for e in &right_key {
+                e.visit_columns(&mut |c| {
+                    need_r.insert(c);
+                });
+            }
+            let (l, ml) = needing(*left, &need_l);
+            let l = narrow(l, &ml, &need_l);
+            let (r, mr) = needing(*right, &need_r);
+            let r = narrow(r, &mr, &need_r);
+            let (ml, mr) = (exact(lw, &need_l), exact(rw, &need_r));
+            let new_lw = need_l.len();
+            left_key.iter_mut().for_each(|e| remap(e, &ml));
+            right_key.iter_mut().for_each(|e| remap(e, &mr));
+            // Over `left ++ right`.
+            let joined: Map = ml
+                .iter()
+                .copied()
+                .chain(mr.iter().map(|m| m.map(|c| c + new_lw)))
+                .collect();
+            if let Some(e) = &mut residual {
+                remap(e, &joined);
+            }
+            let (out, map) = if kind.left_only() {
+                let keep: Vec<usize> = need_l.iter().copied().collect();
+                (pick(&schema, &keep), ml)
+            } else {
+                let keep: Vec<usize> = need_l
+                    .iter()
+                    .copied()
+                    .chain(need_r.iter().map(|c| c + lw))
+                    .collect();
+                (pick(&schema, &keep), joined)
+            };
+            let relation = Relation::Join {
+                left: Box::new(l),
+                right: Box::new(r),
+                kind,
+                left_key,
+                right_key,
+                residual,
+                schema: out,
+            };
+            (relation, map)
+        }
+        Relation::Union { inputs, schema } => {
+            let inputs = inputs
+                .into_iter()
+                .map(|i| {
+                    let (i, map) = needing(i, needed);
+                    narrow(i, &map, needed)
+                })
+                .collect();
+            let keep: Vec<usize> = needed.iter().copied().collect();
+            let relation = Relation::Union {
+                inputs,
+                schema: pick(&schema, &keep),
+            };
+            (relation, exact(width, needed))
+        }
+    }
+}
+
+/// `r` (whose columns went where `map` says) as exactly the columns `needed`, in order.
+fn narrow(r: Relation, map: &Map, needed: &BTreeSet<usize>) -> Relation {
+    let exprs: Vec<Expr> = needed
+        .iter()
+        .map(|&c| Expr::Column(map[c].expect("a needed column is kept")))
+        .collect();
+    let identity = exprs.len() == r.schema().len()
+        && exprs
+            .iter()
+            .enumerate()
+            .all(|(i, e)| matches!(e, Expr::Column(c) if *c == i));
+    if identity {
+        return r;
+    }
+    let positions: Vec<usize> = needed.iter().map(|&c| map[c].unwrap_or(0)).collect();
+    let schema = pick(r.schema(), &positions);
+    Relation::Project {
+        input: Box::new(r),
+        exprs,
+        schema,
+    }
+}
+
+/// The map of a relation of `width` columns narrowed to exactly `needed`.
+fn exact(width: usize, needed: &BTreeSet<usize>) -> Map {
+    let mut map = vec![None; width];
+    for (to, &c) in needed.iter().enumerate() {
+        map[c] = Some(to);
+    }
+    map
+}
+
+fn pick(schema: &Schema, positions: &[usize]) -> Schema {
+    Schema::new(positions.iter().map(|&i| {
+        let c = &schema.columns[i];
+        (c.name.clone(), c.ty)
+    }))
+}
+
+fn remap(e: &mut Expr, map: &Map) {
+    e.map_columns(&mut |c| map[c].expect("a column read is kept"));
+}
