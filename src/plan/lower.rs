@@ -35,6 +35,19 @@ use from::Scope;
 use query::first_column;
 use scalar::{balanced, castable, contains_agg};
 
+/// An option error of a table, at the table's `CREATE TABLE`.
+fn at_table(file: &str, span: Span, e: Error) -> Error {
+    match e {
+        Error::Option { message, hint } => Error::Sql {
+            file: file.into(),
+            span,
+            message,
+            hint,
+        },
+        other => other,
+    }
+}
+
 fn unquote(s: &str) -> String {
     s.trim()
         .trim_matches(|c| c == '\'' || c == '"' || c == '`')
@@ -192,7 +205,7 @@ impl<'a> Lowerer<'a> {
                         hint: Some("read the topic in another dataflow file".into()),
                     });
                 }
-                let mut spec = source_spec(t)?;
+                let mut spec = source_spec(t).map_err(|e| at_table(self.file, t.span, e))?;
                 spec.watermark = self
                     .watermarks
                     .iter()
@@ -208,7 +221,7 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .find(|t| t.name == name)
                 .ok_or_else(|| Error::Internal(format!("sink {name} lost")))?;
-            let sink = sink_spec(table)?;
+            let sink = sink_spec(table).map_err(|e| at_table(self.file, table.span, e))?;
             check_upsert_key(self.file, &sink, &relation, &self.views, span)?;
             sinks.push(SinkPlan { sink, relation });
         }
