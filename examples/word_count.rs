@@ -45,6 +45,8 @@ fn main() {
         startup: StartupMode::Earliest,
         bounded: true,
         watermark: None,
+        idle_timeout_ms: None,
+        late_records: Default::default(),
     };
     let sink = SinkSpec {
         name: "word_counts".into(),
@@ -57,6 +59,7 @@ fn main() {
             mode: KafkaSinkMode::Upsert,
             delivery: DeliveryGuarantee::AtLeastOnce,
         },
+        emit: Default::default(),
     };
     let timeout = Duration::from_secs(10);
     let fail = |e: ddflow::Error| -> ! {
@@ -86,12 +89,13 @@ fn main() {
     let guards = timely::execute_from_args(timely_args.into_iter(), move |worker| {
         let control = worker_control.clone();
         let built = worker.dataflow::<Time, _, _>(|scope| -> ddflow::Result<()> {
-            let (words, handle) = render_kafka_source(
+            let (words, _, handle) = render_kafka_source(
                 scope,
                 &source,
                 partitions,
                 &source_settings,
                 SourceRecovery::default(),
+                None,
                 None,
                 control.clone(),
             )?;

@@ -34,6 +34,8 @@ pub struct Metrics {
     pub restore_millis: AtomicU64,
     /// Checkpoints completed (worker 0 of process 0 counts them).
     pub checkpoints: AtomicU64,
+    /// Rows a window dropped because they came behind the watermark (`'late-records'`).
+    pub late_records_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -65,6 +67,7 @@ impl Metrics {
             state_entries_restored: self.state_entries_restored.load(Ordering::Relaxed),
             restore_millis: self.restore_millis.load(Ordering::Relaxed),
             checkpoints: self.checkpoints.load(Ordering::Relaxed),
+            late_records_dropped: self.late_records_dropped.load(Ordering::Relaxed),
         }
     }
 }
@@ -96,4 +99,6 @@ pub struct MetricsSnapshot {
     pub restore_millis: u64,
     /// See [`Metrics::checkpoints`].
     pub checkpoints: u64,
+    /// See [`Metrics::late_records_dropped`].
+    pub late_records_dropped: u64,
 }

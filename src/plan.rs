@@ -4,6 +4,7 @@
 //! [`prune`] drops the columns nothing reads, [`reduce`] chooses how each aggregate is computed, and [`explain`] prints the result. Nothing here builds operators.
 
 pub mod checks;
+pub mod event_time;
 pub mod explain;
 pub mod functions;
 pub mod ir;
@@ -36,6 +37,7 @@ pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
             let mut program = lower::lower(&file, &parsed)?;
             prune::prune(&mut program);
             reduce::choose(&mut program);
+            event_time::plan_expiry(&mut program);
             Ok(program)
         })
         .map_err(|e| Error::Internal(format!("cannot start the planner thread: {e}")))?

@@ -11,6 +11,7 @@
 
 pub mod accum;
 pub mod aggregate;
+pub mod event_time;
 pub mod functions;
 pub mod join;
 pub mod scalar;
@@ -46,6 +47,11 @@ pub struct RenderState<'s> {
     pub control: Arc<RunControl>,
     /// Join inputs arranged so far, by input relation, key and NULL handling.
     join_sides: HashMap<String, (join::Arrangement<'s>, bool)>,
+    /// The watermark of each table that has one (lowercase name), and how late a record of
+    /// it may be.
+    watermarks: HashMap<String, (event_time::Watermark<'s>, i64)>,
+    /// The watermarks a restored run starts from (lowercase table name).
+    pub restored_watermarks: HashMap<String, i64>,
 }
 
 impl<'s> RenderState<'s> {
@@ -58,6 +64,8 @@ impl<'s> RenderState<'s> {
             progress: Vec::new(),
             control,
             join_sides: HashMap::new(),
+            watermarks: HashMap::new(),
+            restored_watermarks: HashMap::new(),
         }
     }
 
@@ -101,6 +109,34 @@ pub fn render_program<'s>(
             )
         })
         .collect();
+    // Watermarks first: their state comes first in render order.
+    for plan in &program.watermarks {
+        let table = plan.table.to_ascii_lowercase();
+        let stats = env
+            .get(&event_time::statistics_name(&table))
+            .ok_or_else(|| Error::Internal(format!("no watermark statistics for {table}")))?
+            .collection
+            .clone();
+        let (group_key, aggregates) = event_time::per_partition();
+        let mut hooks = StateHooks {
+            keep: state.checkpointing.is_some(),
+            state,
+        };
+        let partitions =
+            aggregate::render_reduce(stats, &group_key, &aggregates, |_, _| {}, None, &mut hooks);
+        let initial = state
+            .restored_watermarks
+            .get(&table)
+            .copied()
+            .unwrap_or(event_time::NONE);
+        let watermark = event_time::watermark(partitions, plan.idle_timeout_ms, initial);
+        let lateness = program
+            .sources
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(&table))
+            .map_or(0, |s| s.late_records.lateness_ms());
+        state.watermarks.insert(table, (watermark, lateness));
+    }
     for view in &program.views {
         let rendered = render_relation(&view.relation, &env, state, &view.name)?;
         env.insert(view.name.to_ascii_lowercase(), rendered);
@@ -110,9 +146,26 @@ pub fn render_program<'s>(
         .iter()
         .map(|sink| {
             let rendered = render_relation(&sink.relation, &env, state, &sink.sink.name)?;
-            Ok((sink.sink.clone(), rendered.collection))
+            let collection = match &sink.on_close {
+                Some(close) => {
+                    let (watermark, _) = state.watermark(&close.watermark)?;
+                    event_time::on_window_close(rendered.collection, &watermark, close.column)
+                }
+                None => rendered.collection,
+            };
+            Ok((sink.sink.clone(), collection))
         })
         .collect()
+}
+
+impl<'s> RenderState<'s> {
+    /// The watermark of `table` and its allowed lateness.
+    fn watermark(&self, table: &str) -> Result<(event_time::Watermark<'s>, i64)> {
+        self.watermarks
+            .get(&table.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("no watermark rendered for {table}")))
+    }
 }
 
 /// Render one relation; `env` maps lowercase source/view names to their collections; `label`
@@ -167,6 +220,7 @@ fn render_relation<'s>(
             group_key,
             aggregates,
             schema,
+            expire,
         } => {
             let input_schema = input.schema();
             let input = render_relation(input, env, state, label)?;
@@ -187,6 +241,10 @@ fn render_relation<'s>(
             );
             // Only arrangements fed directly by sources are state; the ones above them are
             // recomputed from it on restore.
+            let expiry = match expire {
+                Some(e) => Some((state.watermark(&e.watermark)?.0, e.key, e.lateness_ms)),
+                None => None,
+            };
             let mut hooks = StateHooks {
                 keep: state.checkpointing.is_some() && !input.stateful,
                 state,
@@ -196,8 +254,16 @@ fn render_relation<'s>(
                 group_key,
                 aggregates,
                 on_error,
+                expiry.clone(),
                 &mut hooks,
             );
+            // The retractions of state that goes are not results.
+            let collection = match &expiry {
+                Some((watermark, key, lateness)) => {
+                    event_time::hide_expired(collection, watermark, *key, *lateness)
+                }
+                None => collection,
+            };
             let collection = if group_key.is_empty() {
                 with_empty_group(collection, aggregates, state.scope)
             } else {
@@ -207,6 +273,38 @@ fn render_relation<'s>(
                 collection,
                 stateful: true,
                 skip_errors: input.skip_errors,
+            }
+        }
+        Relation::Window {
+            input,
+            kind,
+            time,
+            watermark,
+            ..
+        } => {
+            let rendered = render_relation(input, env, state, label)?;
+            let assign = event_time::assign(*kind, *time);
+            let collection = match watermark {
+                Some(table) => {
+                    let (watermark, lateness) = state.watermark(table)?;
+                    event_time::drop_late(
+                        rendered.collection,
+                        &watermark,
+                        *time,
+                        lateness,
+                        Some(state.control.clone()),
+                        assign,
+                    )
+                }
+                None => rendered.collection.flat_map(move |row| {
+                    let mut out = Vec::new();
+                    assign(&row, &mut |r| out.push(r));
+                    out
+                }),
+            };
+            Rendered {
+                collection,
+                ..rendered
             }
         }
         Relation::Join {

@@ -255,16 +255,28 @@ pub fn build_dataflow<'s>(
             )?),
             _ => None,
         };
-        let (collection, handle) = render_kafka_source(
+        let watermark = program
+            .watermarks
+            .iter()
+            .find(|w| w.table.eq_ignore_ascii_case(&table))
+            .map(crate::render::event_time::watermark_value);
+        let (collection, statistics, handle) = render_kafka_source(
             scope,
             source,
             n,
             source_settings,
             resume,
             journal,
+            watermark,
             control.clone(),
         )?;
         env.insert(table.clone(), collection);
+        if let Some(statistics) = statistics {
+            env.insert(
+                crate::render::event_time::statistics_name(&table),
+                statistics,
+            );
+        }
         parts.sources.push((table, handle.log.clone()));
         handles.push(handle);
     }

@@ -4,5 +4,6 @@
 pub mod decode;
 pub mod json;
 pub mod kafka;
+pub mod statistics;
 
 pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};

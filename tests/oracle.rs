@@ -348,6 +348,20 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                 out.insert(key, 1);
             }
         }
+        // Every row in each of its windows (the late rule is the event-time oracle's).
+        Relation::Window {
+            input, kind, time, ..
+        } => {
+            for (row, n) in evaluate(input, env) {
+                if let Value::Int(ts) = row[*time] {
+                    kind.windows(ts, |start, end| {
+                        let mut r = row.clone();
+                        r.extend([Value::Int(start), Value::Int(end), Value::Int(end - 1)]);
+                        *out.entry(r).or_insert(0) += n;
+                    });
+                }
+            }
+        }
         Relation::Union { inputs, .. } => {
             for i in inputs {
                 for (row, n) in evaluate(i, env) {

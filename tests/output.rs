@@ -1,10 +1,13 @@
 //! Output goldens: a dataflow file and its input records give exactly the expected changes,
 //! run in-process (no broker). Each case in `tests/output/` is `<case>.sql`, one
 //! `<case>.<table>.jsonl` per source table (one record value per line, decoded as the table's
-//! format; a line `--` ends an epoch) and `<case>.out`: per sink and epoch, the changes the
-//! sink receives, each `+` or `-` and the row as JSON, sorted, and the error if the run fails
-//! (nothing of the epoch it fails in is written). `UPDATE_GOLDEN=1` rewrites the
-//! `.out` files; read the diff before committing it. Adding a case is adding files.
+//! format; `@2 {...}` puts a record in partition 2, else it is in partition 0; a line `--`
+//! ends an epoch; epoch `i` is at time `i` seconds, which is what idle timeouts measure) and
+//! `<case>.out`: per sink and epoch, the changes the sink receives, each `+` or `-` and the
+//! row as JSON, sorted, and the error if the run fails (nothing of the epoch it fails in is
+//! written). Inputs are bounded: in the last epoch, watermarks pass every record, so every
+//! window closes. `UPDATE_GOLDEN=1` rewrites the `.out` files; read the diff before
+//! committing it. Adding a case is adding files.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -15,6 +18,12 @@ use differential_dataflow::input::Input;
 
 use ddflow::data::Row;
 use ddflow::source::decode::{Decoder, RecordRef};
+use ddflow::source::statistics::Statistics;
+
+/// The time of input epoch `i`: `i` seconds.
+fn time_of(epoch: usize) -> u64 {
+    epoch as u64 * 1000
+}
 
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output");
@@ -71,8 +80,19 @@ fn run(case: &Path) -> String {
                 let mut handles = Vec::new();
                 for source in &program.sources {
                     let (handle, rows) = scope.new_collection::<Row, i64>();
-                    env.insert(source.name.to_ascii_lowercase(), rows);
-                    handles.push((Decoder::new(source), source.name.clone(), handle));
+                    let table = source.name.to_ascii_lowercase();
+                    env.insert(table.clone(), rows);
+                    let watermark = program
+                        .watermarks
+                        .iter()
+                        .find(|w| w.table == table)
+                        .map(|w| {
+                            let (stats, rows) = scope.new_collection::<Row, i64>();
+                            env.insert(ddflow::render::event_time::statistics_name(&table), rows);
+                            let value = ddflow::render::event_time::watermark_value(w);
+                            (Statistics::new(Some(value)), stats)
+                        });
+                    handles.push((Decoder::new(source), source.name.clone(), handle, watermark));
                 }
                 let mut state = ddflow::render::RenderState::new(scope, control.clone());
                 let outputs = ddflow::render::render_program(&program, env, &mut state).unwrap();
@@ -87,17 +107,27 @@ fn run(case: &Path) -> String {
                 (handles, probe)
             });
             for epoch in 0..epochs {
-                for (decoder, table, handle) in handles.iter_mut() {
+                let (now, next) = (time_of(epoch), time_of(epoch + 1));
+                for (decoder, table, handle, watermark) in handles.iter_mut() {
                     let records = inputs[table.as_str()]
                         .get(epoch)
                         .cloned()
                         .unwrap_or_default();
+                    let mut partitions = std::collections::BTreeSet::new();
                     for (offset, record) in records.iter().enumerate() {
+                        let (partition, record) = match record.strip_prefix('@') {
+                            Some(rest) => {
+                                let (p, r) = rest.split_once(' ').expect("@partition record");
+                                (p.parse::<i32>().expect("a partition number"), r)
+                            }
+                            None => (0, record.as_str()),
+                        };
+                        partitions.insert(partition);
                         let mut rows = Vec::new();
                         let rec = RecordRef {
                             key: None,
                             payload: Some(record.as_bytes()),
-                            partition: 0,
+                            partition,
                             offset: offset as i64,
                             timestamp: None,
                         };
@@ -105,13 +135,27 @@ fn run(case: &Path) -> String {
                             .decode(rec, &mut rows)
                             .unwrap_or_else(|e| panic!("{table}: {record}: {e}"));
                         for row in rows {
+                            if let Some((stats, _)) = watermark.as_mut() {
+                                stats.observe(partition, now, &row);
+                            }
                             handle.update(row, 1);
                         }
                     }
-                    handle.advance_to(epoch as u64 + 1);
+                    if let Some((stats, input)) = watermark.as_mut() {
+                        if epoch + 1 == epochs {
+                            let all: Vec<i32> = (0..16).collect();
+                            stats.finish(&all, now);
+                        }
+                        for (row, _) in stats.drain_before(next) {
+                            input.update(row, 1);
+                        }
+                        input.advance_to(next);
+                        input.flush();
+                    }
+                    handle.advance_to(next);
                     handle.flush();
                 }
-                while probe.less_than(&(epoch as u64 + 1)) {
+                while probe.less_than(&next) {
                     worker.step();
                 }
                 // A failed run writes nothing from the epoch it failed in.
@@ -120,7 +164,7 @@ fn run(case: &Path) -> String {
                         .take_error()
                         .map_or(String::new(), |e| e.to_string());
                     let changes = captured.borrow().clone();
-                    return (changes, Some((epoch as u64, error)));
+                    return (changes, Some((now, error)));
                 }
             }
             let changes = captured.borrow().clone();
@@ -144,7 +188,7 @@ fn run(case: &Path) -> String {
         if rows.is_empty() {
             continue;
         }
-        out.push_str(&format!("{} epoch {time}:\n", sinks[sink].0));
+        out.push_str(&format!("{} epoch {}:\n", sinks[sink].0, time / 1000));
         for (row, diff) in rows {
             let sign = if diff > 0 { '+' } else { '-' };
             for _ in 0..diff.unsigned_abs() {
@@ -152,8 +196,11 @@ fn run(case: &Path) -> String {
             }
         }
     }
-    if let Some((epoch, error)) = failure {
-        out.push_str(&format!("the run fails in epoch {epoch}: {error}\n"));
+    if let Some((time, error)) = failure {
+        out.push_str(&format!(
+            "the run fails in epoch {}: {error}\n",
+            time / 1000
+        ));
     }
     out
 }

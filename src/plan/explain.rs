@@ -34,10 +34,7 @@ pub fn explain(program: &Program) -> String {
             let _ = writeln!(out, "  {} {}{origin}", c.name, c.ty);
         }
         if let Some((column, expr)) = &s.watermark {
-            let _ = writeln!(
-                out,
-                "  watermark for {column}: {expr} (no operator reads event time yet)"
-            );
+            let _ = writeln!(out, "  watermark for {column}: {expr}");
         }
     }
     for v in &program.views {
@@ -65,7 +62,13 @@ pub fn explain(program: &Program) -> String {
         } else {
             format!(" key=({})", key.join(", "))
         };
-        let _ = writeln!(out, "sink {}: {target}{key}", s.sink.name);
+        let close = s.on_close.as_ref().map_or(String::new(), |c| {
+            format!(
+                " emit=on-window-close(window_end {}, watermark of {})",
+                s.sink.schema.columns[c.column].name, c.watermark
+            )
+        });
+        let _ = writeln!(out, "sink {}: {target}{key}{close}", s.sink.name);
         functions(&mut out, &s.relation);
         relation(&mut out, &s.relation, 1);
     }
@@ -126,6 +129,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             group_key,
             aggregates,
             schema,
+            expire,
         } => {
             let keys: Vec<String> = group_key.iter().map(|e| expr(e, input.schema())).collect();
             let aggs: Vec<String> = aggregates
@@ -146,12 +150,49 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                     format!("{:?}({d}{arg}) AS {} [{how}]", a.func, c.name).to_lowercase()
                 })
                 .collect();
+            let expiry = expire.as_ref().map_or(String::new(), |e| {
+                format!(
+                    " expire=(when watermark({}) passes {} + {}ms)",
+                    e.watermark,
+                    keys.get(e.key).map_or("?", String::as_str),
+                    e.lateness_ms,
+                )
+            });
             let _ = writeln!(
                 out,
-                "{pad}Reduce key=({}) aggs=({})",
+                "{pad}Reduce key=({}) aggs=({}){expiry}",
                 keys.join(", "),
                 aggs.join(", ")
             );
+            relation(out, input, depth + 1);
+        }
+        Relation::Window {
+            input,
+            kind,
+            time,
+            watermark,
+            ..
+        } => {
+            let t = &input.schema().columns[*time].name;
+            let how = match kind {
+                WindowKind::Tumble { size, offset } => {
+                    format!("TUMBLE size={size}ms offset={offset}ms")
+                }
+                WindowKind::Hop {
+                    slide,
+                    size,
+                    offset,
+                } => {
+                    format!("HOP slide={slide}ms size={size}ms offset={offset}ms")
+                }
+                WindowKind::Cumulate { step, size, offset } => {
+                    format!("CUMULATE step={step}ms size={size}ms offset={offset}ms")
+                }
+            };
+            let late = watermark.as_ref().map_or(String::new(), |w| {
+                format!(" late=(at or behind watermark({w}): dropped)")
+            });
+            let _ = writeln!(out, "{pad}Window {how} time={t}{late}");
             relation(out, input, depth + 1);
         }
         Relation::Join {

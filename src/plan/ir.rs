@@ -315,6 +315,9 @@ pub enum Relation {
         aggregates: Vec<AggregateExpr>,
         /// Output schema: key columns, then one column per aggregate.
         schema: Schema,
+        /// When the groups are windows: when their state goes.
+        #[serde(default)]
+        expire: Option<Expire>,
     },
     /// An equi-join: rows are `left ++ right`; a pair matches when every key expression of
     /// the left row equals the one of the right row (NULL never equals anything) and the
@@ -343,6 +346,123 @@ pub enum Relation {
         /// Output schema (the first input's names).
         schema: Schema,
     },
+    /// A window table function (`TUMBLE`, `HOP`, `CUMULATE`): each input row once per window
+    /// its time falls in, with `window_start`, `window_end` and `window_time` (`window_end`
+    /// less a millisecond) appended. A row whose time is NULL is in no window. Over a table
+    /// with a watermark, a row at or behind the watermark (less the allowed lateness) when it
+    /// arrives is late: dropped and counted.
+    Window {
+        /// Input relation.
+        input: Box<Relation>,
+        /// How rows are grouped into windows.
+        kind: WindowKind,
+        /// The input column of the rows' times (`DESCRIPTOR(...)`).
+        time: usize,
+        /// The table whose watermark the time column follows, if it has one.
+        watermark: Option<String>,
+        /// Output schema: the input's columns, then the three window columns.
+        schema: Schema,
+    },
+}
+
+/// How a window table function groups times into windows; all in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WindowKind {
+    /// `TUMBLE(.., size [, offset])`: back-to-back windows of `size`.
+    Tumble {
+        /// Window length.
+        size: i64,
+        /// Where windows start, from the Unix epoch.
+        offset: i64,
+    },
+    /// `HOP(.., slide, size [, offset])`: windows of `size` starting every `slide`.
+    Hop {
+        /// Distance between window starts.
+        slide: i64,
+        /// Window length (a multiple of `slide`).
+        size: i64,
+        /// Where windows start, from the Unix epoch.
+        offset: i64,
+    },
+    /// `CUMULATE(.., step, size [, offset])`: within each `size`-long period, windows that
+    /// all start at its start and end every `step`.
+    Cumulate {
+        /// Distance between window ends.
+        step: i64,
+        /// The longest window (a multiple of `step`).
+        size: i64,
+        /// Where periods start, from the Unix epoch.
+        offset: i64,
+    },
+}
+
+impl WindowKind {
+    /// The `(start, end)` of every window a time `t` falls in.
+    pub fn windows(self, t: i64, mut f: impl FnMut(i64, i64)) {
+        let start_of = |t: i64, every: i64, offset: i64| t - (t - offset).rem_euclid(every);
+        match self {
+            WindowKind::Tumble { size, offset } => {
+                let start = start_of(t, size, offset);
+                f(start, start + size);
+            }
+            WindowKind::Hop {
+                slide,
+                size,
+                offset,
+            } => {
+                let mut start = start_of(t, slide, offset);
+                while start > t - size {
+                    f(start, start + size);
+                    start -= slide;
+                }
+            }
+            WindowKind::Cumulate { step, size, offset } => {
+                let start = start_of(t, size, offset);
+                let mut end = start_of(t, step, offset) + step;
+                while end <= start + size {
+                    f(start, end);
+                    end += step;
+                }
+            }
+        }
+    }
+}
+
+/// When a `GROUP BY` over windows lets a group's state go: once the watermark (of `watermark`)
+/// is past the group's `window_end` (key column `key`) by the allowed lateness, no record can
+/// reach the group any more; its state is retracted then, and the retraction is not passed on
+/// (the group's last row stays the result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expire {
+    /// The position in the group key of `window_end`.
+    pub key: usize,
+    /// The table whose watermark closes the windows.
+    pub watermark: String,
+    /// How long after its end a window still takes late records.
+    pub lateness_ms: i64,
+}
+
+/// A sink written on window close (`'sink.emit' = 'on-window-close'`): each window's final rows
+/// once, when the watermark of `watermark` passes the window's end (column `column`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowClose {
+    /// The sink's `window_end` column.
+    pub column: usize,
+    /// The table whose watermark closes the windows.
+    pub watermark: String,
+}
+
+/// The watermark of a source table: per partition, the largest value of `expr` over its
+/// records; the table's watermark is the least of those over the partitions that are not
+/// idle, and never goes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatermarkPlan {
+    /// The table.
+    pub table: String,
+    /// The `WATERMARK ... AS` expression, over the table's decoded (physical) row.
+    pub expr: Expr,
+    /// A partition without records for this long (in epoch time) does not hold it back.
+    pub idle_timeout_ms: Option<u64>,
 }
 
 impl Relation {
@@ -386,6 +506,7 @@ impl Relation {
                 right.visit_exprs(f);
             }
             Relation::Union { inputs, .. } => inputs.iter().for_each(|i| i.visit_exprs(f)),
+            Relation::Window { input, .. } => input.visit_exprs(f),
         }
     }
 
@@ -396,7 +517,8 @@ impl Relation {
             | Relation::Project { schema, .. }
             | Relation::Reduce { schema, .. }
             | Relation::Join { schema, .. }
-            | Relation::Union { schema, .. } => schema,
+            | Relation::Union { schema, .. }
+            | Relation::Window { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }
     }
@@ -612,6 +734,9 @@ pub struct SinkPlan {
     pub sink: SinkSpec,
     /// What to write into it; its schema equals `sink.schema`.
     pub relation: Relation,
+    /// With `'sink.emit' = 'on-window-close'`: the windows that close it.
+    #[serde(default)]
+    pub on_close: Option<WindowClose>,
 }
 
 /// A whole dataflow file, planned.
@@ -623,6 +748,9 @@ pub struct Program {
     pub views: Vec<View>,
     /// One entry per `INSERT INTO`.
     pub sinks: Vec<SinkPlan>,
+    /// The watermarks of the source tables that declare one and that some window reads.
+    #[serde(default)]
+    pub watermarks: Vec<WatermarkPlan>,
     /// Run settings from `SET 'key' = 'value'` statements (checked keys; see
     /// [`RUN_SETTINGS`]). Not part of the plan a checkpoint must match.
     #[serde(skip)]

@@ -26,6 +26,13 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
         Relation::Reduce { group_key, .. } => Some((0..group_key.len()).collect()),
         // Two inputs may hold equal rows.
         Relation::Union { .. } => None,
+        // A row is in several windows: its key with the window's bounds.
+        Relation::Window { input, schema, .. } => {
+            let mut key = unique_key(input, views)?;
+            let n = schema.len();
+            key.extend([n - 3, n - 2]);
+            Some(key)
+        }
         // A pair is identified by the keys of its two rows. When the join key covers the right
         // side's unique key, each left row matches at most one right row, so the left key
         // alone identifies the rows of an inner or left join (and symmetrically).

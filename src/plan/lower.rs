@@ -30,6 +30,7 @@ mod query;
 mod scalar;
 mod scalar_subquery;
 mod subquery;
+mod window;
 use ddl::check_upsert_key;
 use from::Scope;
 use query::first_column;
@@ -110,8 +111,9 @@ struct Lowerer<'a> {
     /// Tables with computed columns (lowercase name): what reading one projects from its
     /// physical columns, and the schema that gives.
     computed: Vec<(String, Vec<Expr>, Schema)>,
-    /// `WATERMARK FOR column AS expression`, per table (lowercase name).
-    watermarks: Vec<(String, String, String)>,
+    /// `WATERMARK FOR column AS expression`, per table (lowercase name): the column, the
+    /// expression as written, and the expression over the decoded row.
+    watermarks: Vec<(String, String, String, Expr)>,
 }
 
 /// Aggregation context: group keys (over the input) and the aggregates found so far.
@@ -209,8 +211,8 @@ impl<'a> Lowerer<'a> {
                 spec.watermark = self
                     .watermarks
                     .iter()
-                    .find(|(table, _, _)| *table == lname)
-                    .map(|(_, column, expr)| (column.clone(), expr.clone()));
+                    .find(|(table, _, _, _)| *table == lname)
+                    .map(|(_, column, text, _)| (column.clone(), text.clone()));
                 sources.push(spec);
             }
         }
@@ -223,14 +225,70 @@ impl<'a> Lowerer<'a> {
                 .ok_or_else(|| Error::Internal(format!("sink {name} lost")))?;
             let sink = sink_spec(table).map_err(|e| at_table(self.file, table.span, e))?;
             check_upsert_key(self.file, &sink, &relation, &self.views, span)?;
-            sinks.push(SinkPlan { sink, relation });
+            let on_close = match sink.emit {
+                crate::spec::EmitMode::Update => None,
+                crate::spec::EmitMode::OnWindowClose => {
+                    // The sink's window_end: by name first, else any column that is one.
+                    let ends: Vec<(usize, String)> = (0..sink.schema.len())
+                        .filter_map(|c| {
+                            crate::plan::event_time::window_end(&relation, c, &self.views)
+                                .map(|t| (c, t))
+                        })
+                        .collect();
+                    let named = ends.iter().find(|(c, _)| {
+                        sink.schema.columns[*c]
+                            .name
+                            .eq_ignore_ascii_case("window_end")
+                    });
+                    match named.or(ends.first()) {
+                        Some((column, watermark)) => Some(crate::plan::ir::WindowClose {
+                            column: *column,
+                            watermark: watermark.clone(),
+                        }),
+                        None => {
+                            return Err(Error::Sql {
+                                file: self.file.into(),
+                                span,
+                                message: format!(
+                                    "sink \"{name}\" has 'sink.emit' = 'on-window-close', but no column of it is the window_end of a window over a table with a WATERMARK"
+                                ),
+                                hint: Some(
+                                    "select window_end from TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), ...)) over a table that declares WATERMARK FOR ts, and keep it in the sink"
+                                        .into(),
+                                ),
+                            })
+                        }
+                    }
+                }
+            };
+            sinks.push(SinkPlan {
+                sink,
+                relation,
+                on_close,
+            });
         }
-        let program = Program {
+        let mut program = Program {
             sources,
             views: self.views,
             sinks,
+            watermarks: Vec::new(),
             settings: self.settings,
         };
+        for table in crate::plan::event_time::watermarked_tables(&program) {
+            let Some((_, _, _, expr)) = self.watermarks.iter().find(|w| w.0 == table) else {
+                continue;
+            };
+            let idle_timeout_ms = program
+                .sources
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(&table))
+                .and_then(|s| s.idle_timeout_ms);
+            program.watermarks.push(crate::plan::ir::WatermarkPlan {
+                table,
+                expr: expr.clone(),
+                idle_timeout_ms,
+            });
+        }
         crate::plan::checks::check_topics(&program, None)?;
         Ok(program)
     }

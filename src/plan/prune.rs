@@ -92,6 +92,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             mut group_key,
             mut aggregates,
             schema,
+            expire,
         } => {
             let mut need = BTreeSet::new();
             let mut read = |e: &Expr| {
@@ -116,6 +117,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 group_key,
                 aggregates,
                 schema,
+                expire,
             };
             (relation, (0..width).map(Some).collect())
         }
@@ -187,6 +189,33 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 right_key,
                 residual,
                 schema: out,
+            };
+            (relation, map)
+        }
+        Relation::Window {
+            input,
+            kind,
+            time,
+            watermark,
+            schema,
+        } => {
+            // The window columns are always kept; the input keeps what is read and the time.
+            let iw = input.schema().len();
+            let mut need: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < iw).collect();
+            need.insert(time);
+            let (inner, m) = needing(*input, &need);
+            let inner = narrow(inner, &m, &need);
+            let mut map = exact(iw, &need);
+            let time = map[time].expect("the time column is kept");
+            let n = need.len();
+            map.extend([Some(n), Some(n + 1), Some(n + 2)]);
+            let keep: Vec<usize> = need.iter().copied().chain([iw, iw + 1, iw + 2]).collect();
+            let relation = Relation::Window {
+                input: Box::new(inner),
+                kind,
+                time,
+                watermark,
+                schema: pick(&schema, &keep),
             };
             (relation, map)
         }

@@ -37,9 +37,9 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             .get(&name.to_ascii_lowercase())
             .copied()
             .unwrap_or(true),
-        Relation::Filter { input, .. } | Relation::Project { input, .. } => {
-            plan_relation(input, views)
-        }
+        Relation::Filter { input, .. }
+        | Relation::Project { input, .. }
+        | Relation::Window { input, .. } => plan_relation(input, views),
         Relation::Reduce {
             input, aggregates, ..
         } => {
@@ -84,9 +84,9 @@ mod tests {
         fn walk(r: &Relation, out: &mut Vec<Vec<AggStrategy>>) {
             match r {
                 Relation::Get { .. } => {}
-                Relation::Filter { input, .. } | Relation::Project { input, .. } => {
-                    walk(input, out)
-                }
+                Relation::Filter { input, .. }
+                | Relation::Project { input, .. }
+                | Relation::Window { input, .. } => walk(input, out),
                 Relation::Reduce {
                     input, aggregates, ..
                 } => {

@@ -47,6 +47,10 @@ const BUCKET_BITS: u32 = 16;
 /// Bits dropped per level of the hierarchy (16 children per bucket).
 const BUCKET_STEP: u32 = 4;
 
+/// How a `GROUP BY` of windows lets its groups go: the watermark, the position of
+/// `window_end` in the key, and the allowed lateness.
+pub type Expiry<'s> = (crate::render::event_time::Watermark<'s>, usize, i64);
+
 /// A group result that cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateError {
@@ -113,14 +117,23 @@ pub fn render_reduce<'s>(
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
+    expire: Option<Expiry<'s>>,
     hooks: &mut StateHooks<'_, 's>,
 ) -> RowCollection<'s> {
     let hierarchical: Vec<usize> = (0..aggregates.len())
         .filter(|i| aggregates[*i].strategy == AggStrategy::Hierarchical)
         .collect();
     // A GROUP BY without aggregates (or a DISTINCT) is the accumulable part with no slots.
-    let accumulable = (hierarchical.len() < aggregates.len() || aggregates.is_empty())
-        .then(|| render_accumulable(input.clone(), group_key, aggregates, on_error, hooks));
+    let accumulable = (hierarchical.len() < aggregates.len() || aggregates.is_empty()).then(|| {
+        render_accumulable(
+            input.clone(),
+            group_key,
+            aggregates,
+            on_error,
+            expire,
+            hooks,
+        )
+    });
     let min_max = (!hierarchical.is_empty())
         .then(|| render_hierarchical(input, group_key, aggregates, &hierarchical, hooks));
     match (accumulable, min_max) {
@@ -152,6 +165,7 @@ fn render_accumulable<'s>(
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
+    expire: Option<Expiry<'s>>,
     hooks: &mut StateHooks<'_, 's>,
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let slots = Slots::new(aggregates);
@@ -204,6 +218,13 @@ fn render_accumulable<'s>(
         updates = updates.concat(contributions);
     }
     let counted = hooks.state(updates, |updates, keep| {
+        // Windows' groups go once final (restored ones too: they come in front).
+        let updates = match &expire {
+            Some((watermark, key, lateness)) => {
+                crate::render::event_time::expire(updates, watermark, *key, *lateness)
+            }
+            None => updates,
+        };
         let arranged = updates.arrange_by_self_named("Arrange: Aggregate");
         let state = keep.then(|| {
             let slots = slots.clone();

@@ -254,6 +254,8 @@ mod tests {
             startup: StartupMode::Earliest,
             bounded: false,
             watermark: None,
+            idle_timeout_ms: None,
+            late_records: Default::default(),
         }
     }
 

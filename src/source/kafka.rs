@@ -31,6 +31,7 @@ use crate::kafka::{consumer_config, create_client, producer_config, send_waiting
 use crate::metrics::Metrics;
 use crate::resume::SourceRecovery;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
+use crate::source::statistics::{Statistics, WatermarkValue};
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
 use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
 
@@ -71,9 +72,12 @@ pub fn assigned_partitions(partitions: i32, index: usize, peers: usize) -> Vec<i
         .collect()
 }
 
-/// Build the source operator for `spec` in `scope`; returns its collection and the handle the
-/// committer uses. `journal` (with checkpointing) is for workers that read partitions of the
-/// topic; the runtime creates none for the others.
+/// What a source renders: its rows, the statistics of its watermark (when it has one a
+/// window reads, see [`crate::render::event_time`]), and the handle the committer uses.
+pub type RenderedSource<'s> = (RowCollection<'s>, Option<RowCollection<'s>>, SourceHandle);
+
+/// Build the source operator for `spec` in `scope`. `journal` (with checkpointing) is for
+/// workers that read partitions of the topic; the runtime creates none for the others.
 pub fn render_kafka_source<'s>(
     scope: Scope<'s, Time>,
     spec: &SourceSpec,
@@ -81,10 +85,12 @@ pub fn render_kafka_source<'s>(
     settings: &SourceSettings,
     recovery: SourceRecovery,
     journal: Option<JournalWriter>,
+    watermark: Option<WatermarkValue>,
     control: Arc<RunControl>,
-) -> Result<(RowCollection<'s>, SourceHandle)> {
+) -> Result<RenderedSource<'s>> {
     let mine = assigned_partitions(partitions, scope.index(), scope.peers());
     let log = Rc::new(RefCell::new(BindingLog::default()));
+    let has_watermark = watermark.is_some();
     let reader = if mine.is_empty() {
         None
     } else {
@@ -95,9 +101,12 @@ pub fn render_kafka_source<'s>(
             &recovery,
             journal.is_some(),
             &mut log.borrow_mut(),
+            watermark,
             control.clone(),
         )?)
     };
+    let statistics = has_watermark.then(|| statistics_source(scope, &spec.name));
+    let publish = statistics.as_ref().map(|(_, queue)| queue.clone());
     let journal = Rc::new(RefCell::new(journal));
     let handle = SourceHandle {
         topic: spec.topic.clone(),
@@ -122,9 +131,21 @@ pub fn render_kafka_source<'s>(
             if let (Some(c), Some(r)) = (cap.as_mut(), reader.as_ref()) {
                 c.downgrade(&r.replay_frontier(epoch));
             }
+            // The watermark statistics of epochs below the capability, and how far it is.
+            let publish = move |r: Option<&mut Reader>, frontier: Option<Time>| {
+                if let Some(queue) = &publish {
+                    let rows = match (r, frontier) {
+                        (Some(r), Some(f)) => r.statistics.drain_before(f),
+                        (Some(r), None) => r.statistics.drain_before(Time::MAX),
+                        (None, _) => Vec::new(),
+                    };
+                    queue.borrow_mut().publish(rows, frontier);
+                }
+            };
             move |output| {
                 let (Some(c), Some(r)) = (cap.as_mut(), reader.as_mut()) else {
                     cap = None; // no partitions here: never hold back the others
+                    publish(None, None);
                     return;
                 };
                 let idle = match r.poll_batch(epoch, &mut batch) {
@@ -132,6 +153,7 @@ pub fn render_kafka_source<'s>(
                     Err(e) => {
                         control.fail(e);
                         cap = None;
+                        publish(None, None);
                         return;
                     }
                 };
@@ -144,6 +166,7 @@ pub fn render_kafka_source<'s>(
                     if t > *c.time() {
                         r.record_replayed(t - 1, &mut log.borrow_mut());
                         c.downgrade(&t);
+                        publish(Some(r), Some(t));
                     }
                     if idle {
                         activator.activate_after(Duration::from_millis(1));
@@ -162,14 +185,22 @@ pub fn render_kafka_source<'s>(
                     {
                         control.fail(e);
                         cap = None;
+                        publish(None, None);
                         return;
                     }
                     if finished {
+                        // The end of a bounded input: the watermark passes every record (as in
+                        // Flink), so every window closes. A stopped run's does not move.
+                        if r.finished() {
+                            r.statistics.finish(&r.partitions, epoch);
+                        }
                         cap = None;
+                        publish(Some(r), None);
                         return;
                     }
                     epoch = next_epoch(epoch, now_ms());
                     c.downgrade(&epoch);
+                    publish(Some(r), Some(epoch));
                     next_tick = Instant::now() + interval;
                     opened = Instant::now();
                 }
@@ -184,7 +215,62 @@ pub fn render_kafka_source<'s>(
             }
         },
     );
-    Ok((stream.as_collection(), handle))
+    let statistics = statistics.map(|(rows, _)| rows);
+    Ok((stream.as_collection(), statistics, handle))
+}
+
+/// What the source operator hands its statistics operator: rows to emit, and how far the
+/// source's capability is (`None`: it has none any more).
+struct StatisticsQueue {
+    rows: Vec<(Row, Time)>,
+    frontier: Option<Time>,
+    activator: Option<timely::scheduling::Activator>,
+}
+
+impl StatisticsQueue {
+    fn publish(&mut self, rows: Vec<(Row, Time)>, frontier: Option<Time>) {
+        self.rows.extend(rows);
+        self.frontier = frontier;
+        if let Some(a) = &self.activator {
+            a.activate();
+        }
+    }
+}
+
+/// The operator that emits a source's watermark statistics at their epochs, following the
+/// source's capability.
+fn statistics_source<'s>(
+    scope: Scope<'s, Time>,
+    table: &str,
+) -> (RowCollection<'s>, Rc<RefCell<StatisticsQueue>>) {
+    let queue = Rc::new(RefCell::new(StatisticsQueue {
+        rows: Vec::new(),
+        frontier: Some(0),
+        activator: None,
+    }));
+    let shared = queue.clone();
+    let name = format!("WatermarkStatistics({table})");
+    let stream = source::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _>(
+        scope,
+        &name,
+        move |cap, info| {
+            shared.borrow_mut().activator = Some(scope.activator_for(info.address));
+            let mut cap = Some(cap);
+            move |output| {
+                let Some(c) = cap.as_mut() else { return };
+                let mut q = shared.borrow_mut();
+                for (row, t) in q.rows.drain(..) {
+                    output.session(&c.delayed(&t)).give((row, t, 1));
+                }
+                match q.frontier {
+                    Some(f) if f > *c.time() => c.downgrade(&f),
+                    Some(_) => {}
+                    None => cap = None,
+                }
+            }
+        },
+    );
+    (stream.as_collection(), queue)
 }
 
 /// Consumer errors closer together than this are one failure going on (librdkafka retries a
@@ -223,6 +309,10 @@ struct Reader {
     replayed: BTreeMap<i32, Vec<(Time, i64)>>,
     /// Rows decoded from the current record.
     rows: Vec<Row>,
+    /// This worker's partitions.
+    partitions: Vec<i32>,
+    /// Per epoch and partition, the watermark expression's largest value.
+    statistics: Statistics,
     /// Since when consumer errors have come without a record in between.
     failing_since: Option<Instant>,
     /// When the last consumer error came.
@@ -239,6 +329,7 @@ impl Reader {
         recovery: &SourceRecovery,
         checkpointed: bool,
         log: &mut BindingLog,
+        watermark: Option<WatermarkValue>,
         control: Arc<RunControl>,
     ) -> Result<Self> {
         let bootstrap = settings
@@ -341,6 +432,8 @@ impl Reader {
             max_outage: settings.max_outage,
             control,
             rows: Vec::new(),
+            partitions: mine.to_vec(),
+            statistics: Statistics::new(watermark),
             failing_since: None,
             last_error: None,
             errors_logged: 0,
@@ -384,7 +477,14 @@ impl Reader {
                         self.tombstone(rec);
                     } else {
                         match self.decoder.decode(rec, &mut self.rows) {
-                            Ok(()) => batch.extend(self.rows.drain(..).map(|r| (r, stamp, 1))),
+                            Ok(()) => {
+                                if self.statistics.enabled() {
+                                    for r in &self.rows {
+                                        self.statistics.observe(p, stamp, r);
+                                    }
+                                }
+                                batch.extend(self.rows.drain(..).map(|r| (r, stamp, 1)))
+                            }
                             Err(e) => self.bad_record(rec, e)?,
                         }
                     }

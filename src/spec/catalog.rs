@@ -99,6 +99,50 @@ pub struct SourceSpec {
     /// windows or interval joins).
     #[serde(default)]
     pub watermark: Option<(String, String)>,
+    /// `'scan.watermark.idle-timeout'`: a partition without records for this long (in epoch
+    /// time, so replays agree) stops holding the watermark back.
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
+    /// `'late-records'` (and `'late-records.allowed-lateness'`): what a window does with a
+    /// record behind the watermark.
+    #[serde(default)]
+    pub late_records: LatePolicy,
+}
+
+/// What a window does with a record whose time is at or behind the table's watermark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LatePolicy {
+    /// Drop it and count it (`'late-records' = 'drop'`, the default): a window is final once
+    /// the watermark passes its end.
+    #[default]
+    Drop,
+    /// Let it update its window (retracted and emitted again) while the watermark is less
+    /// than this many milliseconds past the record's time; drop (and count) it after that.
+    Update {
+        /// `'late-records.allowed-lateness'`, in milliseconds.
+        lateness_ms: i64,
+    },
+}
+
+impl LatePolicy {
+    /// How far behind the watermark a record may be and still count.
+    pub fn lateness_ms(self) -> i64 {
+        match self {
+            LatePolicy::Drop => 0,
+            LatePolicy::Update { lateness_ms } => lateness_ms,
+        }
+    }
+}
+
+/// When a sink writes a window's row (`'sink.emit'`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmitMode {
+    /// Every change as it happens: a window's row is updated while the window grows.
+    #[default]
+    Update,
+    /// Each window's final row once, when the watermark passes its end (append-only: nothing
+    /// is ever retracted).
+    OnWindowClose,
 }
 
 /// How a Kafka sink writes changes (`'sink.mode'`).
@@ -173,4 +217,7 @@ pub struct SinkSpec {
     pub primary_key: Vec<usize>,
     /// Where and how to write.
     pub connector: SinkConnector,
+    /// `'sink.emit'`.
+    #[serde(default)]
+    pub emit: EmitMode,
 }

@@ -128,7 +128,44 @@ pub fn strip(file: &str, text: &str) -> Result<(String, Clauses)> {
             _ => i += 1,
         }
     }
-    Ok((s.out.into_iter().collect(), s.clauses))
+    let mut out = s.out;
+    blank_table_arguments(&mut out);
+    Ok((out.into_iter().collect(), s.clauses))
+}
+
+/// A window table function's table argument, `TUMBLE(TABLE bid, ...)`: `sqlparser` reads the
+/// name alone as the argument, so the `TABLE` keyword right after `(` or `,` is blanked.
+fn blank_table_arguments(chars: &mut [char]) {
+    let mut i = 0;
+    let mut previous = ' '; // the last character that is not white space
+    while i < chars.len() {
+        match chars[i] {
+            '\'' | '"' | '`' => {
+                i = skip_quoted(chars, i);
+                previous = '\'';
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => i = skip_line(chars, i),
+            '/' if chars.get(i + 1) == Some(&'*') => i = skip_block(chars, i),
+            c if is_word(c) => {
+                let end = word_end(chars, i);
+                let word: String = chars[i..end].iter().collect();
+                let next = first_non_space(chars, end, chars.len());
+                if (previous == '(' || previous == ',')
+                    && word.eq_ignore_ascii_case("table")
+                    && chars.get(next).is_some_and(|c| is_word(*c) || is_quote(*c))
+                {
+                    chars[i..end].iter_mut().for_each(|c| *c = ' ');
+                }
+                previous = 'a';
+                i = end;
+            }
+            c if c.is_whitespace() => i += 1,
+            c => {
+                previous = c;
+                i += 1;
+            }
+        }
+    }
 }
 
 struct Stripper<'t> {
@@ -625,6 +662,16 @@ mod tests {
         assert_eq!(clauses.metadata[1].key, "off");
         assert_eq!(clauses.metadata[1].span.line, 2);
         assert_eq!(clauses.metadata[2].key, "timestamp");
+    }
+
+    #[test]
+    fn table_arguments_of_window_functions_lose_their_keyword() {
+        let sql = "SELECT * FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(ts), INTERVAL '1' SECOND)), t AS `table`";
+        let (clean, _) = strip("f.sql", sql).unwrap();
+        assert_eq!(
+            clean,
+            "SELECT * FROM TABLE(TUMBLE(      bid, DESCRIPTOR(ts), INTERVAL '1' SECOND)), t AS `table`"
+        );
     }
 
     #[test]

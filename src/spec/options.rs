@@ -37,6 +37,9 @@ const SOURCE_KEYS: &[&str] = &[
     "scan.startup.timestamp-millis",
     "scan.startup.specific-offsets",
     "scan.bounded.mode",
+    "scan.watermark.idle-timeout",
+    "late-records",
+    "late-records.allowed-lateness",
 ];
 const KAFKA_SINK_KEYS: &[&str] = &[
     "connector",
@@ -44,9 +47,10 @@ const KAFKA_SINK_KEYS: &[&str] = &[
     "format",
     "sink.mode",
     "sink.delivery-guarantee",
+    "sink.emit",
 ];
-const PRINT_KEYS: &[&str] = &["connector", "print.mode"];
-const FILE_KEYS: &[&str] = &["connector", "path", "format"];
+const PRINT_KEYS: &[&str] = &["connector", "print.mode", "sink.emit"];
+const FILE_KEYS: &[&str] = &["connector", "path", "format", "sink.emit"];
 
 /// Collects the problems of one table.
 struct Checker<'a> {
@@ -99,6 +103,22 @@ impl<'a> Checker<'a> {
     }
 
     /// An option with a fixed set of values.
+    /// A duration option, as Flink writes them (`'30 s'`, `'1 min'`, `'500 ms'`, `'2h'`; a
+    /// bare number is milliseconds), in milliseconds.
+    fn duration_ms(&mut self, key: &str) -> Option<i64> {
+        let v = self.get(key)?;
+        match parse_flink_duration(v) {
+            Some(ms) => Some(ms),
+            None => {
+                self.problems.push(format!(
+                    "invalid value '{v}' for option '{key}' of table \"{}\" (expected a duration such as '30 s', '1 min' or '500 ms')",
+                    self.table.name
+                ));
+                None
+            }
+        }
+    }
+
     fn choice<T: Copy>(
         &mut self,
         key: &str,
@@ -299,6 +319,33 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
             ));
         }
     }
+    let idle_timeout_ms = c
+        .duration_ms("scan.watermark.idle-timeout")
+        .map(|ms| ms as u64);
+    let late = c.choice(
+        "late-records",
+        Some(false),
+        &[("drop", false), ("update", true)],
+    );
+    let lateness = c.duration_ms("late-records.allowed-lateness");
+    let late_records = match (late, lateness) {
+        (Some(true), Some(lateness_ms)) => LatePolicy::Update { lateness_ms },
+        (Some(true), None) => {
+            c.problems.push(format!(
+                "table \"{}\" has 'late-records' = 'update', which needs 'late-records.allowed-lateness' (how long a window takes late records, e.g. '1 min')",
+                table.name
+            ));
+            LatePolicy::Drop
+        }
+        (_, Some(_)) => {
+            c.problems.push(format!(
+                "table \"{}\" has 'late-records.allowed-lateness' but drops late records: set 'late-records' = 'update'",
+                table.name
+            ));
+            LatePolicy::Drop
+        }
+        _ => LatePolicy::Drop,
+    };
     let spec = SourceSpec {
         name: table.name.clone(),
         schema: table.schema.clone(),
@@ -312,6 +359,8 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         startup: StartupMode::Earliest,
         bounded,
         watermark: None,
+        idle_timeout_ms,
+        late_records,
     };
     let startup = startup.unwrap_or(StartupMode::GroupOffsets);
     c.finish(SourceSpec { startup, ..spec })
@@ -505,7 +554,7 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             (c, SinkConnector::File { path })
         }
         Some("blackhole") => (
-            Checker::new(table, &["connector"], false),
+            Checker::new(table, &["connector", "sink.emit"], false),
             SinkConnector::Blackhole,
         ),
         other => {
@@ -535,17 +584,57 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
     c.problems.extend(key_problems);
     primary_key.sort_unstable();
     primary_key.dedup();
+    let emit = c
+        .choice(
+            "sink.emit",
+            Some(EmitMode::Update),
+            &[
+                ("update", EmitMode::Update),
+                ("on-window-close", EmitMode::OnWindowClose),
+            ],
+        )
+        .unwrap_or_default();
     c.finish(SinkSpec {
         name: table.name.clone(),
         schema: table.schema.clone(),
         primary_key,
         connector,
+        emit,
     })
+}
+
+/// A Flink duration (`30 s`, `1 min`, `500ms`, `2 h`, `1 d`; a bare number is milliseconds)
+/// in milliseconds.
+pub fn parse_flink_duration(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    let per = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "min" | "m" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(per)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flink_durations() {
+        assert_eq!(parse_flink_duration("30 s"), Some(30_000));
+        assert_eq!(parse_flink_duration("1 min"), Some(60_000));
+        assert_eq!(parse_flink_duration("500ms"), Some(500));
+        assert_eq!(parse_flink_duration("250"), Some(250));
+        assert_eq!(parse_flink_duration("2 h"), Some(7_200_000));
+        assert_eq!(parse_flink_duration("soon"), None);
+        assert_eq!(parse_flink_duration("1 week"), None);
+    }
 
     #[test]
     fn specific_offsets() {

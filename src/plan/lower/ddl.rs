@@ -192,7 +192,9 @@ impl Lowerer<'_> {
             }
             let full_scope = Scope::of(full.clone(), vec![table.to_ascii_lowercase()]);
             let (_, column_ty) = self.column(&w.column, None, at(w.span), &full_scope)?;
-            let (_, ty) = self.expr(&w.expr, &full_scope, &mut None)?;
+            let (mut wm, ty) = self.expr(&w.expr, &full_scope, &mut None)?;
+            // Over the decoded row: computed columns by their expressions.
+            wm.replace_columns(&mut |c| exprs.get(c).cloned());
             if column_ty != DataType::Timestamp || ty != DataType::Timestamp {
                 return Err(self.err(
                     at(w.span),
@@ -202,14 +204,15 @@ impl Lowerer<'_> {
                     Some("e.g. WATERMARK FOR ts AS ts - INTERVAL '5' SECOND".into()),
                 ));
             }
-            watermark = Some((w.column.clone(), w.expr.to_string()));
+            watermark = Some((w.column.clone(), w.expr.to_string(), wm));
         }
         if !computed.is_empty() {
             self.computed
                 .push((table.to_ascii_lowercase(), exprs, full));
         }
-        if let Some(w) = watermark {
-            self.watermarks.push((table.to_ascii_lowercase(), w.0, w.1));
+        if let Some((column, text, expr)) = watermark {
+            self.watermarks
+                .push((table.to_ascii_lowercase(), column, text, expr));
         }
         Ok(())
     }

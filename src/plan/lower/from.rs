@@ -135,67 +135,72 @@ impl Lowerer<'_> {
         })
     }
 
+    /// The relation a table or view name reads (a `WITH` name first), and its schema.
+    pub(super) fn named(
+        &mut self,
+        n: &str,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<(Relation, Schema)> {
+        // A WITH name hides a view or table of the same name.
+        let lookup = self
+            .ctes
+            .iter()
+            .rev()
+            .find(|(cte, _)| cte.eq_ignore_ascii_case(n))
+            .map_or(n.to_string(), |(_, view)| view.clone());
+        let (relation, schema) = if let Some(v) = self
+            .views
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(&lookup))
+        {
+            let schema = v.relation.schema().clone();
+            (
+                Relation::Get {
+                    name: v.name.clone(),
+                    schema: schema.clone(),
+                },
+                schema,
+            )
+        } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(n)) {
+            let lname = t.name.to_ascii_lowercase();
+            if !self.read.contains(&lname) {
+                self.read.push(lname.clone());
+            }
+            let get = Relation::Get {
+                name: t.name.clone(),
+                schema: t.schema.clone(),
+            };
+            match self.computed.iter().find(|(table, _, _)| *table == lname) {
+                // Computed columns: the physical ones through a projection.
+                Some((_, exprs, schema)) => (
+                    Relation::Project {
+                        input: Box::new(get),
+                        exprs: exprs.clone(),
+                        schema: schema.clone(),
+                    },
+                    schema.clone(),
+                ),
+                None => (get, t.schema.clone()),
+            }
+        } else {
+            let names = self
+                .tables
+                .iter()
+                .map(|t| t.name.as_str())
+                .chain(self.views.iter().map(|v| v.name.as_str()))
+                .filter(|n| !n.contains('#')); // WITH names out of scope
+            let hint = closest(n, names).map(|c| format!("did you mean \"{c}\"?"));
+            return Err(self.err(span, format!("unknown table or view \"{n}\""), hint));
+        };
+        Ok((relation, schema))
+    }
+
     /// A table, a view or a subquery.
     fn table_factor(&mut self, factor: &TableFactor) -> Result<(Relation, Scope)> {
         match factor {
             TableFactor::Table { name, alias, .. } => {
                 let n = object_name(name);
-                // A WITH name hides a view or table of the same name.
-                let lookup = self
-                    .ctes
-                    .iter()
-                    .rev()
-                    .find(|(cte, _)| cte.eq_ignore_ascii_case(&n))
-                    .map_or(n.clone(), |(_, view)| view.clone());
-                let (relation, schema) = if let Some(v) = self
-                    .views
-                    .iter()
-                    .find(|v| v.name.eq_ignore_ascii_case(&lookup))
-                {
-                    let schema = v.relation.schema().clone();
-                    (
-                        Relation::Get {
-                            name: v.name.clone(),
-                            schema: schema.clone(),
-                        },
-                        schema,
-                    )
-                } else if let Some(t) = self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(&n))
-                {
-                    let lname = t.name.to_ascii_lowercase();
-                    if !self.read.contains(&lname) {
-                        self.read.push(lname.clone());
-                    }
-                    let get = Relation::Get {
-                        name: t.name.clone(),
-                        schema: t.schema.clone(),
-                    };
-                    match self.computed.iter().find(|(table, _, _)| *table == lname) {
-                        // Computed columns: the physical ones through a projection.
-                        Some((_, exprs, schema)) => (
-                            Relation::Project {
-                                input: Box::new(get),
-                                exprs: exprs.clone(),
-                                schema: schema.clone(),
-                            },
-                            schema.clone(),
-                        ),
-                        None => (get, t.schema.clone()),
-                    }
-                } else {
-                    let names = self
-                        .tables
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .chain(self.views.iter().map(|v| v.name.as_str()))
-                        .filter(|n| !n.contains('#')); // WITH names out of scope
-                    let hint = closest(&n, names).map(|c| format!("did you mean \"{c}\"?"));
-                    return Err(self.err(
-                        name.span(),
-                        format!("unknown table or view \"{n}\""),
-                        hint,
-                    ));
-                };
+                let (relation, schema) = self.named(&n, name.span())?;
                 let mut names = vec![n.to_ascii_lowercase()];
                 names.extend(alias.iter().map(|a| a.name.value.to_ascii_lowercase()));
                 // With an alias, the alias is the name a `*` expansion qualifies columns by.
@@ -224,9 +229,18 @@ impl Lowerer<'_> {
                 }
                 Ok(cur)
             }
+            TableFactor::TableFunction { expr, alias } => {
+                let (relation, schema, table) = self.window_function(expr, factor.span())?;
+                let mut names: Vec<String> = alias
+                    .iter()
+                    .map(|a| a.name.value.to_ascii_lowercase())
+                    .collect();
+                names.extend(table);
+                Ok((relation, Scope::of(schema, names)))
+            }
             other => Err(self.err(
                 other.span(),
-                "only tables, views, subqueries and joins of them can be read",
+                "only tables, views, subqueries, window functions (TABLE(TUMBLE(...))) and joins of them can be read",
                 None,
             )),
         }

@@ -150,6 +150,7 @@ impl Lowerer<'_> {
             group_key: (0..width).map(Expr::Column).collect(),
             aggregates: vec![sum(width), sum(width + 1)],
             schema: schema.clone(),
+            expire: None,
         };
         let on_right = Expr::Binary {
             op: if except { BinaryOp::Eq } else { BinaryOp::Gt },
@@ -489,6 +490,7 @@ impl Lowerer<'_> {
             group_key: cx.keys.into_iter().map(|(e, _)| e).collect(),
             aggregates: cx.aggs.into_iter().map(|(a, _, _)| a).collect(),
             schema: Schema::new(cols),
+            expire: None,
         };
         let filtered = match having {
             Some(predicate) => Relation::Filter {
@@ -525,6 +527,7 @@ pub(super) fn distinct(r: Relation) -> Relation {
         aggregates: Vec::new(),
         input: Box::new(r),
         schema,
+        expire: None,
     }
 }
 

@@ -335,5 +335,6 @@ fn counts(right: &Relation, y: usize) -> Relation {
         group_key: Vec::new(),
         aggregates: vec![count(None), count(Some(Expr::Column(y)))],
         schema: Schema::new([("n", DataType::Int), ("non_null", DataType::Int)]),
+        expire: None,
     }
 }

@@ -1,0 +1,462 @@
+//! Event time: watermarks, and the operators that follow them (late rows, window state that
+//! goes, windows written when they close).
+//!
+//! ```text
+//!  source ──► (partition, watermark value, epoch) per partition and epoch
+//!               └─► GROUP BY partition: MAX, MAX (state, checkpointed) ─► broadcast
+//!                     └─► Watermark: at each time, max(previous, min over live partitions)
+//!                           ├─► Window: drop rows at or behind it (less the lateness)
+//!                           ├─► Reduce over windows: retract a window's state once it is past
+//!                           │     (and do not pass the retraction on)
+//!                           └─► sink 'on-window-close': a window's rows once, when it closes
+//! ```
+//!
+//! A watermark `W` means no record with a time at or before `W` is expected any more (Flink's
+//! meaning): a row is late when its time is `<= W` less the allowed lateness, and a window
+//! `[start, end)` is closed once `end - 1 <= W`.
+//!
+//! The watermark at a time `t` is a function of the records of epochs `<= t` and of the epoch
+//! numbers (a partition is idle when its last record's epoch is more than the idle timeout
+//! before `t`), so a replay of journaled epochs computes the same watermarks. Every operator
+//! that follows it decides on a row at time `t` with the watermark *before* `t`, `W(t-)`: the
+//! records of one epoch come as a set, so none of them may be late because of another.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use differential_dataflow::difference::Semigroup;
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
+
+use crate::control::RunControl;
+use crate::data::{DataType, Datum, Row, RowCollection};
+use crate::metrics::Metrics;
+use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr, WatermarkPlan, WindowKind};
+use crate::timestamp::{Diff, Time};
+
+/// Before any record: nothing is known to be complete.
+pub const NONE: i64 = i64::MIN;
+
+/// A table's watermark as every worker sees it: at each time the partitions' statistics
+/// changed, the watermark after that time.
+pub type Watermark<'s> = StreamVec<'s, Time, i64>;
+
+/// The watermark values seen so far, by the time they took effect.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    changes: BTreeMap<Time, i64>,
+    initial: i64,
+}
+
+impl Tracker {
+    /// A tracker whose value before any change is `initial`.
+    pub fn new(initial: i64) -> Self {
+        Tracker {
+            changes: BTreeMap::new(),
+            initial,
+        }
+    }
+
+    /// The watermark became `w` at time `t`.
+    pub fn insert(&mut self, t: Time, w: i64) {
+        let w = w.max(self.at(t));
+        self.changes.insert(t, w);
+    }
+
+    /// The watermark after time `t`.
+    pub fn at(&self, t: Time) -> i64 {
+        self.changes
+            .range(..=t)
+            .next_back()
+            .map_or(self.initial, |(_, w)| *w)
+    }
+
+    /// The watermark before time `t`.
+    pub fn before(&self, t: Time) -> i64 {
+        self.changes
+            .range(..t)
+            .next_back()
+            .map_or(self.initial, |(_, w)| *w)
+    }
+
+    /// Forget what no time at or after `t` will ask for.
+    pub fn forget_before(&mut self, t: Time) {
+        let keep = self.changes.range(..t).next_back().map(|(k, _)| *k);
+        if let Some(k) = keep {
+            self.initial = self.changes[&k];
+            self.changes = self.changes.split_off(&t);
+        }
+    }
+}
+
+/// Whether a window ending at `end` is closed under watermark `w` (`end - 1 <= w`).
+pub fn closed(end: i64, w: i64) -> bool {
+    end.saturating_sub(1) <= w
+}
+
+/// The watermark expression of `plan` as a function of a decoded row (what a source's
+/// [`crate::source::statistics::Statistics`] records).
+pub fn watermark_value(plan: &WatermarkPlan) -> crate::source::statistics::WatermarkValue {
+    let expr = plan.expr.clone();
+    Box::new(move |row: &Row| {
+        match crate::render::scalar::project(std::slice::from_ref(&expr), row).get(0) {
+            Datum::Int(w) => Some(w),
+            _ => None,
+        }
+    })
+}
+
+/// The name under which rendering finds the statistics collection of `table`'s watermark.
+pub fn statistics_name(table: &str) -> String {
+    format!("$watermark:{}", table.to_ascii_lowercase())
+}
+
+/// The `GROUP BY partition` of a watermark's statistics: `MAX(value)`, `MAX(epoch)`.
+pub fn per_partition() -> (Vec<Expr>, Vec<AggregateExpr>) {
+    let max = |c: usize, ty| AggregateExpr {
+        func: AggFunc::Max,
+        arg: Some(Expr::Column(c)),
+        arg_type: ty,
+        distinct: false,
+        strategy: AggStrategy::InsertOnly,
+    };
+    (
+        vec![Expr::Column(0)],
+        vec![max(1, DataType::Timestamp), max(2, DataType::Int)],
+    )
+}
+
+/// The watermark from the per-partition statistics `(partition, value, last epoch)`, on
+/// every worker; `initial` is its value before the first time (a restored run's).
+pub fn watermark<'s>(
+    partitions: RowCollection<'s>,
+    idle_timeout_ms: Option<u64>,
+    initial: i64,
+) -> Watermark<'s> {
+    partitions
+        .inner
+        .broadcast()
+        .unary_frontier::<CapacityContainerBuilder<Vec<i64>>, _, _, _>(
+            Pipeline,
+            "Watermark",
+            move |_, _| {
+                let mut parts: HashMap<i64, (i64, i64)> = HashMap::new();
+                let mut pending: BTreeMap<Time, (Capability<Time>, Vec<(Row, Diff)>)> =
+                    BTreeMap::new();
+                let mut current = initial;
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        for (row, t, d) in data.drain(..) {
+                            pending
+                                .entry(t)
+                                .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()))
+                                .1
+                                .push((row, d));
+                        }
+                    });
+                    let frontier = frontier.frontier();
+                    while let Some(entry) = pending.first_entry() {
+                        let t = *entry.key();
+                        if frontier.less_equal(&t) {
+                            break;
+                        }
+                        let (cap, mut updates) = entry.remove();
+                        // A partition's old statistics go before its new ones come.
+                        updates.sort_by_key(|(_, d)| *d);
+                        for (row, d) in updates {
+                            let v = row.unpack();
+                            let (Datum::Int(p), Datum::Int(w), Datum::Int(e)) = (v[0], v[1], v[2])
+                            else {
+                                continue;
+                            };
+                            if d < 0 {
+                                if parts.get(&p) == Some(&(w, e)) {
+                                    parts.remove(&p);
+                                }
+                            } else {
+                                parts.insert(p, (w, e));
+                            }
+                        }
+                        let live = parts
+                            .values()
+                            .filter(|(_, last)| {
+                                idle_timeout_ms.is_none_or(|idle| {
+                                    (t as i64).saturating_sub(*last) <= idle as i64
+                                })
+                            })
+                            .map(|(w, _)| *w)
+                            .min();
+                        if let Some(w) = live {
+                            current = current.max(w);
+                        }
+                        output.session(&cap).give(current);
+                    }
+                }
+            },
+        )
+}
+
+/// Rows of `time` (column) at or behind the watermark before their time, less `lateness`,
+/// dropped and counted; the rest through `then` (window assignment).
+pub fn drop_late<'s>(
+    rows: RowCollection<'s>,
+    watermark: &Watermark<'s>,
+    time: usize,
+    lateness: i64,
+    count: Option<Arc<RunControl>>,
+    then: impl Fn(&Row, &mut dyn FnMut(Row)) + 'static,
+) -> RowCollection<'s> {
+    rows.inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
+            watermark.clone(),
+            Pipeline,
+            Pipeline,
+            "DropLate",
+            move |_, _| {
+                let mut tracker = Tracker::new(NONE);
+                let mut pending: BTreeMap<Time, (Capability<Time>, Vec<(Row, Diff)>)> =
+                    BTreeMap::new();
+                move |(rows, rows_frontier), (marks, marks_frontier), output| {
+                    marks.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(&t) = cap.least() else { return };
+                        for w in data.drain(..) {
+                            tracker.insert(t, w);
+                        }
+                    });
+                    rows.for_each(|cap, data| {
+                        for (row, t, d) in data.drain(..) {
+                            pending
+                                .entry(t)
+                                .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()))
+                                .1
+                                .push((row, d));
+                        }
+                    });
+                    // Rows of time t wait until every watermark before t is known.
+                    let marks_frontier = marks_frontier.frontier();
+                    while let Some(entry) = pending.first_entry() {
+                        let t = *entry.key();
+                        if marks_frontier.less_than(&t) {
+                            break;
+                        }
+                        let (cap, updates) = entry.remove();
+                        let bound = tracker.before(t).saturating_sub(lateness);
+                        let mut late = 0;
+                        let mut session = output.session(&cap);
+                        for (row, d) in updates {
+                            match row.get(time) {
+                                Datum::Int(ts) if ts <= bound => late += d.max(0) as u64,
+                                _ => then(&row, &mut |r| session.give((r, t, d))),
+                            }
+                        }
+                        if let (true, Some(control)) = (late > 0, &count) {
+                            Metrics::add(&control.metrics.late_records_dropped, late);
+                        }
+                    }
+                    let lowest = rows_frontier.frontier().first().copied();
+                    if let Some(low) = lowest.or(pending.keys().next().copied()) {
+                        tracker.forget_before(low);
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
+/// Each row once per window of `kind` its time (column `time`) is in, with `window_start`,
+/// `window_end` and `window_time` appended; a row whose time is NULL is in none.
+pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row)) + 'static {
+    move |row: &Row, out: &mut dyn FnMut(Row)| {
+        let Datum::Int(ts) = row.get(time) else {
+            return;
+        };
+        kind.windows(ts, |start, end| {
+            let window = [Datum::Int(start), Datum::Int(end), Datum::Int(end - 1)];
+            out(Row::pack(row.iter().chain(window)));
+        });
+    }
+}
+
+/// The state of window groups (`key → accumulated R`, with the group's `window_end` at key
+/// column `end`) retracted once the watermark before a time has passed the window's end by
+/// `lateness`: the updates pass through, and at each time the watermark moves, the totals of
+/// the groups that became final are taken back.
+pub fn expire<'s, R>(
+    updates: VecCollection<'s, Time, Row, R>,
+    watermark: &Watermark<'s>,
+    end: usize,
+    lateness: i64,
+) -> VecCollection<'s, Time, Row, R>
+where
+    R: Semigroup + differential_dataflow::difference::Multiply<Diff, Output = R> + 'static,
+{
+    updates
+        .inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, R)>>, _, _, _, _>(
+            watermark.clone(),
+            Pipeline,
+            Pipeline,
+            "ExpireWindows",
+            move |_, _| {
+                let mut tracker = Tracker::new(NONE);
+                // Accumulated totals per window end, per group.
+                let mut totals: BTreeMap<i64, HashMap<Row, R>> = BTreeMap::new();
+                let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+                move |(input, input_frontier), (marks, marks_frontier), output| {
+                    marks.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(cap) = cap.retain_least(0) else {
+                            return;
+                        };
+                        let t = *cap.time();
+                        for w in data.drain(..) {
+                            tracker.insert(t, w);
+                        }
+                        marks_at.insert(t, cap);
+                    });
+                    input.for_each(|cap, data| {
+                        let mut session = output.session(&cap);
+                        for (key, t, r) in data.drain(..) {
+                            if let Datum::Int(e) = key.get(end) {
+                                let group = totals.entry(e).or_default();
+                                match group.get_mut(&key) {
+                                    Some(total) => total.plus_equals(&r),
+                                    None => {
+                                        group.insert(key.clone(), r.clone());
+                                    }
+                                }
+                                if group.get(&key).is_some_and(|v| v.is_zero()) {
+                                    group.remove(&key);
+                                }
+                            }
+                            session.give((key, t, r));
+                        }
+                    });
+                    // At a time the watermark moved, once every update before it is in: the
+                    // groups final under the watermark before that time go.
+                    let (marks_frontier, input_frontier) =
+                        (marks_frontier.frontier(), input_frontier.frontier());
+                    while let Some(entry) = marks_at.first_entry() {
+                        let t = *entry.key();
+                        if marks_frontier.less_than(&t) || input_frontier.less_than(&t) {
+                            break;
+                        }
+                        let cap = entry.remove();
+                        let bound = tracker.before(t).saturating_sub(lateness);
+                        let keep = totals.split_off(&bound.saturating_add(2));
+                        let gone = std::mem::replace(&mut totals, keep);
+                        let mut session = output.session(&cap);
+                        for (key, total) in gone.into_values().flatten() {
+                            session.give((key, t, total.multiply(&-1)));
+                        }
+                        tracker.forget_before(t);
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
+
+/// Drop the updates at a time `t` of rows whose window (`window_end` in column `end`) was
+/// final under the watermark before `t` (past its end by `lateness`): the retractions
+/// [`expire`] makes when state goes, which are not results.
+pub fn hide_expired<'s>(
+    rows: RowCollection<'s>,
+    watermark: &Watermark<'s>,
+    end: usize,
+    lateness: i64,
+) -> RowCollection<'s> {
+    // Final: `end - 1 + lateness <= W`, i.e. `end <= W - (lateness - 1)`.
+    drop_late(
+        rows,
+        watermark,
+        end,
+        lateness.saturating_sub(1),
+        None,
+        |row, out| out(row.clone()),
+    )
+}
+
+/// A sink's rows written when their window closes: per window (`window_end` in column
+/// `end`), the rows it holds at the time the watermark closes it, each once; updates to a
+/// window already closed are ignored, and nothing is ever retracted.
+pub fn on_window_close<'s>(
+    rows: RowCollection<'s>,
+    watermark: &Watermark<'s>,
+    end: usize,
+) -> RowCollection<'s> {
+    rows.inner
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
+            watermark.clone(),
+            Pipeline,
+            Pipeline,
+            "OnWindowClose",
+            move |_, _| {
+                let mut tracker = Tracker::new(NONE);
+                let mut updates: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
+                let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+                // The rows of open windows, by window end.
+                let mut open: BTreeMap<i64, HashMap<Row, Diff>> = BTreeMap::new();
+                move |(input, input_frontier), (marks, marks_frontier), output| {
+                    marks.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(cap) = cap.retain_least(0) else {
+                            return;
+                        };
+                        let t = *cap.time();
+                        for w in data.drain(..) {
+                            tracker.insert(t, w);
+                        }
+                        marks_at.insert(t, cap);
+                    });
+                    input.for_each(|_, data| {
+                        for (row, t, d) in data.drain(..) {
+                            updates.entry(t).or_default().push((row, d));
+                        }
+                    });
+                    let (marks_frontier, input_frontier) =
+                        (marks_frontier.frontier(), input_frontier.frontier());
+                    // Times whose rows and watermark are complete, in order.
+                    loop {
+                        let next = match (updates.keys().next(), marks_at.keys().next()) {
+                            (Some(a), Some(b)) => *a.min(b),
+                            (Some(a), None) => *a,
+                            (None, Some(b)) => *b,
+                            (None, None) => break,
+                        };
+                        if marks_frontier.less_equal(&next) || input_frontier.less_equal(&next) {
+                            break;
+                        }
+                        let before = tracker.before(next);
+                        for (row, d) in updates.remove(&next).unwrap_or_default() {
+                            let Datum::Int(e) = row.get(end) else {
+                                continue;
+                            };
+                            if closed(e, before) {
+                                continue; // the window was written already
+                            }
+                            let window = open.entry(e).or_default();
+                            let n = window.entry(row).or_insert(0);
+                            *n += d;
+                        }
+                        if let Some(cap) = marks_at.remove(&next) {
+                            let now = tracker.at(next);
+                            let still_open = open.split_off(&now.saturating_add(2));
+                            let closing = std::mem::replace(&mut open, still_open);
+                            let mut session = output.session(&cap);
+                            for (row, n) in closing.into_values().flatten() {
+                                if n > 0 {
+                                    session.give((row, next, n));
+                                }
+                            }
+                        }
+                        tracker.forget_before(next);
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
