@@ -16,7 +16,9 @@ pub mod functions;
 pub mod join;
 pub mod scalar;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use differential_dataflow::{AsCollection, VecCollection};
@@ -52,6 +54,8 @@ pub struct RenderState<'s> {
     watermarks: HashMap<String, (event_time::Watermark<'s>, i64)>,
     /// The watermarks a restored run starts from (lowercase table name).
     pub restored_watermarks: HashMap<String, i64>,
+    /// With checkpoints: each watermark's values by time, for the checkpoint to record.
+    pub watermark_history: Vec<(String, crate::resume::WatermarkHistory)>,
 }
 
 impl<'s> RenderState<'s> {
@@ -66,6 +70,7 @@ impl<'s> RenderState<'s> {
             join_sides: HashMap::new(),
             watermarks: HashMap::new(),
             restored_watermarks: HashMap::new(),
+            watermark_history: Vec::new(),
         }
     }
 
@@ -129,7 +134,12 @@ pub fn render_program<'s>(
             .get(&table)
             .copied()
             .unwrap_or(event_time::NONE);
-        let watermark = event_time::watermark(partitions, plan.idle_timeout_ms, initial);
+        let history = state.checkpointing.is_some().then(|| {
+            let h = Rc::new(RefCell::new(crate::timestamp::Tracker::new(initial)));
+            state.watermark_history.push((table.clone(), h.clone()));
+            h
+        });
+        let watermark = event_time::watermark(partitions, plan.idle_timeout_ms, initial, history);
         let lateness = program
             .sources
             .iter()

@@ -103,3 +103,7 @@ impl<T: Copy + Ord> PositionLog<T> {
         self.reported
     }
 }
+
+/// A watermark's values by the time they took effect, as a worker computed them: rendering
+/// records them, a checkpoint reads the value at its epoch.
+pub type WatermarkHistory = std::rc::Rc<std::cell::RefCell<crate::timestamp::Tracker>>;

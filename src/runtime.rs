@@ -282,8 +282,12 @@ pub fn build_dataflow<'s>(
     }
     let mut state = RenderState::new(scope, control.clone());
     state.checkpointing = checkpointing.clone();
+    if let Some(m) = recovery.and_then(|r| r.manifest.as_ref()) {
+        state.restored_watermarks = m.watermarks.clone().into_iter().collect();
+    }
     let outputs = render_program(program, env, &mut state)?;
     parts.traces = state.traces;
+    parts.watermarks = state.watermark_history;
     let state_progress = state.progress;
     let mut durable = Vec::new();
     // When the only sink is transactional and a single worker reads every partition, each

@@ -25,6 +25,8 @@
 //! worker), so they read as wall-clock times and workers' epochs line up. Bindings are plain
 //! data (serde) so a checkpoint can persist them and a restart can re-form the same epochs.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A dataflow time: an epoch number (milliseconds since the Unix epoch at the epoch's tick).
@@ -114,6 +116,55 @@ pub fn format_instant(ms: u64) -> String {
     {
         Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         None => ms.to_string(),
+    }
+}
+
+/// A value that changes over time and never goes back (a watermark), by the time each
+/// change took effect.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    changes: BTreeMap<Time, i64>,
+    initial: i64,
+}
+
+impl Tracker {
+    /// A tracker whose value before any change is `initial`.
+    pub fn new(initial: i64) -> Self {
+        Tracker {
+            changes: BTreeMap::new(),
+            initial,
+        }
+    }
+
+    /// The watermark became `w` at time `t`.
+    pub fn insert(&mut self, t: Time, w: i64) {
+        let w = w.max(self.at(t));
+        self.changes.insert(t, w);
+    }
+
+    /// The watermark after time `t`.
+    pub fn at(&self, t: Time) -> i64 {
+        self.changes
+            .range(..=t)
+            .next_back()
+            .map_or(self.initial, |(_, w)| *w)
+    }
+
+    /// The watermark before time `t`.
+    pub fn before(&self, t: Time) -> i64 {
+        self.changes
+            .range(..t)
+            .next_back()
+            .map_or(self.initial, |(_, w)| *w)
+    }
+
+    /// Forget what no time at or after `t` will ask for.
+    pub fn forget_before(&mut self, t: Time) {
+        let keep = self.changes.range(..t).next_back().map(|(k, _)| *k);
+        if let Some(k) = keep {
+            self.initial = self.changes[&k];
+            self.changes = self.changes.split_off(&t);
+        }
     }
 }
 

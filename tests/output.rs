@@ -57,6 +57,17 @@ fn inputs(case: &Path, tables: &[String]) -> HashMap<String, Vec<Vec<String>>> {
         .collect()
 }
 
+/// A record's partition (`@N record`, else 0) and its text.
+fn partition_of(record: &str) -> (i32, &str) {
+    match record.strip_prefix('@') {
+        Some(rest) => {
+            let (p, r) = rest.split_once(' ').expect("@partition record");
+            (p.parse::<i32>().expect("a partition number"), r)
+        }
+        None => (0, record),
+    }
+}
+
 /// Run the case; the changes each sink received, as the `.out` text.
 fn run(case: &Path) -> String {
     let name = case.file_name().unwrap().to_string_lossy().into_owned();
@@ -106,6 +117,19 @@ fn run(case: &Path) -> String {
                 }
                 (handles, probe)
             });
+            // As the Kafka source does: every partition holds the watermark back until it
+            // has records.
+            for (_, table, _, watermark) in handles.iter_mut() {
+                if let Some((stats, _)) = watermark.as_mut() {
+                    let partitions: std::collections::BTreeSet<i32> = inputs[table.as_str()]
+                        .iter()
+                        .flatten()
+                        .map(|r| partition_of(r).0)
+                        .collect();
+                    let partitions: Vec<i32> = partitions.into_iter().collect();
+                    stats.announce(&partitions, time_of(0));
+                }
+            }
             for epoch in 0..epochs {
                 let (now, next) = (time_of(epoch), time_of(epoch + 1));
                 for (decoder, table, handle, watermark) in handles.iter_mut() {
@@ -115,13 +139,7 @@ fn run(case: &Path) -> String {
                         .unwrap_or_default();
                     let mut partitions = std::collections::BTreeSet::new();
                     for (offset, record) in records.iter().enumerate() {
-                        let (partition, record) = match record.strip_prefix('@') {
-                            Some(rest) => {
-                                let (p, r) = rest.split_once(' ').expect("@partition record");
-                                (p.parse::<i32>().expect("a partition number"), r)
-                            }
-                            None => (0, record.as_str()),
-                        };
+                        let (partition, record) = partition_of(record);
                         partitions.insert(partition);
                         let mut rows = Vec::new();
                         let rec = RecordRef {

@@ -609,25 +609,6 @@ fn every_reduction_plan_restores_exactly() {
     );
 }
 
-/// The rows a file sink's changelog adds up to, each as its columns' values joined by spaces;
-/// every row must end with multiplicity one.
-fn final_rows(path: &Path, columns: &[&str]) -> BTreeSet<String> {
-    let mut rows: BTreeMap<String, i64> = BTreeMap::new();
-    for line in file_lines(path) {
-        let text: Vec<String> = columns
-            .iter()
-            .map(|c| match &line[*c] {
-                serde_json::Value::String(s) => s.clone(),
-                v => v.to_string(),
-            })
-            .collect();
-        *rows.entry(text.join(" ")).or_default() += if line["op"] == "+" { 1 } else { -1 };
-    }
-    rows.retain(|_, n| *n != 0);
-    assert!(rows.values().all(|n| *n == 1), "{rows:?}");
-    rows.into_keys().collect()
-}
-
 /// A stream-stream join (orders ⋈ payments) through the broker, in two runs with a checkpoint
 /// between them at different worker counts: the upsert topic (a LEFT JOIN of two `GROUP BY`
 /// views, keyed by order) and the file of matched pairs (an inner join whose arrangements are
@@ -775,4 +756,112 @@ fn stream_stream_join_is_exact_across_restarts() {
     got_pairs.retain(|_, n| *n != 0);
     assert!(!want_pairs.is_empty());
     assert_eq!(got_pairs, want_pairs);
+}
+
+/// Windows across `kill -9`: a tumbling count per key and second of event time over four
+/// partitions, written on window close to one file and as it grows to another, while records
+/// are produced and the job is killed and restarted. Every window's row is written on close
+/// exactly once with the count of a crash-free batch computation; the growing file adds up to
+/// the same rows (the retractions of window state that goes are never written).
+#[test]
+fn windows_are_exact_across_kill_9() {
+    let (input, group) = (unique("win-in"), unique("win-group"));
+    let (closed, growing) = (
+        temp_path("win-closed.jsonl"),
+        temp_path("win-growing.jsonl"),
+    );
+    let b = bootstrap();
+    let sql = format!(
+        "CREATE TABLE events (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+           WITH ('connector' = 'kafka', 'topic' = '{input}', 'properties.bootstrap.servers' = '{b}',
+           'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+         CREATE TABLE closed (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}', 'sink.emit' = 'on-window-close');
+         CREATE TABLE growing (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         CREATE VIEW counts AS SELECT k, window_start, window_end, COUNT(*) AS n
+           FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+           GROUP BY k, window_start, window_end;
+         INSERT INTO closed SELECT * FROM counts;
+         INSERT INTO growing SELECT * FROM counts;",
+        closed.display(),
+        growing.display()
+    );
+    let file = sql_file("windows", &sql);
+    let ckpt = checkpoint_dir();
+    produce(&input, 4, &[]);
+    // Each partition's event times only grow, so no record is late; windows close as the
+    // slowest partition moves on.
+    let base: i64 = 1_767_225_600_000;
+    let (batches, per_batch) = (30u64, 800u64);
+    let record = move |n: u64| {
+        let json = format!(r#"{{"k":"k{}","ts":{}}}"#, n % 7, base + n as i64 * 5);
+        ((n % 4) as i32, json.into_bytes())
+    };
+    let producer_topic = input.clone();
+    let producer = std::thread::spawn(move || {
+        for batch in 0..batches {
+            let records: Vec<(i32, Vec<u8>)> = (batch * per_batch..(batch + 1) * per_batch)
+                .map(record)
+                .collect();
+            produce(&producer_topic, 4, &records);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // One late-coming record per partition far ahead closes every window before it.
+        let flush: Vec<(i32, Vec<u8>)> = (0..4)
+            .map(|p| {
+                let json = format!(r#"{{"k":"flush","ts":{}}}"#, base + 10_000_000);
+                (p, json.into_bytes())
+            })
+            .collect();
+        produce(&producer_topic, 4, &flush);
+    });
+    let mut expected: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for n in 0..batches * per_batch {
+        let ts = base + n as i64 * 5;
+        *expected
+            .entry((format!("k{}", n % 7), ts - ts.rem_euclid(1000)))
+            .or_default() += 1;
+    }
+    let mut rng = StdRng::seed_from_u64(5);
+    for _ in 0..3 {
+        let job = Job::start(&file, &ckpt, 2);
+        std::thread::sleep(Duration::from_millis(rng.random_range(800..2500)));
+        job.crash();
+    }
+    let job = Job::start(&file, &ckpt, 2);
+    producer.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while file_lines(&closed).len() < expected.len() {
+        assert!(
+            Instant::now() < deadline,
+            "closed windows: {} of {}",
+            file_lines(&closed).len(),
+            expected.len()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    job.stop();
+
+    let fmt = |ms: i64| ddflow::data::format_timestamp(ms);
+    let want: BTreeSet<String> = expected
+        .iter()
+        .map(|((k, start), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + 1000)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for line in file_lines(&closed) {
+        assert_eq!(line["op"], "+", "on-window-close retracts nothing: {line}");
+        let row = format!(
+            "{} {} {} {}",
+            line["k"].as_str().unwrap(),
+            line["window_start"].as_str().unwrap(),
+            line["window_end"].as_str().unwrap(),
+            line["n"]
+        );
+        assert!(seen.insert(row.clone()), "window written twice: {row}");
+    }
+    assert_eq!(seen, want, "closed windows");
+    let mut grown = final_rows(&growing, &["k", "window_start", "window_end", "n"]);
+    grown.retain(|r| !r.starts_with("flush "));
+    assert_eq!(grown, want, "growing windows");
 }

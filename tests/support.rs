@@ -263,3 +263,22 @@ pub fn round_robin_ends(count: u64, partitions: i32) -> Vec<Option<i64>> {
         })
         .collect()
 }
+
+/// The rows a file sink's changelog adds up to, each as its columns' values joined by spaces;
+/// every row must end with multiplicity one.
+pub fn final_rows(path: &std::path::Path, columns: &[&str]) -> std::collections::BTreeSet<String> {
+    let mut rows: BTreeMap<String, i64> = BTreeMap::new();
+    for line in file_lines(path) {
+        let text: Vec<String> = columns
+            .iter()
+            .map(|c| match &line[*c] {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .collect();
+        *rows.entry(text.join(" ")).or_default() += if line["op"] == "+" { 1 } else { -1 };
+    }
+    rows.retain(|_, n| *n != 0);
+    assert!(rows.values().all(|n| *n == 1), "{rows:?}");
+    rows.into_keys().collect()
+}

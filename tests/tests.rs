@@ -5,6 +5,8 @@
 mod bad_input;
 /// The benchmark harness on small inputs.
 mod bench;
+/// Watermarks and windows through the broker against a batch computation.
+mod event_time;
 /// Every tests/sql case and every dataflows/*.sql through the planner.
 mod golden;
 /// End to end through the broker: exact outputs, exact committed offsets, workers, epochs.

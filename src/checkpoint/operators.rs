@@ -53,6 +53,8 @@ pub struct LocalParts {
     pub sources: Vec<(String, Rc<RefCell<BindingLog>>)>,
     /// `(sink, progress)` of this worker's sinks.
     pub sinks: Vec<(String, Rc<dyn SinkProgress>)>,
+    /// `(table, watermark by time)` of the watermarks windows read.
+    pub watermarks: Vec<(String, crate::resume::WatermarkHistory)>,
 }
 
 /// One worker's part of a checkpoint, sent to worker 0.
@@ -70,6 +72,9 @@ pub struct Report {
     pub sinks: Vec<(String, SinkState)>,
     /// The latest epoch this worker's sources closed.
     pub latest: Time,
+    /// `(table, watermark at the epoch)`.
+    #[serde(default)]
+    pub watermarks: Vec<(String, i64)>,
 }
 
 /// Directory name of a final checkpoint until its epoch is known.
@@ -362,6 +367,20 @@ fn describe(
         .iter()
         .map(|(name, p)| (name.clone(), p.position(epoch)))
         .collect();
+    // The epoch's output is durable, so every watermark up to it has been computed; later
+    // checkpoints ask only for later ones.
+    let watermarks = parts
+        .watermarks
+        .iter()
+        .map(|(table, history)| {
+            let mut h = history.borrow_mut();
+            let w = h.at(epoch.unwrap_or(Time::MAX));
+            if let Some(c) = epoch {
+                h.forget_before(c);
+            }
+            (table.clone(), w)
+        })
+        .collect();
     Report {
         epoch,
         peers,
@@ -369,6 +388,7 @@ fn describe(
         sources,
         sinks,
         latest,
+        watermarks,
     }
 }
 
@@ -406,11 +426,19 @@ fn commit(
         shards: Vec::new(),
         sources: last.as_ref().map(|m| m.sources.clone()).unwrap_or_default(),
         sinks: last.as_ref().map(|m| m.sinks.clone()).unwrap_or_default(),
+        watermarks: last
+            .as_ref()
+            .map(|m| m.watermarks.clone())
+            .unwrap_or_default(),
     };
     for report in reports {
         manifest.shards.extend(report.shards);
         for (table, offsets) in report.sources {
             merge_offsets(manifest.sources.entry(table).or_default(), offsets);
+        }
+        for (table, w) in report.watermarks {
+            let slot = manifest.watermarks.entry(table).or_insert(w);
+            *slot = (*slot).max(w);
         }
         for (sink, state) in report.sinks {
             let slot = manifest.sinks.entry(sink).or_insert(SinkState::Stateless);

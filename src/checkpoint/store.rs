@@ -36,6 +36,10 @@ pub struct Manifest {
     pub sources: BTreeMap<String, Vec<(i32, i64)>>,
     /// Per sink, how far its durable output reached at `epoch`.
     pub sinks: BTreeMap<String, SinkState>,
+    /// Per table with a watermark that a window reads (lowercase), its watermark at `epoch`:
+    /// a restored run goes on from it, as the watermark never goes back.
+    #[serde(default)]
+    pub watermarks: BTreeMap<String, i64>,
 }
 
 /// One state file.

@@ -21,7 +21,9 @@
 //! that follows it decides on a row at time `t` with the watermark *before* `t`, `W(t-)`: the
 //! records of one epoch come as a set, so none of them may be late because of another.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use differential_dataflow::difference::Semigroup;
@@ -37,7 +39,7 @@ use crate::control::RunControl;
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::metrics::Metrics;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr, WatermarkPlan, WindowKind};
-use crate::timestamp::{Diff, Time};
+use crate::timestamp::{Diff, Time, Tracker};
 
 /// Before any record: nothing is known to be complete.
 pub const NONE: i64 = i64::MIN;
@@ -45,54 +47,6 @@ pub const NONE: i64 = i64::MIN;
 /// A table's watermark as every worker sees it: at each time the partitions' statistics
 /// changed, the watermark after that time.
 pub type Watermark<'s> = StreamVec<'s, Time, i64>;
-
-/// The watermark values seen so far, by the time they took effect.
-#[derive(Debug, Clone)]
-pub struct Tracker {
-    changes: BTreeMap<Time, i64>,
-    initial: i64,
-}
-
-impl Tracker {
-    /// A tracker whose value before any change is `initial`.
-    pub fn new(initial: i64) -> Self {
-        Tracker {
-            changes: BTreeMap::new(),
-            initial,
-        }
-    }
-
-    /// The watermark became `w` at time `t`.
-    pub fn insert(&mut self, t: Time, w: i64) {
-        let w = w.max(self.at(t));
-        self.changes.insert(t, w);
-    }
-
-    /// The watermark after time `t`.
-    pub fn at(&self, t: Time) -> i64 {
-        self.changes
-            .range(..=t)
-            .next_back()
-            .map_or(self.initial, |(_, w)| *w)
-    }
-
-    /// The watermark before time `t`.
-    pub fn before(&self, t: Time) -> i64 {
-        self.changes
-            .range(..t)
-            .next_back()
-            .map_or(self.initial, |(_, w)| *w)
-    }
-
-    /// Forget what no time at or after `t` will ask for.
-    pub fn forget_before(&mut self, t: Time) {
-        let keep = self.changes.range(..t).next_back().map(|(k, _)| *k);
-        if let Some(k) = keep {
-            self.initial = self.changes[&k];
-            self.changes = self.changes.split_off(&t);
-        }
-    }
-}
 
 /// Whether a window ending at `end` is closed under watermark `w` (`end - 1 <= w`).
 pub fn closed(end: i64, w: i64) -> bool {
@@ -137,6 +91,7 @@ pub fn watermark<'s>(
     partitions: RowCollection<'s>,
     idle_timeout_ms: Option<u64>,
     initial: i64,
+    history: Option<Rc<RefCell<Tracker>>>,
 ) -> Watermark<'s> {
     partitions
         .inner
@@ -194,6 +149,10 @@ pub fn watermark<'s>(
                         if let Some(w) = live {
                             current = current.max(w);
                         }
+                        if let Some(h) = &history {
+                            h.borrow_mut().insert(t, current);
+                        }
+                        tracing::debug!(time = t, watermark = current, partitions = ?parts, "watermark");
                         output.session(&cap).give(current);
                     }
                 }
@@ -254,12 +213,21 @@ pub fn drop_late<'s>(
                                 _ => then(&row, &mut |r| session.give((r, t, d))),
                             }
                         }
+                        if late > 0 {
+                            tracing::debug!(time = t, bound, late, "late records dropped");
+                        }
                         if let (true, Some(control)) = (late > 0, &count) {
                             Metrics::add(&control.metrics.late_records_dropped, late);
                         }
                     }
+                    // Rows still waiting are behind the input frontier: keep what they ask.
+                    let waiting = pending.keys().next().copied();
                     let lowest = rows_frontier.frontier().first().copied();
-                    if let Some(low) = lowest.or(pending.keys().next().copied()) {
+                    let low = match (waiting, lowest) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if let Some(low) = low {
                         tracker.forget_before(low);
                     }
                 }

@@ -15,7 +15,8 @@ pub type WatermarkValue = Box<dyn Fn(&Row) -> Option<i64>>;
 #[derive(Default)]
 pub struct Statistics {
     value: Option<WatermarkValue>,
-    pending: BTreeMap<(Time, i32), i64>,
+    /// Per `(time, partition)`: the largest value and the epoch to report it for.
+    pending: BTreeMap<(Time, i32), (i64, Time)>,
 }
 
 impl Statistics {
@@ -37,8 +38,8 @@ impl Statistics {
     pub fn observe(&mut self, partition: i32, time: Time, row: &Row) {
         let Some(value) = &self.value else { return };
         if let Some(w) = value(row) {
-            let best = self.pending.entry((time, partition)).or_insert(w);
-            *best = (*best).max(w);
+            let best = self.pending.entry((time, partition)).or_insert((w, time));
+            best.0 = best.0.max(w);
         }
     }
 
@@ -46,7 +47,19 @@ impl Statistics {
     pub fn finish(&mut self, partitions: &[i32], time: Time) {
         if self.value.is_some() {
             for p in partitions {
-                self.pending.insert((time, *p), i64::MAX);
+                self.pending.insert((time, *p), (i64::MAX, time));
+            }
+        }
+    }
+
+    /// At the start of a run: each of `partitions` holds the watermark back until it has
+    /// records (or is idle), as in Flink, so a partition read later than the others does not
+    /// find its records late. Reported at time 0, as of epoch `epoch` (for the idle timeout).
+    /// A restored run's state already holds them.
+    pub fn announce(&mut self, partitions: &[i32], epoch: Time) {
+        if self.value.is_some() {
+            for p in partitions {
+                self.pending.insert((0, *p), (i64::MIN, epoch));
             }
         }
     }
@@ -56,8 +69,12 @@ impl Statistics {
         let later = self.pending.split_off(&(frontier, i32::MIN));
         std::mem::replace(&mut self.pending, later)
             .into_iter()
-            .map(|((t, p), w)| {
-                let row = Row::pack([Datum::Int(p.into()), Datum::Int(w), Datum::Int(t as i64)]);
+            .map(|((t, p), (w, epoch))| {
+                let row = Row::pack([
+                    Datum::Int(p.into()),
+                    Datum::Int(w),
+                    Datum::Int(epoch as i64),
+                ]);
                 (row, t)
             })
             .collect()

@@ -1,0 +1,180 @@
+//! Event time through the broker: watermarks over out-of-order partitions read by several
+//! workers, every window kind, both emit modes, against a batch computation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::support::*;
+
+/// Milliseconds the records of a partition run behind its newest one, at most: the
+/// `WATERMARK` delay, so no record is ever late.
+const DISORDER_MS: i64 = 2000;
+
+/// Out-of-order records over three partitions (each up to [`DISORDER_MS`] behind its
+/// partition's newest), produced in batches while a two-worker job runs, so partitions and
+/// workers move through epochs at different paces. Tumbling and hopping counts written on
+/// window close, and cumulating sums written as they grow, equal a batch computation: every
+/// window once, complete, nothing retracted on close.
+#[test]
+fn windows_over_out_of_order_partitions_match_batch() {
+    let (input, group) = (unique("et-in"), unique("et-group"));
+    let (tumble, hop, cumulate) = (
+        temp_path("et-tumble.jsonl"),
+        temp_path("et-hop.jsonl"),
+        temp_path("et-cumulate.jsonl"),
+    );
+    let b = bootstrap();
+    let sql = format!(
+        "CREATE TABLE events (k STRING, v BIGINT, ts TIMESTAMP(3),
+             WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+           WITH ('connector' = 'kafka', 'topic' = '{input}', 'properties.bootstrap.servers' = '{b}',
+           'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+         CREATE TABLE tumble (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}', 'sink.emit' = 'on-window-close');
+         CREATE TABLE hop (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}', 'sink.emit' = 'on-window-close');
+         CREATE TABLE cumulate (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), s BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         INSERT INTO tumble SELECT k, window_start, window_end, COUNT(*)
+           FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+           GROUP BY k, window_start, window_end;
+         INSERT INTO hop SELECT k, window_start, window_end, COUNT(*)
+           FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '0.5' SECOND, INTERVAL '2' SECOND))
+           GROUP BY k, window_start, window_end;
+         INSERT INTO cumulate SELECT k, window_start, window_end, SUM(v)
+           FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '0.5' SECOND, INTERVAL '2' SECOND))
+           GROUP BY k, window_start, window_end;",
+        tumble.display(),
+        hop.display(),
+        cumulate.display()
+    );
+    let file = sql_file("event_time", &sql);
+    produce(&input, 3, &[]);
+
+    // Record i of partition p is at about base + 3i ms, up to DISORDER_MS earlier.
+    let base: i64 = 1_767_225_600_000;
+    let mut rng = StdRng::seed_from_u64(12);
+    let (batches, per_batch) = (20usize, 450usize);
+    let events: Vec<(i32, String, i64, i64)> = (0..batches * per_batch)
+        .map(|i| {
+            let ts = base + 3 * i as i64 - rng.random_range(0..DISORDER_MS);
+            let k = format!("k{}", rng.random_range(0..5));
+            ((i % 3) as i32, k, rng.random_range(-20..100), ts)
+        })
+        .collect();
+    let json = |(p, k, v, ts): &(i32, String, i64, i64)| {
+        (
+            *p,
+            format!(r#"{{"k":"{k}","v":{v},"ts":{ts}}}"#).into_bytes(),
+        )
+    };
+    let batch_records: Vec<Vec<(i32, Vec<u8>)>> = events
+        .chunks(per_batch)
+        .map(|c| c.iter().map(json).collect())
+        .collect();
+
+    let mut job = ddflow_command(&["run", file.to_str().unwrap(), "-w", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ddflow");
+    let topic = input.clone();
+    let producer = std::thread::spawn(move || {
+        for records in batch_records {
+            produce(&topic, 3, &records);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        // One record per partition far ahead closes every window before it.
+        let flush: Vec<(i32, Vec<u8>)> = (0..3)
+            .map(|p| {
+                let json = format!(r#"{{"k":"flush","v":0,"ts":{}}}"#, base + 10_000_000);
+                (p, json.into_bytes())
+            })
+            .collect();
+        produce(&topic, 3, &flush);
+    });
+
+    // The batch computation.
+    let fmt = ddflow::data::format_timestamp;
+    let mut want_tumble: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    let mut want_hop: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    let mut want_cumulate: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
+    for (_, k, v, ts) in &events {
+        *want_tumble
+            .entry((k.clone(), ts - ts.rem_euclid(1000)))
+            .or_default() += 1;
+        let last = ts - ts.rem_euclid(500);
+        for start in (last - 1500..=last).step_by(500) {
+            *want_hop.entry((k.clone(), start)).or_default() += 1;
+        }
+        let start = ts - ts.rem_euclid(2000);
+        for end in (start + 500..=start + 2000).step_by(500) {
+            if *ts < end {
+                *want_cumulate.entry((k.clone(), start, end)).or_default() += v;
+            }
+        }
+    }
+    let rows = |m: &BTreeMap<(String, i64), i64>, size: i64| -> BTreeSet<String> {
+        m.iter()
+            .map(|((k, s), n)| format!("{k} {} {} {n}", fmt(*s), fmt(s + size)))
+            .collect()
+    };
+    let (want_tumble, want_hop) = (rows(&want_tumble, 1000), rows(&want_hop, 2000));
+    let want_cumulate: BTreeSet<String> = want_cumulate
+        .iter()
+        .map(|((k, s, e), v)| format!("{k} {} {} {v}", fmt(*s), fmt(*e)))
+        .collect();
+
+    producer.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file_lines(&tumble).len() < want_tumble.len() || file_lines(&hop).len() < want_hop.len() {
+        assert!(
+            Instant::now() < deadline,
+            "closed windows: tumble {} of {}, hop {} of {}",
+            file_lines(&tumble).len(),
+            want_tumble.len(),
+            file_lines(&hop).len(),
+            want_hop.len()
+        );
+        if let Some(status) = job.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("ddflow exited ({status}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pid = job.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = job.wait_with_output().unwrap();
+    assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+
+    let closed = |path: &std::path::Path| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        for line in file_lines(path) {
+            assert_eq!(line["op"], "+", "on-window-close retracts nothing: {line}");
+            let row = format!(
+                "{} {} {} {}",
+                line["k"].as_str().unwrap(),
+                line["window_start"].as_str().unwrap(),
+                line["window_end"].as_str().unwrap(),
+                line["n"]
+            );
+            assert!(seen.insert(row.clone()), "window written twice: {row}");
+        }
+        seen.retain(|r| !r.starts_with("flush "));
+        seen
+    };
+    assert_eq!(closed(&tumble), want_tumble, "tumbling windows");
+    assert_eq!(closed(&hop), want_hop, "hopping windows");
+    let mut grown = final_rows(&cumulate, &["k", "window_start", "window_end", "s"]);
+    grown.retain(|r| !r.starts_with("flush "));
+    assert_eq!(grown, want_cumulate, "cumulating windows");
+}
