@@ -5,7 +5,7 @@
 //! keys to where it comes from. A window's `window_end` closes (and its state may go) under the
 //! watermark of the table its time column comes from.
 
-use crate::plan::ir::{AggStrategy, Expire, Expr, Program, Relation, View};
+use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, View};
 
 /// The source table whose `WATERMARK` column (`rowtime`, per table) column `col` of `r` is.
 pub fn time_attribute(
@@ -70,6 +70,31 @@ pub fn time_attribute(
             Some(Expr::Column(c)) => time_attribute(input, *c, views, rowtimes),
             _ => None,
         },
+        // A joined row's window end is final only if both sides' rows of that window are: an
+        // inner join whose key equates the window ends of both sides, on one watermark.
+        Relation::Join {
+            left,
+            right,
+            kind: JoinKind::Inner,
+            left_key,
+            right_key,
+            ..
+        } => {
+            let width = left.schema().len();
+            let own = if col < width {
+                window_end(left, col, views)
+            } else {
+                window_end(right, col - width, views)
+            }?;
+            let both = left_key.iter().zip(right_key).any(|pair| match pair {
+                (Expr::Column(a), Expr::Column(b)) => {
+                    window_end(left, *a, views).as_ref() == Some(&own)
+                        && window_end(right, *b, views).as_ref() == Some(&own)
+                }
+                _ => false,
+            });
+            both.then_some(own)
+        }
         Relation::Join { .. } | Relation::Union { .. } => None,
     }
 }
@@ -107,6 +132,31 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
             Some(Expr::Column(c)) => window_end(input, *c, views),
             _ => None,
         },
+        // A joined row's window end is final only if both sides' rows of that window are: an
+        // inner join whose key equates the window ends of both sides, on one watermark.
+        Relation::Join {
+            left,
+            right,
+            kind: JoinKind::Inner,
+            left_key,
+            right_key,
+            ..
+        } => {
+            let width = left.schema().len();
+            let own = if col < width {
+                window_end(left, col, views)
+            } else {
+                window_end(right, col - width, views)
+            }?;
+            let both = left_key.iter().zip(right_key).any(|pair| match pair {
+                (Expr::Column(a), Expr::Column(b)) => {
+                    window_end(left, *a, views).as_ref() == Some(&own)
+                        && window_end(right, *b, views).as_ref() == Some(&own)
+                }
+                _ => false,
+            });
+            both.then_some(own)
+        }
         Relation::Join { .. } | Relation::Union { .. } => None,
     }
 }
