@@ -230,6 +230,11 @@ pub struct GenArgs {
     /// Also set each record's Kafka key to its word.
     #[arg(long)]
     pub keyed: bool,
+    /// With `--shape json`: `ts` is event time at this many records per second from
+    /// 2026-01-01 (20 minutes of a 50k rec/s stream is `--event-rate 50000 --count 60000000`),
+    /// not the produce time.
+    #[arg(long, value_name = "RECORDS_PER_SECOND")]
+    pub event_rate: Option<u64>,
 }
 
 /// Run the parsed command line.
@@ -309,6 +314,7 @@ fn gen(args: GenArgs) -> Result<()> {
         },
         seed: args.seed,
         keyed: args.keyed,
+        event_rate: args.event_rate,
         create_topic: true,
     };
     let report = loadgen::generate(&spec, &AtomicBool::new(false))?;

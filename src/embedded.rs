@@ -79,6 +79,7 @@ impl EmbeddedBroker {
                     },
                     seed: 42 + i as u64,
                     keyed: false,
+                    event_rate: None,
                     create_topic: false,
                 };
                 let stop = stop.clone();

@@ -31,7 +31,8 @@ pub enum KeyDist {
 pub enum Shape {
     /// The word itself (for `'format' = 'raw'`).
     Word,
-    /// `{"user": word, "amount": number, "region": name, "ts": produce-time-ms}`.
+    /// `{"user": word, "amount": number, "region": name, "ts": ms}`: the produce time, or
+    /// with [`LoadSpec::event_rate`] the event time of a stream of that many records a second.
     Json,
 }
 
@@ -58,9 +59,16 @@ pub struct LoadSpec {
     pub seed: u64,
     /// Also set the Kafka record key to the word.
     pub keyed: bool,
+    /// JSON `ts` as event time: record `i` at [`EVENT_TIME_START`] + `i / event_rate` seconds,
+    /// whatever the produce rate (a long stretch of event time, compressed); `None`: the
+    /// produce time.
+    pub event_rate: Option<u64>,
     /// Create the topic first when it does not exist.
     pub create_topic: bool,
 }
+
+/// The event time of the first record with [`LoadSpec::event_rate`]: 2026-01-01T00:00:00Z.
+pub const EVENT_TIME_START: i64 = 1_767_225_600_000;
 
 /// What a load-generation job did.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +180,10 @@ pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
             Shape::Word => w.clone(),
             Shape::Json => {
                 let amount = keys.amount();
-                let ts = crate::timestamp::now_ms();
+                let ts = match spec.event_rate {
+                    Some(r) => EVENT_TIME_START + (i as u128 * 1000 / r.max(1) as u128) as i64,
+                    None => crate::timestamp::now_ms() as i64,
+                };
                 format!(
                     r#"{{"user":"{w}","amount":{amount},"region":"{}","ts":{ts}}}"#,
                     REGIONS[(k % 5) as usize]

@@ -78,6 +78,7 @@ impl<'a> Context<'a> {
             shape,
             seed: self.settings.seed,
             keyed: false,
+            event_rate: None,
             create_topic: true,
         };
         let report = loadgen::generate(&spec, &AtomicBool::new(false))?;
