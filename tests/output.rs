@@ -245,3 +245,133 @@ fn output_cases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The watermark rule against an oracle, on random out-of-order input: per seed, three
+/// partitions' records over eight epochs, each record up to 3 s behind its partition's clock
+/// (the `WATERMARK` allows 1 s, so some are late). The oracle applies the documented rule: a
+/// partition's watermark is its largest `ts` less 1 s so far; the table's is the least over
+/// the partitions (each holding it back from the start), never going back; a record is late
+/// when its `ts` is at or behind the table's watermark after the previous epoch. The
+/// on-window-close sink must write each window of the records not late once, with their count,
+/// and the update-mode sink must add up to the same rows.
+#[test]
+fn windows_follow_the_watermark_rule_on_random_input() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::collections::BTreeSet;
+
+    let dir = std::env::temp_dir().join(format!("ddflow-wm-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = dir.join("wm.sql");
+    std::fs::write(
+        &case,
+        "CREATE TABLE t (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+           WITH ('connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'b:9092', 'format' = 'json');
+         CREATE TABLE closed (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'print', 'sink.emit' = 'on-window-close');
+         CREATE TABLE grow (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'print');
+         CREATE VIEW counts AS SELECT k, window_start, window_end, COUNT(*) AS n
+           FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND))
+           GROUP BY k, window_start, window_end;
+         INSERT INTO closed SELECT * FROM counts;
+         INSERT INTO grow SELECT * FROM counts;",
+    )
+    .unwrap();
+    let fmt = ddflow::data::format_timestamp;
+    let base: i64 = 1_767_225_600_000;
+    for seed in 0..12u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut clock = [base; 3];
+        // Per epoch, (partition, key, ts).
+        let epochs: Vec<Vec<(i32, String, i64)>> = (0..8)
+            .map(|_| {
+                let mut records = Vec::new();
+                for p in 0..3i32 {
+                    for _ in 0..rng.random_range(0..6) {
+                        clock[p as usize] += rng.random_range(0..1500);
+                        let ts = clock[p as usize] - rng.random_range(0..3000);
+                        records.push((p, format!("k{}", rng.random_range(0..3)), ts));
+                    }
+                }
+                records
+            })
+            .collect();
+        let text: Vec<String> = epochs
+            .iter()
+            .map(|records| {
+                records
+                    .iter()
+                    .map(|(p, k, ts)| format!("@{p} {{\"k\":\"{k}\",\"ts\":{ts}}}\n"))
+                    .collect::<String>()
+            })
+            .collect();
+        std::fs::write(dir.join("wm.t.jsonl"), text.join("--\n")).unwrap();
+
+        // The oracle.
+        let present: BTreeSet<i32> = epochs.iter().flatten().map(|r| r.0).collect();
+        let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut watermark = i64::MIN;
+        let mut want: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        for records in &epochs {
+            for (p, k, ts) in records {
+                if *ts > watermark {
+                    let start = ts - ts.rem_euclid(2000);
+                    *want.entry((k.clone(), start)).or_default() += 1;
+                }
+                let h = highest.entry(*p).or_insert(i64::MIN);
+                *h = (*h).max(ts - 1000);
+            }
+            let least = present
+                .iter()
+                .map(|p| highest.get(p).copied().unwrap_or(i64::MIN))
+                .min()
+                .unwrap_or(i64::MIN);
+            watermark = watermark.max(least);
+        }
+        let want: BTreeSet<String> = want
+            .iter()
+            .map(|((k, s), n)| {
+                format!(
+                    r#"{{"k":"{k}","window_start":"{}","window_end":"{}","n":{n}}}"#,
+                    fmt(*s),
+                    fmt(s + 2000)
+                )
+            })
+            .collect();
+
+        // What the sinks received.
+        let out = run(&case);
+        let mut sink = "";
+        let mut closed: Vec<String> = Vec::new();
+        let mut grown: BTreeMap<String, i64> = BTreeMap::new();
+        for line in out.lines() {
+            if let Some(header) = line.strip_suffix(':') {
+                sink = header.split(' ').next().unwrap();
+                continue;
+            }
+            let (sign, row) = line.trim().split_once(' ').expect("a change line");
+            let d = if sign == "+" { 1 } else { -1 };
+            match sink {
+                "closed" => {
+                    assert_eq!(sign, "+", "seed {seed}: on-window-close retracted {row}");
+                    closed.push(row.to_string());
+                }
+                "grow" => *grown.entry(row.to_string()).or_default() += d,
+                other => panic!("seed {seed}: unexpected output {other}: {line}"),
+            }
+        }
+        let closed_set: BTreeSet<String> = closed.iter().cloned().collect();
+        assert_eq!(
+            closed.len(),
+            closed_set.len(),
+            "seed {seed}: a window written twice"
+        );
+        assert_eq!(closed_set, want, "seed {seed}: closed windows\n{out}");
+        grown.retain(|_, d| *d != 0);
+        assert!(grown.values().all(|d| *d == 1), "seed {seed}: {grown:?}");
+        let grown: BTreeSet<String> = grown.into_keys().collect();
+        assert_eq!(grown, want, "seed {seed}: update-mode windows");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
