@@ -883,6 +883,15 @@ impl Lowerer<'_> {
                 Some("use a time column of the data instead (event time), e.g. a TIMESTAMP field or METADATA FROM 'timestamp'".into()),
             ));
         }
+        if let Some(hint) = legacy_group_window(&name) {
+            return Err(self.err(
+                span,
+                format!(
+                    "{upper}() is Flink's legacy group window syntax, which ddflow does not take"
+                ),
+                Some(hint),
+            ));
+        }
         let def = functions::lookup(&name);
         if def.is_none() && name != "mod" {
             let hint = closest(
@@ -1278,6 +1287,20 @@ pub(super) fn castable(from: DataType, to: DataType) -> bool {
             | (DataType::Int | DataType::Decimal(..), DataType::Decimal(..))
             | (DataType::Decimal(..), DataType::Float)
     )
+}
+
+/// For Flink's legacy group window functions (`GROUP BY TUMBLE(ts, INTERVAL ...)`,
+/// `TUMBLE_START(...)`, `SESSION(...)`, ...), what to write instead.
+fn legacy_group_window(name: &str) -> Option<String> {
+    let (kind, _) = name.split_once('_').unwrap_or((name, ""));
+    let tvf = "FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) ... GROUP BY window_start, window_end, ..., and select window_start or window_end";
+    match kind {
+        "session" => Some(
+            "SESSION windows are not supported yet; the window table functions TUMBLE, HOP and CUMULATE are".into(),
+        ),
+        "tumble" | "hop" => Some(format!("write the window table function (as Flink recommends): {tvf}")),
+        _ => None,
+    }
 }
 
 /// `... OVER (...)`: not yet (window functions and `ROW_NUMBER` top-N come with event time).
