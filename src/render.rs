@@ -135,7 +135,8 @@ pub fn render_program<'s>(
             .copied()
             .unwrap_or(event_time::NONE);
         let history = state.checkpointing.is_some().then(|| {
-            let h = Rc::new(RefCell::new(crate::timestamp::Tracker::new(initial)));
+            let h: crate::resume::WatermarkHistory =
+                Rc::new(RefCell::new(crate::timestamp::Tracker::new(initial)));
             state.watermark_history.push((table.clone(), h.clone()));
             h
         });

@@ -157,18 +157,7 @@ fn windows_over_out_of_order_partitions_match_batch() {
     assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
 
     let closed = |path: &std::path::Path| -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        for line in file_lines(path) {
-            assert_eq!(line["op"], "+", "on-window-close retracts nothing: {line}");
-            let row = format!(
-                "{} {} {} {}",
-                line["k"].as_str().unwrap(),
-                line["window_start"].as_str().unwrap(),
-                line["window_end"].as_str().unwrap(),
-                line["n"]
-            );
-            assert!(seen.insert(row.clone()), "window written twice: {row}");
-        }
+        let mut seen = closed_window_rows(path, "n");
         seen.retain(|r| !r.starts_with("flush "));
         seen
     };

@@ -282,3 +282,24 @@ pub fn final_rows(path: &std::path::Path, columns: &[&str]) -> std::collections:
     assert!(rows.values().all(|n| *n == 1), "{rows:?}");
     rows.into_keys().collect()
 }
+
+/// The rows an on-window-close file sink wrote, each as `k window_start window_end <count>`
+/// (the count in column `count`); every line must be an insertion, and no row written twice.
+pub fn closed_window_rows(
+    path: &std::path::Path,
+    count: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for line in file_lines(path) {
+        assert_eq!(line["op"], "+", "on-window-close retracts nothing: {line}");
+        let row = format!(
+            "{} {} {} {}",
+            line["k"].as_str().unwrap(),
+            line["window_start"].as_str().unwrap(),
+            line["window_end"].as_str().unwrap(),
+            line[count]
+        );
+        assert!(seen.insert(row.clone()), "window written twice: {row}");
+    }
+    seen
+}

@@ -70,31 +70,6 @@ pub fn time_attribute(
             Some(Expr::Column(c)) => time_attribute(input, *c, views, rowtimes),
             _ => None,
         },
-        // A joined row's window end is final only if both sides' rows of that window are: an
-        // inner join whose key equates the window ends of both sides, on one watermark.
-        Relation::Join {
-            left,
-            right,
-            kind: JoinKind::Inner,
-            left_key,
-            right_key,
-            ..
-        } => {
-            let width = left.schema().len();
-            let own = if col < width {
-                window_end(left, col, views)
-            } else {
-                window_end(right, col - width, views)
-            }?;
-            let both = left_key.iter().zip(right_key).any(|pair| match pair {
-                (Expr::Column(a), Expr::Column(b)) => {
-                    window_end(left, *a, views).as_ref() == Some(&own)
-                        && window_end(right, *b, views).as_ref() == Some(&own)
-                }
-                _ => false,
-            });
-            both.then_some(own)
-        }
         Relation::Join { .. } | Relation::Union { .. } => None,
     }
 }

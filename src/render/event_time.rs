@@ -21,9 +21,7 @@
 //! that follows it decides on a row at time `t` with the watermark *before* `t`, `W(t-)`: the
 //! records of one epoch come as a set, so none of them may be late because of another.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use differential_dataflow::difference::Semigroup;
@@ -91,7 +89,7 @@ pub fn watermark<'s>(
     partitions: RowCollection<'s>,
     idle_timeout_ms: Option<u64>,
     initial: i64,
-    history: Option<Rc<RefCell<Tracker>>>,
+    history: Option<crate::resume::WatermarkHistory>,
 ) -> Watermark<'s> {
     partitions
         .inner
@@ -223,11 +221,7 @@ pub fn drop_late<'s>(
                     // Rows still waiting are behind the input frontier: keep what they ask.
                     let waiting = pending.keys().next().copied();
                     let lowest = rows_frontier.frontier().first().copied();
-                    let low = match (waiting, lowest) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    if let Some(low) = low {
+                    if let Some(low) = waiting.into_iter().chain(lowest).min() {
                         tracker.forget_before(low);
                     }
                 }

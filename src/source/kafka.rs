@@ -128,10 +128,8 @@ pub fn render_kafka_source<'s>(
             let mut next_tick = Instant::now() + interval;
             let mut opened = Instant::now();
             let mut batch = Vec::new();
-            if let Some(r) = reader.as_mut() {
-                if recovery.epoch == 0 {
-                    r.statistics.announce(&r.partitions.clone(), epoch);
-                }
+            if let (Some(r), 0) = (reader.as_mut(), recovery.epoch) {
+                r.statistics.announce(&r.partitions, epoch);
             }
             if let (Some(c), Some(r)) = (cap.as_mut(), reader.as_ref()) {
                 c.downgrade(&r.replay_frontier(epoch));
