@@ -59,7 +59,9 @@ fn parts(program: &Program) -> (Expr, Vec<Expr>, Vec<AggregateExpr>) {
                 reduce = Some((group_key.clone(), aggregates.clone()));
                 stack.push(input);
             }
-            Relation::Project { input, .. } | Relation::Window { input, .. } => stack.push(input),
+            Relation::Project { input, .. }
+            | Relation::Window { input, .. }
+            | Relation::TopN { input, .. } => stack.push(input),
             Relation::Join { left, right, .. } => stack.extend([&**left, &**right]),
             Relation::Union { inputs, .. } => stack.extend(inputs),
             Relation::Get { .. } => {}

@@ -15,6 +15,7 @@ pub mod event_time;
 pub mod functions;
 pub mod join;
 pub mod scalar;
+pub mod top_n;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -360,6 +361,60 @@ fn render_relation<'s>(
                 collection: join::render_join(left_arranged, right_arranged, &spec),
                 stateful: true,
                 skip_errors: left_skips && right_skips,
+            }
+        }
+        Relation::TopN {
+            input,
+            partition_key,
+            order,
+            limit,
+            strategy,
+            expire,
+            ..
+        } => {
+            let input_schema = input.schema();
+            let input = render_relation(input, env, state, label)?;
+            let checked: Vec<Expr> = partition_key
+                .iter()
+                .chain(order.iter().map(|o| &o.expr))
+                .filter(|e| e.can_fail())
+                .cloned()
+                .collect();
+            let input = checked_rows(input, checked, label, input_schema, state);
+            let limit = limit.ok_or_else(|| Error::Internal("a top-N without a limit".into()))?;
+            let spec = top_n::TopNSpec {
+                partition_key,
+                order,
+                limit,
+                strategy: *strategy,
+            };
+            // A window's partitions go once final; the output's window_end is the input's.
+            let expiry = match expire {
+                Some(e) => Some((state.watermark(&e.watermark)?.0, e.key, e.lateness_ms)),
+                None => None,
+            };
+            let end_column = expire
+                .as_ref()
+                .and_then(|e| match partition_key.get(e.key) {
+                    Some(Expr::Column(c)) => Some(*c),
+                    _ => None,
+                });
+            let mut hooks = StateHooks {
+                keep: state.checkpointing.is_some() && !input.stateful,
+                state,
+            };
+            let collection =
+                top_n::render_top_n(input.collection, &spec, expiry.clone(), &mut hooks);
+            let collection = match (&expiry, end_column) {
+                (Some((watermark, _, lateness)), Some(end)) => {
+                    event_time::hide_expired(collection, watermark, end, *lateness)
+                }
+                _ => collection,
+            };
+            Rendered {
+                collection,
+                stateful: true,
+                skip_errors: input.skip_errors,
             }
         }
         Relation::Union { inputs, .. } => {

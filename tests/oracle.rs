@@ -29,9 +29,19 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE j4 (a STRING, b BIGINT, c STRING, d BIGINT) WITH ('connector' = 'print');
   CREATE TABLE j2 (a STRING, n BIGINT) WITH ('connector' = 'print');
   CREATE TABLE j3 (a STRING, b BIGINT, c BIGINT) WITH ('connector' = 'print');
-  CREATE TABLE j5 (k STRING, a BIGINT, b BIGINT, c BIGINT) WITH ('connector' = 'print');";
+  CREATE TABLE j5 (k STRING, a BIGINT, b BIGINT, c BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 6] = [
+const QUERIES: [&str; 10] = [
+    // Top-N over an insert-only input (only the best rows kept), duplicates and NULLs ranked.
+    "INSERT INTO tn SELECT k, v, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t) WHERE rn <= 2;",
+    "INSERT INTO tn SELECT * FROM (SELECT k, v, ROW_NUMBER() OVER (ORDER BY v NULLS FIRST, k DESC) AS rn FROM t) WHERE rn <= 3;",
+    // Top-N over retractions (the hierarchical plan): a global one and one per partition.
+    "CREATE VIEW c AS SELECT k, COUNT(*) AS n, MAX(v) AS hi FROM t GROUP BY k;
+     INSERT INTO tn4 SELECT * FROM (SELECT k, n, hi, ROW_NUMBER() OVER (ORDER BY n DESC, hi) AS rn FROM c) WHERE rn <= 2;",
+    "CREATE VIEW c AS SELECT k, v, COUNT(*) AS n FROM t GROUP BY k, v;
+     INSERT INTO tn4 SELECT k, v, n, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n DESC) AS rn FROM c) WHERE rn <= 2;",
     // Every aggregate over an insert-only input, NULLs included.
     "INSERT INTO out1 SELECT k, COUNT(*) AS n, SUM(v) AS s, MIN(v) AS lo, MAX(v) AS hi,
        COUNT(DISTINCT v) AS d, AVG(v) AS a, COUNT(v) AS nv
@@ -53,7 +63,10 @@ const QUERIES: [&str; 6] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 24] = [
+const JOIN_QUERIES: [&str; 25] = [
+    // A top-N over an outer join, which retracts (the hierarchical plan), dedup to one row.
+    "CREATE VIEW p AS SELECT t.k AS k, t.v AS v, u.w AS w FROM t LEFT JOIN u ON t.k = u.k;
+     INSERT INTO tn4 SELECT k, v, w, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY w DESC NULLS LAST, v) AS rn FROM p) WHERE rn = 1;",
     "INSERT INTO j2 SELECT k, v FROM t INTERSECT SELECT k, w FROM u;",
     "INSERT INTO j2 SELECT k, v FROM t EXCEPT SELECT k, w FROM u;",
     // Scalar subqueries, decorrelated into left joins: correlated aggregates (COUNT over no
@@ -359,6 +372,55 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                         r.extend([Value::Int(start), Value::Int(end), Value::Int(end - 1)]);
                         *out.entry(r).or_insert(0) += n;
                     });
+                }
+            }
+        }
+        // Each partition's rows, sorted by the order (NULL least, unless placed), then by
+        // their bytes; the first `limit`, numbered.
+        Relation::TopN {
+            input,
+            partition_key,
+            order,
+            limit,
+            ..
+        } => {
+            let mut partitions: BTreeMap<Vec<Value>, Vec<Vec<Value>>> = BTreeMap::new();
+            for (row, n) in evaluate(input, env) {
+                assert!(n > 0, "a multiset has no negative rows");
+                let key: Vec<Value> = partition_key.iter().map(|e| ev(e, &row)).collect();
+                partitions
+                    .entry(key)
+                    .or_default()
+                    .extend(std::iter::repeat_n(row, n as usize));
+            }
+            let bytes = |r: &[Value]| Row::pack(r.iter().map(Value::datum));
+            for rows in partitions.values_mut() {
+                rows.sort_by(|a, b| {
+                    for o in order {
+                        let (x, y) = (ev(&o.expr, a), ev(&o.expr, b));
+                        let nulls = if o.nulls_first {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        };
+                        let c = match (x == Value::Null, y == Value::Null) {
+                            (true, true) => std::cmp::Ordering::Equal,
+                            (true, false) => nulls,
+                            (false, true) => nulls.reverse(),
+                            _ if o.descending => y.cmp(&x),
+                            _ => x.cmp(&y),
+                        };
+                        if c.is_ne() {
+                            return c;
+                        }
+                    }
+                    bytes(a).cmp(&bytes(b))
+                });
+                let limit = limit.expect("planned with a limit") as usize;
+                for (i, row) in rows.iter().take(limit).enumerate() {
+                    let mut r = row.clone();
+                    r.push(Value::Int(i as i64 + 1));
+                    *out.entry(r).or_insert(0) += 1;
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! keys to where it comes from. A window's `window_end` closes (and its state may go) under the
 //! watermark of the table its time column comes from.
 
-use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, View};
+use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, TopNStrategy, View};
 
 /// The source table whose `WATERMARK` column (`rowtime`, per table) column `col` of `r` is.
 pub fn time_attribute(
@@ -70,7 +70,11 @@ pub fn time_attribute(
             Some(Expr::Column(c)) => time_attribute(input, *c, views, rowtimes),
             _ => None,
         },
-        Relation::Join { .. } | Relation::Union { .. } => None,
+        // A top-N passes its input's columns on (Flink keeps their time attributes).
+        Relation::TopN { input, schema, .. } if col + 1 < schema.len() => {
+            time_attribute(input, col, views, rowtimes)
+        }
+        Relation::Join { .. } | Relation::Union { .. } | Relation::TopN { .. } => None,
     }
 }
 
@@ -107,6 +111,20 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
             Some(Expr::Column(c)) => window_end(input, *c, views),
             _ => None,
         },
+        // A window's rows are ranked within it only if the window is part of the partition;
+        // then they are final when it is.
+        Relation::TopN {
+            input,
+            partition_key,
+            schema,
+            ..
+        } if col + 1 < schema.len() => {
+            let own = window_end(input, col, views)?;
+            partition_key
+                .iter()
+                .any(|k| matches!(k, Expr::Column(c) if window_end(input, *c, views).as_ref() == Some(&own)))
+                .then_some(own)
+        }
         // A joined row's window end is final only if both sides' rows of that window are: an
         // inner join whose key equates the window ends of both sides, on one watermark.
         Relation::Join {
@@ -132,7 +150,7 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
             });
             both.then_some(own)
         }
-        Relation::Join { .. } | Relation::Union { .. } => None,
+        Relation::Join { .. } | Relation::Union { .. } | Relation::TopN { .. } => None,
     }
 }
 
@@ -173,6 +191,19 @@ fn mark(r: &mut Relation, views: &[View], lateness: &[(String, i64)]) {
             mark(right, views, lateness);
         }
         Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| mark(i, views, lateness)),
+        // Only the insert-only top-N keeps its state per partition in one arrangement.
+        Relation::TopN {
+            input,
+            partition_key,
+            strategy,
+            expire,
+            ..
+        } => {
+            mark(input, views, lateness);
+            if *strategy == TopNStrategy::InsertOnly {
+                *expire = expiry(input, partition_key, views, lateness);
+            }
+        }
         Relation::Reduce {
             input,
             group_key,
@@ -187,26 +218,34 @@ fn mark(r: &mut Relation, views: &[View], lateness: &[(String, i64)]) {
                     AggStrategy::Accumulable | AggStrategy::InsertOnly
                 )
             });
-            if !accumulable {
-                return;
-            }
-            let end = group_key.iter().enumerate().find_map(|(i, k)| match k {
-                Expr::Column(c) => window_end(input, *c, views).map(|t| (i, t)),
-                _ => None,
-            });
-            if let Some((key, table)) = end {
-                let lateness_ms = lateness
-                    .iter()
-                    .find(|(t, _)| *t == table)
-                    .map_or(0, |(_, l)| *l);
-                *expire = Some(Expire {
-                    key,
-                    watermark: table,
-                    lateness_ms,
-                });
+            if accumulable {
+                *expire = expiry(input, group_key, views, lateness);
             }
         }
     }
+}
+
+/// When the state of a group keyed by `key` (over `input`) can go: when a key column is a
+/// window's end, once that window is final.
+fn expiry(
+    input: &Relation,
+    key: &[Expr],
+    views: &[View],
+    lateness: &[(String, i64)],
+) -> Option<Expire> {
+    let (key, table) = key.iter().enumerate().find_map(|(i, k)| match k {
+        Expr::Column(c) => window_end(input, *c, views).map(|t| (i, t)),
+        _ => None,
+    })?;
+    let lateness_ms = lateness
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map_or(0, |(_, l)| *l);
+    Some(Expire {
+        key,
+        watermark: table,
+        lateness_ms,
+    })
 }
 
 /// The tables some window reads the watermark of.
@@ -216,7 +255,8 @@ pub fn watermarked_tables(program: &Program) -> Vec<String> {
             Relation::Get { .. } => {}
             Relation::Filter { input, .. }
             | Relation::Project { input, .. }
-            | Relation::Reduce { input, .. } => walk(input, out),
+            | Relation::Reduce { input, .. }
+            | Relation::TopN { input, .. } => walk(input, out),
             Relation::Window {
                 input, watermark, ..
             } => {

@@ -229,6 +229,48 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             relation(out, left, depth + 1);
             relation(out, right, depth + 1);
         }
+        Relation::TopN {
+            input,
+            partition_key,
+            order,
+            limit,
+            strategy,
+            expire,
+            ..
+        } => {
+            let keys: Vec<String> = partition_key
+                .iter()
+                .map(|e| expr(e, input.schema()))
+                .collect();
+            let order: Vec<String> = order
+                .iter()
+                .map(|o| {
+                    let dir = if o.descending { "DESC" } else { "ASC" };
+                    let nulls = if o.nulls_first { "FIRST" } else { "LAST" };
+                    format!("{} {dir} NULLS {nulls}", expr(&o.expr, input.schema()))
+                })
+                .collect();
+            let how = match strategy {
+                TopNStrategy::InsertOnly => "insert-only",
+                TopNStrategy::Hierarchical => "hierarchical",
+            };
+            let limit = limit.map_or("?".into(), |l| l.to_string());
+            let expiry = expire.as_ref().map_or(String::new(), |e| {
+                format!(
+                    " expire=(when watermark({}) passes {} + {}ms)",
+                    e.watermark,
+                    keys.get(e.key).map_or("?", String::as_str),
+                    e.lateness_ms,
+                )
+            });
+            let _ = writeln!(
+                out,
+                "{pad}TopN partition=({}) order=({}) limit={limit} [{how}]{expiry}",
+                keys.join(", "),
+                order.join(", "),
+            );
+            relation(out, input, depth + 1);
+        }
         Relation::Union { inputs, .. } => {
             let _ = writeln!(out, "{pad}Union all");
             for i in inputs {

@@ -363,6 +363,54 @@ pub enum Relation {
         /// Output schema: the input's columns, then the three window columns.
         schema: Schema,
     },
+    /// `ROW_NUMBER() OVER (PARTITION BY k ORDER BY o)` filtered to `rownum <= limit` (top-N;
+    /// deduplication is top-1): per partition, its first `limit` rows in the order, each with
+    /// its row number appended. Rows equal in the order are ranked by their bytes, so the
+    /// result is deterministic. A row counted `n` times is `n` rows.
+    TopN {
+        /// Input relation.
+        input: Box<Relation>,
+        /// `PARTITION BY` expressions over the input row (none: one partition).
+        partition_key: Vec<Expr>,
+        /// `ORDER BY` keys over the input row, most significant first.
+        order: Vec<OrderKey>,
+        /// How many rows per partition; `None` until the query's filter on the row number is
+        /// found (planning refuses a top-N without one).
+        limit: Option<u64>,
+        /// Output schema: the input's columns, then the row number (BIGINT).
+        schema: Schema,
+        /// How it is computed: chosen by [`crate::plan::reduce`] once the whole program is
+        /// known.
+        strategy: TopNStrategy,
+        /// When a partition is a window: when its state goes.
+        #[serde(default)]
+        expire: Option<Expire>,
+    },
+}
+
+/// One `ORDER BY` key of a top-N.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderKey {
+    /// The value ordered by.
+    pub expr: Expr,
+    /// `DESC`.
+    pub descending: bool,
+    /// Where NULLs go: first for `ASC` and last for `DESC` unless written (as in Flink, NULL
+    /// is the least value).
+    pub nulls_first: bool,
+}
+
+/// How a top-N is computed. Both give the same rows; they differ in the state they keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TopNStrategy {
+    /// Over an input that only inserts: a row that falls out of its partition's first `limit`
+    /// can never come back, so only those rows are kept, carried in the difference of one
+    /// key-only arrangement (state per partition is bounded by `limit`).
+    InsertOnly,
+    /// Over an input that retracts: every row is kept, and the first `limit` are found by
+    /// a tree of reductions over hash buckets of the rows, so a change re-reads
+    /// O(`limit` × 16 × levels) rows, never the whole partition.
+    Hierarchical,
 }
 
 /// How a window table function groups times into windows; all in milliseconds.
@@ -507,6 +555,30 @@ impl Relation {
             }
             Relation::Union { inputs, .. } => inputs.iter().for_each(|i| i.visit_exprs(f)),
             Relation::Window { input, .. } => input.visit_exprs(f),
+            Relation::TopN {
+                input,
+                partition_key,
+                order,
+                ..
+            } => {
+                partition_key.iter().for_each(|e| e.visit(f));
+                order.iter().for_each(|o| o.expr.visit(f));
+                input.visit_exprs(f);
+            }
+        }
+    }
+
+    /// The relations this one reads directly.
+    pub fn inputs(&self) -> Vec<&Relation> {
+        match self {
+            Relation::Get { .. } => Vec::new(),
+            Relation::Filter { input, .. }
+            | Relation::Project { input, .. }
+            | Relation::Reduce { input, .. }
+            | Relation::Window { input, .. }
+            | Relation::TopN { input, .. } => vec![input],
+            Relation::Join { left, right, .. } => vec![left, right],
+            Relation::Union { inputs, .. } => inputs.iter().collect(),
         }
     }
 
@@ -518,7 +590,8 @@ impl Relation {
             | Relation::Reduce { schema, .. }
             | Relation::Join { schema, .. }
             | Relation::Union { schema, .. }
-            | Relation::Window { schema, .. } => schema,
+            | Relation::Window { schema, .. }
+            | Relation::TopN { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }
     }

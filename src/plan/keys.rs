@@ -24,6 +24,19 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             .map(|k| exprs.iter().position(|e| keeps(e, *k)))
             .collect(),
         Relation::Reduce { group_key, .. } => Some((0..group_key.len()).collect()),
+        // Within a partition, each row number is one row.
+        Relation::TopN {
+            partition_key,
+            schema,
+            ..
+        } => partition_key
+            .iter()
+            .map(|e| match e {
+                Expr::Column(c) => Some(*c),
+                _ => None,
+            })
+            .chain([Some(schema.len() - 1)])
+            .collect(),
         // Two inputs may hold equal rows.
         Relation::Union { .. } => None,
         // A row is in several windows: its key with the window's bounds.

@@ -30,6 +30,7 @@ mod query;
 mod scalar;
 mod scalar_subquery;
 mod subquery;
+mod top_n;
 mod window;
 use ddl::check_upsert_key;
 use from::Scope;
@@ -77,6 +78,7 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
             Statement::CreateView(cv) => {
                 let name = object_name(&cv.name);
                 let relation = l.query(&cv.query)?;
+                l.check_row_numbers(&relation, true, st)?;
                 l.check_new_name(&name, cv.name.span())?;
                 l.views.push(View { name, relation });
             }
@@ -267,9 +269,15 @@ impl<'a> Lowerer<'a> {
                 on_close,
             });
         }
+        // Views whose row numbers only their readers bound were inlined into them.
+        let views = self.views.clone();
         let mut program = Program {
             sources,
-            views: self.views,
+            views: self
+                .views
+                .into_iter()
+                .filter(|v| !top_n::unresolved(&v.relation, &views))
+                .collect(),
             sinks,
             watermarks: Vec::new(),
             settings: self.settings,

@@ -219,6 +219,42 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             };
             (relation, map)
         }
+        Relation::TopN {
+            input,
+            mut partition_key,
+            mut order,
+            limit,
+            schema,
+            strategy,
+            expire,
+        } => {
+            // The input keeps what is read above and what the partition and order read; the
+            // row number is always kept.
+            let iw = input.schema().len();
+            let mut need: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < iw).collect();
+            for e in partition_key.iter().chain(order.iter().map(|o| &o.expr)) {
+                e.visit_columns(&mut |c| {
+                    need.insert(c);
+                });
+            }
+            let (inner, m) = needing(*input, &need);
+            let inner = narrow(inner, &m, &need);
+            let mut map = exact(iw, &need);
+            partition_key.iter_mut().for_each(|e| remap(e, &map));
+            order.iter_mut().for_each(|o| remap(&mut o.expr, &map));
+            map.push(Some(need.len()));
+            let keep: Vec<usize> = need.iter().copied().chain([iw]).collect();
+            let relation = Relation::TopN {
+                input: Box::new(inner),
+                partition_key,
+                order,
+                limit,
+                schema: pick(&schema, &keep),
+                strategy,
+                expire,
+            };
+            (relation, map)
+        }
         Relation::Union { inputs, schema } => {
             let inputs = inputs
                 .into_iter()

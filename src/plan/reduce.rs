@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use crate::plan::ir::{AggFunc, AggStrategy, JoinKind, Program, Relation};
+use crate::plan::ir::{AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy};
 
 /// Set the strategy of every aggregate in `program`.
 pub fn choose(program: &mut Program) {
@@ -63,6 +63,17 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             let r = plan_relation(right, views);
             l && r && matches!(kind, JoinKind::Inner | JoinKind::Semi)
         }
+        // A row falls out of the first N when a better one comes.
+        Relation::TopN {
+            input, strategy, ..
+        } => {
+            *strategy = if plan_relation(input, views) {
+                TopNStrategy::InsertOnly
+            } else {
+                TopNStrategy::Hierarchical
+            };
+            false
+        }
         Relation::Union { inputs, .. } => {
             // Every input is planned (no short circuit).
             let only: Vec<bool> = inputs.iter_mut().map(|i| plan_relation(i, views)).collect();
@@ -86,7 +97,8 @@ mod tests {
                 Relation::Get { .. } => {}
                 Relation::Filter { input, .. }
                 | Relation::Project { input, .. }
-                | Relation::Window { input, .. } => walk(input, out),
+                | Relation::Window { input, .. }
+                | Relation::TopN { input, .. } => walk(input, out),
                 Relation::Reduce {
                     input, aggregates, ..
                 } => {

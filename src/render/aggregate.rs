@@ -366,10 +366,10 @@ fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
 }
 
 /// Updates merged per epoch, by data.
-type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
+pub(crate) type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
 
 /// Add `r` to the update of `d` in `table`.
-fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: R) {
+pub(crate) fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: R) {
     match table.get_mut(&d) {
         Some(sum) => sum.plus_equals(&r),
         None => {
@@ -382,7 +382,7 @@ fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: R) {
 /// place), merging equal data per epoch on this worker, before the exchange. An epoch's updates leave once the input frontier passes it (or
 /// its table reaches [`PRE_AGGREGATE_LIMIT`]). The collection is the same; only its physical
 /// form is smaller.
-fn pre_aggregate<'s, D, R>(
+pub(crate) fn pre_aggregate<'s, D, R>(
     input: RowCollection<'s>,
     name: &str,
     mut map: impl FnMut(&Row, Diff, &mut Table<D, R>) + 'static,

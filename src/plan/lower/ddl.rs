@@ -349,6 +349,7 @@ impl Lowerer<'_> {
             ));
         }
         let relation = self.query(query)?;
+        self.check_row_numbers(&relation, false, ins)?;
         let got = relation.schema().clone();
         if got.len() != table.schema.len() {
             return Err(self.err(

@@ -1303,13 +1303,13 @@ fn legacy_group_window(name: &str) -> Option<String> {
     }
 }
 
-/// `... OVER (...)`: not yet (window functions and `ROW_NUMBER` top-N come with event time).
+/// `... OVER (...)` other than a `ROW_NUMBER()` select item (see `top_n`): not yet.
 pub(super) fn over_not_supported(l: &Lowerer<'_>, span: sqlparser::tokenizer::Span) -> Error {
     l.err(
         span,
         "OVER windows are not supported yet",
         Some(
-            "aggregate with GROUP BY; ROW_NUMBER() top-N and OVER windows are still to come".into(),
+            "aggregate with GROUP BY; for top-N, select ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rownum as a whole item and filter rownum <= N in the query over it".into(),
         ),
     )
 }

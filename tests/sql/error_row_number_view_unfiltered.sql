@@ -1,0 +1,5 @@
+-- error: 5:1: ROW_NUMBER() needs a filter on it (rownum <= N, or = 1) in the query that reads it
+CREATE TABLE bids (auction BIGINT, price BIGINT) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = 'b:9092', 'format' = 'json');
+CREATE TABLE out1 (auction BIGINT, price BIGINT, n BIGINT) WITH ('connector' = 'print');
+CREATE VIEW ranked AS SELECT auction, price, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rn FROM bids;
+INSERT INTO out1 SELECT * FROM ranked WHERE price > 10;
