@@ -609,6 +609,102 @@ fn every_reduction_plan_restores_exactly() {
     );
 }
 
+/// Both top-N plans' state survives a restart, re-sharded: insert-only (each key's two best
+/// rows, carried in the difference) over a source, and hierarchical over a view of a `GROUP
+/// BY`. Two bounded runs share a checkpoint directory (one worker, then three); the file
+/// sinks' changelogs must add up to the top rows over all records.
+#[test]
+fn top_n_restores_exactly() {
+    let (input, group) = (unique("topn-in"), unique("topn-group"));
+    let (best, leaders) = (
+        temp_path("topn-best.jsonl"),
+        temp_path("topn-leaders.jsonl"),
+    );
+    let b = bootstrap();
+    let sql = format!(
+        "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka', 'topic' = '{input}',
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}',
+           'format' = 'json', 'scan.startup.mode' = 'earliest-offset',
+           'scan.bounded.mode' = 'latest-offset');
+         CREATE TABLE best (k STRING, v BIGINT, rn BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         CREATE TABLE leaders (k STRING, s BIGINT, rn BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         CREATE VIEW per_key AS SELECT k, SUM(v) AS s FROM t GROUP BY k;
+         INSERT INTO best SELECT k, v, rn FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t) WHERE rn <= 2;
+         INSERT INTO leaders SELECT * FROM (
+           SELECT k, s, ROW_NUMBER() OVER (ORDER BY s DESC, k) AS rn FROM per_key) WHERE rn <= 5;",
+        best.display(),
+        leaders.display()
+    );
+    let file = sql_file("topn", &sql);
+    let ckpt = checkpoint_dir();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut all: Vec<(String, i64)> = Vec::new();
+    for workers in ["1", "3"] {
+        let batch: Vec<(String, i64)> = (0..3000)
+            .map(|_| {
+                (
+                    format!("k{}", rng.random_range(0..200)),
+                    rng.random_range(-500..500),
+                )
+            })
+            .collect();
+        let records: Vec<(i32, Vec<u8>)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| {
+                (
+                    (i % 3) as i32,
+                    format!(r#"{{"k":"{k}","v":{v}}}"#).into_bytes(),
+                )
+            })
+            .collect();
+        produce(&input, 3, &records);
+        all.extend(batch);
+        ddflow_ok(&[
+            "run",
+            file.to_str().unwrap(),
+            "--checkpoint-dir",
+            ckpt.to_str().unwrap(),
+            "-w",
+            workers,
+        ]);
+    }
+    assert!(ckpt.join("checkpoints").is_dir());
+
+    let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (k, v) in &all {
+        groups.entry(k.clone()).or_default().push(*v);
+    }
+    let want_best: BTreeSet<String> = groups
+        .iter()
+        .flat_map(|(k, vs)| {
+            let mut vs = vs.clone();
+            vs.sort_by(|a, b| b.cmp(a));
+            vs.into_iter()
+                .take(2)
+                .enumerate()
+                .map(move |(i, v)| format!("{k} {v} {}", i + 1))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut sums: Vec<(i64, String)> = groups
+        .iter()
+        .map(|(k, vs)| (vs.iter().sum(), k.clone()))
+        .collect();
+    sums.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let want_leaders: BTreeSet<String> = sums
+        .iter()
+        .take(5)
+        .enumerate()
+        .map(|(i, (s, k))| format!("{k} {s} {}", i + 1))
+        .collect();
+    assert_eq!(final_rows(&best, &["k", "v", "rn"]), want_best);
+    assert_eq!(final_rows(&leaders, &["k", "s", "rn"]), want_leaders);
+}
+
 /// A stream-stream join (orders ⋈ payments) through the broker, in two runs with a checkpoint
 /// between them at different worker counts: the upsert topic (a LEFT JOIN of two `GROUP BY`
 /// views, keyed by order) and the file of matched pairs (an inner join whose arrangements are
