@@ -12,6 +12,7 @@
 //! | W2 latency | a fixed produce rate for a while; delay from producing a record to its count being visible in the output topic |
 //! | W3 state | 1M distinct keys: RSS per key, checkpoint size per key, restore time |
 //! | W4 scaling | a CPU-heavy aggregate query over JSON, `-w 1` vs `-w 2` |
+//! | W6 soak | a tumbling-window count over a live stream of compressed event time: RSS against event time, which must level off |
 
 pub mod baseline;
 pub mod broker;
@@ -46,6 +47,14 @@ pub struct BenchSettings {
     pub w3_keys: u64,
     /// W4 records.
     pub w4_records: u64,
+    /// W6: minutes of event time produced.
+    pub w6_event_minutes: u64,
+    /// W6: records per second of event time.
+    pub w6_event_rate: u64,
+    /// W6: records produced per second of wall time.
+    pub w6_rate: u64,
+    /// W6: distinct users.
+    pub w6_keys: u64,
     /// Seed of every generated workload.
     pub seed: u64,
     /// Working directory for dataflow files, logs and checkpoints.
@@ -83,6 +92,9 @@ pub struct Measurement {
     pub extra: Vec<(String, String)>,
     /// The target from the issue, and whether this row meets it.
     pub target: Option<Target>,
+    /// `(minutes of event time, RSS MB)` samples (W6).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rss_curve: Vec<(f64, f64)>,
 }
 
 /// End-to-end latency percentiles, milliseconds.
@@ -143,8 +155,9 @@ pub fn run(settings: &BenchSettings) -> Result<Vec<Measurement>> {
             "w2" => ctx.w2(),
             "w3" => ctx.w3(),
             "w4" => ctx.w4(),
+            "w6" => ctx.w6(),
             other => Err(crate::Error::Config(format!(
-                "unknown workload \"{other}\" (choose from w1, w2, w3, w4)"
+                "unknown workload \"{other}\" (choose from w1, w2, w3, w4, w6)"
             ))),
         }?;
         for m in &measured {

@@ -43,7 +43,7 @@ pub enum Command {
     },
     /// Produce generated records into a topic.
     Gen(GenArgs),
-    /// Run the benchmark workloads (W1-W4) against a real broker and print a table.
+    /// Run the benchmark workloads (W1-W4, W6) against a real broker and print a table.
     Bench(BenchArgs),
 }
 
@@ -54,7 +54,7 @@ pub struct BenchArgs {
     #[arg(long, env = "DDFLOW_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
     /// Workloads to run, comma-separated.
-    #[arg(long, default_value = "w1,w2,w3,w4", value_delimiter = ',')]
+    #[arg(long, default_value = "w1,w2,w3,w4,w6", value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// W1: records to load.
     #[arg(long, default_value_t = 2_000_000)]
@@ -74,6 +74,19 @@ pub struct BenchArgs {
     /// W4: records to load.
     #[arg(long, default_value_t = 1_000_000)]
     pub w4_records: u64,
+    /// W6: minutes of event time to produce.
+    #[arg(long, default_value_t = 20)]
+    pub w6_event_minutes: u64,
+    /// W6: records per second of event time.
+    #[arg(long, default_value_t = 2_000)]
+    pub w6_event_rate: u64,
+    /// W6: records produced per second of wall time (event time runs this / event rate
+    /// times faster than the clock).
+    #[arg(long, default_value_t = 20_000)]
+    pub w6_rate: u64,
+    /// W6: distinct users.
+    #[arg(long, default_value_t = 100_000)]
+    pub w6_keys: u64,
     /// Seed of the generated workloads.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -278,6 +291,10 @@ fn bench(args: BenchArgs) -> Result<()> {
         w2_duration: args.w2_duration,
         w3_keys: args.w3_keys,
         w4_records: args.w4_records,
+        w6_event_minutes: args.w6_event_minutes,
+        w6_event_rate: args.w6_event_rate,
+        w6_rate: args.w6_rate,
+        w6_keys: args.w6_keys,
         seed: args.seed,
         work_dir: args.work_dir,
         run_flags: args.run_flags,

@@ -155,14 +155,18 @@ pub fn write(rows: &[Measurement], path: &Path) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-/// Draw a PNG: throughput as a ratio to the baseline (left) and latency percentiles (right).
+/// Draw a PNG: throughput as a ratio to the baseline (left), latency percentiles (middle)
+/// and, with W6, RSS against event time (right).
 pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
     use plotters::prelude::*;
     register_font()?;
     let err = |e: &dyn std::fmt::Display| Error::Internal(format!("plot {}: {e}", path.display()));
-    let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
+    let soaks: Vec<&Measurement> = rows.iter().filter(|m| !m.rss_curve.is_empty()).collect();
+    let width = if soaks.is_empty() { 1200 } else { 1800 };
+    let root = BitMapBackend::new(path, (width, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let (left, right) = root.split_horizontally(600);
+    let (left, rest) = root.split_horizontally(600);
+    let (right, third) = rest.split_horizontally(600);
 
     let ratios: Vec<(String, f64)> = rows
         .iter()
@@ -277,6 +281,52 @@ pub fn plot(rows: &[Measurement], path: &Path) -> Result<()> {
         .border_style(BLACK)
         .draw()
         .map_err(|e| err(&e))?;
+
+    if !soaks.is_empty() {
+        let end = soaks
+            .iter()
+            .flat_map(|m| m.rss_curve.iter().map(|p| p.0))
+            .fold(1.0f64, f64::max);
+        let top = soaks
+            .iter()
+            .flat_map(|m| m.rss_curve.iter().map(|p| p.1))
+            .fold(10.0f64, f64::max)
+            * 1.2;
+        let mut chart = ChartBuilder::on(&third)
+            .caption("RSS over event time (W6 soak)", ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..end, 0.0..top)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("minutes of event time")
+            .y_desc("RSS MB")
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, m) in soaks.iter().enumerate() {
+            let color = [BLUE, GREEN, MAGENTA][k % 3].to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    m.rss_curve.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?
+                .label(short(&m.workload).to_string())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }

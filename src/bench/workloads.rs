@@ -42,6 +42,24 @@ SELECT `user`, COUNT(*) AS n, SUM(amount * 1.1 + 2) AS total, MIN(amount) AS sma
 FROM payments GROUP BY `user`;
 "#;
 
+/// W6's query: a count per user per 10 s tumbling window of event time, written once per
+/// window when it closes.
+const W6_SQL: &str = r#"
+CREATE TABLE events (`user` STRING, amount BIGINT, region STRING, ts TIMESTAMP(3),
+    WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+  'connector' = 'kafka', 'topic' = 'IN_TOPIC', 'format' = 'json',
+  'properties.bootstrap.servers' = 'localhost:9092', 'scan.startup.mode' = 'earliest-offset'
+);
+CREATE TABLE window_counts (`user` STRING, window_end TIMESTAMP(3), n BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = 'OUT_TOPIC', 'format' = 'json',
+  'properties.bootstrap.servers' = 'localhost:9092', 'sink.emit' = 'on-window-close'
+);
+INSERT INTO window_counts
+SELECT `user`, window_end, COUNT(*) AS n
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY `user`, window_start, window_end;
+"#;
+
 const PARTITIONS: i32 = 4;
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -539,6 +557,97 @@ impl<'a> Context<'a> {
             goal: "<= 150 bytes of RSS per key".into(),
             met: per_key <= 150.0,
         });
+        Ok(vec![m])
+    }
+
+    /// W6: a tumbling-window count over a live stream whose event time runs faster than the
+    /// clock (`w6_event_rate` records per second of event time, produced at `w6_rate` a
+    /// second), with ddflow's RSS sampled against the event time produced: window state is
+    /// released as windows close, so memory must level off, not grow with the stream.
+    pub fn w6(&self) -> Result<Vec<Measurement>> {
+        let s = self.settings;
+        let input = self.topic("w6");
+        let output = format!("{input}-out");
+        ensure_topic(&self.bootstrap, &input, PARTITIONS, Duration::from_secs(10))?;
+        ensure_topic(&self.bootstrap, &output, 1, Duration::from_secs(10))?;
+        let file = self.dataflow("w6", W6_SQL, &input, &output)?;
+        let mut child = DdflowChild::spawn(&file, &self.flags(1, 1, &[]), &self.log("w6"))?;
+        let records = s.w6_event_minutes * 60 * s.w6_event_rate;
+        let spec = LoadSpec {
+            bootstrap: self.bootstrap.clone(),
+            topic: input.clone(),
+            count: records,
+            rate: Some(s.w6_rate),
+            partitions: PARTITIONS,
+            keys: s.w6_keys,
+            dist: KeyDist::Uniform,
+            shape: Shape::Json,
+            seed: s.seed,
+            keyed: false,
+            event_rate: Some(s.w6_event_rate),
+            create_topic: false,
+        };
+        let started = Instant::now();
+        let producer = std::thread::spawn(move || loadgen::generate(&spec, &AtomicBool::new(false)));
+        // (seconds since the producer started, RSS bytes), every 250 ms.
+        let mut samples: Vec<(f64, u64)> = Vec::new();
+        while !producer.is_finished() {
+            child.check_alive()?;
+            if let Some(rss) = child.rss() {
+                samples.push((started.elapsed().as_secs_f64(), rss));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let report = producer
+            .join()
+            .map_err(|_| Error::Internal("the W6 producer panicked".into()))??;
+        // The producer runs at a steady rate, so the event time produced by a moment is its
+        // share of the whole run's.
+        let produce_s = report.elapsed.as_secs_f64().max(1e-3);
+        let minutes = s.w6_event_minutes as f64;
+        let curve: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|(t, _)| *t <= produce_s)
+            .map(|(t, rss)| (t / produce_s * minutes, *rss as f64 / 1e6))
+            .collect();
+        let peak = child.peak_rss();
+        let stopped = child.stop(Duration::from_secs(120))?;
+        let read = stopped["metrics"]["records_read"].as_u64().unwrap_or(0);
+        let at = |minute: f64| {
+            curve
+                .iter()
+                .find(|(m, _)| *m >= minute)
+                .or(curve.last())
+                .map_or(0.0, |(_, mb)| *mb)
+        };
+        let marks: Vec<f64> = [1.0, 5.0, 10.0, 20.0]
+            .into_iter()
+            .filter(|m| *m <= minutes)
+            .collect();
+        let mut m = Measurement {
+            workload: "W6 soak".into(),
+            config: format!(
+                "{} min of event time, {} rec/s of it at {} rec/s, {} keys, -w 1",
+                s.w6_event_minutes, s.w6_event_rate, s.w6_rate, s.w6_keys
+            ),
+            records: report.produced,
+            wall_s: Some(produce_s),
+            records_per_s: Some(report.produced as f64 / produce_s),
+            peak_rss_mb: peak.map(|b| b as f64 / 1e6),
+            ..Default::default()
+        };
+        m.extra.push(("records_read".into(), read.to_string()));
+        for mark in &marks {
+            m.extra
+                .push((format!("rss_mb_at_{mark}_min"), format!("{:.0}", at(*mark))));
+        }
+        // Levels off: the last sample within a quarter of the one at a quarter of the run.
+        let (early, last) = (at(minutes / 4.0), at(minutes));
+        m.target = Some(Target {
+            goal: "RSS at the end <= 1.25x RSS at a quarter of the event time".into(),
+            met: early > 0.0 && last <= 1.25 * early,
+        });
+        m.rss_curve = curve;
         Ok(vec![m])
     }
 
