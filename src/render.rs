@@ -15,6 +15,7 @@ pub mod event_time;
 pub mod functions;
 pub mod join;
 pub mod scalar;
+pub mod session;
 pub mod top_n;
 
 use std::cell::RefCell;
@@ -285,6 +286,46 @@ fn render_relation<'s>(
                 collection,
                 stateful: true,
                 skip_errors: input.skip_errors,
+            }
+        }
+        Relation::Window {
+            input,
+            kind: crate::plan::ir::WindowKind::Session { gap },
+            time,
+            watermark,
+            partition,
+            ..
+        } => {
+            let rendered = render_relation(input, env, state, label)?;
+            let (collection, expiry) = match watermark {
+                Some(table) => {
+                    let (watermark, lateness) = state.watermark(table)?;
+                    let on_time = event_time::drop_late(
+                        rendered.collection,
+                        &watermark,
+                        *time,
+                        lateness,
+                        Some(state.control.clone()),
+                        |row, out| out(row.clone()),
+                    );
+                    (on_time, Some((watermark, lateness)))
+                }
+                None => (rendered.collection, None),
+            };
+            let spec = session::SessionSpec {
+                partition,
+                time: *time,
+                gap: *gap,
+                width: input.schema().len(),
+            };
+            let mut hooks = StateHooks {
+                keep: state.checkpointing.is_some() && !rendered.stateful,
+                state,
+            };
+            Rendered {
+                collection: session::render_sessions(collection, &spec, expiry, &mut hooks),
+                stateful: true,
+                skip_errors: rendered.skip_errors,
             }
         }
         Relation::Window {

@@ -33,7 +33,15 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
   CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 10] = [
+const QUERIES: [&str; 12] = [
+    // Session windows (a gap of 2 ms over times -2..5 ms): rows merge sessions as they come.
+    "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
+     INSERT INTO tn4 SELECT k, COUNT(*), window_end, window_start
+       FROM TABLE(SESSION(TABLE tv PARTITION BY k, DESCRIPTOR(ts), INTERVAL '0.002' SECOND))
+       GROUP BY k, window_start, window_end;",
+    "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
+     INSERT INTO tn4 SELECT k, v, CAST(window_end AS BIGINT), CAST(window_start AS BIGINT)
+       FROM TABLE(SESSION(TABLE tv, DESCRIPTOR(ts), INTERVAL '0.003' SECOND));",
     // Top-N over an insert-only input (only the best rows kept), duplicates and NULLs ranked.
     "INSERT INTO tn SELECT k, v, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM t) WHERE rn <= 2;",
     "INSERT INTO tn SELECT * FROM (SELECT k, v, ROW_NUMBER() OVER (ORDER BY v NULLS FIRST, k DESC) AS rn FROM t) WHERE rn <= 3;",
@@ -359,6 +367,39 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
                     key.push(fold(agg.func, &values));
                 }
                 out.insert(key, 1);
+            }
+        }
+        // Per partition, the rows in time order, split where two are a gap apart.
+        Relation::Window {
+            input,
+            kind: ddflow::plan::ir::WindowKind::Session { gap },
+            time,
+            partition,
+            ..
+        } => {
+            let mut partitions: BTreeMap<Vec<Value>, Vec<(i64, Vec<Value>, i64)>> = BTreeMap::new();
+            for (row, n) in evaluate(input, env) {
+                if let Value::Int(ts) = row[*time] {
+                    let key = partition.iter().map(|c| row[*c].clone()).collect();
+                    partitions.entry(key).or_default().push((ts, row, n));
+                }
+            }
+            for rows in partitions.values_mut() {
+                rows.sort();
+                let mut i = 0;
+                while i < rows.len() {
+                    let mut j = i + 1;
+                    while j < rows.len() && rows[j].0 - rows[j - 1].0 < *gap {
+                        j += 1;
+                    }
+                    let (start, end) = (rows[i].0, rows[j - 1].0 + gap);
+                    for (_, row, n) in &rows[i..j] {
+                        let mut r = row.clone();
+                        r.extend([Value::Int(start), Value::Int(end), Value::Int(end - 1)]);
+                        *out.entry(r).or_insert(0) += n;
+                    }
+                    i = j;
+                }
             }
         }
         // Every row in each of its windows (the late rule is the event-time oracle's).

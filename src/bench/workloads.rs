@@ -588,7 +588,8 @@ impl<'a> Context<'a> {
             create_topic: false,
         };
         let started = Instant::now();
-        let producer = std::thread::spawn(move || loadgen::generate(&spec, &AtomicBool::new(false)));
+        let producer =
+            std::thread::spawn(move || loadgen::generate(&spec, &AtomicBool::new(false)));
         // (seconds since the producer started, RSS bytes), every 250 ms.
         let mut samples: Vec<(f64, u64)> = Vec::new();
         while !producer.is_finished() {

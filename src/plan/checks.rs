@@ -132,12 +132,16 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
                 None => {}
             }
         }
+        Relation::Reduce { input, .. }
+        | Relation::TopN { input, .. }
+        | Relation::Window {
+            input,
+            kind: crate::plan::ir::WindowKind::Session { .. },
+            ..
+        } => sources_under_reduce(input, views, true, out),
         Relation::Filter { input, .. }
         | Relation::Project { input, .. }
         | Relation::Window { input, .. } => sources_under_reduce(input, views, below, out),
-        Relation::Reduce { input, .. } | Relation::TopN { input, .. } => {
-            sources_under_reduce(input, views, true, out)
-        }
         // A join keeps both inputs arranged: that is state like a `GROUP BY`'s.
         Relation::Join { left, right, .. } => {
             sources_under_reduce(left, views, true, out);

@@ -171,6 +171,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             kind,
             time,
             watermark,
+            partition,
             ..
         } => {
             let t = &input.schema().columns[*time].name;
@@ -187,6 +188,13 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                 }
                 WindowKind::Cumulate { step, size, offset } => {
                     format!("CUMULATE step={step}ms size={size}ms offset={offset}ms")
+                }
+                WindowKind::Session { gap } => {
+                    let by: Vec<&str> = partition
+                        .iter()
+                        .map(|c| input.schema().columns[*c].name.as_str())
+                        .collect();
+                    format!("SESSION gap={gap}ms partition=({})", by.join(", "))
                 }
             };
             let late = watermark.as_ref().map_or(String::new(), |w| {

@@ -346,11 +346,11 @@ pub enum Relation {
         /// Output schema (the first input's names).
         schema: Schema,
     },
-    /// A window table function (`TUMBLE`, `HOP`, `CUMULATE`): each input row once per window
-    /// its time falls in, with `window_start`, `window_end` and `window_time` (`window_end`
-    /// less a millisecond) appended. A row whose time is NULL is in no window. Over a table
-    /// with a watermark, a row at or behind the watermark (less the allowed lateness) when it
-    /// arrives is late: dropped and counted.
+    /// A window table function (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`): each input row once
+    /// per window its time falls in, with `window_start`, `window_end` and `window_time`
+    /// (`window_end` less a millisecond) appended. A row whose time is NULL is in no window.
+    /// Over a table with a watermark, a row at or behind the watermark (less the allowed
+    /// lateness) when it arrives is late: dropped and counted.
     Window {
         /// Input relation.
         input: Box<Relation>,
@@ -360,6 +360,10 @@ pub enum Relation {
         time: usize,
         /// The table whose watermark the time column follows, if it has one.
         watermark: Option<String>,
+        /// `SESSION`'s `PARTITION BY` columns: sessions are per partition (none for the
+        /// other kinds).
+        #[serde(default)]
+        partition: Vec<usize>,
         /// Output schema: the input's columns, then the three window columns.
         schema: Schema,
     },
@@ -442,10 +446,18 @@ pub enum WindowKind {
         /// Where periods start, from the Unix epoch.
         offset: i64,
     },
+    /// `SESSION(.., gap)`: per partition, rows less than `gap` apart (in time order) are one
+    /// session `[first, last + gap)`. A row's window depends on the other rows, so it can
+    /// change (sessions merge) as rows arrive.
+    Session {
+        /// The least time between two sessions.
+        gap: i64,
+    },
 }
 
 impl WindowKind {
-    /// The `(start, end)` of every window a time `t` falls in.
+    /// The `(start, end)` of every window a time `t` falls in (a session's bounds depend on
+    /// the other rows: none here).
     pub fn windows(self, t: i64, mut f: impl FnMut(i64, i64)) {
         let start_of = |t: i64, every: i64, offset: i64| t - (t - offset).rem_euclid(every);
         match self {
@@ -472,7 +484,23 @@ impl WindowKind {
                     end += step;
                 }
             }
+            WindowKind::Session { .. } => {}
         }
+    }
+
+    /// The sessions of `times` (sorted) under a gap: per time, its session's `(start, end)`.
+    pub fn sessions(gap: i64, times: &[i64]) -> Vec<(i64, i64)> {
+        let mut out = Vec::with_capacity(times.len());
+        let mut first = 0;
+        for i in 0..=times.len() {
+            let ends = i == times.len() || (i > first && times[i] - times[i - 1] >= gap);
+            if ends && i > first {
+                let bounds = (times[first], times[i - 1].saturating_add(gap));
+                out.extend(std::iter::repeat_n(bounds, i - first));
+                first = i;
+            }
+        }
+        out
     }
 }
 

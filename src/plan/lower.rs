@@ -26,6 +26,7 @@ use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
 
 mod ddl;
 mod from;
+mod group_window;
 mod query;
 mod scalar;
 mod scalar_subquery;

@@ -197,16 +197,23 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             kind,
             time,
             watermark,
+            partition,
             schema,
         } => {
-            // The window columns are always kept; the input keeps what is read and the time.
+            // The window columns are always kept; the input keeps what is read, the time and
+            // a session's partition.
             let iw = input.schema().len();
             let mut need: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < iw).collect();
             need.insert(time);
+            need.extend(partition.iter().copied());
             let (inner, m) = needing(*input, &need);
             let inner = narrow(inner, &m, &need);
             let mut map = exact(iw, &need);
             let time = map[time].expect("the time column is kept");
+            let partition = partition
+                .iter()
+                .map(|c| map[*c].expect("a partition column is kept"))
+                .collect();
             let n = need.len();
             map.extend([Some(n), Some(n + 1), Some(n + 2)]);
             let keep: Vec<usize> = need.iter().copied().chain([iw, iw + 1, iw + 2]).collect();
@@ -215,6 +222,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 kind,
                 time,
                 watermark,
+                partition,
                 schema: pick(&schema, &keep),
             };
             (relation, map)

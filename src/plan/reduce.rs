@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
-use crate::plan::ir::{AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy};
+use crate::plan::ir::{
+    AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy, WindowKind,
+};
 
 /// Set the strategy of every aggregate in `program`.
 pub fn choose(program: &mut Program) {
@@ -37,6 +39,15 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             .get(&name.to_ascii_lowercase())
             .copied()
             .unwrap_or(true),
+        // A row's session changes as sessions merge.
+        Relation::Window {
+            input,
+            kind: WindowKind::Session { .. },
+            ..
+        } => {
+            plan_relation(input, views);
+            false
+        }
         Relation::Filter { input, .. }
         | Relation::Project { input, .. }
         | Relation::Window { input, .. } => plan_relation(input, views),

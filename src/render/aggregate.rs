@@ -221,7 +221,8 @@ fn render_accumulable<'s>(
         // Windows' groups go once final (restored ones too: they come in front).
         let updates = match &expire {
             Some((watermark, key, lateness)) => {
-                crate::render::event_time::expire(updates, watermark, *key, *lateness)
+                use crate::render::event_time::{expire, window_group};
+                expire(updates, watermark, *lateness, window_group(*key))
             }
             None => updates,
         };

@@ -244,30 +244,35 @@ pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row
     }
 }
 
-/// The state of window groups (`key → accumulated R`, with the group's `window_end` at key
-/// column `end`) retracted once the watermark before a time has passed the window's end by
-/// `lateness`: the updates pass through, and at each time the watermark moves, the totals of
-/// the groups that became final are taken back.
-pub fn expire<'s, R>(
-    updates: VecCollection<'s, Time, Row, R>,
+/// State retracted once it is final: each update belongs to a group that ends at a time
+/// (`group_end`: a window group and its `window_end`; a session partition and its last row's
+/// time plus the gap, the group's end being the latest of its updates'). Once the watermark
+/// before a time has passed a group's end by `lateness`, no record can change the group any
+/// more: the updates pass through, and at each time the watermark moves, the totals of the
+/// groups that became final are taken back.
+pub fn expire<'s, D, R>(
+    updates: VecCollection<'s, Time, D, R>,
     watermark: &Watermark<'s>,
-    end: usize,
     lateness: i64,
-) -> VecCollection<'s, Time, Row, R>
+    group_end: impl Fn(&D) -> Option<(Row, i64)> + 'static,
+) -> VecCollection<'s, Time, D, R>
 where
+    D: Clone + Eq + std::hash::Hash + 'static,
     R: Semigroup + differential_dataflow::difference::Multiply<Diff, Output = R> + 'static,
 {
     updates
         .inner
-        .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, R)>>, _, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(D, Time, R)>>, _, _, _, _>(
             watermark.clone(),
             Pipeline,
             Pipeline,
-            "ExpireWindows",
+            "ExpireState",
             move |_, _| {
                 let mut tracker = Tracker::new(NONE);
-                // Accumulated totals per window end, per group.
-                let mut totals: BTreeMap<i64, HashMap<Row, R>> = BTreeMap::new();
+                // Per group: its end and the accumulated totals of its updates.
+                let mut groups: HashMap<Row, (i64, HashMap<D, R>)> = HashMap::new();
+                // Groups by end (an entry is stale once its group's end moved on).
+                let mut by_end: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
                 let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
                 move |(input, input_frontier), (marks, marks_frontier), output| {
                     marks.for_each(|cap, data: &mut Vec<i64>| {
@@ -282,20 +287,26 @@ where
                     });
                     input.for_each(|cap, data| {
                         let mut session = output.session(&cap);
-                        for (key, t, r) in data.drain(..) {
-                            if let Datum::Int(e) = key.get(end) {
-                                let group = totals.entry(e).or_default();
-                                match group.get_mut(&key) {
+                        for (d, t, r) in data.drain(..) {
+                            if let Some((g, e)) = group_end(&d) {
+                                let (end, totals) = groups
+                                    .entry(g.clone())
+                                    .or_insert_with(|| (i64::MIN, HashMap::new()));
+                                if e > *end {
+                                    *end = e;
+                                    by_end.entry(e).or_default().push(g);
+                                }
+                                match totals.get_mut(&d) {
                                     Some(total) => total.plus_equals(&r),
                                     None => {
-                                        group.insert(key.clone(), r.clone());
+                                        totals.insert(d.clone(), r.clone());
                                     }
                                 }
-                                if group.get(&key).is_some_and(|v| v.is_zero()) {
-                                    group.remove(&key);
+                                if totals.get(&d).is_some_and(|v| v.is_zero()) {
+                                    totals.remove(&d);
                                 }
                             }
-                            session.give((key, t, r));
+                            session.give((d, t, r));
                         }
                     });
                     // At a time the watermark moved, once every update before it is in: the
@@ -309,11 +320,19 @@ where
                         }
                         let cap = entry.remove();
                         let bound = tracker.before(t).saturating_sub(lateness);
-                        let keep = totals.split_off(&bound.saturating_add(2));
-                        let gone = std::mem::replace(&mut totals, keep);
+                        // Closed: `end - 1 <= bound`.
+                        let keep = by_end.split_off(&bound.saturating_add(2));
+                        let gone = std::mem::replace(&mut by_end, keep);
                         let mut session = output.session(&cap);
-                        for (key, total) in gone.into_values().flatten() {
-                            session.give((key, t, total.multiply(&-1)));
+                        for (e, names) in gone {
+                            for g in names {
+                                if groups.get(&g).is_some_and(|(end, _)| *end == e) {
+                                    let (_, totals) = groups.remove(&g).unwrap_or_default();
+                                    for (d, total) in totals {
+                                        session.give((d, t, total.multiply(&-1)));
+                                    }
+                                }
+                            }
                         }
                         tracker.forget_before(t);
                     }
@@ -321,6 +340,14 @@ where
             },
         )
         .as_collection()
+}
+
+/// For [`expire`]: a group keyed by a row whose column `end` is its window's end.
+pub fn window_group(end: usize) -> impl Fn(&Row) -> Option<(Row, i64)> + 'static {
+    move |key: &Row| match key.get(end) {
+        Datum::Int(e) => Some((key.clone(), e)),
+        _ => None,
+    }
 }
 
 /// Drop the updates at a time `t` of rows whose window (`window_end` in column `end`) was

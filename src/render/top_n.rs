@@ -223,7 +223,8 @@ fn insert_only<'s>(
     let counted = hooks.state(best, |best, keep| {
         let best = match &expire {
             Some((watermark, key, lateness)) => {
-                crate::render::event_time::expire(best, watermark, *key, *lateness)
+                use crate::render::event_time::{expire, window_group};
+                expire(best, watermark, *lateness, window_group(*key))
             }
             None => best,
         };

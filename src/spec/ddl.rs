@@ -133,16 +133,24 @@ pub fn strip(file: &str, text: &str) -> Result<(String, Clauses)> {
     Ok((out.into_iter().collect(), s.clauses))
 }
 
+/// The named argument `TABLE t PARTITION BY k` becomes (`, p__by => k`), in as many characters.
+pub const PARTITION_ARGUMENT: &str = "p__by";
+
 /// A window table function's table argument, `TUMBLE(TABLE bid, ...)`: `sqlparser` reads the
-/// name alone as the argument, so the `TABLE` keyword right after `(` or `,` is blanked.
+/// name alone as the argument, so the `TABLE` keyword right after `(` or `,` is blanked; and
+/// `SESSION(TABLE bid PARTITION BY k, ...)`'s `PARTITION BY` after the name is written as a
+/// named argument, `bid ,p__by=> k`, in the same number of characters.
 fn blank_table_arguments(chars: &mut [char]) {
     let mut i = 0;
     let mut previous = ' '; // the last character that is not white space
+                            // 1 after a blanked TABLE, 2 after the table's name (where PARTITION BY may come).
+    let mut table_argument = 0;
     while i < chars.len() {
         match chars[i] {
             '\'' | '"' | '`' => {
                 i = skip_quoted(chars, i);
                 previous = '\'';
+                table_argument = if table_argument == 1 { 2 } else { 0 };
             }
             '-' if chars.get(i + 1) == Some(&'-') => i = skip_line(chars, i),
             '/' if chars.get(i + 1) == Some(&'*') => i = skip_block(chars, i),
@@ -150,11 +158,28 @@ fn blank_table_arguments(chars: &mut [char]) {
                 let end = word_end(chars, i);
                 let word: String = chars[i..end].iter().collect();
                 let next = first_non_space(chars, end, chars.len());
+                let by_end = word_end(chars, next);
+                let by: String = chars[next..by_end].iter().collect();
                 if (previous == '(' || previous == ',')
                     && word.eq_ignore_ascii_case("table")
                     && chars.get(next).is_some_and(|c| is_word(*c) || is_quote(*c))
                 {
                     chars[i..end].iter_mut().for_each(|c| *c = ' ');
+                    table_argument = 1;
+                } else if table_argument == 2
+                    && word.eq_ignore_ascii_case("partition")
+                    && by.eq_ignore_ascii_case("by")
+                {
+                    let named = format!(",{PARTITION_ARGUMENT}=>");
+                    for (k, c) in chars[i..by_end].iter_mut().enumerate() {
+                        *c = named.chars().nth(k).unwrap_or(' ');
+                    }
+                    table_argument = 0;
+                    previous = '>';
+                    i = by_end;
+                    continue;
+                } else {
+                    table_argument = if table_argument == 1 { 2 } else { 0 };
                 }
                 previous = 'a';
                 i = end;
@@ -162,6 +187,7 @@ fn blank_table_arguments(chars: &mut [char]) {
             c if c.is_whitespace() => i += 1,
             c => {
                 previous = c;
+                table_argument = 0;
                 i += 1;
             }
         }

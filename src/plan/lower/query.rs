@@ -322,6 +322,21 @@ impl Lowerer<'_> {
                 return Err(self.err(s.span(), "GROUP BY ALL is not supported", None))
             }
         };
+        // Flink's legacy `GROUP BY TUMBLE(ts, ...)`: the window table function over FROM.
+        let grouped = self.group_window(super::group_window::Grouped {
+            relation,
+            scope,
+            group_by,
+            projection,
+            having: s.having.clone(),
+        })?;
+        let super::group_window::Grouped {
+            mut relation,
+            scope,
+            group_by,
+            projection,
+            having,
+        } = grouped;
         let items = self.select_items(&projection, &scope)?;
         if found.len() > in_where
             && (!group_by.is_empty() || items.iter().any(|(e, _)| contains_agg(e)))
@@ -335,8 +350,8 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        let has_agg = items.iter().any(|(e, _)| contains_agg(e))
-            || s.having.as_ref().is_some_and(contains_agg);
+        let has_agg =
+            items.iter().any(|(e, _)| contains_agg(e)) || having.as_ref().is_some_and(contains_agg);
         super::top_n::fold_limits(&mut relation, &self.views);
         // `ROW_NUMBER() OVER (...)` as a select item: the rows ranked, the number last.
         let ranked: Vec<usize> = (0..items.len())
@@ -370,7 +385,7 @@ impl Lowerer<'_> {
             }
         };
         if group_by.is_empty() && !has_agg {
-            if let Some(h) = &s.having {
+            if let Some(h) = &having {
                 return Err(self.err(h.span(), "HAVING needs GROUP BY or an aggregate", None));
             }
             let mut exprs = Vec::new();
@@ -389,7 +404,7 @@ impl Lowerer<'_> {
                 schema: Schema::new(unique_names(cols)),
             });
         }
-        self.aggregate(relation, &scope, &group_by, &items, s.having.as_ref())
+        self.aggregate(relation, &scope, &group_by, &items, having.as_ref())
     }
 
     pub(super) fn select_items(

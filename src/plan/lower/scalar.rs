@@ -45,14 +45,22 @@ impl Lowerer<'_> {
                 if let Some(i) = cx.keys.iter().position(|(k, _)| *k == plain.0) {
                     return Ok((Expr::Column(i), cx.keys[i].1));
                 }
-                if let Some(name) = first_column(e) {
-                    return Err(self.err(
-                        e.span(),
-                        format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
-                        None,
-                    ));
+                match first_column(e) {
+                    // A constant.
+                    None => return Ok(plain),
+                    Some(name)
+                        if matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_)) =>
+                    {
+                        return Err(self.err(
+                            e.span(),
+                            format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                            None,
+                        ));
+                    }
+                    // An expression over grouped terms (`UPPER(k)` with `GROUP BY k`): its
+                    // parts, each a key, an aggregate or a constant.
+                    Some(_) => {}
                 }
-                return Ok(plain); // a constant
             }
         }
         self.expr_node(e, scope, agg)
@@ -886,9 +894,7 @@ impl Lowerer<'_> {
         if let Some(hint) = legacy_group_window(&name) {
             return Err(self.err(
                 span,
-                format!(
-                    "{upper}() is Flink's legacy group window syntax, which ddflow does not take"
-                ),
+                format!("{upper}() is a group window function, which belongs in GROUP BY"),
                 Some(hint),
             ));
         }
@@ -1289,18 +1295,13 @@ pub(super) fn castable(from: DataType, to: DataType) -> bool {
     )
 }
 
-/// For Flink's legacy group window functions (`GROUP BY TUMBLE(ts, INTERVAL ...)`,
-/// `TUMBLE_START(...)`, `SESSION(...)`, ...), what to write instead.
+/// Flink's legacy group window functions (`TUMBLE(ts, INTERVAL ...)`, `TUMBLE_START(...)`,
+/// `SESSION(...)`, ...) met outside a `GROUP BY` that has their window: how to write them.
 fn legacy_group_window(name: &str) -> Option<String> {
     let (kind, _) = name.split_once('_').unwrap_or((name, ""));
-    let tvf = "FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) ... GROUP BY window_start, window_end, ..., and select window_start or window_end";
-    match kind {
-        "session" => Some(
-            "SESSION windows are not supported yet; the window table functions TUMBLE, HOP and CUMULATE are".into(),
-        ),
-        "tumble" | "hop" => Some(format!("write the window table function (as Flink recommends): {tvf}")),
-        _ => None,
-    }
+    matches!(kind, "session" | "tumble" | "hop").then(|| {
+        "GROUP BY k, TUMBLE(ts, INTERVAL '10' SECOND) and select TUMBLE_START(ts, INTERVAL '10' SECOND) (or TUMBLE_END, TUMBLE_ROWTIME) with the same arguments; or the window table function: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) ... GROUP BY window_start, window_end".into()
+    })
 }
 
 /// `... OVER (...)` other than a `ROW_NUMBER()` select item (see `top_n`): not yet.

@@ -1,12 +1,14 @@
 //! Window table functions in `FROM`, in Flink's form:
 //! `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND [, offset]))`, `HOP(..., slide,
-//! size [, offset])`, `CUMULATE(..., step, size [, offset])`. (`TABLE t` reaches here as `t`:
-//! the text layer blanks the keyword, see [`crate::spec::ddl`].)
+//! size [, offset])`, `CUMULATE(..., step, size [, offset])`, `SESSION(TABLE t [PARTITION BY k],
+//! DESCRIPTOR(ts), gap)`. (`TABLE t` reaches here as `t`: the text layer blanks the keyword,
+//! see [`crate::spec::ddl`].)
 
 use sqlparser::ast::{self as sql, Expr as SqlExpr, Spanned};
 
 use super::*;
 use crate::plan::ir::WindowKind;
+use crate::spec::ddl::PARTITION_ARGUMENT;
 
 impl Lowerer<'_> {
     /// A window function: its rows, their schema, and the name of the table it reads (for
@@ -38,18 +40,12 @@ impl Lowerer<'_> {
         let (least, most) = match name.as_str() {
             "tumble" => (3, 4),
             "hop" | "cumulate" => (4, 5),
-            "session" => {
-                return Err(self.err(
-                    span,
-                    "SESSION windows are not supported yet",
-                    Some("use TUMBLE, HOP or CUMULATE".into()),
-                ))
-            }
+            "session" => (3, 3),
             _ => {
                 return Err(self.err(
                     span,
                     format!("unknown window function {}", name.to_uppercase()),
-                    Some("use TUMBLE, HOP or CUMULATE".into()),
+                    Some("use TUMBLE, HOP, CUMULATE or SESSION".into()),
                 ))
             }
         };
@@ -82,7 +78,47 @@ impl Lowerer<'_> {
         let (input, schema) = self.named(&table, args[0].span())?;
         let scope = Scope::of(schema.clone(), vec![table.to_ascii_lowercase()]);
         let time = self.descriptor(args[1], &scope, &upper)?;
-        let with_offset = args.len() == most;
+        // `TABLE t PARTITION BY k` reaches here as a named argument `p => k` (see
+        // `crate::spec::ddl`).
+        let partition_by = match &f.args {
+            sql::FunctionArguments::List(list) => list.args.iter().find_map(|a| match a {
+                sql::FunctionArg::Named {
+                    name,
+                    arg: sql::FunctionArgExpr::Expr(e),
+                    ..
+                } if name.value == PARTITION_ARGUMENT => Some(e),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let mut partition = Vec::new();
+        if let Some(by) = partition_by {
+            if name != "session" {
+                return Err(self.err(
+                    by.span(),
+                    format!("{upper} takes no PARTITION BY (SESSION does)"),
+                    None,
+                ));
+            }
+            let keys: Vec<&SqlExpr> = match by {
+                SqlExpr::Tuple(keys) => keys.iter().collect(),
+                SqlExpr::Nested(key) => vec![key],
+                key => vec![key],
+            };
+            for k in keys {
+                match self.expr(k, &scope, &mut None)? {
+                    (Expr::Column(c), _) => partition.push(c),
+                    _ => {
+                        return Err(self.err(
+                            k.span(),
+                            "SESSION's PARTITION BY takes columns of its table",
+                            None,
+                        ))
+                    }
+                }
+            }
+        }
+        let with_offset = args.len() == most && name != "session";
         let lengths_end = if with_offset {
             args.len() - 1
         } else {
@@ -96,8 +132,22 @@ impl Lowerer<'_> {
             true => self.interval_constant(args[args.len() - 1], &upper, false)?,
             false => 0,
         };
-        let kind = match (name.as_str(), lengths.as_slice()) {
+        let kind = self.window_kind(&name, &lengths, offset, span)?;
+        let (relation, out) = self.window(input, &schema, time, kind, partition);
+        Ok((relation, out, Some(table.to_ascii_lowercase())))
+    }
+
+    /// The window of `kind` (named `name`) with these lengths and offset.
+    pub(super) fn window_kind(
+        &self,
+        name: &str,
+        lengths: &[i64],
+        offset: i64,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<WindowKind> {
+        Ok(match (name, lengths) {
             ("tumble", &[size]) => WindowKind::Tumble { size, offset },
+            ("session", &[gap]) => WindowKind::Session { gap },
             ("hop", &[slide, size]) => {
                 if size % slide != 0 {
                     return Err(self.err(
@@ -112,7 +162,7 @@ impl Lowerer<'_> {
                     offset,
                 }
             }
-            (_, &[step, size]) => {
+            ("cumulate", &[step, size]) => {
                 if size % step != 0 {
                     return Err(self.err(
                         span,
@@ -123,7 +173,19 @@ impl Lowerer<'_> {
                 WindowKind::Cumulate { step, size, offset }
             }
             _ => return Err(Error::Internal("window arguments lost".into())),
-        };
+        })
+    }
+
+    /// `input` (of `schema`) in windows of `kind` by its time column `time`: the relation and
+    /// its schema (the input's columns, then `window_start`, `window_end`, `window_time`).
+    pub(super) fn window(
+        &self,
+        input: Relation,
+        schema: &Schema,
+        time: usize,
+        kind: WindowKind,
+        partition: Vec<usize>,
+    ) -> (Relation, Schema) {
         let watermark = {
             let rowtimes = |t: &str| {
                 self.watermarks
@@ -147,13 +209,14 @@ impl Lowerer<'_> {
             kind,
             time,
             watermark,
+            partition,
             schema: out.clone(),
         };
-        Ok((relation, out, Some(table.to_ascii_lowercase())))
+        (relation, out)
     }
 
     /// `DESCRIPTOR(column)`: a TIMESTAMP column of the window function's table.
-    fn descriptor(&mut self, e: &SqlExpr, scope: &Scope, upper: &str) -> Result<usize> {
+    pub(super) fn descriptor(&mut self, e: &SqlExpr, scope: &Scope, upper: &str) -> Result<usize> {
         let column = match e {
             SqlExpr::Function(f) if object_name(&f.name).eq_ignore_ascii_case("descriptor") => {
                 match &f.args {
@@ -185,7 +248,12 @@ impl Lowerer<'_> {
     }
 
     /// A window length (`positive`) or offset: a constant `INTERVAL`, in milliseconds.
-    fn interval_constant(&mut self, e: &SqlExpr, upper: &str, positive: bool) -> Result<i64> {
+    pub(super) fn interval_constant(
+        &mut self,
+        e: &SqlExpr,
+        upper: &str,
+        positive: bool,
+    ) -> Result<i64> {
         let empty = Scope::of(Schema::default(), Vec::new());
         let value = match self.expr(e, &empty, &mut None) {
             Ok((Expr::Literal(data::Value::Int(ms)), DataType::Interval)) => Some(ms),
