@@ -415,10 +415,10 @@ fn run_file(args: RunArgs) -> Result<()> {
         crate::runtime::run(program, config, control)?
     };
     if args.report_json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?
-        );
+        let text = serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        // A reader that went away (a closed pipe) is no reason to fail a finished run.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{text}");
     }
     Ok(())
 }

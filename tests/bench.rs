@@ -50,3 +50,45 @@ fn bench_reports_w1_and_w3_on_small_inputs() {
     );
     assert!(extra["checkpoint_bytes"].parse::<u64>().unwrap() > 5000 * 4);
 }
+
+/// W6 on a short stream: 2 minutes of event time at 500 records a second, so the windows
+/// closed by the end (all but the last 10 s one) hold exactly 55,000 records, each counted
+/// once; RSS is sampled against that event time.
+#[test]
+fn bench_w6_counts_every_closed_window_exactly() {
+    let dir = std::env::temp_dir().join(crate::support::unique("ddflow-bench-w6"));
+    let out = dir.join("results.json");
+    ddflow_ok(&[
+        "bench",
+        "--bootstrap-servers",
+        &bootstrap(),
+        "--workloads",
+        "w6",
+        "--w6-event-minutes",
+        "2",
+        "--w6-event-rate",
+        "500",
+        "--w6-rate",
+        "10000",
+        "--w6-keys",
+        "2000",
+        "--work-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let w6 = &rows.as_array().unwrap()[0];
+    assert_eq!(w6["workload"], "W6 soak");
+    assert_eq!(w6["records"], 60_000);
+    let extra: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(w6["extra"].clone())
+            .map(|v: Vec<(String, String)>| v.into_iter().collect())
+            .unwrap();
+    assert_eq!(extra["records_in_closed_windows"], "55000", "{w6}");
+    assert_eq!(extra["expected_in_closed_windows"], "55000");
+    assert_eq!(extra["records_read"], "60000");
+    let curve = w6["rss_curve"].as_array().unwrap();
+    assert!(!curve.is_empty(), "{w6}");
+}

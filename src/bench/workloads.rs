@@ -590,26 +590,57 @@ impl<'a> Context<'a> {
         let started = Instant::now();
         let producer =
             std::thread::spawn(move || loadgen::generate(&spec, &AtomicBool::new(false)));
-        // (seconds since the producer started, RSS bytes), every 250 ms.
-        let mut samples: Vec<(f64, u64)> = Vec::new();
-        while !producer.is_finished() {
-            child.check_alive()?;
-            if let Some(rss) = child.rss() {
-                samples.push((started.elapsed().as_secs_f64(), rss));
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        // The event time ddflow has processed: the end of the last window it closed (each is
+        // written once, when the watermark passes it). RSS is sampled against it every 100 ms.
+        let mut watcher = Watcher::new(&self.bootstrap, &output, 1, "n")?;
+        let total_ms = (records as f64 * 1000.0 / s.w6_event_rate.max(1) as f64) as i64;
+        // The last window that closes: the watermark ends at the last record's time less 1 s.
+        let last_window = (total_ms - 1_000).div_euclid(10_000) * 10_000;
+        // Every record before it is in a closed window (none is late: each partition's times
+        // only grow), counted once.
+        let expected = (last_window as u128 * s.w6_event_rate as u128).div_ceil(1000) as i64;
+        let mut closed_ms = 0i64;
+        let mut samples: Vec<(i64, u64)> = Vec::new();
+        let (progress, counted) = (std::cell::Cell::new(0i64), std::cell::Cell::new(0i64));
+        // Once the last window's first row is in, its others follow within seconds.
+        let mut last_seen: Option<Instant> = None;
+        watcher.run_until(
+            TIMEOUT,
+            |_| {
+                if progress.get() >= last_window {
+                    let since = *last_seen.get_or_insert_with(Instant::now);
+                    return counted.get() >= expected || since.elapsed() > Duration::from_secs(30);
+                }
+                false
+            },
+            || {
+                child.check_alive()?;
+                if let Some(rss) = child.rss() {
+                    samples.push((progress.get(), rss));
+                }
+                Ok(())
+            },
+            |value, _| {
+                let end = value
+                    .get("window_end")
+                    .and_then(|v| v.as_str())
+                    .and_then(crate::data::parse_timestamp);
+                if let Some(end) = end {
+                    closed_ms = closed_ms.max(end - loadgen::EVENT_TIME_START);
+                    progress.set(closed_ms);
+                }
+                counted.set(counted.get() + value.get("n").and_then(|n| n.as_i64()).unwrap_or(0));
+            },
+        )?;
+        let done = started.elapsed().as_secs_f64();
         let report = producer
             .join()
             .map_err(|_| Error::Internal("the W6 producer panicked".into()))??;
-        // The producer runs at a steady rate, so the event time produced by a moment is its
-        // share of the whole run's.
         let produce_s = report.elapsed.as_secs_f64().max(1e-3);
         let minutes = s.w6_event_minutes as f64;
         let curve: Vec<(f64, f64)> = samples
             .iter()
-            .filter(|(t, _)| *t <= produce_s)
-            .map(|(t, rss)| (t / produce_s * minutes, *rss as f64 / 1e6))
+            .map(|(ms, rss)| (*ms as f64 / 60_000.0, *rss as f64 / 1e6))
             .collect();
         let peak = child.peak_rss();
         let stopped = child.stop(Duration::from_secs(120))?;
@@ -632,21 +663,32 @@ impl<'a> Context<'a> {
                 s.w6_event_minutes, s.w6_event_rate, s.w6_rate, s.w6_keys
             ),
             records: report.produced,
-            wall_s: Some(produce_s),
-            records_per_s: Some(report.produced as f64 / produce_s),
+            wall_s: Some(done),
+            records_per_s: Some(report.produced as f64 / done),
             peak_rss_mb: peak.map(|b| b as f64 / 1e6),
+            output_messages: Some(watcher.messages),
             ..Default::default()
         };
-        m.extra.push(("records_read".into(), read.to_string()));
+        m.extra.extend([
+            ("records_read".into(), read.to_string()),
+            (
+                "records_in_closed_windows".into(),
+                counted.get().to_string(),
+            ),
+            ("produce_s".into(), format!("{produce_s:.1}")),
+        ]);
         for mark in &marks {
             m.extra
                 .push((format!("rss_mb_at_{mark}_min"), format!("{:.0}", at(*mark))));
         }
+        let counted = counted.get();
+        m.extra
+            .push(("expected_in_closed_windows".into(), expected.to_string()));
         // Levels off: the last sample within a quarter of the one at a quarter of the run.
         let (early, last) = (at(minutes / 4.0), at(minutes));
         m.target = Some(Target {
-            goal: "RSS at the end <= 1.25x RSS at a quarter of the event time".into(),
-            met: early > 0.0 && last <= 1.25 * early,
+            goal: "every closed window exact; RSS at the end <= 1.25x RSS at a quarter of the event time".into(),
+            met: counted == expected && early > 0.0 && last <= 1.25 * early,
         });
         m.rss_curve = curve;
         Ok(vec![m])
