@@ -502,6 +502,53 @@ fn a_second_writer_with_the_same_transactional_id_fences_the_first() {
     );
 }
 
+/// Two bounded runs of `file` over one checkpoint directory, with one worker and then three,
+/// each after 3000 seeded random `{"k", "v"}` records (keys `k0`.. below `keys`, values in
+/// `values`) are produced to `input`'s three partitions; every record produced, in order.
+fn two_restoring_runs(
+    file: &Path,
+    input: &str,
+    seed: u64,
+    keys: u32,
+    values: std::ops::Range<i64>,
+) -> Vec<(String, i64)> {
+    let ckpt = checkpoint_dir();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut all: Vec<(String, i64)> = Vec::new();
+    for (round, workers) in [(0, "1"), (1, "3")] {
+        let batch: Vec<(String, i64)> = (0..3000)
+            .map(|_| {
+                (
+                    format!("k{}", rng.random_range(0..keys)),
+                    rng.random_range(values.clone()),
+                )
+            })
+            .collect();
+        let records: Vec<(i32, Vec<u8>)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| {
+                (
+                    (i % 3) as i32,
+                    format!(r#"{{"k":"{k}","v":{v}}}"#).into_bytes(),
+                )
+            })
+            .collect();
+        produce(input, 3, &records);
+        all.extend(batch);
+        ddflow_ok(&[
+            "run",
+            file.to_str().unwrap(),
+            "--checkpoint-dir",
+            ckpt.to_str().unwrap(),
+            "-w",
+            workers,
+        ]);
+        assert!(round == 0 || ckpt.join("checkpoints").is_dir());
+    }
+    all
+}
+
 /// Every reduction plan's state survives a restart, re-sharded: accumulable, insert-only
 /// MIN/MAX and DISTINCT over a source; hierarchical MIN/MAX and DISTINCT over a view of a
 /// `GROUP BY`. Two bounded runs share a checkpoint directory (one worker, then three); the
@@ -532,40 +579,7 @@ fn every_reduction_plan_restores_exactly() {
         by_count.display()
     );
     let file = sql_file("plans", &sql);
-    let ckpt = checkpoint_dir();
-    let mut rng = StdRng::seed_from_u64(7);
-    let mut all: Vec<(String, i64)> = Vec::new();
-    for (round, workers) in [(0, "1"), (1, "3")] {
-        let batch: Vec<(String, i64)> = (0..3000)
-            .map(|_| {
-                (
-                    format!("k{}", rng.random_range(0..300)),
-                    rng.random_range(-50..50),
-                )
-            })
-            .collect();
-        let records: Vec<(i32, Vec<u8>)> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| {
-                (
-                    (i % 3) as i32,
-                    format!(r#"{{"k":"{k}","v":{v}}}"#).into_bytes(),
-                )
-            })
-            .collect();
-        produce(&input, 3, &records);
-        all.extend(batch);
-        ddflow_ok(&[
-            "run",
-            file.to_str().unwrap(),
-            "--checkpoint-dir",
-            ckpt.to_str().unwrap(),
-            "-w",
-            workers,
-        ]);
-        assert!(round == 0 || ckpt.join("checkpoints").is_dir());
-    }
+    let all = two_restoring_runs(&file, &input, 7, 300, -50..50);
 
     // Plain recomputation over every record.
     let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -639,40 +653,7 @@ fn top_n_restores_exactly() {
         leaders.display()
     );
     let file = sql_file("topn", &sql);
-    let ckpt = checkpoint_dir();
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut all: Vec<(String, i64)> = Vec::new();
-    for workers in ["1", "3"] {
-        let batch: Vec<(String, i64)> = (0..3000)
-            .map(|_| {
-                (
-                    format!("k{}", rng.random_range(0..200)),
-                    rng.random_range(-500..500),
-                )
-            })
-            .collect();
-        let records: Vec<(i32, Vec<u8>)> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| {
-                (
-                    (i % 3) as i32,
-                    format!(r#"{{"k":"{k}","v":{v}}}"#).into_bytes(),
-                )
-            })
-            .collect();
-        produce(&input, 3, &records);
-        all.extend(batch);
-        ddflow_ok(&[
-            "run",
-            file.to_str().unwrap(),
-            "--checkpoint-dir",
-            ckpt.to_str().unwrap(),
-            "-w",
-            workers,
-        ]);
-    }
-    assert!(ckpt.join("checkpoints").is_dir());
+    let all = two_restoring_runs(&file, &input, 11, 200, -500..500);
 
     let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (k, v) in &all {

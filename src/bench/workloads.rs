@@ -604,8 +604,10 @@ impl<'a> Context<'a> {
         let (progress, counted) = (std::cell::Cell::new(0i64), std::cell::Cell::new(0i64));
         // Once the last window's first row is in, its others follow within seconds.
         let mut last_seen: Option<Instant> = None;
+        // Twice the time it takes to produce the stream, and two minutes more.
+        let limit = Duration::from_secs_f64(records as f64 / s.w6_rate.max(1) as f64 * 2.0 + 120.0);
         watcher.run_until(
-            TIMEOUT,
+            limit,
             |_| {
                 if progress.get() >= last_window {
                     let since = *last_seen.get_or_insert_with(Instant::now);

@@ -1,11 +1,11 @@
 //! Event time in the plan: which columns carry a table's event time or a window's end, and
-//! which `GROUP BY`s over windows let their state go.
+//! which `GROUP BY`s and top-Ns over windows let their state go.
 //!
 //! A column is traced down through projections of it, filters, window functions and group
 //! keys to where it comes from. A window's `window_end` closes (and its state may go) under the
 //! watermark of the table its time column comes from.
 
-use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, TopNStrategy, View};
+use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, View};
 
 /// The source table whose `WATERMARK` column (`rowtime`, per table) column `col` of `r` is.
 pub fn time_attribute(
@@ -191,18 +191,15 @@ fn mark(r: &mut Relation, views: &[View], lateness: &[(String, i64)]) {
             mark(right, views, lateness);
         }
         Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| mark(i, views, lateness)),
-        // Only the insert-only top-N keeps its state per partition in one arrangement.
+        // A window top-N: its partitions' state goes with their windows.
         Relation::TopN {
             input,
             partition_key,
-            strategy,
             expire,
             ..
         } => {
             mark(input, views, lateness);
-            if *strategy == TopNStrategy::InsertOnly {
-                *expire = expiry(input, partition_key, views, lateness);
-            }
+            *expire = expiry(input, partition_key, views, lateness);
         }
         Relation::Reduce {
             input,

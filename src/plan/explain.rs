@@ -150,14 +150,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                     format!("{:?}({d}{arg}) AS {} [{how}]", a.func, c.name).to_lowercase()
                 })
                 .collect();
-            let expiry = expire.as_ref().map_or(String::new(), |e| {
-                format!(
-                    " expire=(when watermark({}) passes {} + {}ms)",
-                    e.watermark,
-                    keys.get(e.key).map_or("?", String::as_str),
-                    e.lateness_ms,
-                )
-            });
+            let expiry = expiry(expire.as_ref(), &keys);
             let _ = writeln!(
                 out,
                 "{pad}Reduce key=({}) aggs=({}){expiry}",
@@ -263,14 +256,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                 TopNStrategy::Hierarchical => "hierarchical",
             };
             let limit = limit.map_or("?".into(), |l| l.to_string());
-            let expiry = expire.as_ref().map_or(String::new(), |e| {
-                format!(
-                    " expire=(when watermark({}) passes {} + {}ms)",
-                    e.watermark,
-                    keys.get(e.key).map_or("?", String::as_str),
-                    e.lateness_ms,
-                )
-            });
+            let expiry = expiry(expire.as_ref(), &keys);
             let _ = writeln!(
                 out,
                 "{pad}TopN partition=({}) order=({}) limit={limit} [{how}]{expiry}",
@@ -286,6 +272,18 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             }
         }
     }
+}
+
+/// When a `GROUP BY`'s or top-N's state goes (`keys`: its key expressions as text).
+fn expiry(expire: Option<&Expire>, keys: &[String]) -> String {
+    expire.map_or(String::new(), |e| {
+        format!(
+            " expire=(when watermark({}) passes {} + {}ms)",
+            e.watermark,
+            keys.get(e.key).map_or("?", String::as_str),
+            e.lateness_ms,
+        )
+    })
 }
 
 /// An expression as SQL-like text, with column names from `schema`.

@@ -45,7 +45,7 @@ const PRE_AGGREGATE_LIMIT: usize = 1 << 16;
 /// Bits of a value's hash that pick its bucket at the bottom of a hierarchical MIN/MAX.
 const BUCKET_BITS: u32 = 16;
 /// Bits dropped per level of the hierarchy (16 children per bucket).
-const BUCKET_STEP: u32 = 4;
+pub(crate) const BUCKET_STEP: u32 = 4;
 
 /// How a `GROUP BY` of windows lets its groups go: the watermark, the position of
 /// `window_end` in the key, and the allowed lateness.
@@ -295,7 +295,7 @@ fn render_hierarchical<'s>(
             add(table, (key, values), diff)
         })
     });
-    let mut level = hooks.state(rows, |rows, keep| {
+    let level = hooks.state(rows, |rows, keep| {
         let arranged = rows.arrange_by_key_named("Arrange: MinMax");
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
@@ -303,15 +303,29 @@ fn render_hierarchical<'s>(
         });
         (arranged, state)
     });
-    let mut bits = BUCKET_BITS;
+    by_bucket_levels(level, BUCKET_BITS, "MinMax", move |_, input, output| {
+        output.push((best_of(&funcs, input), 1));
+    })
+}
+
+/// Reduce `level` (`(key ++ bucket, value)` arranged by key, the bucket the low `bits` of a
+/// hash) one level of buckets at a time: `reduce(last, values, output)` gives each bucket's
+/// values for the level above, whose bucket has [`BUCKET_STEP`] fewer bits, up to one bucket
+/// per key (`last`); the result is `(key, value)` without the bucket.
+pub(crate) fn by_bucket_levels<'s>(
+    mut level: crate::render::join::Arrangement<'s>,
+    mut bits: u32,
+    name: &str,
+    reduce: impl Fn(bool, &[(&Row, Diff)], &mut Vec<(Row, Diff)>) + Clone + 'static,
+) -> VecCollection<'s, Time, (Row, Row), Diff> {
     loop {
         let last = bits == 0;
-        let funcs = funcs.clone();
+        let reduce = reduce.clone();
         let best = level
             .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
-                "MinMax",
+                name,
                 move |_key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
-                    output.push((best_of(&funcs, input), 1));
+                    reduce(last, input, output)
                 },
                 |vec, key: &Row, upds: &mut Vec<(Row, Time, Diff)>| {
                     vec.clear();
@@ -334,7 +348,7 @@ fn render_hierarchical<'s>(
             return up;
         }
         bits -= BUCKET_STEP;
-        level = up.arrange_by_key_named("Arrange: MinMax level");
+        level = up.arrange_by_key_named(&format!("Arrange: {name} level"));
     }
 }
 

@@ -16,22 +16,20 @@ use std::hash::BuildHasher;
 
 use differential_dataflow::difference::{IsZero, Multiply, Semigroup};
 use differential_dataflow::operators::CountTotal;
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection};
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
-use crate::render::aggregate::{add, pre_aggregate, Expiry};
+use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, Expiry};
 use crate::render::scalar::project;
 use crate::render::StateHooks;
 use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::Diff;
 
-/// Bits of a row's hash that pick its bucket at the bottom of a hierarchical top-N.
+/// Bits of a row's hash that pick its bucket at the bottom of a hierarchical top-N (levels
+/// of 8, 4 and 0 bits: see [`by_bucket_levels`]).
 const BUCKET_BITS: u32 = 8;
-/// Bits dropped per level (16 children per bucket).
-const BUCKET_STEP: u32 = 4;
 
 /// What a top-N computes: the partition key, the order and how many rows.
 pub struct TopNSpec<'a> {
@@ -196,7 +194,7 @@ pub fn render_top_n<'s>(
 ) -> RowCollection<'s> {
     match spec.strategy {
         TopNStrategy::InsertOnly => insert_only(input, spec, expire, hooks),
-        TopNStrategy::Hierarchical => hierarchical(input, spec, hooks),
+        TopNStrategy::Hierarchical => hierarchical(input, spec, expire, hooks),
     }
 }
 
@@ -244,6 +242,7 @@ fn insert_only<'s>(
 fn hierarchical<'s>(
     input: RowCollection<'s>,
     spec: &TopNSpec<'_>,
+    expire: Option<Expiry<'s>>,
     hooks: &mut StateHooks<'_, 's>,
 ) -> RowCollection<'s> {
     let partition = spec.partition_key.to_vec();
@@ -252,7 +251,17 @@ fn hierarchical<'s>(
         let key = project(&partition, row).concat(&Row::pack([Datum::Int(bucket)]));
         add(table, (key, row.clone()), diff)
     });
-    let mut level = hooks.state(rows, |rows, keep| {
+    let level = hooks.state(rows, |rows, keep| {
+        // A window's rows go once it is final (its partition key holds its end).
+        let rows = match &expire {
+            Some((watermark, key, lateness)) => {
+                let group = crate::render::event_time::window_group(*key);
+                crate::render::event_time::expire(rows, watermark, *lateness, move |(k, _)| {
+                    group(k)
+                })
+            }
+            None => rows,
+        };
         let arranged = rows.arrange_by_key_named("Arrange: TopN");
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
@@ -265,55 +274,27 @@ fn hierarchical<'s>(
         Directions::of(spec.order),
         spec.limit,
     );
-    let mut bits = BUCKET_BITS;
-    loop {
-        let last = bits == 0;
-        let order = order.clone();
-        let best = level
-            .reduce_abelian::<_, ValBuilder<_, _, _, _>, ValSpine<Row, Row, _, _>, _, _>(
-                "TopN",
-                move |_key, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
-                    let mut ranked: Vec<(Row, Row, Diff)> = input
-                        .iter()
-                        .filter(|(_, d)| *d > 0)
-                        .map(|(row, d)| (project(&order, row), (*row).clone(), *d))
-                        .collect();
-                    ranked.sort_by(|a, b| directions.rank(a, b));
-                    let mut best = Best {
-                        inputs: 1,
-                        limit,
-                        directions,
-                        rows: ranked,
-                    };
-                    best.truncate();
-                    if last {
-                        output.extend(best.numbered().map(|row| (row, 1)));
-                    } else {
-                        output.extend(best.rows.into_iter().map(|(_, row, n)| (row, n)));
-                    }
-                },
-                |vec, key: &Row, upds: &mut Vec<(Row, crate::timestamp::Time, Diff)>| {
-                    vec.clear();
-                    vec.extend(upds.drain(..).map(|(v, t, r)| ((key.clone(), v), t, r)));
-                },
-            );
-        let up = best.as_collection(move |key: &Row, row: &Row| {
-            let mut datums = key.unpack();
-            let bucket = match datums.pop() {
-                Some(Datum::Int(b)) => b,
-                _ => 0,
-            };
-            if !last {
-                datums.push(Datum::Int(bucket >> BUCKET_STEP));
-            }
-            (Row::pack_slice(&datums), row.clone())
-        });
+    by_bucket_levels(level, BUCKET_BITS, "TopN", move |last, input, output| {
+        let mut ranked: Vec<(Row, Row, Diff)> = input
+            .iter()
+            .filter(|(_, d)| *d > 0)
+            .map(|(row, d)| (project(&order, row), (*row).clone(), *d))
+            .collect();
+        ranked.sort_by(|a, b| directions.rank(a, b));
+        let mut best = Best {
+            inputs: 1,
+            limit,
+            directions,
+            rows: ranked,
+        };
+        best.truncate();
         if last {
-            return up.map(|(_, row)| row);
+            output.extend(best.numbered().map(|row| (row, 1)));
+        } else {
+            output.extend(best.rows.into_iter().map(|(_, row, n)| (row, n)));
         }
-        bits -= BUCKET_STEP;
-        level = up.arrange_by_key_named("Arrange: TopN level");
-    }
+    })
+    .map(|(_, row)| row)
 }
 
 fn order_exprs(order: &[OrderKey]) -> Vec<Expr> {
