@@ -172,6 +172,16 @@ pub fn render_program<'s>(
 }
 
 impl<'s> RenderState<'s> {
+    /// How the state of a `GROUP BY` or top-N over windows goes, if it does.
+    fn expiry(
+        &self,
+        expire: Option<&crate::plan::ir::Expire>,
+    ) -> Result<Option<aggregate::Expiry<'s>>> {
+        expire
+            .map(|e| Ok((self.watermark(&e.watermark)?.0, e.key, e.lateness_ms)))
+            .transpose()
+    }
+
     /// The watermark of `table` and its allowed lateness.
     fn watermark(&self, table: &str) -> Result<(event_time::Watermark<'s>, i64)> {
         self.watermarks
@@ -254,10 +264,7 @@ fn render_relation<'s>(
             );
             // Only arrangements fed directly by sources are state; the ones above them are
             // recomputed from it on restore.
-            let expiry = match expire {
-                Some(e) => Some((state.watermark(&e.watermark)?.0, e.key, e.lateness_ms)),
-                None => None,
-            };
+            let expiry = state.expiry(expire.as_ref())?;
             let mut hooks = StateHooks {
                 keep: state.checkpointing.is_some() && !input.stateful,
                 state,
@@ -430,10 +437,7 @@ fn render_relation<'s>(
                 strategy: *strategy,
             };
             // A window's partitions go once final; the output's window_end is the input's.
-            let expiry = match expire {
-                Some(e) => Some((state.watermark(&e.watermark)?.0, e.key, e.lateness_ms)),
-                None => None,
-            };
+            let expiry = state.expiry(expire.as_ref())?;
             let end_column = expire
                 .as_ref()
                 .and_then(|e| match partition_key.get(e.key) {

@@ -353,37 +353,8 @@ impl Lowerer<'_> {
         let has_agg =
             items.iter().any(|(e, _)| contains_agg(e)) || having.as_ref().is_some_and(contains_agg);
         super::top_n::fold_limits(&mut relation, &self.views);
-        // `ROW_NUMBER() OVER (...)` as a select item: the rows ranked, the number last.
-        let ranked: Vec<usize> = (0..items.len())
-            .filter(|&i| matches!(&items[i].0, SqlExpr::Function(f) if super::top_n::row_number_call(f)))
-            .collect();
-        let row_number = match ranked.as_slice() {
-            [] => None,
-            [i] => {
-                let (e, alias) = &items[*i];
-                if !group_by.is_empty() || has_agg {
-                    return Err(self.err(
-                        e.span(),
-                        "ROW_NUMBER() in an aggregating query is not supported",
-                        Some("aggregate in a subquery (or WITH) and rank its rows in the query over it".into()),
-                    ));
-                }
-                let SqlExpr::Function(f) = e else {
-                    return Err(Error::Internal("a row number item lost its call".into()));
-                };
-                let width = relation.schema().len();
-                let name = alias.clone().unwrap_or_else(|| "rownum".into());
-                relation = self.top_n(relation, &scope, f, name, e.span())?;
-                Some((*i, width))
-            }
-            [_, second, ..] => {
-                return Err(self.err(
-                    items[*second].0.span(),
-                    "one ROW_NUMBER() per SELECT is supported",
-                    None,
-                ))
-            }
-        };
+        let aggregating = !group_by.is_empty() || has_agg;
+        let (relation, row_number) = self.rank(relation, &scope, &items, aggregating)?;
         if group_by.is_empty() && !has_agg {
             if let Some(h) = &having {
                 return Err(self.err(h.span(), "HAVING needs GROUP BY or an aggregate", None));

@@ -10,8 +10,51 @@ use super::*;
 const TOP_N_FORM: &str = "filter the row number in the query that reads it, as Flink's top-N: SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) AS rownum FROM t) WHERE rownum <= 3 (or = 1 to keep one row per key)";
 
 impl Lowerer<'_> {
+    /// A select list's `ROW_NUMBER() OVER (...)` item, if any: `input` ranked (the row number
+    /// appended as its last column), and the item's position with that column's.
+    pub(super) fn rank(
+        &mut self,
+        input: Relation,
+        scope: &Scope,
+        items: &[(SqlExpr, Option<String>)],
+        aggregating: bool,
+    ) -> Result<(Relation, Option<(usize, usize)>)> {
+        let ranked: Vec<usize> = (0..items.len())
+            .filter(|&i| matches!(&items[i].0, SqlExpr::Function(f) if row_number_call(f)))
+            .collect();
+        let at = match ranked.as_slice() {
+            [] => return Ok((input, None)),
+            [at] => *at,
+            [_, second, ..] => {
+                return Err(self.err(
+                    items[*second].0.span(),
+                    "one ROW_NUMBER() per SELECT is supported",
+                    None,
+                ))
+            }
+        };
+        let (e, alias) = &items[at];
+        if aggregating {
+            return Err(self.err(
+                e.span(),
+                "ROW_NUMBER() in an aggregating query is not supported",
+                Some(
+                    "aggregate in a subquery (or WITH) and rank its rows in the query over it"
+                        .into(),
+                ),
+            ));
+        }
+        let SqlExpr::Function(f) = e else {
+            return Err(Error::Internal("a row number item lost its call".into()));
+        };
+        let width = input.schema().len();
+        let name = super::query::output_name(e, alias.as_deref(), at);
+        let ranked = self.top_n(input, scope, f, name, e.span())?;
+        Ok((ranked, Some((at, width))))
+    }
+
     /// Rank the rows of `input` by `f`'s window: a top-N whose last column is the row number.
-    pub(super) fn top_n(
+    fn top_n(
         &mut self,
         input: Relation,
         scope: &Scope,
