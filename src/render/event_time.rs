@@ -244,17 +244,21 @@ pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row
     }
 }
 
-/// State retracted once it is final: each update belongs to a group that ends at a time
-/// (`group_end`: a window group and its `window_end`; a session partition and its last row's
-/// time plus the gap, the group's end being the latest of its updates'). Once the watermark
-/// before a time has passed a group's end by `lateness`, no record can change the group any
-/// more: the updates pass through, and at each time the watermark moves, the totals of the
-/// groups that became final are taken back.
+/// State retracted once it is final. `end_of(d)` says when an update's state is final: at
+/// its own end (a window group's `window_end`: `(None, end)`), or at the latest end of a
+/// group (`(Some(group), end)`: a session partition, whose end is its last row's time plus
+/// the gap, moves on as rows arrive). Once the watermark before a time has passed an end by
+/// `lateness`, no record can change that state any more: the updates pass through, and at
+/// each time the watermark moves, the totals that became final are taken back.
+///
+/// Totals are filed by end; a group's totals filed under an end it has since moved past are
+/// filed again under its current end when the old one passes, so a window's state is one
+/// entry and a group's end is kept once per group.
 pub fn expire<'s, D, R>(
     updates: VecCollection<'s, Time, D, R>,
     watermark: &Watermark<'s>,
     lateness: i64,
-    group_end: impl Fn(&D) -> Option<(Row, i64)> + 'static,
+    end_of: impl Fn(&D) -> Option<(Option<Row>, i64)> + 'static,
 ) -> VecCollection<'s, Time, D, R>
 where
     D: Clone + Eq + std::hash::Hash + 'static,
@@ -269,10 +273,10 @@ where
             "ExpireState",
             move |_, _| {
                 let mut tracker = Tracker::new(NONE);
-                // Per group: its end and the accumulated totals of its updates.
-                let mut groups: HashMap<Row, (i64, HashMap<D, R>)> = HashMap::new();
-                // Groups by end (an entry is stale once its group's end moved on).
-                let mut by_end: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
+                // Accumulated totals by the end they were filed under.
+                let mut filed: BTreeMap<i64, HashMap<D, R>> = BTreeMap::new();
+                // The latest end of each group.
+                let mut ends: HashMap<Row, i64> = HashMap::new();
                 let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
                 move |(input, input_frontier), (marks, marks_frontier), output| {
                     marks.for_each(|cap, data: &mut Vec<i64>| {
@@ -288,29 +292,22 @@ where
                     input.for_each(|cap, data| {
                         let mut session = output.session(&cap);
                         for (d, t, r) in data.drain(..) {
-                            if let Some((g, e)) = group_end(&d) {
-                                let (end, totals) = groups
-                                    .entry(g.clone())
-                                    .or_insert_with(|| (i64::MIN, HashMap::new()));
-                                if e > *end {
-                                    *end = e;
-                                    by_end.entry(e).or_default().push(g);
-                                }
-                                match totals.get_mut(&d) {
-                                    Some(total) => total.plus_equals(&r),
-                                    None => {
-                                        totals.insert(d.clone(), r.clone());
+                            if let Some((group, e)) = end_of(&d) {
+                                let end = match group {
+                                    Some(g) => {
+                                        let end = ends.entry(g).or_insert(e);
+                                        *end = (*end).max(e);
+                                        *end
                                     }
-                                }
-                                if totals.get(&d).is_some_and(|v| v.is_zero()) {
-                                    totals.remove(&d);
-                                }
+                                    None => e,
+                                };
+                                file(&mut filed, end, d.clone(), r.clone());
                             }
                             session.give((d, t, r));
                         }
                     });
                     // At a time the watermark moved, once every update before it is in: the
-                    // groups final under the watermark before that time go.
+                    // state final under the watermark before that time goes.
                     let (marks_frontier, input_frontier) =
                         (marks_frontier.frontier(), input_frontier.frontier());
                     while let Some(entry) = marks_at.first_entry() {
@@ -321,16 +318,22 @@ where
                         let cap = entry.remove();
                         let bound = tracker.before(t).saturating_sub(lateness);
                         // Closed: `end - 1 <= bound`.
-                        let keep = by_end.split_off(&bound.saturating_add(2));
-                        let gone = std::mem::replace(&mut by_end, keep);
+                        let keep = filed.split_off(&bound.saturating_add(2));
+                        let gone = std::mem::replace(&mut filed, keep);
                         let mut session = output.session(&cap);
-                        for (e, names) in gone {
-                            for g in names {
-                                if groups.get(&g).is_some_and(|(end, _)| *end == e) {
-                                    let (_, totals) = groups.remove(&g).unwrap_or_default();
-                                    for (d, total) in totals {
-                                        session.give((d, t, total.multiply(&-1)));
+                        for (d, total) in gone.into_values().flatten() {
+                            let group = end_of(&d).and_then(|(g, _)| g);
+                            let later = group.as_ref().and_then(|g| ends.get(g).copied());
+                            match later {
+                                // The group moved on: its state waits for its new end.
+                                Some(end) if end > bound.saturating_add(1) => {
+                                    file(&mut filed, end, d, total)
+                                }
+                                _ => {
+                                    if let Some(g) = &group {
+                                        ends.remove(g);
                                     }
+                                    session.give((d, t, total.multiply(&-1)));
                                 }
                             }
                         }
@@ -342,10 +345,32 @@ where
         .as_collection()
 }
 
-/// For [`expire`]: a group keyed by a row whose column `end` is its window's end.
-pub fn window_group(end: usize) -> impl Fn(&Row) -> Option<(Row, i64)> + 'static {
+/// Add `r` to the total of `d` filed under `end`, dropping a total that adds up to nothing.
+fn file<D: Eq + std::hash::Hash, R: Semigroup>(
+    filed: &mut BTreeMap<i64, HashMap<D, R>>,
+    end: i64,
+    d: D,
+    r: R,
+) {
+    let totals = filed.entry(end).or_default();
+    match totals.get_mut(&d) {
+        Some(total) => {
+            total.plus_equals(&r);
+            if total.is_zero() {
+                totals.remove(&d);
+            }
+        }
+        None if r.is_zero() => {}
+        None => {
+            totals.insert(d, r);
+        }
+    }
+}
+
+/// For [`expire`]: state keyed by a row whose column `end` is its window's end.
+pub fn window_group(end: usize) -> impl Fn(&Row) -> Option<(Option<Row>, i64)> + 'static {
     move |key: &Row| match key.get(end) {
-        Datum::Int(e) => Some((key.clone(), e)),
+        Datum::Int(e) => Some((None, e)),
         _ => None,
     }
 }

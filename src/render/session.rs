@@ -57,7 +57,7 @@ pub fn render_sessions<'s>(
                 watermark,
                 *lateness,
                 move |(key, row): &(Row, Row)| match row.get(time) {
-                    Datum::Int(ts) => Some((key.clone(), ts.saturating_add(gap))),
+                    Datum::Int(ts) => Some((Some(key.clone()), ts.saturating_add(gap))),
                     _ => None,
                 },
             ),
