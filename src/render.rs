@@ -16,6 +16,7 @@ pub mod functions;
 pub mod join;
 pub mod scalar;
 pub mod session;
+pub mod temporal;
 pub mod top_n;
 
 use std::cell::RefCell;
@@ -365,6 +366,68 @@ fn render_relation<'s>(
             Rendered {
                 collection,
                 ..rendered
+            }
+        }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            residual,
+            as_of: Some(as_of),
+            ..
+        } => {
+            let l = render_relation(left, env, state, label)?;
+            let checked = left_key.iter().filter(|e| e.can_fail()).cloned().collect();
+            let l = checked_rows(l, checked, label, left.schema(), state);
+            let r = render_relation(right, env, state, label)?;
+            let both = Schema {
+                columns: [
+                    left.schema().columns.clone(),
+                    right.schema().columns.clone(),
+                ]
+                .concat(),
+            };
+            let skip = l.skip_errors && r.skip_errors;
+            let spec = temporal::TemporalSpec {
+                kind: *kind,
+                left_key,
+                right_key,
+                left_time: as_of.left_time,
+                right_time: as_of.right_time,
+                residual: residual.as_ref(),
+                right_width: right.schema().len(),
+                versions_insert_only: as_of.versions_insert_only,
+                on_error: scalar::OnEvalError {
+                    label: label.into(),
+                    input: Arc::new(both),
+                    skip,
+                    control: state.control.clone(),
+                },
+                saved: (!l.stateful, !r.stateful),
+            };
+            let expiry = as_of
+                .watermark
+                .as_ref()
+                .map(|table| state.watermark(table))
+                .transpose()?;
+            let control = Some(state.control.clone());
+            let mut hooks = StateHooks {
+                keep: state.checkpointing.is_some() && !l.stateful && !r.stateful,
+                state,
+            };
+            Rendered {
+                collection: temporal::render_temporal_join(
+                    l.collection,
+                    r.collection,
+                    &spec,
+                    expiry,
+                    control,
+                    &mut hooks,
+                ),
+                stateful: true,
+                skip_errors: skip,
             }
         }
         Relation::Join {

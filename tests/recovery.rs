@@ -930,3 +930,121 @@ fn windows_are_exact_across_kill_9() {
     grown.retain(|r| !r.starts_with("flush "));
     assert_eq!(grown, want, "growing windows");
 }
+
+/// A temporal join's state (the orders and every rate version, per currency) survives a
+/// restart, re-sharded: two bounded runs over one checkpoint directory (one worker, then
+/// three). The second run's rates include versions older than orders of the first run, which
+/// must move those restored orders to them. The file sink's changelog must add up to each
+/// order joined with the latest rate of its currency not after the order's time.
+#[test]
+fn temporal_join_restores_exactly() {
+    use rand::seq::SliceRandom;
+    let (orders, rates, group) = (
+        unique("asof-orders"),
+        unique("asof-rates"),
+        unique("asof-group"),
+    );
+    let out = temp_path("asof-priced.jsonl");
+    let b = bootstrap();
+    let sql = format!(
+        "CREATE TABLE orders (id BIGINT, c STRING, ts TIMESTAMP(3)) WITH ('connector' = 'kafka',
+           'topic' = '{orders}', 'properties.bootstrap.servers' = '{b}',
+           'properties.group.id' = '{group}', 'format' = 'json',
+           'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
+         CREATE TABLE rates (c STRING, rate BIGINT, ts TIMESTAMP(3), PRIMARY KEY (c) NOT ENFORCED,
+           WATERMARK FOR ts AS ts) WITH ('connector' = 'kafka', 'topic' = '{rates}',
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}',
+           'format' = 'json', 'scan.startup.mode' = 'earliest-offset',
+           'scan.bounded.mode' = 'latest-offset');
+         CREATE TABLE priced (id BIGINT, rate BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}');
+         INSERT INTO priced SELECT o.id, r.rate FROM orders o
+           JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.c = r.c;",
+        out.display()
+    );
+    let file = sql_file("asof", &sql);
+    let ckpt = checkpoint_dir();
+    let mut rng = StdRng::seed_from_u64(17);
+    let time = |ms: i64| {
+        let s = ms / 1000;
+        format!(
+            "2026-01-01 {:02}:{:02}:{:02}.{:03}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            ms % 1000
+        )
+    };
+    // Every version at its own time, so no two versions of a currency tie.
+    let mut version_times: Vec<i64> = (0..4000).map(|i| i * 7).collect();
+    version_times.shuffle(&mut rng);
+    let (mut all_orders, mut all_rates) = (Vec::new(), Vec::new());
+    for (round, workers) in [(0, "1"), (1, "3")] {
+        let new_rates: Vec<(String, i64, i64)> = version_times[round * 2000..(round + 1) * 2000]
+            .iter()
+            .map(|t| (format!("c{}", rng.random_range(0..20)), rng.random_range(1..1000), *t))
+            .collect();
+        let new_orders: Vec<(i64, String, i64)> = (0..3000)
+            .map(|i| {
+                let id = (round * 3000 + i) as i64;
+                (id, format!("c{}", rng.random_range(0..20)), rng.random_range(0..28_000))
+            })
+            .collect();
+        let encoded = |rows: Vec<String>| -> Vec<(i32, Vec<u8>)> {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, r)| ((i % 3) as i32, r.into_bytes()))
+                .collect()
+        };
+        produce(
+            &rates,
+            3,
+            &encoded(
+                new_rates
+                    .iter()
+                    .map(|(c, r, t)| format!(r#"{{"c":"{c}","rate":{r},"ts":"{}"}}"#, time(*t)))
+                    .collect(),
+            ),
+        );
+        produce(
+            &orders,
+            3,
+            &encoded(
+                new_orders
+                    .iter()
+                    .map(|(id, c, t)| format!(r#"{{"id":{id},"c":"{c}","ts":"{}"}}"#, time(*t)))
+                    .collect(),
+            ),
+        );
+        all_rates.extend(new_rates);
+        all_orders.extend(new_orders);
+        ddflow_ok(&[
+            "run",
+            file.to_str().unwrap(),
+            "--checkpoint-dir",
+            ckpt.to_str().unwrap(),
+            "-w",
+            workers,
+        ]);
+        assert!(round == 0 || ckpt.join("checkpoints").is_dir());
+    }
+    let want: BTreeSet<String> = all_orders
+        .iter()
+        .filter_map(|(id, c, t)| {
+            all_rates
+                .iter()
+                .filter(|(rc, _, rt)| rc == c && rt <= t)
+                .max_by_key(|(_, _, rt)| *rt)
+                .map(|(_, rate, _)| format!("{id} {rate}"))
+        })
+        .collect();
+    assert!(want.len() > 5000, "most orders have a rate: {}", want.len());
+    let got = final_rows(&out, &["id", "rate"]);
+    let missing: Vec<&String> = want.difference(&got).take(10).collect();
+    let extra: Vec<&String> = got.difference(&want).take(10).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} rows, {} wanted; missing {missing:?}, extra {extra:?}",
+        got.len(),
+        want.len()
+    );
+}

@@ -74,6 +74,12 @@ pub fn time_attribute(
         Relation::TopN { input, schema, .. } if col + 1 < schema.len() => {
             time_attribute(input, col, views, rowtimes)
         }
+        // A temporal join's rows keep the left row's time attributes, as in Flink.
+        Relation::Join {
+            left,
+            as_of: Some(_),
+            ..
+        } if col < left.schema().len() => time_attribute(left, col, views, rowtimes),
         Relation::Join { .. } | Relation::Union { .. } | Relation::TopN { .. } => None,
     }
 }
@@ -264,7 +270,14 @@ pub fn watermarked_tables(program: &Program) -> Vec<String> {
                 }
                 walk(input, out);
             }
-            Relation::Join { left, right, .. } => {
+            Relation::Join {
+                left, right, as_of, ..
+            } => {
+                if let Some(t) = as_of.as_ref().and_then(|a| a.watermark.as_ref()) {
+                    if !out.contains(t) {
+                        out.push(t.clone());
+                    }
+                }
                 walk(left, out);
                 walk(right, out);
             }

@@ -204,6 +204,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             right_key,
             residual,
             schema,
+            as_of,
         } => {
             let on: Vec<String> = left_key
                 .iter()
@@ -222,9 +223,24 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             let residual = residual
                 .as_ref()
                 .map_or(String::new(), |e| format!(" residual={}", expr(e, &both)));
+            let temporal = as_of.as_ref().map_or(String::new(), |a| {
+                let versions = if a.versions_insert_only {
+                    "each key's versions before its last one behind it go"
+                } else {
+                    "versions are kept"
+                };
+                let state = a.watermark.as_ref().map_or(String::new(), |w| {
+                    format!(" late=(at or behind watermark({w}): dropped) state=(left rows behind it go; {versions})")
+                });
+                format!(
+                    " as_of=(left.{} in right.{} until the key's next version){state}",
+                    left.schema().columns[a.left_time].name,
+                    right.schema().columns[a.right_time].name,
+                )
+            });
             let _ = writeln!(
                 out,
-                "{pad}Join {} key=({on}){residual}",
+                "{pad}Join {} key=({on}){residual}{temporal}",
                 format!("{kind:?}").to_lowercase()
             );
             relation(out, left, depth + 1);

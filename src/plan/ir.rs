@@ -338,6 +338,10 @@ pub enum Relation {
         /// Output schema: the left columns, then the right ones (only the left ones for
         /// semi- and anti-joins).
         schema: Schema,
+        /// A temporal join (`JOIN versioned FOR SYSTEM_TIME AS OF left.ts`): each left row
+        /// joins the right row of its key that was valid at its time.
+        #[serde(default)]
+        as_of: Option<AsOf>,
     },
     /// `UNION ALL`: the rows of every input (of equal column types), multiplicities added.
     Union {
@@ -516,6 +520,26 @@ pub struct Expire {
     pub watermark: String,
     /// How long after its end a window still takes late records.
     pub lateness_ms: i64,
+}
+
+/// What makes a join temporal: the right side is a versioned table, keyed by its primary
+/// key (the join's right key, in full); each of its rows is a version of its key valid from
+/// its time until the key's next version. A left row joins the version of its key valid at
+/// its own time (the latest whose time is not after it; of versions of one key at one time,
+/// the greatest in byte order), if the residual holds, or none (NULLs, in a LEFT join).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsOf {
+    /// The left row's time column (`FOR SYSTEM_TIME AS OF` it).
+    pub left_time: usize,
+    /// The right row's time column: from when it is valid (the versioned table's rowtime).
+    pub right_time: usize,
+    /// The table whose watermark the left time is the time attribute of: left rows behind
+    /// it (less its allowed lateness) are late (dropped, counted), and state it has passed
+    /// goes.
+    pub watermark: Option<String>,
+    /// The versions only ever arrive (the right input never retracts), so a version the
+    /// watermark has passed hides all older ones of its key for good: those go.
+    pub versions_insert_only: bool,
 }
 
 /// A sink written on window close (`'sink.emit' = 'on-window-close'`): each window's final rows

@@ -55,11 +55,13 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             kind,
             left_key,
             right_key,
+            as_of,
             ..
         } => {
             let width = left.schema().len();
             let lk = unique_key(left, views);
-            if kind.left_only() {
+            // A left row joins one version at most.
+            if kind.left_only() || as_of.is_some() {
                 return lk;
             }
             let rk = unique_key(right, views);

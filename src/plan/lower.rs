@@ -31,6 +31,7 @@ mod query;
 mod scalar;
 mod scalar_subquery;
 mod subquery;
+mod temporal;
 mod top_n;
 mod window;
 use ddl::check_upsert_key;

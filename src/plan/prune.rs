@@ -129,6 +129,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             mut right_key,
             mut residual,
             schema,
+            mut as_of,
         } => {
             let (lw, rw) = (left.schema().len(), right.schema().len());
             let (mut need_l, mut need_r) = (BTreeSet::new(), BTreeSet::new());
@@ -153,6 +154,10 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                     need_r.insert(c);
                 });
             }
+            if let Some(a) = &as_of {
+                need_l.insert(a.left_time);
+                need_r.insert(a.right_time);
+            }
             let (l, ml) = needing(*left, &need_l);
             let l = narrow(l, &ml, &need_l);
             let (r, mr) = needing(*right, &need_r);
@@ -161,6 +166,10 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             let new_lw = need_l.len();
             left_key.iter_mut().for_each(|e| remap(e, &ml));
             right_key.iter_mut().for_each(|e| remap(e, &mr));
+            if let Some(a) = &mut as_of {
+                a.left_time = ml[a.left_time].expect("the left time is kept");
+                a.right_time = mr[a.right_time].expect("the right time is kept");
+            }
             // Over `left ++ right`.
             let joined: Map = ml
                 .iter()
@@ -189,6 +198,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 right_key,
                 residual,
                 schema: out,
+                as_of,
             };
             (relation, map)
         }

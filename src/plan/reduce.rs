@@ -67,11 +67,20 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
         }
         // Matched pairs of insert-only inputs only insert (so do semi-joins); an outer join
         // takes back a NULL-padded row when its first match arrives, an anti-join a row.
+        // A temporal join takes a row back when an earlier version arrives late.
         Relation::Join {
-            left, right, kind, ..
+            left,
+            right,
+            kind,
+            as_of,
+            ..
         } => {
             let l = plan_relation(left, views);
             let r = plan_relation(right, views);
+            if let Some(a) = as_of {
+                a.versions_insert_only = r;
+                return false;
+            }
             l && r && matches!(kind, JoinKind::Inner | JoinKind::Semi)
         }
         // A row falls out of the first N when a better one comes.

@@ -205,6 +205,6 @@ fn hits<'s>(
 }
 
 /// A row of `n` NULLs.
-fn nulls(n: usize) -> Row {
+pub fn nulls(n: usize) -> Row {
     Row::pack(std::iter::repeat_n(Datum::Null, n))
 }

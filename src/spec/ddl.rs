@@ -130,6 +130,7 @@ pub fn strip(file: &str, text: &str) -> Result<(String, Clauses)> {
     }
     let mut out = s.out;
     blank_table_arguments(&mut out);
+    rewrite_as_of(&mut out);
     Ok((out.into_iter().collect(), s.clauses))
 }
 
@@ -190,6 +191,72 @@ fn blank_table_arguments(chars: &mut [char]) {
                 table_argument = 0;
                 i += 1;
             }
+        }
+    }
+}
+
+/// The named argument `t FOR SYSTEM_TIME AS OF o.ts` becomes (`t (v__asof=>o.ts)`).
+pub const AS_OF_ARGUMENT: &str = "v__asof";
+
+/// A temporal table reference, `rates FOR SYSTEM_TIME AS OF o.ts` (Flink's, where the time
+/// is a column of the probe side): `sqlparser`'s generic dialect does not read it, so it is
+/// written as a table argument, `rates (v__asof=>o.ts)`, in as many characters and lines (the
+/// column's name moves left). Anything else after `AS OF` is left alone, for the parser to
+/// refuse.
+fn rewrite_as_of(chars: &mut [char]) {
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\'' | '"' | '`' => i = skip_quoted(chars, i),
+            '-' if chars.get(i + 1) == Some(&'-') => i = skip_line(chars, i),
+            '/' if chars.get(i + 1) == Some(&'*') => i = skip_block(chars, i),
+            c if is_word(c) => {
+                let end = word_end(chars, i);
+                let mut at = end;
+                let mut matched = chars[i..end].iter().collect::<String>().eq_ignore_ascii_case("for");
+                for expected in ["system_time", "as", "of"] {
+                    if !matched {
+                        break;
+                    }
+                    let next = first_non_space(chars, at, chars.len());
+                    let next_end = word_end(chars, next);
+                    let word: String = chars[next..next_end].iter().collect();
+                    matched = next > at && word.eq_ignore_ascii_case(expected);
+                    at = next_end;
+                }
+                if !matched {
+                    i = end;
+                    continue;
+                }
+                // The time: a name, maybe qualified (`o.ts`).
+                let start = first_non_space(chars, at, chars.len());
+                let mut stop = start;
+                while stop < chars.len() && (is_word(chars[stop]) || chars[stop] == '.') {
+                    stop += 1;
+                }
+                if stop == start || stop - i < AS_OF_ARGUMENT.len() + 4 + (stop - start) {
+                    i = end;
+                    continue;
+                }
+                let name: Vec<char> = chars[start..stop].to_vec();
+                let written: Vec<char> = format!("({AS_OF_ARGUMENT}=>")
+                    .chars()
+                    .chain(name)
+                    .chain([')'])
+                    .collect();
+                // Line breaks stay (first), so the lines after it keep their numbers.
+                let breaks = chars[i..stop].iter().filter(|c| **c == '\n').count();
+                let pad = (stop - i) - written.len();
+                for (k, c) in chars[i..stop].iter_mut().enumerate() {
+                    *c = match k {
+                        k if k < breaks => '\n',
+                        k if k < pad => ' ',
+                        k => written[k - pad],
+                    };
+                }
+                i = stop;
+            }
+            _ => i += 1,
         }
     }
 }

@@ -91,7 +91,7 @@ impl Scope {
 
     /// The columns, each named as a qualified reference (`o.id`) where its table has a name:
     /// a join's schema, which only plans show.
-    fn qualified_schema(&self) -> Schema {
+    pub(super) fn qualified_schema(&self) -> Schema {
         Schema::new((0..self.schema.len()).map(|i| {
             let c = &self.schema.columns[i];
             match self.qualifiers[i].first() {
@@ -117,9 +117,9 @@ impl Lowerer<'_> {
         let mut acc: Option<(Relation, Scope)> = None;
         for twj in &s.from {
             let mut cur = self.table_factor(&twj.relation)?;
+            self.not_versioned(&twj.relation)?;
             for j in &twj.joins {
-                let right = self.table_factor(&j.relation)?;
-                cur = self.join(cur, right, &j.join_operator, j.relation.span())?;
+                cur = self.join_factor(cur, j)?;
             }
             acc = Some(match acc {
                 None => cur,
@@ -223,9 +223,9 @@ impl Lowerer<'_> {
                 alias: None,
             } => {
                 let mut cur = self.table_factor(&table_with_joins.relation)?;
+                self.not_versioned(&table_with_joins.relation)?;
                 for j in &table_with_joins.joins {
-                    let right = self.table_factor(&j.relation)?;
-                    cur = self.join(cur, right, &j.join_operator, j.relation.span())?;
+                    cur = self.join_factor(cur, j)?;
                 }
                 Ok(cur)
             }
@@ -246,6 +246,27 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `cur JOIN j`: a temporal join when `j` reads a table `FOR SYSTEM_TIME AS OF`.
+    fn join_factor(&mut self, cur: (Relation, Scope), j: &sql::Join) -> Result<(Relation, Scope)> {
+        let right = self.table_factor(&j.relation)?;
+        match super::temporal::as_of_argument(&j.relation) {
+            Some(time) => self.temporal_join(cur, right, j, time),
+            None => self.join(cur, right, &j.join_operator, j.relation.span()),
+        }
+    }
+
+    /// `FOR SYSTEM_TIME AS OF` is only for the right side of a join.
+    fn not_versioned(&self, factor: &TableFactor) -> Result<()> {
+        match super::temporal::as_of_argument(factor) {
+            Some(time) => Err(self.err(
+                time.span(),
+                "FOR SYSTEM_TIME AS OF names the version of a table a join's left row reads: it goes on the right of a JOIN",
+                Some("write FROM probe JOIN versioned FOR SYSTEM_TIME AS OF probe.ts ON ...".into()),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Every pair of rows (`FROM a, b` before its `WHERE` adds keys; `CROSS JOIN`).
     fn cross(&mut self, left: (Relation, Scope), right: (Relation, Scope)) -> (Relation, Scope) {
         let scope = left.1.join(right.1);
@@ -257,12 +278,13 @@ impl Lowerer<'_> {
             right_key: Vec::new(),
             residual: None,
             schema: scope.qualified_schema(),
+            as_of: None,
         };
         (relation, scope)
     }
 
     /// `left <op> JOIN right ON ...`.
-    fn join(
+    pub(super) fn join(
         &mut self,
         left: (Relation, Scope),
         right: (Relation, Scope),
@@ -333,6 +355,7 @@ impl Lowerer<'_> {
             right_key,
             residual: balanced(crate::plan::ir::BinaryOp::And, residual),
             schema: scope.qualified_schema(),
+            as_of: None,
         };
         Ok((relation, scope))
     }
@@ -416,6 +439,7 @@ impl Lowerer<'_> {
             right_key,
             residual: None,
             schema: scope.qualified_schema(),
+            as_of: None,
         };
         // The merged columns first, then every column of both sides.
         let mut out = Scope::of(Schema::default(), Vec::new());
@@ -557,13 +581,15 @@ fn push_key(relation: &mut Relation, a: &Typed, b: &Typed) -> bool {
         kind,
         left_key,
         right_key,
+        as_of,
         ..
     } = relation
     else {
         return false;
     };
     let width = left.schema().len();
-    if *kind == JoinKind::Inner {
+    // A temporal join's key is the versioned table's primary key, as written in its ON.
+    if *kind == JoinKind::Inner && as_of.is_none() {
         if let Some((l, r)) = key_pair(a, b, width) {
             left_key.push(l);
             right_key.push(r);

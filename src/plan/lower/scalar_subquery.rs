@@ -137,6 +137,7 @@ impl Lowerer<'_> {
             right_key,
             residual: None,
             schema,
+            as_of: None,
         };
         let mut exprs: Vec<Expr> = (0..width).map(Expr::Column).collect();
         exprs.push(value);

@@ -144,6 +144,7 @@ impl Lowerer<'_> {
             right_key,
             residual,
             schema: scope.schema.clone(),
+            as_of: None,
         };
         let Some(stats) = stats else {
             return Ok(joined);
@@ -161,6 +162,7 @@ impl Lowerer<'_> {
             right_key: Vec::new(),
             residual: None,
             schema,
+            as_of: None,
         };
         let (n, non_null) = (Expr::Column(width), Expr::Column(width + 1));
         let eq = |a: Expr, b: Expr| Expr::Binary {
