@@ -25,6 +25,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::operators::vec::Map as _;
 use timely::dataflow::operators::ToStream;
 use timely::dataflow::{Scope, StreamVec};
 
@@ -222,8 +223,28 @@ fn render_relation<'s>(
         Relation::Project {
             input: from, exprs, ..
         } => {
-            let exprs = exprs.clone();
-            let input = render_relation(from, env, state, label)?;
+            let mut exprs = exprs.clone();
+            let mut input = render_relation(from, env, state, label)?;
+            // PROCTIME(): the record's time, appended to the row for the projection to read.
+            let proctime = Expr::Call {
+                func: crate::plan::ir::ScalarFunc::ProcTime,
+                args: Vec::new(),
+            };
+            if exprs.contains(&proctime) {
+                let width = from.schema().len();
+                exprs
+                    .iter_mut()
+                    .filter(|e| **e == proctime)
+                    .for_each(|e| *e = Expr::Column(width));
+                input.collection = input
+                    .collection
+                    .inner
+                    .map(|(row, t, d)| {
+                        let time = Datum::Int(i64::try_from(t).unwrap_or(i64::MAX));
+                        (Row::pack(row.iter().chain([time])), t, d)
+                    })
+                    .as_collection();
+            }
             let collection = if exprs.iter().any(Expr::can_fail) {
                 let on_error = on_eval_error(label, from.schema(), &input, state);
                 input

@@ -981,12 +981,22 @@ fn temporal_join_restores_exactly() {
     for (round, workers) in [(0, "1"), (1, "3")] {
         let new_rates: Vec<(String, i64, i64)> = version_times[round * 2000..(round + 1) * 2000]
             .iter()
-            .map(|t| (format!("c{}", rng.random_range(0..20)), rng.random_range(1..1000), *t))
+            .map(|t| {
+                (
+                    format!("c{}", rng.random_range(0..20)),
+                    rng.random_range(1..1000),
+                    *t,
+                )
+            })
             .collect();
         let new_orders: Vec<(i64, String, i64)> = (0..3000)
             .map(|i| {
                 let id = (round * 3000 + i) as i64;
-                (id, format!("c{}", rng.random_range(0..20)), rng.random_range(0..28_000))
+                (
+                    id,
+                    format!("c{}", rng.random_range(0..20)),
+                    rng.random_range(0..28_000),
+                )
             })
             .collect();
         let encoded = |rows: Vec<String>| -> Vec<(i32, Vec<u8>)> {

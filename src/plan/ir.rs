@@ -127,6 +127,10 @@ pub enum ScalarFunc {
     /// `a / b` of two DECIMAL mantissas, `a × 10^shift / b` rounded half up (the planner
     /// lowers a DECIMAL `/` to it, with the shift that gives the result's scale).
     DecimalDiv,
+    /// `PROCTIME()`, a computed column of a table under `SET 'processing-time' = 'epoch'`: the
+    /// time of the epoch the record is read in. Rendering gives it from the record's
+    /// timestamp; it is never evaluated as a function.
+    ProcTime,
     /// `LOWER(s)`
     Lower,
     /// `UPPER(s)`
@@ -888,6 +892,10 @@ pub const MAX_EXPR_DEPTH: usize = 1000;
 
 /// The keys a dataflow file may `SET`, with what they mean.
 pub const RUN_SETTINGS: &[(&str, &str)] = &[
+    (
+        "processing-time",
+        "'epoch': PROCTIME() computed columns read the time of the epoch a record is read in",
+    ),
     (
         "checkpoint.dir",
         "checkpoint directory (as --checkpoint-dir)",

@@ -94,6 +94,8 @@ pub fn call<'a>(
             }
             Datum::Str(out.into_bump_str())
         }
+        // A projection gives it from the record's time (see `crate::render`).
+        ScalarFunc::ProcTime => Datum::Null,
         ScalarFunc::Lower => map_str(arg(0), arena, |s| s.to_lowercase()),
         ScalarFunc::Upper => map_str(arg(0), arena, |s| s.to_uppercase()),
         ScalarFunc::Initcap => map_str(arg(0), arena, initcap),

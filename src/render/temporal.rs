@@ -331,7 +331,10 @@ fn operator<'s>(
     let scope = entries.inner.scope();
     let (marks, lateness) = match expiry {
         Some((w, l)) => (w, l),
-        None => (timely::dataflow::operators::generic::operator::empty(scope), 0),
+        None => (
+            timely::dataflow::operators::generic::operator::empty(scope),
+            0,
+        ),
     };
     let exchange = Exchange::new(|(e, _, _): &(Entry, Time, Diff)| e.0.hashed());
     let output = entries

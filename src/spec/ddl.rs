@@ -213,7 +213,10 @@ fn rewrite_as_of(chars: &mut [char]) {
             c if is_word(c) => {
                 let end = word_end(chars, i);
                 let mut at = end;
-                let mut matched = chars[i..end].iter().collect::<String>().eq_ignore_ascii_case("for");
+                let mut matched = chars[i..end]
+                    .iter()
+                    .collect::<String>()
+                    .eq_ignore_ascii_case("for");
                 for expected in ["system_time", "as", "of"] {
                     if !matched {
                         break;

@@ -107,6 +107,33 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// `PROCTIME()` as a whole computed column or select item, when the file opted in to
+    /// processing time (`SET 'processing-time' = 'epoch'` before it): the time of the
+    /// record's epoch. Anywhere else it is refused (see `scalar`).
+    pub(super) fn proctime(&self, e: &sql::Expr) -> Option<(Expr, DataType)> {
+        let sql::Expr::Function(f) = e else {
+            return None;
+        };
+        let no_args = match &f.args {
+            sql::FunctionArguments::None => true,
+            sql::FunctionArguments::List(l) => l.args.is_empty(),
+            _ => false,
+        };
+        let opted_in = self
+            .settings
+            .iter()
+            .any(|(k, v)| k == "processing-time" && v.eq_ignore_ascii_case("epoch"));
+        (opted_in && no_args && object_name(&f.name).eq_ignore_ascii_case("proctime")).then(|| {
+            (
+                Expr::Call {
+                    func: crate::plan::ir::ScalarFunc::ProcTime,
+                    args: Vec::new(),
+                },
+                DataType::Timestamp,
+            )
+        })
+    }
+
     /// The leaf fields of a `ROW` column as columns named by their path (`person.id`), in
     /// order; a nested `ROW` is flattened in place.
     fn flatten(
@@ -163,7 +190,10 @@ impl Lowerer<'_> {
                         None,
                     ));
                 }
-                let (e, ty) = self.expr(&c.expr, &scope, &mut None)?;
+                let (e, ty) = match self.proctime(&c.expr) {
+                    Some(e) => e,
+                    None => self.expr(&c.expr, &scope, &mut None)?,
+                };
                 exprs.push(e);
                 full.push((c.column.clone(), ty));
             } else if next_physical < physical.len() {

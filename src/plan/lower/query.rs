@@ -364,7 +364,10 @@ impl Lowerer<'_> {
             for (i, (e, alias)) in items.iter().enumerate() {
                 let (x, ty) = match row_number {
                     Some((at, column)) if at == i => (Expr::Column(column), DataType::Int),
-                    _ => self.expr(e, &scope, &mut None)?,
+                    _ => match self.proctime(e) {
+                        Some(x) => x,
+                        None => self.expr(e, &scope, &mut None)?,
+                    },
                 };
                 exprs.push(x);
                 cols.push((output_name(e, alias.as_deref(), i), ty));

@@ -888,7 +888,11 @@ impl Lowerer<'_> {
                 format!(
                     "{upper} reads the clock, so a streaming query's results would depend on when it runs (a replay after a restart would differ)"
                 ),
-                Some("use a time column of the data instead (event time), e.g. a TIMESTAMP field or METADATA FROM 'timestamp'".into()),
+                Some(if name == "proctime" {
+                    "use a time column of the data instead (event time); or, for processing time, write SET 'processing-time' = 'epoch'; first and PROCTIME() as a whole computed column (`p AS PROCTIME()`) or select item: it is then the time of the epoch a record is read in, which a replay repeats".into()
+                } else {
+                    "use a time column of the data instead (event time), e.g. a TIMESTAMP field or METADATA FROM 'timestamp'".into()
+                }),
             ));
         }
         if let Some(hint) = legacy_group_window(&name) {

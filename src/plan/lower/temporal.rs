@@ -129,7 +129,9 @@ impl Lowerer<'_> {
             if let Some((a, b)) = equality(c) {
                 let a = self.expr(a, &scope, &mut None)?;
                 let b = self.expr(b, &scope, &mut None)?;
-                if let Some((l, Expr::Column(r))) = key_pair(&a, &b, width) {
+                if let Some((l, Expr::Column(r))) =
+                    key_pair(&a, &b, width).or_else(|| constant_key(&a, &b, width))
+                {
                     let slot = primary_key
                         .iter()
                         .position(|k| right_schema.columns[r].name.eq_ignore_ascii_case(k));
@@ -182,6 +184,19 @@ impl Lowerer<'_> {
         };
         Ok((relation, scope))
     }
+}
+
+/// `right.k = <constant>` (either way round) as a key pair: the constant is the probe's side.
+fn constant_key(a: &(Expr, DataType), b: &(Expr, DataType), width: usize) -> Option<(Expr, Expr)> {
+    let (column, constant) = match (&a.0, &b.0) {
+        (Expr::Column(c), other) if *c >= width && other.column_range().is_none() => (a, b),
+        (other, Expr::Column(c)) if *c >= width && other.column_range().is_none() => (b, a),
+        _ => return None,
+    };
+    let Expr::Column(c) = column.0 else {
+        return None;
+    };
+    (column.1 == constant.1).then(|| (constant.0.clone(), Expr::Column(c - width)))
 }
 
 fn sqlparser_lost() -> crate::error::Error {
