@@ -401,11 +401,11 @@ fn take(
     state: &mut State,
     logic: &Logic,
     t: Time,
-    mut updates: Vec<(Entry, Diff)>,
+    updates: Vec<(Entry, Diff)>,
     give: &mut dyn FnMut(Row, Diff),
 ) {
-    updates.sort_by(|a, b| (&a.0 .0, !a.0 .1).cmp(&(&b.0 .0, !b.0 .1)));
-    let (versions, probes): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(e, _)| e.1);
+    let (mut versions, probes): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(e, _)| e.1);
+    versions.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
     // Versions, a key at a time.
     let mut i = 0;
     while i < versions.len() {

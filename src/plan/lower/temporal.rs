@@ -80,12 +80,7 @@ impl Lowerer<'_> {
                 Some("add PRIMARY KEY (k) NOT ENFORCED to its CREATE TABLE".into()),
             ));
         }
-        let rowtime = self
-            .watermarks
-            .iter()
-            .find(|w| w.0.eq_ignore_ascii_case(&table_name))
-            .map(|w| w.1.clone());
-        let Some(rowtime) = rowtime else {
+        let Some(rowtime) = self.rowtime(&table_name) else {
             return Err(self.err(
                 name.span(),
                 format!("the versioned table \"{table_name}\" needs a WATERMARK: its rowtime is when each version becomes valid"),
@@ -111,15 +106,9 @@ impl Lowerer<'_> {
                 ))
             }
         };
-        let watermark = {
-            let rowtimes = |t: &str| {
-                self.watermarks
-                    .iter()
-                    .find(|w| w.0.eq_ignore_ascii_case(t))
-                    .map(|w| w.1.clone())
-            };
-            crate::plan::event_time::time_attribute(&left.0, left_time, &self.views, &rowtimes)
-        };
+        let rowtimes = |t: &str| self.rowtime(t);
+        let watermark =
+            crate::plan::event_time::time_attribute(&left.0, left_time, &self.views, &rowtimes);
 
         let width = left.1.schema.len();
         let scope = left.1.join(right.1);

@@ -176,6 +176,14 @@ impl Lowerer<'_> {
         })
     }
 
+    /// The `WATERMARK` column (rowtime) of `table`, if it has one.
+    pub(super) fn rowtime(&self, table: &str) -> Option<String> {
+        self.watermarks
+            .iter()
+            .find(|(t, _, _, _)| t.eq_ignore_ascii_case(table))
+            .map(|(_, column, _, _)| column.clone())
+    }
+
     /// `input` (of `schema`) in windows of `kind` by its time column `time`: the relation and
     /// its schema (the input's columns, then `window_start`, `window_end`, `window_time`).
     pub(super) fn window(
@@ -186,15 +194,9 @@ impl Lowerer<'_> {
         kind: WindowKind,
         partition: Vec<usize>,
     ) -> (Relation, Schema) {
-        let watermark = {
-            let rowtimes = |t: &str| {
-                self.watermarks
-                    .iter()
-                    .find(|(table, _, _, _)| table.eq_ignore_ascii_case(t))
-                    .map(|(_, column, _, _)| column.clone())
-            };
-            crate::plan::event_time::time_attribute(&input, time, &self.views, &rowtimes)
-        };
+        let rowtimes = |t: &str| self.rowtime(t);
+        let watermark =
+            crate::plan::event_time::time_attribute(&input, time, &self.views, &rowtimes);
         let mut out: Vec<(String, DataType)> = schema
             .columns
             .iter()
