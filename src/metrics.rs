@@ -34,8 +34,12 @@ pub struct Metrics {
     pub restore_millis: AtomicU64,
     /// Checkpoints completed (worker 0 of process 0 counts them).
     pub checkpoints: AtomicU64,
-    /// Rows a window dropped because they came behind the watermark (`'late-records'`).
+    /// Rows dropped because they came behind the watermark (`'late-records'`): by a window,
+    /// session, top-N, or a join side; a row two operators drop counts twice.
     pub late_records_dropped: AtomicU64,
+    /// State entries let go because the watermark passed them (window groups, session
+    /// partitions, top-N partitions, interval-join rows).
+    pub state_released: AtomicU64,
 }
 
 impl Metrics {
@@ -68,6 +72,7 @@ impl Metrics {
             restore_millis: self.restore_millis.load(Ordering::Relaxed),
             checkpoints: self.checkpoints.load(Ordering::Relaxed),
             late_records_dropped: self.late_records_dropped.load(Ordering::Relaxed),
+            state_released: self.state_released.load(Ordering::Relaxed),
         }
     }
 }
@@ -101,4 +106,6 @@ pub struct MetricsSnapshot {
     pub checkpoints: u64,
     /// See [`Metrics::late_records_dropped`].
     pub late_records_dropped: u64,
+    /// See [`Metrics::state_released`].
+    pub state_released: u64,
 }

@@ -184,6 +184,43 @@ impl<'s> RenderState<'s> {
             .transpose()
     }
 
+    /// The bound under which an interval join's rows go: the lesser of its sides' watermarks,
+    /// each less its lateness (one watermark and its lateness when both sides follow it).
+    fn join_bound(
+        &self,
+        e: &crate::plan::ir::JoinExpire,
+    ) -> Result<(event_time::Watermark<'s>, i64)> {
+        let (l, r) = (&e.left, &e.right);
+        if l.watermark.eq_ignore_ascii_case(&r.watermark) && l.lateness_ms == r.lateness_ms {
+            return self.watermark(&l.watermark);
+        }
+        let (a, la) = self.watermark(&l.watermark)?;
+        let (b, lb) = self.watermark(&r.watermark)?;
+        Ok((event_time::lesser((&a, la), (&b, lb)), 0))
+    }
+
+    /// What each side of an interval join under watermarks does with late rows and how its
+    /// rows go, and the bound under which they go.
+    fn join_expiry(&self, e: &crate::plan::ir::JoinExpire) -> Result<JoinRules<'s>> {
+        let (bound, lateness) = self.join_bound(e)?;
+        let side = |s: &crate::plan::ir::SideExpire| -> Result<SideRule<'s>> {
+            let (watermark, own_lateness) = self.watermark(&s.watermark)?;
+            let goes = s.horizon_ms.map(|horizon| join::SideExpiry {
+                bound: bound.clone(),
+                lateness,
+                column: s.time,
+                horizon,
+            });
+            Ok(((watermark, s.time, own_lateness), goes))
+        };
+        let (left, right) = (side(&e.left)?, side(&e.right)?);
+        Ok(JoinRules {
+            left,
+            right,
+            bound: (bound, lateness),
+        })
+    }
+
     /// The watermark of `table` and its allowed lateness.
     fn watermark(&self, table: &str) -> Result<(event_time::Watermark<'s>, i64)> {
         self.watermarks
@@ -458,18 +495,24 @@ fn render_relation<'s>(
             left_key,
             right_key,
             residual,
+            expire,
             ..
         } => {
             let (left_tag, right_tag) = join::null_tags(*kind);
+            let rules = expire.as_ref().map(|e| state.join_expiry(e)).transpose()?;
+            let (left_expiry, right_expiry, bound) = match rules {
+                Some(JoinRules { left, right, bound }) => (Some(left), Some(right), Some(bound)),
+                None => (None, None, None),
+            };
             let side = (&**left, left_key.as_slice(), left_tag, "Arrange: Join left");
-            let (left_arranged, left_skips) = join_side(side, env, state, label)?;
+            let (left_arranged, left_skips) = join_side(side, left_expiry, env, state, label)?;
             let side = (
                 &**right,
                 right_key.as_slice(),
                 right_tag,
                 "Arrange: Join right",
             );
-            let (right_arranged, right_skips) = join_side(side, env, state, label)?;
+            let (right_arranged, right_skips) = join_side(side, right_expiry, env, state, label)?;
             let both = Schema {
                 columns: [
                     left.schema().columns.clone(),
@@ -489,8 +532,25 @@ fn render_relation<'s>(
                     control: state.control.clone(),
                 },
             };
+            let mut collection = join::render_join(left_arranged, right_arranged, &spec);
+            // The retractions of rows that go are not results.
+            if let (Some(e), Some((bound, lateness))) = (expire, bound) {
+                let gone = |s: &crate::plan::ir::SideExpire, offset| {
+                    s.horizon_ms.map(|h| (s.time + offset, h))
+                };
+                let right = (!kind.left_only())
+                    .then(|| gone(&e.right, left.schema().len()))
+                    .flatten();
+                collection = event_time::hide_gone_pairs(
+                    collection,
+                    &bound,
+                    lateness,
+                    gone(&e.left, 0),
+                    right,
+                );
+            }
             Rendered {
-                collection: join::render_join(left_arranged, right_arranged, &spec),
+                collection,
                 stateful: true,
                 skip_errors: left_skips && right_skips,
             }
@@ -569,22 +629,53 @@ fn render_relation<'s>(
 /// sources).
 fn join_side<'s>(
     (input, key, tag, name): (&Relation, &[crate::plan::ir::Expr], Option<i64>, &str),
+    expiry: Option<SideRule<'s>>,
     env: &HashMap<String, Rendered<'s>>,
     state: &mut RenderState<'s>,
     label: &str,
 ) -> Result<(join::Arrangement<'s>, bool)> {
+    // Sides whose rows go are their join's own.
     let id = format!("{input:?} by {key:?} {tag:?}");
-    if let Some(shared) = state.join_sides.get(&id) {
+    if let (Some(shared), None) = (state.join_sides.get(&id), &expiry) {
         return Ok(shared.clone());
     }
     let rendered = render_relation(input, env, state, label)?;
     let checked = key.iter().filter(|e| e.can_fail()).cloned().collect();
-    let rendered = checked_rows(rendered, checked, label, input.schema(), state);
+    let mut rendered = checked_rows(rendered, checked, label, input.schema(), state);
+    let shared = expiry.is_none();
+    let (late, goes) = expiry.map_or((None, None), |(late, goes)| (Some(late), goes));
+    if let Some((watermark, column, lateness)) = late {
+        let control = Some(state.control.clone());
+        rendered.collection = event_time::drop_late(
+            rendered.collection,
+            &watermark,
+            column,
+            lateness,
+            control,
+            |row, out| out(row.clone()),
+        );
+    }
     let keep = state.checkpointing.is_some() && !rendered.stateful;
-    let arranged = join::arrange_side(rendered.collection, key, tag, name, keep, state);
+    let arranged = join::arrange_side(rendered.collection, (key, tag), name, keep, goes, state);
     let side = (arranged, rendered.skip_errors);
-    state.join_sides.insert(id, side.clone());
+    if shared {
+        state.join_sides.insert(id, side.clone());
+    }
     Ok(side)
+}
+
+/// A join side's late rows: its watermark, its time column, its allowed lateness.
+type SideLate<'s> = (event_time::Watermark<'s>, usize, i64);
+
+/// A join side under watermarks: which rows are late, and how its rows go (if they do).
+type SideRule<'s> = (SideLate<'s>, Option<join::SideExpiry<'s>>);
+
+/// An interval join's rules: each side's, and the bound (a watermark, less a lateness) under
+/// which rows go.
+struct JoinRules<'s> {
+    left: SideRule<'s>,
+    right: SideRule<'s>,
+    bound: (event_time::Watermark<'s>, i64),
 }
 
 /// What a `Filter`, `Project`, join or `GROUP BY` over `input` does with a row on which an

@@ -367,6 +367,8 @@ fn spawn_watchers(
                     messages_produced = m.messages_produced,
                     records_skipped = m.records_skipped,
                     eval_errors_skipped = m.eval_errors_skipped,
+                    late_records_dropped = m.late_records_dropped,
+                    state_released = m.state_released,
                     committed = %u64::try_from(m.committed_epoch)
                         .map_or("nothing yet".into(), crate::timestamp::epoch_text),
                     "progress"

@@ -167,3 +167,180 @@ fn windows_over_out_of_order_partitions_match_batch() {
     grown.retain(|r| !r.starts_with("flush "));
     assert_eq!(grown, want_cumulate, "cumulating windows");
 }
+
+/// Interval joins under watermarks through the broker: clicks and impressions, each over
+/// three partitions and out of order (up to [`DISORDER_MS`], so nothing is late), produced in
+/// batches while a two-worker job runs. The inner join (each click with the impressions of
+/// its ad in the 100 ms up to it) and the LEFT join's unattributed clicks equal a batch
+/// computation, and once records far ahead on every partition move both watermarks past
+/// them (twice: state goes at the first epoch after the watermark passed it), every click
+/// and impression has left the state of both joins (each join arranges both sides): nothing
+/// is kept for ever, and no result is retracted when it goes.
+#[test]
+fn interval_joins_release_their_state_and_match_batch() {
+    let (clicks, impressions, group) = (unique("ij-clicks"), unique("ij-impr"), unique("ij-g"));
+    let (attributed, unattributed) = (
+        temp_path("ij-attributed.jsonl"),
+        temp_path("ij-unattributed.jsonl"),
+    );
+    let b = bootstrap();
+    let table = |name: &str, topic: &str| {
+        format!(
+            "CREATE TABLE {name} (id BIGINT, ad BIGINT, ts TIMESTAMP(3),
+               WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+             WITH ('connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{b}',
+               'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');"
+        )
+    };
+    let sql = format!(
+        "{}{}
+         CREATE TABLE attributed (click BIGINT, impression BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         CREATE TABLE unattributed (click BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         INSERT INTO attributed SELECT c.id, i.id FROM clicks c, impressions i
+           WHERE c.ad = i.ad AND i.ts BETWEEN c.ts - INTERVAL '0.1' SECOND AND c.ts;
+         INSERT INTO unattributed SELECT c.id FROM clicks c LEFT JOIN impressions i
+           ON c.ad = i.ad AND i.ts BETWEEN c.ts - INTERVAL '0.1' SECOND AND c.ts
+           WHERE i.id IS NULL;",
+        table("clicks", &clicks),
+        table("impressions", &impressions),
+        attributed.display(),
+        unattributed.display(),
+    );
+    let file = sql_file("interval_join", &sql);
+    produce(&clicks, 3, &[]);
+    produce(&impressions, 3, &[]);
+
+    // Record i of each topic is at about base + 3i ms, up to DISORDER_MS earlier.
+    let base: i64 = 1_767_225_600_000;
+    let mut rng = StdRng::seed_from_u64(7);
+    let (batches, per_batch) = (10usize, 300usize);
+    let mut records = |_| -> Vec<(i64, i64, i64)> {
+        (0..batches * per_batch)
+            .map(|i| {
+                let ts = base + 3 * i as i64 - rng.random_range(0..DISORDER_MS);
+                (i as i64, rng.random_range(0..40), ts)
+            })
+            .collect()
+    };
+    let (click_rows, impression_rows) = (records(0), records(1));
+    let json = |(id, ad, ts): &(i64, i64, i64)| format!(r#"{{"id":{id},"ad":{ad},"ts":{ts}}}"#);
+    let batched = |rows: &[(i64, i64, i64)]| -> Vec<Vec<(i32, Vec<u8>)>> {
+        rows.chunks(per_batch)
+            .map(|c| {
+                c.iter()
+                    .map(|r| ((r.0 % 3) as i32, json(r).into_bytes()))
+                    .collect()
+            })
+            .collect()
+    };
+    let (click_batches, impression_batches) = (batched(&click_rows), batched(&impression_rows));
+
+    let job = ddflow_command(&["run", file.to_str().unwrap(), "-w", "2", "--report-json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ddflow");
+    let (c, i) = (clicks.clone(), impressions.clone());
+    let producer = std::thread::spawn(move || {
+        for (cb, ib) in click_batches.into_iter().zip(impression_batches) {
+            produce(&c, 3, &cb);
+            produce(&i, 3, &ib);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        // One record per partition far ahead (ads no other record has) moves both
+        // watermarks past everything before it.
+        let far = base + 10_000_000;
+        let flush = |id: i64, ts: i64| -> Vec<(i32, Vec<u8>)> {
+            (0..3)
+                .map(|p| (p, json(&(id + p as i64, -1 - id, ts)).into_bytes()))
+                .collect()
+        };
+        produce(&c, 3, &flush(1_000_000, far));
+        produce(&i, 3, &flush(2_000_000, far));
+        // State goes at the first epoch after the watermark passed it, and the watermark
+        // moves with new records: once more, a moment later. (The flush records themselves
+        // stay: no watermark after them passes them.)
+        std::thread::sleep(Duration::from_millis(1500));
+        produce(&c, 3, &flush(1_000_010, far + 10_000));
+        produce(&i, 3, &flush(2_000_010, far + 10_000));
+    });
+
+    // The batch computation.
+    let mut want_attributed = BTreeSet::new();
+    let mut want_unattributed = BTreeSet::new();
+    for (click, ad, ts) in &click_rows {
+        let mut found = false;
+        for (impression, _, _) in impression_rows
+            .iter()
+            .filter(|(_, a, t)| a == ad && (ts - 100..=*ts).contains(t))
+        {
+            want_attributed.insert(format!("{click} {impression}"));
+            found = true;
+        }
+        if !found {
+            want_unattributed.insert(click.to_string());
+        }
+    }
+    assert!(want_attributed.len() > 1000 && want_unattributed.len() > 500);
+
+    producer.join().unwrap();
+    let settled = || {
+        let mut unattributed = final_rows(&unattributed, &["click"]);
+        unattributed.retain(|c| c.parse::<i64>().unwrap() < 1_000_000);
+        (
+            final_rows(&attributed, &["click", "impression"]),
+            unattributed,
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut job = job;
+    while settled() != (want_attributed.clone(), want_unattributed.clone()) {
+        if Instant::now() > deadline {
+            let (a, u) = settled();
+            panic!(
+                "attributed {} of {} (extra {:?}), unattributed {} of {} (extra {:?})",
+                a.intersection(&want_attributed).count(),
+                want_attributed.len(),
+                a.difference(&want_attributed).take(5).collect::<Vec<_>>(),
+                u.intersection(&want_unattributed).count(),
+                want_unattributed.len(),
+                u.difference(&want_unattributed).take(5).collect::<Vec<_>>(),
+            );
+        }
+        if let Some(status) = job.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("ddflow exited ({status}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The watermark passes a record's state at the epoch after the flush records': give the
+    // job a moment to get there.
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = job.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = job.wait_with_output().unwrap();
+    assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+    assert_eq!(settled(), (want_attributed, want_unattributed));
+    // An inner pair, once written, is never taken back (its rows leaving the state is not a
+    // retraction); an unattributed click is, when an impression for it comes.
+    let retracted = file_lines(&attributed)
+        .iter()
+        .filter(|l| l["op"] == "-")
+        .count();
+    assert_eq!(retracted, 0, "the inner interval join retracted pairs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let metrics = &report["metrics"];
+    assert_eq!(metrics["late_records_dropped"], 0, "{metrics}");
+    assert_eq!(
+        metrics["state_released"],
+        2 * (click_rows.len() + impression_rows.len()) as u64,
+        "every click and impression leaves both joins' state: {metrics}"
+    );
+}

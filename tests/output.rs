@@ -81,7 +81,7 @@ fn run(case: &Path) -> String {
         .iter()
         .map(|s| (s.sink.name.clone(), s.sink.schema.clone()))
         .collect();
-    let (captured, failure) = {
+    let (captured, failure, late, released) = {
         let program = program.clone();
         timely::execute_directly(move |worker| {
             let control = ddflow::control::RunControl::new();
@@ -182,11 +182,17 @@ fn run(case: &Path) -> String {
                         .take_error()
                         .map_or(String::new(), |e| e.to_string());
                     let changes = captured.borrow().clone();
-                    return (changes, Some((now, error)));
+                    return (changes, Some((now, error)), 0, 0);
                 }
             }
             let changes = captured.borrow().clone();
-            (changes, None)
+            let metrics = control.metrics.snapshot();
+            (
+                changes,
+                None,
+                metrics.late_records_dropped,
+                metrics.state_released,
+            )
         })
     };
     let written_before = failure.as_ref().map_or(u64::MAX, |(epoch, _)| *epoch);
@@ -213,6 +219,14 @@ fn run(case: &Path) -> String {
                 out.push_str(&format!("  {sign} {row}\n"));
             }
         }
+    }
+    // What event time discarded, so a golden pins that late rows were dropped and passed
+    // state was let go (and not just that the output is right).
+    if late > 0 {
+        out.push_str(&format!("late records dropped: {late}\n"));
+    }
+    if released > 0 {
+        out.push_str(&format!("state entries released: {released}\n"));
     }
     if let Some((time, error)) = failure {
         out.push_str(&format!(
@@ -313,11 +327,14 @@ fn windows_follow_the_watermark_rule_on_random_input() {
         let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
         let mut watermark = i64::MIN;
         let mut want: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        let mut late = 0;
         for records in &epochs {
             for (p, k, ts) in records {
                 if *ts > watermark {
                     let start = ts - ts.rem_euclid(2000);
                     *want.entry((k.clone(), start)).or_default() += 1;
+                } else {
+                    late += 1;
                 }
                 let h = highest.entry(*p).or_insert(i64::MIN);
                 *h = (*h).max(ts - 1000);
@@ -345,7 +362,16 @@ fn windows_follow_the_watermark_rule_on_random_input() {
         let mut sink = "";
         let mut closed: Vec<String> = Vec::new();
         let mut grown: BTreeMap<String, i64> = BTreeMap::new();
+        let (mut dropped, mut released) = (0, 0);
         for line in out.lines() {
+            if let Some(n) = line.strip_prefix("late records dropped: ") {
+                dropped = n.parse().unwrap();
+                continue;
+            }
+            if let Some(n) = line.strip_prefix("state entries released: ") {
+                released = n.parse::<u64>().unwrap();
+                continue;
+            }
             if let Some(header) = line.strip_suffix(':') {
                 sink = header.split(' ').next().unwrap();
                 continue;
@@ -372,6 +398,9 @@ fn windows_follow_the_watermark_rule_on_random_input() {
         assert!(grown.values().all(|d| *d == 1), "seed {seed}: {grown:?}");
         let grown: BTreeSet<String> = grown.into_keys().collect();
         assert_eq!(grown, want, "seed {seed}: update-mode windows");
+        assert_eq!(dropped, late, "seed {seed}: late records dropped");
+        // The last epoch ends every partition, so every window's state goes.
+        assert!(released > 0, "seed {seed}: no window state released");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,10 @@
 //! keys to where it comes from. A window's `window_end` closes (and its state may go) under the
 //! watermark of the table its time column comes from.
 
-use crate::plan::ir::{AggStrategy, Expire, Expr, JoinKind, Program, Relation, View};
+use crate::data::Value;
+use crate::plan::ir::{
+    AggStrategy, BinaryOp, Expire, Expr, JoinExpire, JoinKind, Program, Relation, SideExpire, View,
+};
 
 /// The source table whose `WATERMARK` column (`rowtime`, per table) column `col` of `r` is.
 pub fn time_attribute(
@@ -161,94 +164,291 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
 }
 
 /// Mark every `GROUP BY` whose key holds a window's end, and whose aggregates all live in the
-/// one accumulable arrangement, to let a group's state go once its window is final.
+/// one accumulable arrangement, to let a group's state go once its window is final; and every
+/// interval or window join under watermarks, to let its rows go (see [`JoinExpire`]).
 pub fn plan_expiry(program: &mut Program) {
-    let lateness = |table: &str| {
-        program
+    let known = Known {
+        views: program.views.clone(),
+        tables: program
             .sources
             .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(table))
-            .map_or(0, |s| s.late_records.lateness_ms())
+            .map(|s| {
+                let rowtime = s.watermark.as_ref().map(|(column, _)| column.clone());
+                (
+                    s.name.to_ascii_lowercase(),
+                    s.late_records.lateness_ms(),
+                    rowtime,
+                )
+            })
+            .collect(),
     };
-    let lateness: Vec<(String, i64)> = program
-        .sources
-        .iter()
-        .map(|s| (s.name.to_ascii_lowercase(), lateness(&s.name)))
-        .collect();
-    let views = program.views.clone();
     let relations = program
         .views
         .iter_mut()
         .map(|v| &mut v.relation)
         .chain(program.sinks.iter_mut().map(|s| &mut s.relation));
     for r in relations {
-        mark(r, &views, &lateness);
+        known.mark(r);
     }
+    let read = watermarked_tables(program);
+    program.watermarks.retain(|w| read.contains(&w.table));
 }
 
-fn mark(r: &mut Relation, views: &[View], lateness: &[(String, i64)]) {
-    match r {
-        Relation::Get { .. } => {}
-        Relation::Filter { input, .. }
-        | Relation::Project { input, .. }
-        | Relation::Window { input, .. } => mark(input, views, lateness),
-        Relation::Join { left, right, .. } => {
-            mark(left, views, lateness);
-            mark(right, views, lateness);
-        }
-        Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| mark(i, views, lateness)),
-        // A window top-N: its partitions' state goes with their windows.
-        Relation::TopN {
-            input,
-            partition_key,
-            expire,
-            ..
-        } => {
-            mark(input, views, lateness);
-            *expire = expiry(input, partition_key, views, lateness);
-        }
-        Relation::Reduce {
-            input,
-            group_key,
-            aggregates,
-            expire,
-            ..
-        } => {
-            mark(input, views, lateness);
-            let accumulable = aggregates.iter().all(|a| {
-                matches!(
-                    a.strategy,
-                    AggStrategy::Accumulable | AggStrategy::InsertOnly
-                )
-            });
-            if accumulable {
-                *expire = expiry(input, group_key, views, lateness);
+/// What expiry planning looks up: the program's views, and per source table (lowercase) its
+/// allowed lateness and its rowtime column.
+struct Known {
+    views: Vec<View>,
+    tables: Vec<(String, i64, Option<String>)>,
+}
+
+impl Known {
+    fn lateness(&self, table: &str) -> i64 {
+        self.tables
+            .iter()
+            .find(|(t, _, _)| t == table)
+            .map_or(0, |(_, l, _)| *l)
+    }
+
+    fn rowtime(&self, table: &str) -> Option<String> {
+        self.tables
+            .iter()
+            .find(|(t, _, _)| t.eq_ignore_ascii_case(table))
+            .and_then(|(_, _, r)| r.clone())
+    }
+
+    fn mark(&self, r: &mut Relation) {
+        match r {
+            Relation::Get { .. } => {}
+            Relation::Filter { input, .. }
+            | Relation::Project { input, .. }
+            | Relation::Window { input, .. } => self.mark(input),
+            Relation::Join {
+                left,
+                right,
+                kind,
+                left_key,
+                right_key,
+                residual,
+                as_of,
+                expire,
+                ..
+            } => {
+                self.mark(left);
+                self.mark(right);
+                if as_of.is_none() {
+                    let pairs =
+                        time_bounds(left_key, right_key, residual.as_ref(), left.schema().len());
+                    *expire = pairs.into_iter().find_map(|(l, r, bounds)| {
+                        self.join_expiry(left, right, *kind, (l, r), bounds)
+                    });
+                }
+            }
+            Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| self.mark(i)),
+            // A window top-N: its partitions' state goes with their windows.
+            Relation::TopN {
+                input,
+                partition_key,
+                expire,
+                ..
+            } => {
+                self.mark(input);
+                *expire = self.expiry(input, partition_key);
+            }
+            Relation::Reduce {
+                input,
+                group_key,
+                aggregates,
+                expire,
+                ..
+            } => {
+                self.mark(input);
+                let accumulable = aggregates.iter().all(|a| {
+                    matches!(
+                        a.strategy,
+                        AggStrategy::Accumulable | AggStrategy::InsertOnly
+                    )
+                });
+                if accumulable {
+                    *expire = self.expiry(input, group_key);
+                }
             }
         }
     }
+
+    /// When the state of a group keyed by `key` (over `input`) can go: when a key column is a
+    /// window's end, once that window is final.
+    fn expiry(&self, input: &Relation, key: &[Expr]) -> Option<Expire> {
+        let (key, table) = key.iter().enumerate().find_map(|(i, k)| match k {
+            Expr::Column(c) => window_end(input, *c, &self.views).map(|t| (i, t)),
+            _ => None,
+        })?;
+        Some(Expire {
+            key,
+            lateness_ms: self.lateness(&table),
+            watermark: table,
+        })
+    }
+
+    /// The table whose watermark column `col` of `side` follows, if no row to come on that
+    /// side has a time at or behind it (less its lateness) once late rows are dropped: a time
+    /// attribute of an insert-only input, or a window's end (a window's rows change only
+    /// while it is open).
+    fn side_watermark(&self, side: &Relation, col: usize) -> Option<String> {
+        window_end(side, col, &self.views).or_else(|| {
+            let rowtimes = |t: &str| self.rowtime(t);
+            time_attribute(side, col, &self.views, &rowtimes)
+                .filter(|_| crate::plan::reduce::only_inserts(side, &self.views))
+        })
+    }
+
+    /// How a join of `kind` whose pairs have `left.l - right.r` within `bounds` lets its rows
+    /// go, if both times follow watermarks (see [`JoinExpire`] for the rule).
+    fn join_expiry(
+        &self,
+        left: &Relation,
+        right: &Relation,
+        kind: JoinKind,
+        (l, r): (usize, usize),
+        (lo, hi): (Option<i64>, Option<i64>),
+    ) -> Option<JoinExpire> {
+        let (lw, rw) = (
+            self.side_watermark(left, l)?,
+            self.side_watermark(right, r)?,
+        );
+        // With 0 in the interval, a row to come (after the bound) is never one that goes.
+        let lo0 = lo.map(|lo| lo.min(0));
+        let hi0 = hi.map(|hi| hi.max(0));
+        // A left row's partners have times at most `l - lo`, a right row's at least `r - hi`.
+        let (mut left_horizon, mut right_horizon) = (lo0.map(|lo| -lo), hi0);
+        // A side whose unmatched rows are output (or whose matches are) must not see its
+        // partners go first: the other side waits for its own partners' horizon.
+        let width = |a: Option<i64>, b: Option<i64>| Some(a?.saturating_add(b?));
+        if kind.keeps_left() || kind.left_only() {
+            right_horizon = width(hi0, lo0.map(|lo| -lo));
+        }
+        if kind.keeps_right() {
+            left_horizon = width(hi0, lo0.map(|lo| -lo));
+        }
+        if kind == JoinKind::Full || (left_horizon.is_none() && right_horizon.is_none()) {
+            return None;
+        }
+        let side = |time, watermark: String, horizon_ms| SideExpire {
+            time,
+            lateness_ms: self.lateness(&watermark),
+            watermark,
+            horizon_ms,
+        };
+        Some(JoinExpire {
+            left: side(l, lw, left_horizon),
+            right: side(r, rw, right_horizon),
+        })
+    }
 }
 
-/// When the state of a group keyed by `key` (over `input`) can go: when a key column is a
-/// window's end, once that window is final.
-fn expiry(
-    input: &Relation,
-    key: &[Expr],
-    views: &[View],
-    lateness: &[(String, i64)],
-) -> Option<Expire> {
-    let (key, table) = key.iter().enumerate().find_map(|(i, k)| match k {
-        Expr::Column(c) => window_end(input, *c, views).map(|t| (i, t)),
+/// The pairs `(left column, right column)` whose difference `left - right` a join's pairs
+/// bound, with the bounds `(lo, hi)`: from keys equating two columns (`[0, 0]`) and from
+/// residual terms `a op b + c` (`BETWEEN` is two of them). A strict comparison bounds as
+/// the non-strict one (state is kept no shorter).
+fn time_bounds(
+    left_key: &[Expr],
+    right_key: &[Expr],
+    residual: Option<&Expr>,
+    width: usize,
+) -> Vec<(usize, usize, (Option<i64>, Option<i64>))> {
+    let mut out: Vec<(usize, usize, (Option<i64>, Option<i64>))> = Vec::new();
+    let mut bound = |l: usize, r: usize, lo: Option<i64>, hi: Option<i64>| {
+        let at = match out.iter().position(|(a, b, _)| (*a, *b) == (l, r)) {
+            Some(i) => i,
+            None => {
+                out.push((l, r, (None, None)));
+                out.len() - 1
+            }
+        };
+        let b = &mut out[at].2;
+        b.0 = b.0.max(lo);
+        b.1 = match (b.1, hi) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+    };
+    for (a, b) in left_key.iter().zip(right_key) {
+        if let (Expr::Column(a), Expr::Column(b)) = (a, b) {
+            bound(*a, *b, Some(0), Some(0));
+        }
+    }
+    let mut terms = Vec::new();
+    if let Some(r) = residual {
+        conjunction(r, &mut terms);
+    }
+    for term in terms {
+        let Expr::Binary { op, left, right } = term else {
+            continue;
+        };
+        let (Some((a, ca)), Some((b, cb))) = (shifted(left), shifted(right)) else {
+            continue;
+        };
+        // `a + ca op b + cb`, i.e. `a - b op cb - ca`; as `left - right`.
+        let (l, r, k, op) = match (a < width, b < width) {
+            (true, false) => (a, b - width, cb.checked_sub(ca), *op),
+            (false, true) => (b, a - width, ca.checked_sub(cb), flip(*op)),
+            _ => continue,
+        };
+        let Some(k) = k else { continue };
+        match op {
+            BinaryOp::Gt | BinaryOp::GtEq => bound(l, r, Some(k), None),
+            BinaryOp::Lt | BinaryOp::LtEq => bound(l, r, None, Some(k)),
+            BinaryOp::Eq => bound(l, r, Some(k), Some(k)),
+            _ => {}
+        }
+    }
+    // The pairs bounded both ways first.
+    out.sort_by_key(|(_, _, (lo, hi))| !(lo.is_some() && hi.is_some()));
+    out
+}
+
+/// The terms of a conjunction.
+fn conjunction<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            conjunction(left, out);
+            conjunction(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// `column`, `column + c`, `c + column` or `column - c` (c a constant) as `(column, c)`.
+fn shifted(e: &Expr) -> Option<(usize, i64)> {
+    let constant = |e: &Expr| match e {
+        Expr::Literal(Value::Int(c)) => Some(*c),
         _ => None,
-    })?;
-    let lateness_ms = lateness
-        .iter()
-        .find(|(t, _)| *t == table)
-        .map_or(0, |(_, l)| *l);
-    Some(Expire {
-        key,
-        watermark: table,
-        lateness_ms,
-    })
+    };
+    match e {
+        Expr::Column(c) => Some((*c, 0)),
+        Expr::Binary { op, left, right } => match (op, &**left, &**right) {
+            (BinaryOp::Add, Expr::Column(c), k) | (BinaryOp::Add, k, Expr::Column(c)) => {
+                Some((*c, constant(k)?))
+            }
+            (BinaryOp::Sub, Expr::Column(c), k) => Some((*c, constant(k)?.checked_neg()?)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `a op b` as `b op' a`.
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        other => other,
+    }
 }
 
 /// The tables some window reads the watermark of.
@@ -271,9 +471,20 @@ pub fn watermarked_tables(program: &Program) -> Vec<String> {
                 walk(input, out);
             }
             Relation::Join {
-                left, right, as_of, ..
+                left,
+                right,
+                as_of,
+                expire,
+                ..
             } => {
-                if let Some(t) = as_of.as_ref().and_then(|a| a.watermark.as_ref()) {
+                let sides = expire
+                    .iter()
+                    .flat_map(|e| [&e.left.watermark, &e.right.watermark]);
+                for t in as_of
+                    .iter()
+                    .filter_map(|a| a.watermark.as_ref())
+                    .chain(sides)
+                {
                     if !out.contains(t) {
                         out.push(t.clone());
                     }

@@ -205,6 +205,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             residual,
             schema,
             as_of,
+            expire,
         } => {
             let on: Vec<String> = left_key
                 .iter()
@@ -238,9 +239,31 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                     right.schema().columns[a.right_time].name,
                 )
             });
+            let expire = expire.as_ref().map_or(String::new(), |e| {
+                let watermark = |s: &crate::plan::ir::SideExpire| match s.lateness_ms {
+                    0 => format!("watermark({})", s.watermark),
+                    l => format!("watermark({}) - {l}ms", s.watermark),
+                };
+                let (lw, rw) = (watermark(&e.left), watermark(&e.right));
+                let (lt, rt) = (
+                    &left.schema().columns[e.left.time].name,
+                    &right.schema().columns[e.right.time].name,
+                );
+                let bound = if lw == rw { lw.clone() } else { format!("the lesser of {lw}, {rw}") };
+                let goes = |time: &str, s: &crate::plan::ir::SideExpire| {
+                    s.horizon_ms.map_or("are kept".into(), |h| {
+                        format!("go once {time} + {h}ms is behind {bound}")
+                    })
+                };
+                format!(
+                    " late=(left.{lt} at or behind {lw}, right.{rt} at or behind {rw}: dropped) state=(left rows {}; right rows {})",
+                    goes(lt, &e.left),
+                    goes(rt, &e.right),
+                )
+            });
             let _ = writeln!(
                 out,
-                "{pad}Join {} key=({on}){residual}{temporal}",
+                "{pad}Join {} key=({on}){residual}{temporal}{expire}",
                 format!("{kind:?}").to_lowercase()
             );
             relation(out, left, depth + 1);

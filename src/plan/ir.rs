@@ -346,6 +346,9 @@ pub enum Relation {
         /// joins the right row of its key that was valid at its time.
         #[serde(default)]
         as_of: Option<AsOf>,
+        /// An interval or window join under watermarks: when each side's rows go.
+        #[serde(default)]
+        expire: Option<JoinExpire>,
     },
     /// `UNION ALL`: the rows of every input (of equal column types), multiplicities added.
     Union {
@@ -524,6 +527,37 @@ pub struct Expire {
     pub watermark: String,
     /// How long after its end a window still takes late records.
     pub lateness_ms: i64,
+}
+
+/// When an interval join (`l.ts BETWEEN r.ts - a AND r.ts + b`) or a window join (equal
+/// window ends) lets its rows go. Each side's time column is a time attribute of an
+/// insert-only input or a window's end, with a watermark; rows at or behind their own side's
+/// watermark (less its lateness) are late (dropped, counted). The join's bound is the lesser
+/// of the two sides' watermarks, each less its lateness: no row to come on either side has a
+/// time at or behind it. A row goes once its time plus its side's horizon is at or behind
+/// the bound; the horizons are chosen so that by then no row to come can be its partner, and
+/// (in an outer, semi- or anti-join) every partner it has is gone too, so nothing it is in can
+/// change any more. The retractions of rows that go are not results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinExpire {
+    /// The left side's time and watermark.
+    pub left: SideExpire,
+    /// The right side's time and watermark.
+    pub right: SideExpire,
+}
+
+/// One side of a [`JoinExpire`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideExpire {
+    /// The time column of the side's row.
+    pub time: usize,
+    /// The table whose watermark the time follows.
+    pub watermark: String,
+    /// How far behind that watermark a row may be and still count.
+    pub lateness_ms: i64,
+    /// A row goes once its time plus this is at or behind the join's bound; `None`: kept
+    /// (the condition does not bound the other side's time from this one).
+    pub horizon_ms: Option<i64>,
 }
 
 /// What makes a join temporal: the right side is a versioned table, keyed by its primary

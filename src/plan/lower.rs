@@ -284,7 +284,13 @@ impl<'a> Lowerer<'a> {
             watermarks: Vec::new(),
             settings: self.settings,
         };
-        for table in crate::plan::event_time::watermarked_tables(&program) {
+        // Every source's; planning keeps those an operator reads.
+        let tables: Vec<String> = program
+            .sources
+            .iter()
+            .map(|s| s.name.to_ascii_lowercase())
+            .collect();
+        for table in tables {
             let Some((_, _, _, expr)) = self.watermarks.iter().find(|w| w.0 == table) else {
                 continue;
             };

@@ -130,6 +130,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             mut residual,
             schema,
             mut as_of,
+            expire,
         } => {
             let (lw, rw) = (left.schema().len(), right.schema().len());
             let (mut need_l, mut need_r) = (BTreeSet::new(), BTreeSet::new());
@@ -199,6 +200,8 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 residual,
                 schema: out,
                 as_of,
+                // Planned after pruning.
+                expire,
             };
             (relation, map)
         }

@@ -12,49 +12,34 @@
 //! keep that; the output of a `GROUP BY` retracts (a group's old row goes when its new row
 //! comes), and so does an outer join (a NULL-padded row goes when its first match comes).
 
-use std::collections::HashMap;
-
 use crate::plan::ir::{
-    AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy, WindowKind,
+    AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy, View, WindowKind,
 };
 
 /// Set the strategy of every aggregate in `program`.
 pub fn choose(program: &mut Program) {
-    // Lowercase view name → whether its rows only ever insert.
-    let mut insert_only: HashMap<String, bool> = HashMap::new();
+    let views = program.views.clone();
     for view in &mut program.views {
-        let only = plan_relation(&mut view.relation, &insert_only);
-        insert_only.insert(view.name.to_ascii_lowercase(), only);
+        plan_relation(&mut view.relation, &views);
     }
     for sink in &mut program.sinks {
-        plan_relation(&mut sink.relation, &insert_only);
+        plan_relation(&mut sink.relation, &views);
     }
 }
 
-/// Plan the `Reduce`s in `relation`; returns whether its rows only ever insert.
-fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool {
+/// Plan the `Reduce`s and top-Ns in `relation` (`views` are the program's, to look through
+/// names).
+fn plan_relation(relation: &mut Relation, views: &[View]) {
     match relation {
-        // A name that is not a view is a source.
-        Relation::Get { name, .. } => views
-            .get(&name.to_ascii_lowercase())
-            .copied()
-            .unwrap_or(true),
-        // A row's session changes as sessions merge.
-        Relation::Window {
-            input,
-            kind: WindowKind::Session { .. },
-            ..
-        } => {
-            plan_relation(input, views);
-            false
-        }
+        Relation::Get { .. } => {}
         Relation::Filter { input, .. }
         | Relation::Project { input, .. }
         | Relation::Window { input, .. } => plan_relation(input, views),
         Relation::Reduce {
             input, aggregates, ..
         } => {
-            let input_only_inserts = plan_relation(input, views);
+            plan_relation(input, views);
+            let input_only_inserts = only_inserts(input, views);
             for a in aggregates.iter_mut() {
                 a.strategy = match a.func {
                     AggFunc::Min | AggFunc::Max if input_only_inserts => AggStrategy::InsertOnly,
@@ -63,8 +48,48 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
                     _ => AggStrategy::Accumulable,
                 };
             }
-            false
         }
+        Relation::Join {
+            left, right, as_of, ..
+        } => {
+            plan_relation(left, views);
+            plan_relation(right, views);
+            if let Some(a) = as_of {
+                a.versions_insert_only = only_inserts(right, views);
+            }
+        }
+        Relation::TopN {
+            input, strategy, ..
+        } => {
+            plan_relation(input, views);
+            *strategy = if only_inserts(input, views) {
+                TopNStrategy::InsertOnly
+            } else {
+                TopNStrategy::Hierarchical
+            };
+        }
+        Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| plan_relation(i, views)),
+    }
+}
+
+/// Whether the rows of `relation` only ever insert (`views` are the program's).
+pub fn only_inserts(relation: &Relation, views: &[View]) -> bool {
+    match relation {
+        // A name that is not a view is a source.
+        Relation::Get { name, .. } => views
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+            .is_none_or(|v| only_inserts(&v.relation, views)),
+        // A row's session changes as sessions merge.
+        Relation::Window {
+            kind: WindowKind::Session { .. },
+            ..
+        } => false,
+        Relation::Filter { input, .. }
+        | Relation::Project { input, .. }
+        | Relation::Window { input, .. } => only_inserts(input, views),
+        // A group's old row goes when its new row comes.
+        Relation::Reduce { .. } => false,
         // Matched pairs of insert-only inputs only insert (so do semi-joins); an outer join
         // takes back a NULL-padded row when its first match arrives, an anti-join a row.
         // A temporal join takes a row back when an earlier version arrives late.
@@ -75,30 +100,14 @@ fn plan_relation(relation: &mut Relation, views: &HashMap<String, bool>) -> bool
             as_of,
             ..
         } => {
-            let l = plan_relation(left, views);
-            let r = plan_relation(right, views);
-            if let Some(a) = as_of {
-                a.versions_insert_only = r;
-                return false;
-            }
-            l && r && matches!(kind, JoinKind::Inner | JoinKind::Semi)
+            as_of.is_none()
+                && matches!(kind, JoinKind::Inner | JoinKind::Semi)
+                && only_inserts(left, views)
+                && only_inserts(right, views)
         }
         // A row falls out of the first N when a better one comes.
-        Relation::TopN {
-            input, strategy, ..
-        } => {
-            *strategy = if plan_relation(input, views) {
-                TopNStrategy::InsertOnly
-            } else {
-                TopNStrategy::Hierarchical
-            };
-            false
-        }
-        Relation::Union { inputs, .. } => {
-            // Every input is planned (no short circuit).
-            let only: Vec<bool> = inputs.iter_mut().map(|i| plan_relation(i, views)).collect();
-            only.into_iter().all(|b| b)
-        }
+        Relation::TopN { .. } => false,
+        Relation::Union { inputs, .. } => inputs.iter().all(|i| only_inserts(i, views)),
     }
 }
 

@@ -217,12 +217,13 @@ fn render_accumulable<'s>(
         });
         updates = updates.concat(contributions);
     }
+    let control = hooks.state.control.clone();
     let counted = hooks.state(updates, |updates, keep| {
         // Windows' groups go once final (restored ones too: they come in front).
         let updates = match &expire {
             Some((watermark, key, lateness)) => {
                 use crate::render::event_time::{expire, window_group};
-                expire(updates, watermark, *lateness, window_group(*key))
+                expire(updates, (watermark, *lateness), window_group(*key), control)
             }
             None => updates,
         };

@@ -168,6 +168,20 @@ pub fn drop_late<'s>(
     count: Option<Arc<RunControl>>,
     then: impl Fn(&Row, &mut dyn FnMut(Row)) + 'static,
 ) -> RowCollection<'s> {
+    let late = move |row: &Row, bound: i64| matches!(row.get(time), Datum::Int(ts) if ts <= bound);
+    sift(rows, watermark, lateness, count, late, then)
+}
+
+/// Rows that `late` says are behind `bound` (the watermark before their time, less
+/// `lateness`) dropped, and counted when `count` is given; the rest through `then`.
+fn sift<'s>(
+    rows: RowCollection<'s>,
+    watermark: &Watermark<'s>,
+    lateness: i64,
+    count: Option<Arc<RunControl>>,
+    late: impl Fn(&Row, i64) -> bool + 'static,
+    then: impl Fn(&Row, &mut dyn FnMut(Row)) + 'static,
+) -> RowCollection<'s> {
     rows.inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
             watermark.clone(),
@@ -203,19 +217,20 @@ pub fn drop_late<'s>(
                         }
                         let (cap, updates) = entry.remove();
                         let bound = tracker.before(t).saturating_sub(lateness);
-                        let mut late = 0;
                         let mut session = output.session(&cap);
+                        let mut dropped = 0;
                         for (row, d) in updates {
-                            match row.get(time) {
-                                Datum::Int(ts) if ts <= bound => late += d.max(0) as u64,
-                                _ => then(&row, &mut |r| session.give((r, t, d))),
+                            if late(&row, bound) {
+                                dropped += d.max(0) as u64;
+                            } else {
+                                then(&row, &mut |r| session.give((r, t, d)));
                             }
                         }
-                        if late > 0 {
-                            tracing::debug!(time = t, bound, late, "late records dropped");
+                        if dropped > 0 && count.is_some() {
+                            tracing::debug!(time = t, bound, dropped, "late records dropped");
                         }
-                        if let (true, Some(control)) = (late > 0, &count) {
-                            Metrics::add(&control.metrics.late_records_dropped, late);
+                        if let (true, Some(control)) = (dropped > 0, &count) {
+                            Metrics::add(&control.metrics.late_records_dropped, dropped);
                         }
                     }
                     // Rows still waiting are behind the input frontier: keep what they ask.
@@ -256,9 +271,9 @@ pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row
 /// entry and a group's end is kept once per group.
 pub fn expire<'s, D, R>(
     updates: VecCollection<'s, Time, D, R>,
-    watermark: &Watermark<'s>,
-    lateness: i64,
+    (watermark, lateness): (&Watermark<'s>, i64),
     end_of: impl Fn(&D) -> Option<(Option<Row>, i64)> + 'static,
+    control: Arc<RunControl>,
 ) -> VecCollection<'s, Time, D, R>
 where
     D: Clone + Eq + std::hash::Hash + 'static,
@@ -321,6 +336,7 @@ where
                         let keep = filed.split_off(&bound.saturating_add(2));
                         let gone = std::mem::replace(&mut filed, keep);
                         let mut session = output.session(&cap);
+                        let mut released = 0;
                         for (d, total) in gone.into_values().flatten() {
                             let group = end_of(&d).and_then(|(g, _)| g);
                             let later = group.as_ref().and_then(|g| ends.get(g).copied());
@@ -334,9 +350,11 @@ where
                                         ends.remove(g);
                                     }
                                     session.give((d, t, total.multiply(&-1)));
+                                    released += 1;
                                 }
                             }
                         }
+                        Metrics::add(&control.metrics.state_released, released);
                         tracker.forget_before(t);
                     }
                 }
@@ -393,6 +411,82 @@ pub fn hide_expired<'s>(
         None,
         |row, out| out(row.clone()),
     )
+}
+
+/// The joined rows (`left ++ right`) at a time `t` in which a side's row went (its time, in
+/// `left` or `right` with that side's horizon, plus the horizon at or behind the bound before
+/// `t`): the retractions [`expire`] makes of an interval join's rows, which are not results.
+pub fn hide_gone_pairs<'s>(
+    rows: RowCollection<'s>,
+    bound: &Watermark<'s>,
+    lateness: i64,
+    left: Option<(usize, i64)>,
+    right: Option<(usize, i64)>,
+) -> RowCollection<'s> {
+    let gone = move |row: &Row, bound: i64| {
+        [left, right].into_iter().flatten().any(|(column, horizon)| {
+            matches!(row.get(column), Datum::Int(ts) if ts.saturating_add(horizon) <= bound)
+        })
+    };
+    sift(rows, bound, lateness, None, gone, |row, out| {
+        out(row.clone())
+    })
+}
+
+/// At each time either watermark moves, the lesser of `a` less `a_lateness` and `b` less
+/// `b_lateness`: the bound no row to come on either side is at or behind.
+pub fn lesser<'s>(
+    (a, a_lateness): (&Watermark<'s>, i64),
+    (b, b_lateness): (&Watermark<'s>, i64),
+) -> Watermark<'s> {
+    a.clone()
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<i64>>, _, _, _, _>(
+            b.clone(),
+            Pipeline,
+            Pipeline,
+            "LesserWatermark",
+            move |_, _| {
+                let (mut at_a, mut at_b) = (Tracker::new(NONE), Tracker::new(NONE));
+                let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
+                let mut last = None;
+                move |(a, a_frontier), (b, b_frontier), output| {
+                    a.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(cap) = cap.retain_least(0) else {
+                            return;
+                        };
+                        let t = *cap.time();
+                        data.drain(..).for_each(|w| at_a.insert(t, w));
+                        pending.entry(t).or_insert(cap);
+                    });
+                    b.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(cap) = cap.retain_least(0) else {
+                            return;
+                        };
+                        let t = *cap.time();
+                        data.drain(..).for_each(|w| at_b.insert(t, w));
+                        pending.entry(t).or_insert(cap);
+                    });
+                    let (a_frontier, b_frontier) = (a_frontier.frontier(), b_frontier.frontier());
+                    while let Some(entry) = pending.first_entry() {
+                        let t = *entry.key();
+                        if a_frontier.less_equal(&t) || b_frontier.less_equal(&t) {
+                            break;
+                        }
+                        let cap = entry.remove();
+                        let w = at_a
+                            .at(t)
+                            .saturating_sub(a_lateness)
+                            .min(at_b.at(t).saturating_sub(b_lateness));
+                        if last != Some(w) {
+                            last = Some(w);
+                            output.session(&cap).give(w);
+                        }
+                        at_a.forget_before(t);
+                        at_b.forget_before(t);
+                    }
+                }
+            },
+        )
 }
 
 /// A sink's rows written when their window closes: per window (`window_end` in column

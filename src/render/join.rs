@@ -27,6 +27,7 @@ use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection};
 use crate::plan::ir::{Expr, JoinKind};
+use crate::render::event_time::{self, Watermark};
 use crate::render::scalar;
 use crate::render::{RenderState, StateHooks};
 use crate::state::{StateArrangement, ValState};
@@ -56,21 +57,53 @@ pub fn null_tags(kind: JoinKind) -> (Option<i64>, Option<i64>) {
     (left.then_some(1), kind.keeps_right().then_some(2))
 }
 
+/// How the rows of a join's side go (see [`crate::plan::ir::JoinExpire`]): a row whose time
+/// (`column`) plus `horizon` is at or behind `bound` (less `lateness`) is taken back.
+#[derive(Clone)]
+pub struct SideExpiry<'s> {
+    /// The join's bound (see [`crate::plan::ir::JoinExpire`]).
+    pub bound: Watermark<'s>,
+    /// Taken from the bound.
+    pub lateness: i64,
+    /// The row's time column.
+    pub column: usize,
+    /// How far past its time a row waits.
+    pub horizon: i64,
+}
+
 /// Arrange one side of a join by `key` (see [`null_tags`] for `tag`), as state when `keep`
-/// (checkpointing is on and the side is fed by sources).
+/// (checkpointing is on and the side is fed by sources); its rows go by `expiry`.
 pub fn arrange_side<'s>(
     input: RowCollection<'s>,
-    key: &[Expr],
-    tag: Option<i64>,
+    (key, tag): (&[Expr], Option<i64>),
     name: &str,
     keep: bool,
+    expiry: Option<SideExpiry<'s>>,
     state: &mut RenderState<'s>,
 ) -> Arrangement<'s> {
-    arrange(
-        keyed(input, key, tag),
-        name,
-        &mut StateHooks { state, keep },
-    )
+    let control = state.control.clone();
+    let mut hooks = StateHooks { state, keep };
+    hooks.state(keyed(input, key, tag), |pairs, keep| {
+        // After the restored rows, so they go too. A row goes once `time + horizon` is at or
+        // behind the bound: a window "ending" one later is then closed.
+        let pairs = match expiry {
+            Some(e) => {
+                let (column, horizon) = (e.column, e.horizon);
+                let end_of = move |(_, row): &(Row, Row)| match row.get(column) {
+                    Datum::Int(ts) => Some((None, ts.saturating_add(horizon).saturating_add(1))),
+                    _ => None,
+                };
+                event_time::expire(pairs, (&e.bound, e.lateness), end_of, control)
+            }
+            None => pairs,
+        };
+        let arranged = pairs.arrange_by_key_named(name);
+        let state = keep.then(|| {
+            let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        (arranged, state)
+    })
 }
 
 /// Join two arranged sides (arranged with [`arrange_side`] and the tags of [`null_tags`]).
@@ -151,22 +184,6 @@ fn keyed<'s>(
                 .chain(row.iter()),
         );
         Some((k, row))
-    })
-}
-
-/// Arrange `(key, row)` pairs by key, as state when `hooks` says so.
-fn arrange<'s>(
-    pairs: VecCollection<'s, Time, (Row, Row), Diff>,
-    name: &str,
-    hooks: &mut StateHooks<'_, 's>,
-) -> Arrangement<'s> {
-    hooks.state(pairs, |pairs, keep| {
-        let arranged = pairs.arrange_by_key_named(name);
-        let state = keep.then(|| {
-            let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
-            (trace, arranged.stream.clone().map(|_| ()))
-        });
-        (arranged, state)
     })
 }
 

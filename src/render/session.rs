@@ -50,16 +50,17 @@ pub fn render_sessions<'s>(
         let key = Row::pack(partition.iter().map(|c| row.get(*c)));
         Some((key, row))
     });
+    let control = hooks.state.control.clone();
     let arranged = hooks.state(keyed, |keyed, keep| {
         let keyed = match &expiry {
             Some((watermark, lateness)) => event_time::expire(
                 keyed,
-                watermark,
-                *lateness,
+                (watermark, *lateness),
                 move |(key, row): &(Row, Row)| match row.get(time) {
                     Datum::Int(ts) => Some((Some(key.clone()), ts.saturating_add(gap))),
                     _ => None,
                 },
+                control,
             ),
             None => keyed,
         };

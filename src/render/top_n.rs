@@ -218,11 +218,12 @@ fn insert_only<'s>(
             add(table, project(&partition, row), best);
         }
     });
+    let control = hooks.state.control.clone();
     let counted = hooks.state(best, |best, keep| {
         let best = match &expire {
             Some((watermark, key, lateness)) => {
                 use crate::render::event_time::{expire, window_group};
-                expire(best, watermark, *lateness, window_group(*key))
+                expire(best, (watermark, *lateness), window_group(*key), control)
             }
             None => best,
         };
@@ -251,14 +252,14 @@ fn hierarchical<'s>(
         let key = project(&partition, row).concat(&Row::pack([Datum::Int(bucket)]));
         add(table, (key, row.clone()), diff)
     });
+    let control = hooks.state.control.clone();
     let level = hooks.state(rows, |rows, keep| {
         // A window's rows go once it is final (its partition key holds its end).
         let rows = match &expire {
             Some((watermark, key, lateness)) => {
                 let group = crate::render::event_time::window_group(*key);
-                crate::render::event_time::expire(rows, watermark, *lateness, move |(k, _)| {
-                    group(k)
-                })
+                let end_of = move |(k, _): &(Row, Row)| group(k);
+                crate::render::event_time::expire(rows, (watermark, *lateness), end_of, control)
             }
             None => rows,
         };

@@ -279,6 +279,7 @@ impl Lowerer<'_> {
             residual: None,
             schema: scope.qualified_schema(),
             as_of: None,
+            expire: None,
         };
         (relation, scope)
     }
@@ -356,6 +357,7 @@ impl Lowerer<'_> {
             residual: balanced(crate::plan::ir::BinaryOp::And, residual),
             schema: scope.qualified_schema(),
             as_of: None,
+            expire: None,
         };
         Ok((relation, scope))
     }
@@ -440,6 +442,7 @@ impl Lowerer<'_> {
             residual: None,
             schema: scope.qualified_schema(),
             as_of: None,
+            expire: None,
         };
         // The merged columns first, then every column of both sides.
         let mut out = Scope::of(Schema::default(), Vec::new());
@@ -464,7 +467,8 @@ impl Lowerer<'_> {
     }
 
     /// `WHERE w` over `relation`: equalities across the sides of inner joins become join keys,
-    /// the rest a filter.
+    /// other terms across them the join's residual (where an interval join's bounds are
+    /// found), the rest a filter.
     pub(super) fn where_clause(
         &mut self,
         mut relation: Relation,
@@ -488,7 +492,9 @@ impl Lowerer<'_> {
             if ty != DataType::Bool {
                 return Err(self.err(c.span(), format!("WHERE must be BOOLEAN, not {ty}"), None));
             }
-            rest.push(x);
+            if let Some(x) = push_residual(&mut relation, x) {
+                rest.push(x);
+            }
         }
         Ok(match balanced(crate::plan::ir::BinaryOp::And, rest) {
             Some(predicate) => Relation::Filter {
@@ -603,4 +609,30 @@ fn push_key(relation: &mut Relation, a: &Typed, b: &Typed) -> bool {
     ) && in_left(&a.0)
         && in_left(&b.0)
         && push_key(left, a, b)
+}
+
+/// Add the `WHERE` term `x` to the residual of the inner join `relation` is, when `x` reads
+/// both its sides (the same rows pass either way); otherwise give it back.
+fn push_residual(relation: &mut Relation, x: Expr) -> Option<Expr> {
+    let Relation::Join {
+        left,
+        kind: JoinKind::Inner,
+        residual,
+        as_of: None,
+        ..
+    } = relation
+    else {
+        return Some(x);
+    };
+    let width = left.schema().len();
+    match x.column_range() {
+        Some((lo, hi)) if lo < width && hi >= width => {
+            *residual = balanced(
+                crate::plan::ir::BinaryOp::And,
+                residual.take().into_iter().chain([x]).collect(),
+            );
+            None
+        }
+        _ => Some(x),
+    }
 }

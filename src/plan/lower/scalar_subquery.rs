@@ -138,6 +138,7 @@ impl Lowerer<'_> {
             residual: None,
             schema,
             as_of: None,
+            expire: None,
         };
         let mut exprs: Vec<Expr> = (0..width).map(Expr::Column).collect();
         exprs.push(value);

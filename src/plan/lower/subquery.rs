@@ -145,6 +145,7 @@ impl Lowerer<'_> {
             residual,
             schema: scope.schema.clone(),
             as_of: None,
+            expire: None,
         };
         let Some(stats) = stats else {
             return Ok(joined);
@@ -163,6 +164,7 @@ impl Lowerer<'_> {
             residual: None,
             schema,
             as_of: None,
+            expire: None,
         };
         let (n, non_null) = (Expr::Column(width), Expr::Column(width + 1));
         let eq = |a: Expr, b: Expr| Expr::Binary {

@@ -170,6 +170,7 @@ impl Lowerer<'_> {
                 watermark,
                 versions_insert_only: false,
             }),
+            expire: None,
         };
         Ok((relation, scope))
     }
