@@ -140,21 +140,10 @@ fn windows_over_out_of_order_partitions_match_batch() {
             file_lines(&hop).len(),
             want_hop.len()
         );
-        if let Some(status) = job.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("ddflow exited ({status}): {err}");
-        }
+        assert_running(&mut job);
         std::thread::sleep(Duration::from_millis(200));
     }
-    let pid = job.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = job.wait_with_output().unwrap();
-    assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+    interrupt(job);
 
     let closed = |path: &std::path::Path| -> BTreeSet<String> {
         let mut seen = closed_window_rows(path, "n");
@@ -309,24 +298,13 @@ fn interval_joins_release_their_state_and_match_batch() {
                 u.difference(&want_unattributed).take(5).collect::<Vec<_>>(),
             );
         }
-        if let Some(status) = job.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("ddflow exited ({status}): {err}");
-        }
+        assert_running(&mut job);
         std::thread::sleep(Duration::from_millis(200));
     }
     // The watermark passes a record's state at the epoch after the flush records': give the
     // job a moment to get there.
     std::thread::sleep(Duration::from_secs(2));
-    let pid = job.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = job.wait_with_output().unwrap();
-    assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+    let out = interrupt(job);
     assert_eq!(settled(), (want_attributed, want_unattributed));
     // An inner pair, once written, is never taken back (its rows leaving the state is not a
     // retraction); an unattributed click is, when an impression for it comes.

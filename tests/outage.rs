@@ -192,13 +192,7 @@ fn broker_outage_mid_run_loses_nothing() {
     let second = words(10_000, 2);
     produce_words_to(&b, &input, &second);
     await_total(&b, &output, 20_000);
-    assert!(Command::new("kill")
-        .args(["-INT", &job.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = job.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = interrupt(job);
     assert!(
         text(&out.stderr).contains("broker unreachable"),
         "the outage is reported: {}",

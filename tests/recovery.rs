@@ -68,14 +68,7 @@ impl Job {
 
     /// Ctrl-C: drain, final checkpoint, commit, exit 0.
     fn stop(self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let out = self.child.wait_with_output().unwrap();
-        assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+        interrupt(self.child);
     }
 }
 

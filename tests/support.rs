@@ -303,3 +303,24 @@ pub fn closed_window_rows(
     }
     seen
 }
+
+/// Panic, with its error output, if the job has exited.
+pub fn assert_running(job: &mut std::process::Child) {
+    if let Some(status) = job.try_wait().unwrap() {
+        let mut err = String::new();
+        std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut err).unwrap();
+        panic!("ddflow exited ({status}): {err}");
+    }
+}
+
+/// Ctrl-C the job (drain, final checkpoint, commit) and wait for it to exit 0; its output.
+pub fn interrupt(job: std::process::Child) -> std::process::Output {
+    assert!(Command::new("kill")
+        .args(["-INT", &job.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = job.wait_with_output().unwrap();
+    assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
+    out
+}

@@ -450,22 +450,16 @@ pub fn lesser<'s>(
                 let mut pending: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
                 let mut last = None;
                 move |(a, a_frontier), (b, b_frontier), output| {
-                    a.for_each(|cap, data: &mut Vec<i64>| {
-                        let Some(cap) = cap.retain_least(0) else {
-                            return;
-                        };
-                        let t = *cap.time();
-                        data.drain(..).for_each(|w| at_a.insert(t, w));
-                        pending.entry(t).or_insert(cap);
-                    });
-                    b.for_each(|cap, data: &mut Vec<i64>| {
-                        let Some(cap) = cap.retain_least(0) else {
-                            return;
-                        };
-                        let t = *cap.time();
-                        data.drain(..).for_each(|w| at_b.insert(t, w));
-                        pending.entry(t).or_insert(cap);
-                    });
+                    for (input, at) in [(a, &mut at_a), (b, &mut at_b)] {
+                        input.for_each(|cap, data: &mut Vec<i64>| {
+                            let Some(cap) = cap.retain_least(0) else {
+                                return;
+                            };
+                            let t = *cap.time();
+                            data.drain(..).for_each(|w| at.insert(t, w));
+                            pending.entry(t).or_insert(cap);
+                        });
+                    }
                     let (a_frontier, b_frontier) = (a_frontier.frontier(), b_frontier.frontier());
                     while let Some(entry) = pending.first_entry() {
                         let t = *entry.key();
