@@ -832,17 +832,20 @@ fn stream_stream_join_is_exact_across_restarts() {
 /// partitions, written on window close to one file and as it grows to another, while records
 /// are produced and the job is killed and restarted. Every window's row is written on close
 /// exactly once with the count of a crash-free batch computation; the growing file adds up to
-/// the same rows (the retractions of window state that goes are never written).
+/// the same rows (the retractions of window state that goes are never written). An interval
+/// self-join in the same job (each record with those of its key in the 40 ms up to it),
+/// whose restored sides keep releasing rows, writes each pair once and takes none back.
 #[test]
 fn windows_are_exact_across_kill_9() {
     let (input, group) = (unique("win-in"), unique("win-group"));
-    let (closed, growing) = (
+    let (closed, growing, pairs) = (
         temp_path("win-closed.jsonl"),
         temp_path("win-growing.jsonl"),
+        temp_path("win-pairs.jsonl"),
     );
     let b = bootstrap();
     let sql = format!(
-        "CREATE TABLE events (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+        "CREATE TABLE events (id BIGINT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
            WITH ('connector' = 'kafka', 'topic' = '{input}', 'properties.bootstrap.servers' = '{b}',
            'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
          CREATE TABLE closed (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
@@ -853,9 +856,13 @@ fn windows_are_exact_across_kill_9() {
            FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' SECOND))
            GROUP BY k, window_start, window_end;
          INSERT INTO closed SELECT * FROM counts;
-         INSERT INTO growing SELECT * FROM counts;",
+         INSERT INTO growing SELECT * FROM counts;
+         CREATE TABLE pairs (x BIGINT, y BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}');
+         INSERT INTO pairs SELECT a.id, b.id FROM events a, events b
+           WHERE a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL '0.04' SECOND AND a.ts;",
         closed.display(),
-        growing.display()
+        growing.display(),
+        pairs.display()
     );
     let file = sql_file("windows", &sql);
     let ckpt = checkpoint_dir();
@@ -865,7 +872,11 @@ fn windows_are_exact_across_kill_9() {
     let base: i64 = 1_767_225_600_000;
     let (batches, per_batch) = (30u64, 800u64);
     let record = move |n: u64| {
-        let json = format!(r#"{{"k":"k{}","ts":{}}}"#, n % 7, base + n as i64 * 5);
+        let json = format!(
+            r#"{{"id":{n},"k":"k{}","ts":{}}}"#,
+            n % 7,
+            base + n as i64 * 5
+        );
         ((n % 4) as i32, json.into_bytes())
     };
     let producer_topic = input.clone();
@@ -880,7 +891,8 @@ fn windows_are_exact_across_kill_9() {
         // One late-coming record per partition far ahead closes every window before it.
         let flush: Vec<(i32, Vec<u8>)> = (0..4)
             .map(|p| {
-                let json = format!(r#"{{"k":"flush","ts":{}}}"#, base + 10_000_000);
+                let id = 1_000_000 + p;
+                let json = format!(r#"{{"id":{id},"k":"flush","ts":{}}}"#, base + 10_000_000);
                 (p, json.into_bytes())
             })
             .collect();
@@ -922,6 +934,19 @@ fn windows_are_exact_across_kill_9() {
     let mut grown = final_rows(&growing, &["k", "window_start", "window_end", "n"]);
     grown.retain(|r| !r.starts_with("flush "));
     assert_eq!(grown, want, "growing windows");
+    // Records of a key are 35 ms apart: each pairs with itself and the one before it.
+    let mut want_pairs = BTreeSet::new();
+    for n in 0..batches * per_batch {
+        want_pairs.insert(format!("{n} {n}"));
+        if n >= 7 {
+            want_pairs.insert(format!("{n} {}", n - 7));
+        }
+    }
+    let mut got_pairs = final_rows(&pairs, &["x", "y"]);
+    got_pairs.retain(|r| !r.starts_with("100000"));
+    assert_eq!(got_pairs, want_pairs, "interval join pairs");
+    let retracted = file_lines(&pairs).iter().filter(|l| l["op"] == "-").count();
+    assert_eq!(retracted, 0, "the interval join took pairs back");
 }
 
 /// A temporal join's state (the orders and every rate version, per currency) survives a
