@@ -282,7 +282,7 @@ fn render_relation<'s>(
                     })
                     .as_collection();
             }
-            let collection = if exprs.iter().any(Expr::can_fail) {
+            let collection = if exprs.iter().any(|e| e.can_fail(from.schema())) {
                 let on_error = on_eval_error(label, from.schema(), &input, state);
                 input
                     .collection
@@ -310,7 +310,7 @@ fn render_relation<'s>(
             let checked: Vec<Expr> = group_key
                 .iter()
                 .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
-                .filter(|e| e.can_fail())
+                .filter(|e| e.can_fail(input_schema))
                 .cloned()
                 .collect();
             let input = checked_rows(input, checked, label, input_schema, state);
@@ -437,7 +437,11 @@ fn render_relation<'s>(
             ..
         } => {
             let l = render_relation(left, env, state, label)?;
-            let checked = left_key.iter().filter(|e| e.can_fail()).cloned().collect();
+            let checked = left_key
+                .iter()
+                .filter(|e| e.can_fail(left.schema()))
+                .cloned()
+                .collect();
             let l = checked_rows(l, checked, label, left.schema(), state);
             let r = render_relation(right, env, state, label)?;
             let both = Schema {
@@ -569,7 +573,7 @@ fn render_relation<'s>(
             let checked: Vec<Expr> = partition_key
                 .iter()
                 .chain(order.iter().map(|o| &o.expr))
-                .filter(|e| e.can_fail())
+                .filter(|e| e.can_fail(input_schema))
                 .cloned()
                 .collect();
             let input = checked_rows(input, checked, label, input_schema, state);
@@ -640,7 +644,11 @@ fn join_side<'s>(
         return Ok(shared.clone());
     }
     let rendered = render_relation(input, env, state, label)?;
-    let checked = key.iter().filter(|e| e.can_fail()).cloned().collect();
+    let checked = key
+        .iter()
+        .filter(|e| e.can_fail(input.schema()))
+        .cloned()
+        .collect();
     let mut rendered = checked_rows(rendered, checked, label, input.schema(), state);
     let shared = expiry.is_none();
     let (late, goes) = expiry.map_or((None, None), |(late, goes)| (Some(late), goes));

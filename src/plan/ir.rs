@@ -120,6 +120,16 @@ pub enum BinaryOp {
     Concat,
 }
 
+impl BinaryOp {
+    /// `+`, `-`, `*`, `/`, `%`.
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        )
+    }
+}
+
 /// Built-in scalar functions (see [`crate::plan::functions::CATALOG`] for their SQL names and
 /// types, and [`crate::render::functions`] for what they compute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -722,15 +732,15 @@ impl JoinKind {
 }
 
 impl Expr {
-    /// Whether evaluating this expression can raise an evaluation error (integer arithmetic
-    /// can overflow or divide by zero; a `CAST` from text or DOUBLE may not convert).
-    pub fn can_fail(&self) -> bool {
+    /// Whether evaluating this expression over rows of `input` can raise an evaluation error
+    /// (integer and DECIMAL arithmetic can overflow or divide by zero; a `CAST` from text or
+    /// DOUBLE may not convert). Arithmetic on a DOUBLE is IEEE 754 and never fails.
+    pub fn can_fail(&self, input: &Schema) -> bool {
         let here = match self {
-            Expr::Binary { op, .. } => matches!(
-                op,
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
-            ),
-            Expr::Unary { op, .. } => *op == UnaryOp::Neg,
+            Expr::Binary { op, left, right } => {
+                op.is_arithmetic() && !left.is_double(input) && !right.is_double(input)
+            }
+            Expr::Unary { op, expr } => *op == UnaryOp::Neg && !expr.is_double(input),
             Expr::Cast { from, ty, safe, .. } => {
                 !safe
                     && *ty != DataType::String
@@ -744,7 +754,28 @@ impl Expr {
             ),
             _ => false,
         };
-        here || self.children().iter().any(|c| c.can_fail())
+        here || self.children().iter().any(|c| c.can_fail(input))
+    }
+
+    /// Whether this expression is surely a DOUBLE over rows of `input` (so arithmetic with it
+    /// is done in DOUBLE).
+    fn is_double(&self, input: &Schema) -> bool {
+        match self {
+            Expr::Column(c) => input
+                .columns
+                .get(*c)
+                .is_some_and(|c| c.ty == DataType::Float),
+            Expr::Literal(v) => matches!(v, Value::Float(_)),
+            Expr::Cast { ty, .. } => *ty == DataType::Float,
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => expr.is_double(input),
+            Expr::Binary { op, left, right } if op.is_arithmetic() => {
+                left.is_double(input) || right.is_double(input)
+            }
+            _ => false,
+        }
     }
 
     /// The expressions directly under this one.

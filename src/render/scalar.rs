@@ -468,6 +468,53 @@ mod tests {
         Box::new(Expr::Literal(d))
     }
 
+    /// `can_fail` says no to arithmetic that has a DOUBLE operand, and evaluation agrees: no
+    /// DOUBLE operation raises, at the extremes either; BIGINT arithmetic can.
+    #[test]
+    fn double_arithmetic_never_fails() {
+        use crate::data::{DataType, Schema};
+        let schema = Schema::new([("d", DataType::Float), ("i", DataType::Int)]);
+        let column = |c| Box::new(Expr::Column(c));
+        let ops = [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::Div,
+            BinaryOp::Mod,
+        ];
+        let f = |x: f64| Value::Float(OrderedFloat(x));
+        for op in ops {
+            let mixed = Expr::Binary {
+                op,
+                left: column(1),
+                right: column(0),
+            };
+            assert!(!mixed.can_fail(&schema), "{op:?}");
+            let nested = Expr::Binary {
+                op,
+                left: Box::new(mixed),
+                right: column(1),
+            };
+            assert!(!nested.can_fail(&schema), "{op:?}");
+            let ints = Expr::Binary {
+                op,
+                left: column(1),
+                right: column(1),
+            };
+            assert!(ints.can_fail(&schema), "{op:?}");
+            for (a, b) in [
+                (f(f64::MAX), f(f64::MAX)),
+                (f(1.0), f(0.0)),
+                (f(0.0), f(0.0)),
+                (Value::Int(i64::MAX), f(-0.0)),
+                (f(f64::NAN), Value::Int(i64::MIN)),
+            ] {
+                binary_value(op, a, b);
+                assert_eq!(take_error(), None, "{op:?}");
+            }
+        }
+    }
+
     fn binary_value(op: BinaryOp, a: Value, b: Value) -> Value {
         let e = Expr::Binary {
             op,
