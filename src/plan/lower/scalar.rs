@@ -1064,12 +1064,8 @@ impl Lowerer<'_> {
             };
             for (x, t) in &mut args[same_type] {
                 if *t != common && !matches!(x, Expr::Literal(data::Value::Null)) {
-                    *x = Expr::Cast {
-                        expr: Box::new(std::mem::replace(x, Expr::Literal(data::Value::Null))),
-                        from: *t,
-                        ty: common,
-                        safe: false,
-                    };
+                    let taken = std::mem::replace(x, Expr::Literal(data::Value::Null));
+                    *x = coerce(taken, *t, common);
                     *t = common;
                 }
             }
@@ -1413,10 +1409,21 @@ pub(super) fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     Some(DataType::Decimal(p, s))
 }
 
-/// `x`, of type `from`, as a `to` (a NULL literal as it is).
+/// `x`, of type `from`, as a `to` (a NULL literal as it is; a number literal made a DOUBLE
+/// is the DOUBLE literal, as evaluating the cast would give, so rows do not convert it).
 pub(super) fn coerce(x: Expr, from: DataType, to: DataType) -> Expr {
     if from == to || matches!(x, Expr::Literal(data::Value::Null)) {
         return x;
+    }
+    let double = |v: f64| Expr::Literal(data::Value::Float(ordered_float::OrderedFloat(v)));
+    match (&x, from, to) {
+        (Expr::Literal(data::Value::Int(i)), DataType::Int, DataType::Float) => {
+            return double(*i as f64)
+        }
+        (Expr::Literal(data::Value::Decimal(m, _)), DataType::Decimal(_, s), DataType::Float) => {
+            return double(data::decimal::to_f64(*m, s))
+        }
+        _ => {}
     }
     Expr::Cast {
         expr: Box::new(x),
