@@ -33,7 +33,7 @@ use timely::dataflow::operators::Capability;
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
-use crate::render::scalar::{eval, Arena};
+use crate::render::scalar::{eval, with_arena};
 use crate::render::StateHooks;
 use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::{Diff, Time};
@@ -95,14 +95,13 @@ impl KeyArgs {
                 let args: SmallVec<[Datum<'_>; 8]> = a.iter().map(pick).collect();
                 f(&key, &args)
             }
-            None => {
-                let arena = Arena::new();
+            None => with_arena(|arena| {
                 let key: SmallVec<[Datum<'_>; 8]> =
-                    self.keys.iter().map(|e| eval(e, &datums, &arena)).collect();
+                    self.keys.iter().map(|e| eval(e, &datums, arena)).collect();
                 let args: SmallVec<[Datum<'_>; 8]> =
-                    self.args.iter().map(|e| eval(e, &datums, &arena)).collect();
+                    self.args.iter().map(|e| eval(e, &datums, arena)).collect();
                 f(&key, &args)
-            }
+            }),
         }
     }
 }

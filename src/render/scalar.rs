@@ -55,15 +55,32 @@ pub fn take_error() -> Option<String> {
 /// checked form).
 pub fn project(exprs: &[Expr], row: &Row) -> Row {
     let datums = row.unpack();
-    let arena = Arena::new();
-    Row::pack(exprs.iter().map(|e| eval(e, &datums, &arena)))
+    with_arena(|arena| Row::pack(exprs.iter().map(|e| eval(e, &datums, arena))))
 }
 
 /// Whether `predicate` is TRUE on `row`.
 pub fn holds(predicate: &Expr, row: &Row) -> bool {
     let datums = row.unpack();
-    let arena = Arena::new();
-    is_true(eval(predicate, &datums, &arena))
+    with_arena(|arena| is_true(eval(predicate, &datums, arena)))
+}
+
+thread_local! {
+    /// The thread's arena for the strings one row's evaluation computes.
+    static ROW_ARENA: RefCell<Arena> = RefCell::new(Arena::new());
+}
+
+/// Call `f` with an empty arena for one row's computed strings: the thread's own, reset
+/// afterwards (keeping its memory, so a row that computes strings costs no allocation), or a
+/// new one when it is already in use.
+pub fn with_arena<T>(f: impl FnOnce(&Arena) -> T) -> T {
+    ROW_ARENA.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut arena) => {
+            let out = f(&arena);
+            arena.reset();
+            out
+        }
+        Err(_) => f(&Arena::new()),
+    })
 }
 
 /// What an operator does with a row on which an expression raised an evaluation error: fail
