@@ -20,9 +20,22 @@ use crate::spec::SinkConnector;
 #[derive(Debug, Parser)]
 #[command(name = "ddflow", version, about)]
 pub struct Cli {
+    /// How log lines are written to standard error: `text` for people, `json` (one object per
+    /// line: timestamp, level, target, fields) for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DDFLOW_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The form of log lines (see [`Cli::log_format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines; colour only on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Subcommands.

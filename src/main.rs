@@ -3,19 +3,22 @@
 use clap::Parser;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DDFLOW_LOG")
-                .unwrap_or_else(|_| "ddflow=info".into())
-                // The SQL parser logs every token at debug level, secrets in WITH options
-                // included: never show them.
-                .add_directive("sqlparser=off".parse().expect("a valid directive")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a terminal, never into a pipe or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = ddflow::cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DDFLOW_LOG")
+        .unwrap_or_else(|_| "ddflow=info".into())
+        // The SQL parser logs every token at debug level, secrets in WITH options included:
+        // never show them.
+        .add_directive("sqlparser=off".parse().expect("a valid directive"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        ddflow::cli::LogFormat::Json => logs.json().init(),
+        // Colour codes only for a terminal, never into a pipe or a file.
+        ddflow::cli::LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     if let Err(error) = ddflow::cli::run(cli) {
         eprintln!("error: {error}");
         let mut source = std::error::Error::source(&error);

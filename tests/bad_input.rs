@@ -62,6 +62,36 @@ fn skip_policy_counts_and_drops_bad_records() {
     assert_eq!(word_counts_in(&output), expected);
 }
 
+/// `--log-format json`: every log line is one JSON object, and the skipped record's warning
+/// carries its coordinates as fields.
+#[test]
+fn json_logs_name_the_skipped_record() {
+    let (input, output) = (bad_utf8_topic(), unique("json-log-out"));
+    let file = sql_file(
+        "json_log",
+        &raw_source_sql(&input, &output, "'format.bad-records' = 'skip',"),
+    );
+    let out = ddflow_ok(&["run", file.to_str().unwrap(), "--log-format", "json"]);
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let skipped: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "skipping bad record")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{lines:?}");
+    let fields = &skipped[0]["fields"];
+    assert_eq!(skipped[0]["level"], "WARN");
+    assert_eq!(fields["topic"], input.as_str());
+    assert_eq!(
+        (fields["partition"].as_i64(), fields["offset"].as_i64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(fields["skipped"], 1);
+}
+
 #[test]
 fn dead_letter_topic_gets_exactly_the_bad_records() {
     let (input, output, dlq) = (bad_utf8_topic(), unique("dl-out"), unique("dlq"));
