@@ -31,8 +31,9 @@ pub fn consumer_config(bootstrap: &str, group_id: &str, user: &[(String, String)
         // Bounded mode detects a partition's end by PARTITION_EOF: ListOffsets(LATEST) can lag
         // the log end on some brokers, the high watermark in fetch responses does not.
         .set("enable.partition.eof", "true")
-        // Broker reachability for outage detection (see HealthContext).
-        .set("statistics.interval.ms", "500")
+        // Broker reachability for outage detection, and how far each partition's end is
+        // (see HealthContext): a source behind keeps its epoch open longer.
+        .set("statistics.interval.ms", "100")
         // An explicit start offset below the log start (retention) falls back to the earliest.
         .set("auto.offset.reset", "earliest")
         // Low latency: the broker answers a fetch after at most 10 ms without new data.
@@ -141,6 +142,20 @@ pub fn assign_at(consumer: &BaseConsumer, topic: &str, starts: &[(i32, i64)]) ->
 #[derive(Default)]
 pub struct HealthContext {
     down_since: std::sync::Mutex<Option<std::time::Instant>>,
+    ends: std::sync::Mutex<Vec<PartitionEnd>>,
+}
+
+/// Where a partition ends, and how far the consumer has handed it over, as the last
+/// statistics saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionEnd {
+    /// Partition.
+    pub partition: i32,
+    /// The high watermark from the latest fetch response (right even where a broker's
+    /// ListOffsets is not).
+    pub end: i64,
+    /// The next offset the consumer hands over, or the log start before the first record.
+    pub handed: i64,
 }
 
 impl HealthContext {
@@ -151,6 +166,11 @@ impl HealthContext {
             .ok()
             .and_then(|d| d.map(|since| since.elapsed()))
     }
+
+    /// Each partition's end as the last statistics saw it (empty before the first).
+    pub fn ends(&self) -> Vec<PartitionEnd> {
+        self.ends.lock().map(|e| e.clone()).unwrap_or_default()
+    }
 }
 
 impl rdkafka::client::ClientContext for HealthContext {
@@ -159,6 +179,24 @@ impl rdkafka::client::ClientContext for HealthContext {
         let Ok(mut down) = self.down_since.lock() else {
             return;
         };
+        let ends: Vec<PartitionEnd> = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.values())
+            .filter(|p| p.partition >= 0 && p.hi_offset >= 0)
+            .map(|p| PartitionEnd {
+                partition: p.partition,
+                end: p.hi_offset,
+                handed: if p.app_offset >= 0 {
+                    p.app_offset
+                } else {
+                    p.lo_offset.max(0)
+                },
+            })
+            .collect();
+        if let Ok(mut e) = self.ends.lock() {
+            *e = ends;
+        }
         match (up, *down) {
             (true, Some(since)) => {
                 tracing::warn!(after = ?since.elapsed(), "broker reachable again, continuing");
@@ -318,17 +356,19 @@ pub fn ensure_topic(
     partitions: i32,
     timeout: Duration,
 ) -> Result<()> {
-    ensure_topic_with(bootstrap, &[], topic, partitions, timeout)
+    ensure_topic_with(bootstrap, &[], topic, partitions, timeout).map(|_| ())
 }
 
-/// [`ensure_topic`] with a table's client properties (security settings).
+/// [`ensure_topic`] with a table's client properties (security settings); returns how many
+/// partitions the topic has (it may have existed with another number), read through the
+/// same client.
 pub fn ensure_topic_with(
     bootstrap: &str,
     properties: &[(String, String)],
     topic: &str,
     partitions: i32,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<i32> {
     if partitions < 1 {
         return Err(Error::Config(format!(
             "cannot create topic \"{topic}\" with {partitions} partitions (at least 1)"
@@ -363,7 +403,18 @@ pub fn ensure_topic_with(
             }
         }
     }
-    Ok(())
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(|e| Error::kafka(format!("cannot read metadata of topic \"{topic}\""), e))?;
+    match metadata.topics().iter().find(|t| t.name() == topic) {
+        Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+            Ok(t.partitions().len() as i32)
+        }
+        _ => Err(Error::KafkaTimeout(format!(
+            "topic \"{topic}\" was created but its metadata does not show it yet"
+        ))),
+    }
 }
 
 /// One record read back from a topic.

@@ -2,6 +2,7 @@
 //! which offsets each epoch covers. Sources never decide commits; `progress` does.
 
 pub mod decode;
+mod fetch;
 pub mod json;
 pub mod kafka;
 pub mod statistics;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use differential_dataflow::AsCollection;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use timely::container::CapacityContainerBuilder;
@@ -31,6 +31,7 @@ use crate::kafka::{consumer_config, create_client, producer_config, send_waiting
 use crate::metrics::Metrics;
 use crate::resume::SourceRecovery;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
+use crate::source::fetch::{Fetched, Fetcher};
 use crate::source::statistics::{Statistics, WatermarkValue};
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
 use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
@@ -58,7 +59,7 @@ pub struct SourceHandle {
     /// The topic.
     pub topic: String,
     /// The consumer (absent when this worker has no partitions of the topic).
-    pub consumer: Option<Rc<BaseConsumer<HealthContext>>>,
+    pub consumer: Option<Arc<BaseConsumer<HealthContext>>>,
     /// Bindings of closed epochs.
     pub log: Rc<RefCell<BindingLog>>,
     /// The binding journal (with checkpointing, on workers that read partitions).
@@ -120,9 +121,16 @@ pub fn render_kafka_source<'s>(
         scope,
         &name,
         move |cap, info| {
-            let activator = scope.activator_for(info.address);
             let mut cap = Some(cap);
             let mut reader = reader;
+            if let Some(r) = reader.as_mut() {
+                let wake = scope.worker().sync_activator_for(info.address.to_vec());
+                if let Err(e) = r.start(wake) {
+                    control.fail(e);
+                    cap = None;
+                }
+            }
+            let activator = scope.activator_for(info.address);
             // Live epochs come after every epoch a restart re-forms.
             let mut epoch = now_ms().max(recovery.replay_until + 1);
             let mut next_tick = Instant::now() + interval;
@@ -179,10 +187,11 @@ pub fn render_kafka_source<'s>(
                     return;
                 }
                 let finished = r.finished() || control.stopping();
-                // While behind (records still queued), keep the epoch open up to max_epoch:
-                // catching up then yields a few large epochs instead of one per tick.
+                // While behind, keep the epoch open up to max_epoch: catching up then yields
+                // a few large epochs instead of one per tick.
                 let now = Instant::now();
-                if finished || (now >= next_tick && (idle || now >= opened + max_epoch)) {
+                if finished || (now >= next_tick && (now >= opened + max_epoch || !r.behind(idle)))
+                {
                     if let Err(e) =
                         r.close_epoch(epoch, &mut log.borrow_mut(), journal.borrow_mut().as_mut())
                     {
@@ -197,6 +206,9 @@ pub fn render_kafka_source<'s>(
                         if r.finished() {
                             r.statistics.finish(&r.partitions, epoch);
                         }
+                        if let Some(f) = &r.fetcher {
+                            f.stop();
+                        }
                         cap = None;
                         publish(Some(r), None);
                         return;
@@ -208,9 +220,18 @@ pub fn render_kafka_source<'s>(
                     opened = Instant::now();
                 }
                 if idle {
+                    // New records wake the operator (the fetcher activates it); until then,
+                    // look again when the epoch may close (held open while behind: at
+                    // max_epoch), and at least every 10 ms (a stop).
+                    let now = Instant::now();
+                    let at = if next_tick > now {
+                        next_tick
+                    } else {
+                        opened + max_epoch
+                    };
                     activator.activate_after(
-                        Duration::from_millis(1)
-                            .min(next_tick.saturating_duration_since(Instant::now())),
+                        at.saturating_duration_since(now)
+                            .min(Duration::from_millis(10)),
                     );
                 } else {
                     activator.activate();
@@ -289,11 +310,18 @@ fn worth_logging(n: u64) -> bool {
 /// Records read per activation before the operator yields to the rest of the dataflow.
 const BATCH_RECORDS: usize = 8192;
 
+/// Records waiting beyond what a worker has read above which its source counts as behind
+/// (about 100 ms of input at 100k records a second).
+const BEHIND_RECORDS: i64 = 10_000;
+
 /// The per-worker reading state of one source.
 struct Reader {
     topic: String,
-    consumer: Rc<BaseConsumer<HealthContext>>,
-    decoder: Decoder,
+    consumer: Arc<BaseConsumer<HealthContext>>,
+    /// The decoder, until the fetcher thread takes it.
+    decoder: Option<Decoder>,
+    /// The thread that polls the consumer and decodes (see [`super::fetch`]).
+    fetcher: Option<Fetcher>,
     policy: BadRecordPolicy,
     /// Next offset to read, per partition read at least once.
     next: BTreeMap<i32, i64>,
@@ -310,8 +338,6 @@ struct Reader {
     replay: BTreeMap<i32, VecDeque<(Time, i64)>>,
     /// Re-formed `(epoch, next offset)` per partition, for the bindings of replayed epochs.
     replayed: BTreeMap<i32, Vec<(Time, i64)>>,
-    /// Rows decoded from the current record.
-    rows: Vec<Row>,
     /// This worker's partitions.
     partitions: Vec<i32>,
     /// Per epoch and partition, the watermark expression's largest value.
@@ -421,8 +447,9 @@ impl Reader {
             .collect();
         Ok(Reader {
             topic: spec.topic.clone(),
-            consumer: Rc::new(consumer),
-            decoder: Decoder::new(spec),
+            consumer: Arc::new(consumer),
+            decoder: Some(Decoder::new(spec)),
+            fetcher: None,
             policy: spec.bad_records.clone(),
             next: restored,
             replay,
@@ -434,7 +461,6 @@ impl Reader {
             timeout,
             max_outage: settings.max_outage,
             control,
-            rows: Vec::new(),
             partitions: mine.to_vec(),
             statistics: Statistics::new(watermark),
             failing_since: None,
@@ -443,8 +469,17 @@ impl Reader {
         })
     }
 
-    /// Poll up to a batch of records into `batch` at `time`; returns whether the consumer had
-    /// nothing more to give.
+    /// Start the fetcher thread (see [`super::fetch`]); `wake` activates the source operator.
+    fn start(&mut self, wake: timely::scheduling::SyncActivator) -> Result<()> {
+        if let Some(decoder) = self.decoder.take() {
+            let name = format!("fetch:{}", self.topic);
+            self.fetcher = Some(Fetcher::start(name, self.consumer.clone(), decoder, wake)?);
+        }
+        Ok(())
+    }
+
+    /// Take up to about a batch of fetched records into `batch` at `time`; returns whether the
+    /// fetcher had nothing more to give.
     fn poll_batch(&mut self, time: Time, batch: &mut Vec<(Row, Time, Diff)>) -> Result<bool> {
         if let Some(down) = self.consumer.context().outage() {
             if down > self.max_outage {
@@ -456,50 +491,68 @@ impl Reader {
         }
         let mut read = 0u64;
         let mut idle = false;
-        let consumer = self.consumer.clone();
         while batch.len() < BATCH_RECORDS {
-            match consumer.poll(Duration::ZERO) {
-                None => {
-                    idle = true;
-                    break;
-                }
-                Some(Ok(msg)) => {
-                    let p = msg.partition();
-                    if self.bounded && !self.unfinished.contains(&p) {
-                        continue; // past the end of a finished partition
-                    }
-                    let rec = RecordRef {
-                        key: msg.key(),
-                        payload: msg.payload(),
+            let fetched = match &self.fetcher {
+                Some(f) => f.try_next()?,
+                None => None,
+            };
+            let Some(fetched) = fetched else {
+                idle = true;
+                break;
+            };
+            let mut rows = fetched.rows.into_iter();
+            for item in fetched.items {
+                match item {
+                    Fetched::Record {
                         partition: p,
-                        offset: msg.offset(),
-                        timestamp: msg.timestamp().to_millis(),
-                    };
-                    let stamp = self.stamp(p, msg.offset(), time);
-                    if rec.payload.is_none() {
-                        self.tombstone(rec);
-                    } else {
-                        match self.decoder.decode(rec, &mut self.rows) {
-                            Ok(()) => {
-                                if self.statistics.enabled() {
-                                    for r in &self.rows {
-                                        self.statistics.observe(p, stamp, r);
-                                    }
-                                }
-                                batch.extend(self.rows.drain(..).map(|r| (r, stamp, 1)))
-                            }
-                            Err(e) => self.bad_record(rec, e)?,
+                        offset,
+                        rows: n,
+                    } => {
+                        let record_rows = rows.by_ref().take(n as usize);
+                        if self.bounded && !self.unfinished.contains(&p) {
+                            record_rows.for_each(drop); // past the end of a finished partition
+                            continue;
                         }
+                        let stamp = self.stamp(p, offset, time);
+                        if self.statistics.enabled() {
+                            for r in record_rows {
+                                self.statistics.observe(p, stamp, &r);
+                                batch.push((r, stamp, 1));
+                            }
+                        } else {
+                            batch.extend(record_rows.map(|r| (r, stamp, 1)));
+                        }
+                        self.advance(p, offset);
+                        read += 1;
                     }
-                    self.next.insert(p, msg.offset() + 1);
-                    self.replay_progress(p);
-                    read += 1;
+                    Fetched::Tombstone {
+                        partition: p,
+                        offset,
+                    } => {
+                        if self.bounded && !self.unfinished.contains(&p) {
+                            continue;
+                        }
+                        self.stamp(p, offset, time);
+                        self.tombstone(p, offset);
+                        self.advance(p, offset);
+                        read += 1;
+                    }
+                    Fetched::Bad(bad) => {
+                        let p = bad.partition;
+                        if self.bounded && !self.unfinished.contains(&p) {
+                            continue;
+                        }
+                        self.stamp(p, bad.offset, time);
+                        self.bad_record(bad.record(), bad.error.clone())?;
+                        self.advance(p, bad.offset);
+                        read += 1;
+                    }
+                    Fetched::Eof(p) => {
+                        self.replay_eof(p)?;
+                        self.partition_eof(p)
+                    }
+                    Fetched::Error(e) => self.consumer_error(*e)?,
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    self.replay_eof(p)?;
-                    self.partition_eof(p)
-                }
-                Some(Err(e)) => self.consumer_error(e)?,
             }
         }
         if read > 0 {
@@ -507,6 +560,30 @@ impl Reader {
         }
         Metrics::add(&self.control.metrics.records_read, read);
         Ok(idle)
+    }
+
+    /// Whether this worker's partitions are behind their ends: the fetcher had more ready
+    /// (`idle` false), or, by the latest statistics, more than [`BEHIND_RECORDS`] records
+    /// wait beyond what was read (the fetcher may hand over partial batches while it is
+    /// behind, when its local queue runs dry between fetch responses).
+    fn behind(&self, idle: bool) -> bool {
+        if !idle {
+            return true;
+        }
+        let waiting: i64 = (self.consumer.context().ends().iter())
+            .filter(|e| self.unfinished.contains(&e.partition))
+            .map(|e| {
+                let read = self.next.get(&e.partition).copied().unwrap_or(e.handed);
+                (e.end - read).max(0)
+            })
+            .sum();
+        waiting > BEHIND_RECORDS
+    }
+
+    /// Record `offset` of partition `p` as read.
+    fn advance(&mut self, p: i32, offset: i64) {
+        self.next.insert(p, offset + 1);
+        self.replay_progress(p);
     }
 
     /// A consumer error: permanent ones (a compression codec this build lacks, a denied
@@ -550,14 +627,14 @@ impl Reader {
 
     /// A record without a value (a tombstone, as keyed and compacted topics carry): it has no
     /// row to decode, so it is skipped and counted, as Flink's formats skip it.
-    fn tombstone(&mut self, rec: RecordRef<'_>) {
+    fn tombstone(&mut self, partition: i32, offset: i64) {
         let n = self
             .control
             .metrics
             .tombstones_skipped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if worth_logging(n) {
-            tracing::info!(topic = %self.topic, partition = rec.partition, offset = rec.offset, skipped = n + 1, "skipping a tombstone (a record without a value)");
+            tracing::info!(topic = %self.topic, partition, offset, skipped = n + 1, "skipping a tombstone (a record without a value)");
         }
     }
 
