@@ -85,22 +85,27 @@ impl KeyArgs {
         }
     }
 
-    /// Call `f` with the key and the argument values of `row`.
-    fn with<T>(&self, row: &Row, f: impl FnOnce(&[Datum<'_>], &[Datum<'_>]) -> T) -> T {
-        let datums = row.unpack();
+    /// Call `f` with the key (packed) and the argument values of `row`. Plain key columns
+    /// are copied as encoded, not decoded and packed again.
+    fn with<T>(&self, row: &Row, f: impl FnOnce(Row, &[Datum<'_>]) -> T) -> T {
         match &self.columns {
             Some((k, a)) => {
-                let pick = |i: &usize| datums.get(*i).copied().unwrap_or_default();
-                let key: SmallVec<[Datum<'_>; 8]> = k.iter().map(pick).collect();
-                let args: SmallVec<[Datum<'_>; 8]> = a.iter().map(pick).collect();
-                f(&key, &args)
+                let key = row.project(k);
+                if a.is_empty() {
+                    return f(key, &[]);
+                }
+                let datums = row.unpack();
+                let args: SmallVec<[Datum<'_>; 8]> = (a.iter())
+                    .map(|i| datums.get(*i).copied().unwrap_or_default())
+                    .collect();
+                f(key, &args)
             }
             None => with_arena(|arena| {
-                let key: SmallVec<[Datum<'_>; 8]> =
-                    self.keys.iter().map(|e| eval(e, &datums, arena)).collect();
+                let datums = row.unpack();
+                let key = Row::pack(self.keys.iter().map(|e| eval(e, &datums, arena)));
                 let args: SmallVec<[Datum<'_>; 8]> =
                     self.args.iter().map(|e| eval(e, &datums, arena)).collect();
-                f(&key, &args)
+                f(key, &args)
             }),
         }
     }
@@ -173,13 +178,10 @@ fn render_accumulable<'s>(
         let slots = slots.clone();
         // Rows add into their group's accumulators in place: nothing is built per row.
         pre_aggregate(input.clone(), "PreAggregate", move |row, diff, table| {
-            key_args.with(row, |key, args| {
-                let key = Row::pack_slice(key);
-                match table.get_mut(&key) {
-                    Some(acc) => slots.add_row(acc, args, diff),
-                    None => {
-                        table.insert(key, slots.of_row(args, diff));
-                    }
+            key_args.with(row, |key, args| match table.get_mut(&key) {
+                Some(acc) => slots.add_row(acc, args, diff),
+                None => {
+                    table.insert(key, slots.of_row(args, diff));
                 }
             })
         })
@@ -195,7 +197,7 @@ fn render_accumulable<'s>(
         let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
             key_args.with(row, |key, value| {
                 if !value[0].is_null() {
-                    add(table, Row::pack(key.iter().chain(value).copied()), diff);
+                    add(table, key.extend(value.iter().copied()), diff);
                 }
             })
         });
@@ -291,8 +293,7 @@ fn render_hierarchical<'s>(
         key_args.with(row, |key, args| {
             let values = Row::pack_slice(args);
             let bucket = bucket_of(&values);
-            let key = Row::pack(key.iter().copied().chain([Datum::Int(bucket)]));
-            add(table, (key, values), diff)
+            add(table, (key.extend([Datum::Int(bucket)]), values), diff)
         })
     });
     let level = hooks.state(rows, |rows, keep| {
