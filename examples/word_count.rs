@@ -79,6 +79,7 @@ fn main() {
         default_group_id: "ddflow-word_count".into(),
         bootstrap_override: None,
         max_outage: Duration::from_secs(120),
+        fetch_thread: true,
     };
     let sink_settings = SinkSettings {
         bootstrap_override: None,

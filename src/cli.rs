@@ -158,6 +158,10 @@ pub struct RunArgs {
     /// Stop gracefully (drain, flush, commit) after this long, e.g. 30s.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Whether sources poll and decode Kafka records on threads of their own, beside the
+    /// workers (`auto`: when the machine has at least two cores per worker).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub fetch_threads: crate::config::FetchThreads,
     /// Fail when the broker does not answer within this long.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub broker_timeout: Duration,
@@ -378,6 +382,7 @@ fn run_file(args: RunArgs) -> Result<()> {
         config.group_id = g.clone();
     }
     config.max_outage = args.max_outage;
+    config.fetch_thread = args.fetch_threads.resolve(w.threads);
     let setting = |key: &str| {
         program
             .settings

@@ -32,6 +32,34 @@ pub struct RunConfig {
     pub checkpoint: Option<crate::checkpoint::CheckpointSettings>,
     /// How long the broker may be unreachable mid-run before the run fails.
     pub max_outage: Duration,
+    /// Whether each reading worker's source polls and decodes on a thread of its own.
+    pub fetch_thread: bool,
+}
+
+/// Whether sources poll and decode on threads of their own (beside their workers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FetchThreads {
+    /// When the machine has a core for each worker and each fetcher (`-w` at most half the
+    /// cores); otherwise the workers fetch themselves.
+    Auto,
+    /// Always a fetcher thread per reading worker and source.
+    On,
+    /// Workers poll and decode themselves.
+    Off,
+}
+
+impl FetchThreads {
+    /// Whether `workers` worker threads of this process fetch on threads of their own.
+    pub fn resolve(self, workers: usize) -> bool {
+        match self {
+            FetchThreads::On => true,
+            FetchThreads::Off => false,
+            FetchThreads::Auto => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                2 * workers <= cores
+            }
+        }
+    }
 }
 
 impl RunConfig {
@@ -50,6 +78,7 @@ impl RunConfig {
             create_sink_topics: true,
             checkpoint: None,
             max_outage: Duration::from_secs(120),
+            fetch_thread: FetchThreads::Auto.resolve(1),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         default_group_id: config.group_id.clone(),
         bootstrap_override: config.bootstrap_override.clone(),
         max_outage: config.max_outage,
+        fetch_thread: config.fetch_thread,
     };
     let sink_settings = SinkSettings {
         bootstrap_override: config.bootstrap_override.clone(),

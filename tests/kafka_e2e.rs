@@ -75,15 +75,18 @@ fn results_do_not_depend_on_workers_or_processes() {
     let input = unique("scale-in");
     let words = produce_words(&input, 4, 12_000, 300, 2);
     let expected = count(&words);
-    for threads in ["1", "4"] {
+    // Each worker count with records fetched on threads of their own and by the workers.
+    for (threads, fetch) in [("1", "on"), ("1", "off"), ("4", "on"), ("4", "off")] {
         let (output, group) = (unique("scale-out"), unique("scale-group"));
         let file = sql_file("wc", &word_count_sql(&input, &output, &group));
-        ddflow_ok(&["run", file.to_str().unwrap(), "-w", threads]);
-        assert_eq!(word_counts_in(&output), expected, "-w {threads}");
+        let run = ["run", file.to_str().unwrap(), "-w", threads];
+        ddflow_ok(&[&run[..], &["--fetch-threads", fetch]].concat());
+        let what = format!("-w {threads} --fetch-threads {fetch}");
+        assert_eq!(word_counts_in(&output), expected, "{what}");
         assert_eq!(
             committed(&group, &input),
             round_robin_ends(12_000, 4),
-            "-w {threads}"
+            "{what}"
         );
     }
     // Two processes of two workers each on localhost.

@@ -13,8 +13,9 @@
 //! reader, so what a record means does not depend on when the fetcher read it. The channel is
 //! bounded: a fetcher ahead of its worker waits, so memory stays bounded.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -89,44 +90,129 @@ impl BadRecord {
 }
 
 /// What one hand-over carries: the things fetched, and the rows of their records in order.
-#[derive(Default)]
 pub(super) struct Batch {
     pub items: Vec<Fetched>,
     pub rows: Vec<Row>,
 }
 
-/// The worker's end of a running fetcher. Dropping it stops and joins the thread.
-pub(super) struct Fetcher {
-    batches: Option<Receiver<Batch>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+impl Batch {
+    /// An empty batch with room for a full one (so filling it never reallocates).
+    fn new() -> Batch {
+        Batch {
+            items: Vec::with_capacity(BATCH_RECORDS),
+            rows: Vec::with_capacity(BATCH_RECORDS),
+        }
+    }
+}
+
+/// How a source's records are fetched: on a thread of its own, or by the worker itself.
+pub(super) enum Fetcher {
+    /// A thread polls and decodes; the worker takes its batches.
+    Thread(FetchThread),
+    /// The worker polls and decodes when its source operator runs.
+    Inline {
+        consumer: Arc<BaseConsumer<HealthContext>>,
+        decoder: Decoder,
+        /// The batch emptied last, to fill again.
+        spare: RefCell<Option<Batch>>,
+    },
 }
 
 impl Fetcher {
-    /// Start polling `consumer` (already assigned) on a thread of its own, decoding with
-    /// `decoder`; `wake` activates the worker's source operator when a batch is ready.
+    /// Fetch `consumer`'s records (already assigned), decoding with `decoder`: on a thread
+    /// (`thread`; `wake` activates the worker's source operator when a batch is ready) or
+    /// inline.
     pub fn start(
         name: String,
         consumer: Arc<BaseConsumer<HealthContext>>,
         decoder: Decoder,
         wake: SyncActivator,
+        thread: bool,
     ) -> Result<Fetcher> {
+        if !thread {
+            return Ok(Fetcher::Inline {
+                consumer,
+                decoder,
+                spare: RefCell::new(None),
+            });
+        }
+        Ok(Fetcher::Thread(FetchThread::start(
+            name, consumer, decoder, wake,
+        )?))
+    }
+
+    /// The next batch if one is ready. `Ok(None)`: nothing yet.
+    pub fn try_next(&self) -> Result<Option<Batch>> {
+        match self {
+            Fetcher::Thread(t) => t.try_next(),
+            Fetcher::Inline {
+                consumer,
+                decoder,
+                spare,
+            } => {
+                let mut batch = spare.take().unwrap_or_else(Batch::new);
+                fill(consumer, decoder, &mut batch, Duration::ZERO);
+                if batch.items.is_empty() {
+                    *spare.borrow_mut() = Some(batch);
+                    return Ok(None);
+                }
+                Ok(Some(batch))
+            }
+        }
+    }
+
+    /// Give back a batch the worker has emptied, to be filled again (a full batch's buffers
+    /// are large enough that allocating them afresh each time maps and faults in new pages).
+    pub fn recycle(&self, batch: Batch) {
+        match self {
+            Fetcher::Thread(t) => {
+                let _ = t.empties.send(batch);
+            }
+            Fetcher::Inline { spare, .. } => *spare.borrow_mut() = Some(batch),
+        }
+    }
+
+    /// Stop fetching (a thread ends within one poll wait).
+    pub fn stop(&self) {
+        if let Fetcher::Thread(t) = self {
+            t.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The worker's end of a fetcher thread. Dropping it stops and joins the thread.
+pub(super) struct FetchThread {
+    batches: Option<Receiver<Batch>>,
+    /// Emptied batches going back to the thread.
+    empties: Sender<Batch>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FetchThread {
+    fn start(
+        name: String,
+        consumer: Arc<BaseConsumer<HealthContext>>,
+        decoder: Decoder,
+        wake: SyncActivator,
+    ) -> Result<FetchThread> {
         let (send, batches) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let (empties, emptied) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || fetch(&consumer, &decoder, &send, &wake, &stopping))
+            .spawn(move || fetch(&consumer, &decoder, &send, &emptied, &wake, &stopping))
             .map_err(|e| Error::Internal(format!("cannot start a fetcher thread: {e}")))?;
-        Ok(Fetcher {
+        Ok(FetchThread {
             batches: Some(batches),
+            empties,
             stop,
             thread: Some(thread),
         })
     }
 
-    /// The next batch if one is ready. `Ok(None)`: nothing yet.
-    pub fn try_next(&self) -> Result<Option<Batch>> {
+    fn try_next(&self) -> Result<Option<Batch>> {
         let Some(batches) = &self.batches else {
             return Ok(None);
         };
@@ -138,16 +224,11 @@ impl Fetcher {
             )),
         }
     }
-
-    /// Ask the thread to stop (it ends within one poll wait).
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
 }
 
-impl Drop for Fetcher {
+impl Drop for FetchThread {
     fn drop(&mut self) {
-        self.stop();
+        self.stop.store(true, Ordering::Relaxed);
         // Hanging up first ends a fetcher that waits for room in the channel.
         drop(self.batches.take());
         if let Some(t) = self.thread.take() {
@@ -162,63 +243,76 @@ fn fetch(
     consumer: &BaseConsumer<HealthContext>,
     decoder: &Decoder,
     send: &SyncSender<Batch>,
+    emptied: &Receiver<Batch>,
     wake: &SyncActivator,
     stop: &AtomicBool,
 ) {
+    let mut batch = Batch::new();
     while !stop.load(Ordering::Relaxed) {
-        let mut batch = Batch::default();
-        let mut wait = POLL_WAIT;
-        while batch.items.len() < BATCH_RECORDS {
-            let Some(polled) = consumer.poll(wait) else {
-                break;
-            };
-            wait = Duration::ZERO;
-            let item = match polled {
-                Ok(msg) => {
-                    let rec = RecordRef {
-                        key: msg.key(),
-                        payload: msg.payload(),
-                        partition: msg.partition(),
-                        offset: msg.offset(),
-                        timestamp: msg.timestamp().to_millis(),
-                    };
-                    if rec.payload.is_none() {
-                        Fetched::Tombstone {
-                            partition: rec.partition,
-                            offset: rec.offset,
-                        }
-                    } else {
-                        let before = batch.rows.len();
-                        match decoder.decode(rec, &mut batch.rows) {
-                            Ok(()) => Fetched::Record {
-                                partition: rec.partition,
-                                offset: rec.offset,
-                                rows: (batch.rows.len() - before) as u32,
-                            },
-                            Err(error) => Fetched::Bad(Box::new(BadRecord {
-                                key: rec.key.map(<[u8]>::to_vec),
-                                payload: rec.payload.map(<[u8]>::to_vec),
-                                partition: rec.partition,
-                                offset: rec.offset,
-                                timestamp: rec.timestamp,
-                                error,
-                            })),
-                        }
-                    }
-                }
-                Err(KafkaError::PartitionEOF(p)) => Fetched::Eof(p),
-                Err(e) => Fetched::Error(Box::new(e)),
-            };
-            batch.items.push(item);
-        }
+        fill(consumer, decoder, &mut batch, POLL_WAIT);
         if batch.items.is_empty() {
             continue;
         }
+        let next = emptied.try_recv().unwrap_or_else(|_| Batch::new());
+        let batch = std::mem::replace(&mut batch, next);
         if send.send(batch).is_err() {
             return; // the worker hung up
         }
         if wake.activate().is_err() {
             return; // the worker is gone
         }
+    }
+}
+
+/// Fill `batch` with what the consumer has ready, up to [`BATCH_RECORDS`], waiting up to
+/// `wait` for the first.
+fn fill(
+    consumer: &BaseConsumer<HealthContext>,
+    decoder: &Decoder,
+    batch: &mut Batch,
+    mut wait: Duration,
+) {
+    while batch.items.len() < BATCH_RECORDS {
+        let Some(polled) = consumer.poll(wait) else {
+            break;
+        };
+        wait = Duration::ZERO;
+        let item = match polled {
+            Ok(msg) => {
+                let rec = RecordRef {
+                    key: msg.key(),
+                    payload: msg.payload(),
+                    partition: msg.partition(),
+                    offset: msg.offset(),
+                    timestamp: msg.timestamp().to_millis(),
+                };
+                if rec.payload.is_none() {
+                    Fetched::Tombstone {
+                        partition: rec.partition,
+                        offset: rec.offset,
+                    }
+                } else {
+                    let before = batch.rows.len();
+                    match decoder.decode(rec, &mut batch.rows) {
+                        Ok(()) => Fetched::Record {
+                            partition: rec.partition,
+                            offset: rec.offset,
+                            rows: (batch.rows.len() - before) as u32,
+                        },
+                        Err(error) => Fetched::Bad(Box::new(BadRecord {
+                            key: rec.key.map(<[u8]>::to_vec),
+                            payload: rec.payload.map(<[u8]>::to_vec),
+                            partition: rec.partition,
+                            offset: rec.offset,
+                            timestamp: rec.timestamp,
+                            error,
+                        })),
+                    }
+                }
+            }
+            Err(KafkaError::PartitionEOF(p)) => Fetched::Eof(p),
+            Err(e) => Fetched::Error(Box::new(e)),
+        };
+        batch.items.push(item);
     }
 }

@@ -51,6 +51,8 @@ pub struct SourceSettings {
     pub bootstrap_override: Option<String>,
     /// How long the broker may stay unreachable before the run fails.
     pub max_outage: Duration,
+    /// Whether each reading worker polls and decodes on a thread of its own.
+    pub fetch_thread: bool,
 }
 
 /// What the committer needs from a source on this worker.
@@ -320,8 +322,10 @@ struct Reader {
     consumer: Arc<BaseConsumer<HealthContext>>,
     /// The decoder, until the fetcher thread takes it.
     decoder: Option<Decoder>,
-    /// The thread that polls the consumer and decodes (see [`super::fetch`]).
+    /// What polls the consumer and decodes (see [`super::fetch`]).
     fetcher: Option<Fetcher>,
+    /// Whether that is a thread of its own.
+    fetch_thread: bool,
     policy: BadRecordPolicy,
     /// Next offset to read, per partition read at least once.
     next: BTreeMap<i32, i64>,
@@ -450,6 +454,7 @@ impl Reader {
             consumer: Arc::new(consumer),
             decoder: Some(Decoder::new(spec)),
             fetcher: None,
+            fetch_thread: settings.fetch_thread,
             policy: spec.bad_records.clone(),
             next: restored,
             replay,
@@ -473,7 +478,13 @@ impl Reader {
     fn start(&mut self, wake: timely::scheduling::SyncActivator) -> Result<()> {
         if let Some(decoder) = self.decoder.take() {
             let name = format!("fetch:{}", self.topic);
-            self.fetcher = Some(Fetcher::start(name, self.consumer.clone(), decoder, wake)?);
+            self.fetcher = Some(Fetcher::start(
+                name,
+                self.consumer.clone(),
+                decoder,
+                wake,
+                self.fetch_thread,
+            )?);
         }
         Ok(())
     }
@@ -496,12 +507,12 @@ impl Reader {
                 Some(f) => f.try_next()?,
                 None => None,
             };
-            let Some(fetched) = fetched else {
+            let Some(mut fetched) = fetched else {
                 idle = true;
                 break;
             };
-            let mut rows = fetched.rows.into_iter();
-            for item in fetched.items {
+            let mut rows = fetched.rows.drain(..);
+            for item in fetched.items.drain(..) {
                 match item {
                     Fetched::Record {
                         partition: p,
@@ -553,6 +564,10 @@ impl Reader {
                     }
                     Fetched::Error(e) => self.consumer_error(*e)?,
                 }
+            }
+            drop(rows);
+            if let Some(f) = &self.fetcher {
+                f.recycle(fetched);
             }
         }
         if read > 0 {
