@@ -218,6 +218,9 @@ pub enum ShapeArg {
     Word,
     /// A JSON object: user, amount, region, ts.
     Json,
+    /// The Nexmark benchmark's events (persons, auctions, bids) as Flink's Nexmark table reads
+    /// them; --event-rate sets events per second of event time (default 10,000).
+    Nexmark,
 }
 
 /// `ddflow gen`.
@@ -262,7 +265,8 @@ pub struct GenArgs {
     pub keyed: bool,
     /// With `--shape json`: `ts` is event time at this many records per second from
     /// 2026-01-01 (20 minutes of a 50k rec/s stream is `--event-rate 50000 --count 60000000`),
-    /// not the produce time.
+    /// not the produce time. With `--shape nexmark`: events per second of event time, from
+    /// 2015-07-15 (default 10,000).
     #[arg(long, value_name = "RECORDS_PER_SECOND")]
     pub event_rate: Option<u64>,
 }
@@ -345,6 +349,7 @@ fn gen(args: GenArgs) -> Result<()> {
         shape: match args.shape {
             ShapeArg::Word => Shape::Word,
             ShapeArg::Json => Shape::Json,
+            ShapeArg::Nexmark => Shape::Nexmark,
         },
         seed: args.seed,
         keyed: args.keyed,

@@ -15,6 +15,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use crate::error::{Error, Result};
 use crate::kafka::{ensure_topic, producer_config, send_waiting};
 
+pub mod nexmark;
+
 /// How keys are drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum KeyDist {
@@ -34,6 +36,9 @@ pub enum Shape {
     /// `{"user": word, "amount": number, "region": name, "ts": ms}`: the produce time, or
     /// with [`LoadSpec::event_rate`] the event time of a stream of that many records a second.
     Json,
+    /// The Nexmark benchmark's events (see [`nexmark`]): record `i` is event `i`, its event
+    /// time advancing at [`LoadSpec::event_rate`] events a second (10,000 if unset).
+    Nexmark,
 }
 
 /// One load-generation job.
@@ -160,6 +165,11 @@ pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
                 )
             })?;
     let mut keys = KeyGen::new(spec.keys, spec.dist, spec.seed)?;
+    let events = nexmark::Nexmark {
+        seed: spec.seed,
+        event_rate: spec.event_rate.unwrap_or(10_000),
+        ..Default::default()
+    };
     let start = Instant::now();
     let mut produced = 0u64;
     for i in 0..spec.count {
@@ -174,20 +184,26 @@ pub fn generate(spec: &LoadSpec, stop: &AtomicBool) -> Result<LoadReport> {
                 std::thread::sleep(due - now);
             }
         }
-        let k = keys.next_key();
-        let w = word(k);
-        let value = match spec.shape {
-            Shape::Word => w.clone(),
+        // The record's value, and its word (the Kafka key with `keyed`).
+        let (value, w) = match spec.shape {
+            Shape::Nexmark => (events.event(i).to_json(), String::new()),
+            Shape::Word => {
+                let w = word(keys.next_key());
+                (w.clone(), w)
+            }
             Shape::Json => {
+                let k = keys.next_key();
+                let w = word(k);
                 let amount = keys.amount();
                 let ts = match spec.event_rate {
                     Some(r) => EVENT_TIME_START + (i as u128 * 1000 / r.max(1) as u128) as i64,
                     None => crate::timestamp::now_ms() as i64,
                 };
-                format!(
+                let value = format!(
                     r#"{{"user":"{w}","amount":{amount},"region":"{}","ts":{ts}}}"#,
                     REGIONS[(k % 5) as usize]
-                )
+                );
+                (value, w)
             }
         };
         let partition = (i % spec.partitions.max(1) as u64) as i32;

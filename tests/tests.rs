@@ -11,6 +11,8 @@ mod event_time;
 mod golden;
 /// End to end through the broker: exact outputs, exact committed offsets, workers, epochs.
 mod kafka_e2e;
+/// Every Nexmark query over a generated stream against SQLite computing it in batch.
+mod nexmark;
 /// The differential plan against a from-scratch recomputation on random inputs.
 mod oracle;
 /// The broker cut off mid-run (behind a proxy), for a while and for good.
