@@ -354,6 +354,7 @@ exact! {
     q8_monitor_new_users: "q8",
     q10_log_to_file_system: "q10",
     q11_user_sessions: "q11",
+    q14_calculation_with_a_function: "q14",
     q15_bidding_statistics: "q15",
     q16_channel_statistics: "q16",
     q17_auction_statistics: "q17",

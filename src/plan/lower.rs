@@ -33,6 +33,7 @@ mod scalar_subquery;
 mod subquery;
 mod temporal;
 mod top_n;
+mod udf;
 mod window;
 use ddl::check_upsert_key;
 use from::Scope;
@@ -72,6 +73,7 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
         ctes: Vec::new(),
         computed: Vec::new(),
         watermarks: Vec::new(),
+        functions: Vec::new(),
     };
     for (i, st) in parsed.statements.iter().enumerate() {
         l.statement_start = parsed.starts.get(i).copied().unwrap_or_default();
@@ -86,10 +88,11 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
             }
             Statement::Insert(ins) => l.insert(ins)?,
             Statement::Set(set) => l.set(&set.to_string(), st.span())?,
+            Statement::CreateFunction(f) => l.create_function(f)?,
             other => {
                 return Err(l.err(
                     other.span(),
-                    "only CREATE TABLE, CREATE VIEW and INSERT INTO ... SELECT are supported",
+                    "only CREATE TABLE, CREATE VIEW, CREATE FUNCTION and INSERT INTO ... SELECT are supported",
                     None,
                 ))
             }
@@ -118,6 +121,8 @@ struct Lowerer<'a> {
     /// `WATERMARK FOR column AS expression`, per table (lowercase name): the column, the
     /// expression as written, and the expression over the decoded row.
     watermarks: Vec<(String, String, String, Expr)>,
+    /// Functions defined by `CREATE FUNCTION`, in order.
+    functions: Vec<udf::SqlFunction>,
 }
 
 /// Aggregation context: group keys (over the input) and the aggregates found so far.

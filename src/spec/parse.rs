@@ -33,6 +33,14 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed> {
         .tokenize_with_location()
         .map_err(|e| parse_error(file, &e.to_string()))?;
     let positions = Positions::of(&tokens);
+    if let Some(span) = java_function(&tokens) {
+        return Err(Error::Sql {
+            file: file.to_string(),
+            span,
+            message: "CREATE FUNCTION ... AS 'class' names a Java class, which ddflow cannot load".into(),
+            hint: Some("write the function in SQL: CREATE FUNCTION name(param TYPE, ...) RETURNS TYPE RETURN expression".into()),
+        });
+    }
     let statements = Parser::new(&dialect)
         .with_recursion_limit(crate::plan::ir::MAX_EXPR_DEPTH)
         .with_tokens_with_locations(tokens)
@@ -54,6 +62,50 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed> {
         starts: positions.statement_starts,
         clauses,
     })
+}
+
+/// Where a Flink `CREATE [TEMPORARY] [SYSTEM] FUNCTION name AS 'class'` starts, if the file
+/// has one (a function implemented by a JVM class).
+fn java_function(tokens: &[TokenWithSpan]) -> Option<Span> {
+    use sqlparser::keywords::Keyword;
+    let words: Vec<&TokenWithSpan> = (tokens.iter())
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let keyword = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k);
+    for (i, t) in words.iter().enumerate() {
+        if !keyword(t, Keyword::CREATE) {
+            continue;
+        }
+        let mut j = i + 1;
+        while words
+            .get(j)
+            .is_some_and(|w| keyword(w, Keyword::TEMPORARY) || keyword(w, Keyword::TEMP) || keyword(w, Keyword::SYSTEM))
+        {
+            j += 1;
+        }
+        if !words.get(j).is_some_and(|w| keyword(w, Keyword::FUNCTION)) {
+            continue;
+        }
+        // The name (maybe dotted), then AS and a string.
+        j += 1;
+        while words
+            .get(j)
+            .is_some_and(|w| matches!(w.token, Token::Word(_) | Token::Period) && !keyword(w, Keyword::AS))
+        {
+            j += 1;
+        }
+        let as_string = words.get(j).is_some_and(|w| keyword(w, Keyword::AS))
+            && words
+                .get(j + 1)
+                .is_some_and(|w| matches!(w.token, Token::SingleQuotedString(_)));
+        if as_string {
+            return Some(Span {
+                line: t.span.start.line,
+                column: t.span.start.column,
+            });
+        }
+    }
+    None
 }
 
 /// Positions read off the tokens, for messages about nodes that carry none.

@@ -903,6 +903,12 @@ impl Lowerer<'_> {
             ));
         }
         let def = functions::lookup(&name);
+        if def.is_none() && self.functions.iter().any(|g| g.name == name) {
+            let args = self.call_arguments(f, scope, agg, span, &upper)?;
+            if let Some(call) = self.user_call(&name, args, span) {
+                return call;
+            }
+        }
         if def.is_none() && name != "mod" {
             let hint = closest(
                 &name,
@@ -913,6 +919,30 @@ impl Lowerer<'_> {
             .map(|c| format!("did you mean {}?", c.to_uppercase()));
             return Err(self.err(span, format!("unknown function {upper}()"), hint));
         }
+        let args = self.call_arguments(f, scope, agg, span, &upper)?;
+        let Some(def) = def else {
+            // MOD(a, b) is `a % b`.
+            let [a, b]: [Typed; 2] = args.try_into().map_err(|args: Vec<Typed>| {
+                self.err(
+                    span,
+                    format!("MOD() takes 2 arguments, got {}", args.len()),
+                    None,
+                )
+            })?;
+            return self.binary(&BinaryOperator::Modulo, a, b, span);
+        };
+        self.call(def, args, span)
+    }
+
+    /// The arguments of a call, lowered.
+    fn call_arguments(
+        &mut self,
+        f: &sql::Function,
+        scope: &Scope,
+        agg: &mut Option<AggCx>,
+        span: sqlparser::tokenizer::Span,
+        upper: &str,
+    ) -> Result<Vec<Typed>> {
         let mut args = Vec::new();
         if let FunctionArguments::List(list) = &f.args {
             for a in &list.args {
@@ -930,18 +960,7 @@ impl Lowerer<'_> {
                 }
             }
         }
-        let Some(def) = def else {
-            // MOD(a, b) is `a % b`.
-            let [a, b]: [Typed; 2] = args.try_into().map_err(|args: Vec<Typed>| {
-                self.err(
-                    span,
-                    format!("MOD() takes 2 arguments, got {}", args.len()),
-                    None,
-                )
-            })?;
-            return self.binary(&BinaryOperator::Modulo, a, b, span);
-        };
-        self.call(def, args, span)
+        Ok(args)
     }
 
     /// A call of `def`: argument count and types checked, constant patterns validated.
