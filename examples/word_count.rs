@@ -46,6 +46,7 @@ fn main() {
         bounded: true,
         watermark: None,
         idle_timeout_ms: None,
+        file: None,
         late_records: Default::default(),
     };
     let sink = SinkSpec {

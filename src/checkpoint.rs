@@ -140,7 +140,7 @@ impl Checkpointing {
         let mut journal = HashMap::new();
         let mut old_journal_files = Vec::new();
         let mut replay_until = after;
-        for source in &program.sources {
+        for source in program.sources.iter().filter(|s| s.file.is_none()) {
             let (bindings, files) = journal::load(&store.journal_dir(&source.name), after)?;
             if let Some(last) = bindings.last() {
                 replay_until = replay_until.max(last.epoch);

@@ -30,7 +30,7 @@ impl EmbeddedBroker {
         let cluster = MockCluster::new(1)
             .map_err(|e| Error::kafka("cannot start the embedded demo broker", e))?;
         let bootstrap = cluster.bootstrap_servers();
-        for s in &program.sources {
+        for s in program.sources.iter().filter(|s| s.file.is_none()) {
             cluster
                 .create_topic(&s.topic, DEMO_PARTITIONS, 1)
                 .map_err(|e| {
@@ -62,6 +62,7 @@ impl EmbeddedBroker {
         program
             .sources
             .iter()
+            .filter(|s| s.file.is_none())
             .enumerate()
             .map(|(i, s)| {
                 let spec = LoadSpec {

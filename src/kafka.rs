@@ -395,7 +395,10 @@ pub fn ensure_topic_with(
         .map_err(|e| Error::kafka(format!("cannot create topic \"{topic}\""), e))?;
     for r in results {
         match r {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            // Created now: it has the partitions asked for (metadata read at once may not
+            // show them all yet).
+            Ok(_) => return Ok(partitions),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((_, code)) => {
                 return Err(Error::KafkaTimeout(format!(
                     "cannot create topic \"{topic}\": {code}"

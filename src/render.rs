@@ -103,16 +103,17 @@ pub fn render_program<'s>(
     let mut env: HashMap<String, Rendered<'s>> = sources
         .into_iter()
         .map(|(name, collection)| {
-            let skip_errors = program
-                .sources
-                .iter()
-                .find(|s| s.name.eq_ignore_ascii_case(&name))
-                .is_some_and(|s| s.bad_records != crate::spec::BadRecordPolicy::Fail);
+            let source = (program.sources.iter()).find(|s| s.name.eq_ignore_ascii_case(&name));
+            let skip_errors =
+                source.is_some_and(|s| s.bad_records != crate::spec::BadRecordPolicy::Fail);
+            // A file table is read again by every run, so what it feeds is rebuilt, not
+            // restored: like what a restored GROUP BY feeds, it is not kept as state.
+            let stateful = source.is_some_and(|s| s.file.is_some());
             (
                 name,
                 Rendered {
                     collection,
-                    stateful: false,
+                    stateful,
                     skip_errors,
                 },
             )

@@ -49,6 +49,10 @@ pub enum SinkState {
     Kafka {
         /// `(partition, next offset)`.
         offsets: Vec<(i32, i64)>,
+        /// How many partitions the topic had (rows go to partitions by key, so a resume
+        /// must see the same number; 0: not recorded, by an older build).
+        #[serde(default)]
+        partitions: i32,
     },
     /// A file sink: its length after the output of epochs `<= epoch`.
     File {

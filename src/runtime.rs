@@ -22,6 +22,7 @@ use crate::progress::{render_checkpoint_committer, render_committer};
 use crate::render::{render_program, RenderState};
 use crate::resume::{SinkResume, SourceRecovery};
 use crate::sink::{render_sink, SinkSettings};
+use crate::source::file::render_file_source;
 use crate::source::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};
 use crate::spec::{DeliveryGuarantee, SinkConnector};
 use crate::timestamp::Time;
@@ -182,6 +183,17 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
     let bootstrap = |own: &str| config.bootstrap_override.clone().unwrap_or(own.to_string());
     let mut checks: Vec<(String, Box<dyn FnOnce() -> Result<i32> + Send + '_>)> = Vec::new();
     for source in &program.sources {
+        if let Some(path) = &source.file {
+            // A file table: readable now, read whole by one worker (as one partition).
+            std::fs::File::open(path).map_err(|e| {
+                Error::Config(format!(
+                    "table \"{}\" reads the file \"{path}\", which cannot be opened: {e}",
+                    source.name
+                ))
+            })?;
+            checks.push((source.name.clone(), Box::new(|| Ok(1))));
+            continue;
+        }
         let bootstrap = bootstrap(&source.bootstrap_servers);
         checks.push((
             source.name.clone(),
@@ -269,6 +281,10 @@ pub fn build_dataflow<'s>(
     for source in &program.sources {
         let n = partitions.get(&source.name).copied().unwrap_or(0);
         let table = source.name.to_ascii_lowercase();
+        if source.file.is_some() {
+            env.insert(table, render_file_source(scope, source, control.clone()));
+            continue;
+        }
         let resume = recovery
             .map(|r| SourceRecovery {
                 epoch: r.epoch(),

@@ -3,6 +3,7 @@
 
 pub mod decode;
 mod fetch;
+pub mod file;
 pub mod json;
 pub mod kafka;
 pub mod statistics;

@@ -191,3 +191,55 @@ fn unknown_setting_is_named_with_a_suggestion() {
         "{err}"
     );
 }
+
+/// A file table (`'connector' = 'filesystem'`): a missing file fails before the run starts,
+/// a line that does not decode fails the run naming the file and line, or is skipped and
+/// counted under `'skip'`.
+#[test]
+fn file_tables_name_their_file_and_line() {
+    let rates = temp_path("rates.csv");
+    std::fs::write(&rates, "a,1\nb,x\nc,3\n").unwrap();
+    let out_path = temp_path("rates-out.jsonl");
+    let sql = |path: &std::path::Path, extra: &str| {
+        format!(
+            "CREATE TABLE rates (c STRING, rate BIGINT) WITH ('connector' = 'filesystem',
+               'path' = '{}', 'format' = 'csv' {extra});
+             CREATE TABLE o (c STRING, rate BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}');
+             INSERT INTO o SELECT c, rate FROM rates;",
+            path.display(),
+            out_path.display()
+        )
+    };
+    let missing = temp_path("missing.csv");
+    let out = ddflow(&["run", sql_file("f", &sql(&missing, "")).to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "table \"rates\" reads the file \"{}\", which cannot be opened",
+            missing.display()
+        )),
+        "{err}"
+    );
+    let out = ddflow(&["run", sql_file("f", &sql(&rates, "")).to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "line 2 of \"{}\" does not decode",
+            rates.display()
+        )),
+        "{err}"
+    );
+    let skip = sql(&rates, ", 'format.bad-records' = 'skip'");
+    let out = ddflow_ok(&[
+        "run",
+        sql_file("f", &skip).to_str().unwrap(),
+        "--report-json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(report["metrics"]["records_skipped"], 1);
+    assert_eq!(report["metrics"]["records_read"], 3);
+    let rows = final_rows(&out_path, &["c", "rate"]);
+    assert_eq!(rows, ["a 1", "c 3"].map(String::from).into());
+}

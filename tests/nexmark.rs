@@ -181,6 +181,11 @@ fn runnable(text: &str, topic: &str, out: &Path) -> String {
             "'connector' = 'blackhole'",
             &format!("'connector' = 'filesystem', 'path' = '{out}', 'format' = 'json'"),
         );
+    let side_input = Path::new(env!("CARGO_MANIFEST_DIR")).join("dataflows/nexmark/side_input.csv");
+    text = text.replace(
+        "'path' = 'dataflows/nexmark/side_input.csv'",
+        &format!("'path' = '{}'", side_input.display()),
+    );
     if let Some(at) = text.find("'path' = '/tmp/nexmark_q10.jsonl'") {
         text.replace_range(
             at..at + "'path' = '/tmp/nexmark_q10.jsonl'".len(),
@@ -354,6 +359,7 @@ exact! {
     q8_monitor_new_users: "q8",
     q10_log_to_file_system: "q10",
     q11_user_sessions: "q11",
+    q13_bounded_side_input_join: "q13",
     q14_calculation_with_a_function: "q14",
     q15_bidding_statistics: "q15",
     q16_channel_statistics: "q16",

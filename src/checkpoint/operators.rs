@@ -443,8 +443,18 @@ fn commit(
         for (sink, state) in report.sinks {
             let slot = manifest.sinks.entry(sink).or_insert(SinkState::Stateless);
             match (slot, state) {
-                (SinkState::Kafka { offsets }, SinkState::Kafka { offsets: new }) => {
-                    merge_offsets(offsets, new)
+                (
+                    SinkState::Kafka {
+                        offsets,
+                        partitions,
+                    },
+                    SinkState::Kafka {
+                        offsets: new,
+                        partitions: n,
+                    },
+                ) => {
+                    merge_offsets(offsets, new);
+                    *partitions = (*partitions).max(n);
                 }
                 (_, SinkState::Stateless) => {}
                 (slot, state) => *slot = state,

@@ -25,7 +25,7 @@ struct TopicUse<'a> {
 /// every table talks to the same brokers.
 pub fn check_topics(program: &Program, bootstrap_override: Option<&str>) -> Result<()> {
     let mut uses: Vec<TopicUse<'_>> = Vec::new();
-    for s in &program.sources {
+    for s in program.sources.iter().filter(|s| s.file.is_none()) {
         uses.push(TopicUse {
             bootstrap: &s.bootstrap_servers,
             topic: &s.topic,

@@ -20,11 +20,19 @@ pub fn explain(program: &Program) -> String {
             BadRecordPolicy::Skip => "skip".to_string(),
             BadRecordPolicy::DeadLetter { topic } => format!("dead-letter({topic})"),
         };
-        let _ = writeln!(
-            out,
-            "source {}: kafka topic={} format={format} startup={:?} bounded={} bad-records={bad}",
-            s.name, s.topic, s.startup, s.bounded
-        );
+        match &s.file {
+            Some(path) => writeln!(
+                out,
+                "source {}: file path={path} format={format} (read whole by every run) bad-records={bad}",
+                s.name
+            ),
+            None => writeln!(
+                out,
+                "source {}: kafka topic={} format={format} startup={:?} bounded={} bad-records={bad}",
+                s.name, s.topic, s.startup, s.bounded
+            ),
+        }
+        .ok();
         for (c, origin) in s.schema.columns.iter().zip(&s.column_sources) {
             let origin = if *origin == ColumnSource::Value {
                 String::new()

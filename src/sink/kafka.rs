@@ -49,6 +49,8 @@ pub struct AckContext {
     failure: Mutex<Option<String>>,
     /// Per partition: the offset after each epoch's acknowledged messages.
     positions: Mutex<BTreeMap<i32, PositionLog<i64>>>,
+    /// How many partitions the topic has.
+    partitions: i32,
 }
 
 impl ClientContext for AckContext {}
@@ -91,7 +93,10 @@ impl SinkProgress for Arc<AckContext> {
                 }
             }
         }
-        SinkState::Kafka { offsets }
+        SinkState::Kafka {
+            offsets,
+            partitions: self.partitions,
+        }
     }
 }
 
@@ -183,11 +188,27 @@ impl KafkaWriter {
             .as_deref()
             .unwrap_or(bootstrap_servers);
         let mine = assigned_partitions(partitions, index, peers);
-        let context = AckContext::default();
+        let context = AckContext {
+            partitions,
+            ..Default::default()
+        };
         let mut starts = Vec::new();
         if let Ok(mut positions) = context.positions.lock() {
             let restored = match resume.state.as_ref() {
-                Some(SinkState::Kafka { offsets }) => offsets.clone(),
+                Some(SinkState::Kafka {
+                    offsets,
+                    partitions: before,
+                }) => {
+                    if *before != 0 && *before != partitions {
+                        return Err(Error::Sink {
+                            sink: spec.name.clone(),
+                            message: format!(
+                                "topic \"{topic}\" had {before} partitions when the checkpoint was written and has {partitions} now: rows go to partitions by key, so the output written before could not be found and continued"
+                            ),
+                        });
+                    }
+                    offsets.clone()
+                }
                 _ => Vec::new(),
             };
             for p in &mine {
@@ -465,5 +486,59 @@ impl EpochWriter for KafkaWriter {
 impl Drop for KafkaWriter {
     fn drop(&mut self) {
         let _ = self.producer.flush(Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_refuses_a_topic_whose_partitions_changed() {
+        let program = crate::plan::plan_text(
+            "t.sql",
+            "CREATE TABLE t (v STRING) WITH ('connector' = 'kafka', 'topic' = 'in',
+               'properties.bootstrap.servers' = 'localhost:1', 'format' = 'raw');
+             CREATE TABLE o (v STRING) WITH ('connector' = 'kafka', 'topic' = 'out',
+               'properties.bootstrap.servers' = 'localhost:1', 'format' = 'json',
+               'sink.mode' = 'changelog');
+             INSERT INTO o SELECT v FROM t;",
+        )
+        .unwrap();
+        let settings = SinkSettings {
+            bootstrap_override: None,
+            broker_timeout: Duration::from_secs(1),
+            group_id: "g".into(),
+            max_outage: Duration::from_secs(1),
+        };
+        let resume = SinkResume {
+            written_through: Some(5),
+            replay_until: 5,
+            state: Some(SinkState::Kafka {
+                offsets: vec![(0, 10)],
+                partitions: 3,
+            }),
+        };
+        let control = RunControl::new();
+        let new = |partitions| {
+            KafkaWriter::new(
+                &program.sinks[0].sink,
+                &settings,
+                partitions,
+                (0, 1),
+                &resume,
+                Vec::new(),
+                control.clone(),
+            )
+        };
+        match new(2) {
+            Err(e) => assert!(
+                e.to_string().contains(
+                    "topic \"out\" had 3 partitions when the checkpoint was written and has 2 now"
+                ),
+                "{e}"
+            ),
+            Ok(_) => panic!("resumed over a topic with other partitions"),
+        }
     }
 }

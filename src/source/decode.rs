@@ -253,6 +253,7 @@ mod tests {
             bad_records: BadRecordPolicy::Fail,
             startup: StartupMode::Earliest,
             bounded: false,
+            file: None,
             watermark: None,
             idle_timeout_ms: None,
             late_records: Default::default(),

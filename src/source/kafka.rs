@@ -222,18 +222,20 @@ pub fn render_kafka_source<'s>(
                     opened = Instant::now();
                 }
                 if idle {
-                    // New records wake the operator (the fetcher activates it); until then,
-                    // look again when the epoch may close (held open while behind: at
-                    // max_epoch), and at least every 10 ms (a stop).
+                    // A fetcher thread wakes the operator when records come; a worker that
+                    // fetches itself looks every millisecond. Either looks again when the
+                    // epoch may close (held open while behind: at max_epoch), and at least
+                    // every 10 ms (a stop).
                     let now = Instant::now();
                     let at = if next_tick > now {
                         next_tick
                     } else {
                         opened + max_epoch
                     };
+                    let poll = if r.fetch_thread { 10 } else { 1 };
                     activator.activate_after(
                         at.saturating_duration_since(now)
-                            .min(Duration::from_millis(10)),
+                            .min(Duration::from_millis(poll)),
                     );
                 } else {
                     activator.activate();

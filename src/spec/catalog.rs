@@ -94,6 +94,10 @@ pub struct SourceSpec {
     pub startup: StartupMode,
     /// `'scan.bounded.mode' = 'latest-offset'`: stop at the end offsets seen at start.
     pub bounded: bool,
+    /// `'connector' = 'filesystem'`: a bounded table read whole from this file at the start of
+    /// every run (a static side input; `topic` and the Kafka settings are then empty).
+    #[serde(default)]
+    pub file: Option<String>,
     /// `WATERMARK FOR column AS expression`, as written: checked by the planner; no operator
     /// reads event time yet, so it has no effect on results (as in Flink for queries without
     /// windows or interval joins).

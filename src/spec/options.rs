@@ -26,6 +26,20 @@ pub struct TableDef {
     pub span: Span,
 }
 
+impl TableDef {
+    /// The value of option `key` (lowercase), as written.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        (self.options.iter())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the table is a file (`'connector' = 'filesystem'`): read, a static table.
+    pub fn is_file(&self) -> bool {
+        self.option("connector") == Some("filesystem")
+    }
+}
+
 const SOURCE_KEYS: &[&str] = &[
     "connector",
     "topic",
@@ -51,6 +65,13 @@ const KAFKA_SINK_KEYS: &[&str] = &[
 ];
 const PRINT_KEYS: &[&str] = &["connector", "print.mode", "sink.emit"];
 const FILE_KEYS: &[&str] = &["connector", "path", "format", "sink.emit"];
+const FILE_SOURCE_KEYS: &[&str] = &[
+    "connector",
+    "path",
+    "format",
+    "csv.field-delimiter",
+    "format.bad-records",
+];
 
 /// Collects the problems of one table.
 struct Checker<'a> {
@@ -232,11 +253,14 @@ enum Startup {
 
 /// The table as a Kafka source.
 pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
+    if table.is_file() {
+        return file_source_spec(table);
+    }
     let mut c = Checker::new(table, SOURCE_KEYS, true);
     let connector = c.required("connector");
     if !connector.is_empty() && connector != "kafka" {
         c.problems.push(format!(
-            "table \"{}\" is read, but connector '{connector}' cannot be a source (use 'kafka')",
+            "table \"{}\" is read, but connector '{connector}' cannot be a source (use 'kafka', or 'filesystem' for a static file)",
             table.name
         ));
     }
@@ -358,12 +382,82 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         bad_records,
         startup: StartupMode::Earliest,
         bounded,
+        file: None,
         watermark: None,
         idle_timeout_ms,
         late_records,
     };
     let startup = startup.unwrap_or(StartupMode::GroupOffsets);
     c.finish(SourceSpec { startup, ..spec })
+}
+
+/// A `'connector' = 'filesystem'` table that is read: a static file, read whole at the start
+/// of every run, one record per line (`raw`, `csv` or `json`).
+fn file_source_spec(table: &TableDef) -> Result<SourceSpec> {
+    let mut c = Checker::new(table, FILE_SOURCE_KEYS, false);
+    let path = c.required("path");
+    let fmt = c.choice(
+        "format",
+        None,
+        &[("raw", Fmt::Raw), ("json", Fmt::Json), ("csv", Fmt::Csv)],
+    );
+    let format = match fmt {
+        Some(Fmt::Json) => SourceFormat::Json,
+        Some(Fmt::Csv) => {
+            let d = c.get("csv.field-delimiter").unwrap_or(",");
+            if d.len() != 1 {
+                c.problems.push(format!(
+                    "option 'csv.field-delimiter' of table \"{}\" must be one character, got '{d}'",
+                    table.name
+                ));
+            }
+            SourceFormat::Csv {
+                delimiter: d.bytes().next().unwrap_or(b','),
+            }
+        }
+        Some(Fmt::Raw) | None => SourceFormat::Raw,
+    };
+    let bad_records = match c.choice(
+        "format.bad-records",
+        Some(Bad::Fail),
+        &[("fail", Bad::Fail), ("skip", Bad::Skip)],
+    ) {
+        Some(Bad::Skip) => BadRecordPolicy::Skip,
+        _ => BadRecordPolicy::Fail,
+    };
+    if table.metadata.iter().any(Option::is_some) {
+        c.problems.push(format!(
+            "table \"{}\" reads a file, which has no Kafka metadata columns",
+            table.name
+        ));
+    }
+    if matches!(fmt, Some(Fmt::Raw) | None)
+        && (table.schema.len() != 1 || table.schema.columns[0].ty != DataType::String)
+    {
+        c.problems.push(format!(
+            "table \"{}\" has format 'raw', which needs exactly one column of type STRING (it has {})",
+            table.name,
+            table.schema.len()
+        ));
+    }
+    let spec = SourceSpec {
+        name: table.name.clone(),
+        schema: table.schema.clone(),
+        column_sources: vec![ColumnSource::Value; table.schema.len()],
+        topic: String::new(),
+        bootstrap_servers: String::new(),
+        group_id: None,
+        properties: c.properties(Role::Source),
+        format,
+        bad_records,
+        startup: StartupMode::Earliest,
+        bounded: true,
+        file: Some(path),
+        watermark: None,
+        idle_timeout_ms: None,
+        late_records: LatePolicy::Drop,
+    };
+    c.finish(spec)
 }
 
 fn startup_mode(c: &mut Checker<'_>) -> Option<StartupMode> {

@@ -71,16 +71,18 @@ fn java_function(tokens: &[TokenWithSpan]) -> Option<Span> {
     let words: Vec<&TokenWithSpan> = (tokens.iter())
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
         .collect();
-    let keyword = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k);
+    let keyword =
+        |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k);
     for (i, t) in words.iter().enumerate() {
         if !keyword(t, Keyword::CREATE) {
             continue;
         }
         let mut j = i + 1;
-        while words
-            .get(j)
-            .is_some_and(|w| keyword(w, Keyword::TEMPORARY) || keyword(w, Keyword::TEMP) || keyword(w, Keyword::SYSTEM))
-        {
+        while words.get(j).is_some_and(|w| {
+            keyword(w, Keyword::TEMPORARY)
+                || keyword(w, Keyword::TEMP)
+                || keyword(w, Keyword::SYSTEM)
+        }) {
             j += 1;
         }
         if !words.get(j).is_some_and(|w| keyword(w, Keyword::FUNCTION)) {
@@ -88,10 +90,9 @@ fn java_function(tokens: &[TokenWithSpan]) -> Option<Span> {
         }
         // The name (maybe dotted), then AS and a string.
         j += 1;
-        while words
-            .get(j)
-            .is_some_and(|w| matches!(w.token, Token::Word(_) | Token::Period) && !keyword(w, Keyword::AS))
-        {
+        while words.get(j).is_some_and(|w| {
+            matches!(w.token, Token::Word(_) | Token::Period) && !keyword(w, Keyword::AS)
+        }) {
             j += 1;
         }
         let as_string = words.get(j).is_some_and(|w| keyword(w, Keyword::AS))
@@ -173,7 +174,9 @@ pub(crate) fn parse_error(file: &str, message: &str) -> Error {
         None => (message.to_string(), Span::default()),
     };
     let message = message.trim_start_matches("sql parser error: ").to_string();
-    let hint = if message.contains("Expected") {
+    let hint = if message.contains("Expected: a list of columns in parentheses") {
+        Some("a column named KEY, INDEX or another reserved word needs quotes: `key` STRING".into())
+    } else if message.contains("Expected") {
         Some("dataflow files hold CREATE TABLE, CREATE VIEW and INSERT INTO ... SELECT statements separated by ';'".into())
     } else {
         None

@@ -4,6 +4,10 @@
 //! records is a version of its key, valid from its rowtime until the key's next version (an
 //! upsert stream read as history). The `ON` condition equates a probe expression with every
 //! primary key column (that is the join's key); the rest of it is checked on the joined row.
+//!
+//! A static table (a file, `'connector' = 'filesystem'`) has one version for all time, so a
+//! temporal join with it, as of event or processing time, is a join with it (Flink's lookup
+//! join of a bounded side input, Nexmark q13).
 //! `sqlparser` reaches here with the clause as a table argument (see [`crate::spec::ddl`]).
 
 use sqlparser::ast::{self as sql, Expr as SqlExpr, JoinConstraint, JoinOperator, Spanned};
@@ -72,6 +76,21 @@ impl Lowerer<'_> {
                 Some("declare the versioned table with CREATE TABLE ... (PRIMARY KEY (k) NOT ENFORCED, WATERMARK FOR ts AS ...)".into()),
             ));
         };
+        if table.is_file() {
+            // A static table: its one version holds at every time, so joining it as of any
+            // time (processing time included) is joining with it.
+            let (_, ty) = self.expr(time, &left.1, &mut None)?;
+            if ty != DataType::Timestamp {
+                return Err(self.err(
+                    time.span(),
+                    format!(
+                        "FOR SYSTEM_TIME AS OF takes a TIMESTAMP of the join's left side, not {ty}"
+                    ),
+                    None,
+                ));
+            }
+            return self.join(left, right, &j.join_operator, span);
+        }
         let primary_key = table.primary_key.clone();
         if primary_key.is_empty() {
             return Err(self.err(
