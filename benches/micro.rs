@@ -61,6 +61,7 @@ fn parts(program: &Program) -> (Expr, Vec<Expr>, Vec<AggregateExpr>) {
             }
             Relation::Project { input, .. }
             | Relation::Window { input, .. }
+            | Relation::Over { input, .. }
             | Relation::TopN { input, .. } => stack.push(input),
             Relation::Join { left, right, .. } => stack.extend([&**left, &**right]),
             Relation::Union { inputs, .. } => stack.extend(inputs),

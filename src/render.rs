@@ -14,6 +14,7 @@ pub mod aggregate;
 pub mod event_time;
 pub mod functions;
 pub mod join;
+pub mod over;
 pub mod scalar;
 pub mod session;
 pub mod temporal;
@@ -605,6 +606,53 @@ fn render_relation<'s>(
                 }
                 _ => collection,
             };
+            Rendered {
+                collection,
+                stateful: true,
+                skip_errors: input.skip_errors,
+            }
+        }
+        Relation::Over {
+            input,
+            partition_key,
+            order,
+            over,
+            schema,
+        } => {
+            let input_schema = input.schema();
+            let input = render_relation(input, env, state, label)?;
+            let checked: Vec<Expr> = (partition_key.iter())
+                .chain(order.iter().map(|o| &o.expr))
+                .chain(over.aggregate.arg.iter())
+                .filter(|e| e.can_fail(input_schema))
+                .cloned()
+                .collect();
+            let input = checked_rows(input, checked, label, input_schema, state);
+            // Reported like a GROUP BY's: with the partition key's values (the output's
+            // leading columns stand in for their names).
+            let on_error = overflow_reporter(
+                label,
+                std::slice::from_ref(&over.aggregate),
+                input_schema,
+                &Schema::new(
+                    (partition_key.iter().enumerate())
+                        .map(|(i, _)| (format!("partition key {}", i + 1), DataType::String))
+                        .chain(schema.columns.last().map(|c| (c.name.clone(), c.ty))),
+                ),
+                state.control.clone(),
+            );
+            let mut hooks = StateHooks {
+                keep: state.checkpointing.is_some() && !input.stateful,
+                state,
+            };
+            let collection = over::render_over(
+                input.collection,
+                partition_key,
+                order,
+                over,
+                on_error,
+                &mut hooks,
+            );
             Rendered {
                 collection,
                 stateful: true,

@@ -355,6 +355,7 @@ exact! {
     q3_local_item_suggestion: "q3",
     q4_average_price_per_category: "q4",
     q5_hot_items: "q5",
+    q6_average_selling_price_by_seller: "q6",
     q7_highest_bid: "q7",
     q8_monitor_new_users: "q8",
     q10_log_to_file_system: "q10",

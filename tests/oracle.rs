@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use ddflow::data::{Datum, Row, Value};
-use ddflow::plan::ir::{AggFunc, Expr, Relation};
+use ddflow::plan::ir::{AggFunc, Expr, OrderKey, OverFrame, Relation};
 use ddflow::render::scalar::{eval, Arena};
 
 const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'kafka', 'topic' = 't',
@@ -33,7 +33,7 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
   CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 12] = [
+const QUERIES: [&str; 15] = [
     // Session windows (a gap of 2 ms over times -2..5 ms): rows merge sessions as they come.
     "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
      INSERT INTO tn4 SELECT k, COUNT(*), window_end, window_start
@@ -50,6 +50,12 @@ const QUERIES: [&str; 12] = [
      INSERT INTO tn4 SELECT * FROM (SELECT k, n, hi, ROW_NUMBER() OVER (ORDER BY n DESC, hi) AS rn FROM c) WHERE rn <= 2;",
     "CREATE VIEW c AS SELECT k, v, COUNT(*) AS n FROM t GROUP BY k, v;
      INSERT INTO tn4 SELECT k, v, n, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n DESC) AS rn FROM c) WHERE rn <= 2;",
+    // OVER aggregates: a ROWS frame over duplicates and NULLs; no frame (the partition up to
+    // the row's peers) and a RANGE frame with an offset; over retractions, several at once.
+    "INSERT INTO tn SELECT k, v, SUM(v) OVER (PARTITION BY k ORDER BY v ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t;",
+    "INSERT INTO j5 SELECT k, v, AVG(v) OVER (PARTITION BY k ORDER BY v DESC), COUNT(*) OVER (ORDER BY v RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) FROM t;",
+    "CREATE VIEW c AS SELECT k, COUNT(*) AS n, MAX(v) AS hi FROM t GROUP BY k;
+     INSERT INTO j5 SELECT k, n, MIN(hi) OVER (ORDER BY n, k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), COUNT(hi) OVER (PARTITION BY hi) FROM c;",
     // Every aggregate over an insert-only input, NULLs included.
     "INSERT INTO out1 SELECT k, COUNT(*) AS n, SUM(v) AS s, MIN(v) AS lo, MAX(v) AS hi,
        COUNT(DISTINCT v) AS d, AVG(v) AS a, COUNT(v) AS nv
@@ -436,31 +442,57 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
             }
             let bytes = |r: &[Value]| Row::pack(r.iter().map(Value::datum));
             for rows in partitions.values_mut() {
-                rows.sort_by(|a, b| {
-                    for o in order {
-                        let (x, y) = (ev(&o.expr, a), ev(&o.expr, b));
-                        let nulls = if o.nulls_first {
-                            std::cmp::Ordering::Less
-                        } else {
-                            std::cmp::Ordering::Greater
-                        };
-                        let c = match (x == Value::Null, y == Value::Null) {
-                            (true, true) => std::cmp::Ordering::Equal,
-                            (true, false) => nulls,
-                            (false, true) => nulls.reverse(),
-                            _ if o.descending => y.cmp(&x),
-                            _ => x.cmp(&y),
-                        };
-                        if c.is_ne() {
-                            return c;
-                        }
-                    }
-                    bytes(a).cmp(&bytes(b))
-                });
+                rows.sort_by(|a, b| order_cmp(order, a, b).then_with(|| bytes(a).cmp(&bytes(b))));
                 let limit = limit.expect("planned with a limit") as usize;
                 for (i, row) in rows.iter().take(limit).enumerate() {
                     let mut r = row.clone();
                     r.push(Value::Int(i as i64 + 1));
+                    *out.entry(r).or_insert(0) += 1;
+                }
+            }
+        }
+        // Each partition's rows sorted by the order, then by their values; each row's frame
+        // found by testing every row of the partition against the frame's definition.
+        Relation::Over {
+            input,
+            partition_key,
+            order,
+            over,
+            ..
+        } => {
+            let mut partitions: BTreeMap<Vec<Value>, Vec<Vec<Value>>> = BTreeMap::new();
+            for (row, n) in evaluate(input, env) {
+                let key: Vec<Value> = partition_key.iter().map(|e| ev(e, &row)).collect();
+                partitions
+                    .entry(key)
+                    .or_default()
+                    .extend(std::iter::repeat_n(row, n as usize));
+            }
+            let by_order = |a: &Vec<Value>, b: &Vec<Value>| order_cmp(order, a, b);
+            for rows in partitions.values_mut() {
+                rows.sort_by(|a, b| by_order(a, b).then_with(|| a.cmp(b)));
+                for (i, row) in rows.iter().enumerate() {
+                    let in_frame = |j: usize| match over.frame {
+                        OverFrame::Rows(n) => j <= i && n.is_none_or(|n| j as u64 + n >= i as u64),
+                        OverFrame::Range(d) => {
+                            let peer_or_before = by_order(&rows[j], row).is_le();
+                            let within = d.is_none_or(|d| {
+                                match (ev(&order[0].expr, row), ev(&order[0].expr, &rows[j])) {
+                                    (Value::Int(v), Value::Int(w)) => w >= v - d,
+                                    _ => by_order(&rows[j], row).is_eq(),
+                                }
+                            });
+                            peer_or_before && within
+                        }
+                    };
+                    let agg = &over.aggregate;
+                    let values: Vec<Value> = (0..rows.len())
+                        .filter(|&j| in_frame(j))
+                        .map(|j| agg.arg.as_ref().map_or(Value::Int(1), |e| ev(e, &rows[j])))
+                        .filter(|v| *v != Value::Null)
+                        .collect();
+                    let mut r = row.clone();
+                    r.push(fold(agg.func, &values));
                     *out.entry(r).or_insert(0) += 1;
                 }
             }
@@ -529,6 +561,29 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
     }
     out.retain(|_, n| *n != 0);
     out
+}
+
+/// Two rows in the order of `order` (NULL least, unless placed).
+fn order_cmp(order: &[OrderKey], a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    for o in order {
+        let (x, y) = (ev(&o.expr, a), ev(&o.expr, b));
+        let nulls = if o.nulls_first {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Greater
+        };
+        let c = match (x == Value::Null, y == Value::Null) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => nulls,
+            (false, true) => nulls.reverse(),
+            _ if o.descending => y.cmp(&x),
+            _ => x.cmp(&y),
+        };
+        if c.is_ne() {
+            return c;
+        }
+    }
+    std::cmp::Ordering::Equal
 }
 
 fn fold(func: AggFunc, values: &[Value]) -> Value {

@@ -134,6 +134,7 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
         }
         Relation::Reduce { input, .. }
         | Relation::TopN { input, .. }
+        | Relation::Over { input, .. }
         | Relation::Window {
             input,
             kind: crate::plan::ir::WindowKind::Session { .. },

@@ -73,8 +73,11 @@ pub fn time_attribute(
             Some(Expr::Column(c)) => time_attribute(input, *c, views, rowtimes),
             _ => None,
         },
-        // A top-N passes its input's columns on (Flink keeps their time attributes).
-        Relation::TopN { input, schema, .. } if col + 1 < schema.len() => {
+        // A top-N and an OVER aggregate pass their input's columns on (Flink keeps their time
+        // attributes).
+        Relation::TopN { input, schema, .. } | Relation::Over { input, schema, .. }
+            if col + 1 < schema.len() =>
+        {
             time_attribute(input, col, views, rowtimes)
         }
         // A temporal join's rows keep the left row's time attributes, as in Flink.
@@ -83,7 +86,10 @@ pub fn time_attribute(
             as_of: Some(_),
             ..
         } if col < left.schema().len() => time_attribute(left, col, views, rowtimes),
-        Relation::Join { .. } | Relation::Union { .. } | Relation::TopN { .. } => None,
+        Relation::Join { .. }
+        | Relation::Union { .. }
+        | Relation::TopN { .. }
+        | Relation::Over { .. } => None,
     }
 }
 
@@ -159,7 +165,11 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
             });
             both.then_some(own)
         }
-        Relation::Join { .. } | Relation::Union { .. } | Relation::TopN { .. } => None,
+        // An OVER aggregate's frames span windows unless partitioned by one: kept.
+        Relation::Join { .. }
+        | Relation::Union { .. }
+        | Relation::TopN { .. }
+        | Relation::Over { .. } => None,
     }
 }
 
@@ -221,6 +231,7 @@ impl Known {
             Relation::Get { .. } => {}
             Relation::Filter { input, .. }
             | Relation::Project { input, .. }
+            | Relation::Over { input, .. }
             | Relation::Window { input, .. } => self.mark(input),
             Relation::Join {
                 left,
@@ -459,6 +470,7 @@ pub fn watermarked_tables(program: &Program) -> Vec<String> {
             Relation::Filter { input, .. }
             | Relation::Project { input, .. }
             | Relation::Reduce { input, .. }
+            | Relation::Over { input, .. }
             | Relation::TopN { input, .. } => walk(input, out),
             Relation::Window {
                 input, watermark, ..

@@ -312,6 +312,44 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
             );
             relation(out, input, depth + 1);
         }
+        Relation::Over {
+            input,
+            partition_key,
+            order,
+            over,
+            schema,
+        } => {
+            let keys: Vec<String> = (partition_key.iter())
+                .map(|e| expr(e, input.schema()))
+                .collect();
+            let order: Vec<String> = (order.iter())
+                .map(|o| {
+                    let dir = if o.descending { "DESC" } else { "ASC" };
+                    let nulls = if o.nulls_first { "FIRST" } else { "LAST" };
+                    format!("{} {dir} NULLS {nulls}", expr(&o.expr, input.schema()))
+                })
+                .collect();
+            let a = &over.aggregate;
+            let arg = a
+                .arg
+                .as_ref()
+                .map_or("*".into(), |e| expr(e, input.schema()));
+            let frame = match over.frame {
+                OverFrame::Rows(Some(n)) => format!("ROWS {n} PRECEDING"),
+                OverFrame::Rows(None) => "ROWS UNBOUNDED PRECEDING".into(),
+                OverFrame::Range(Some(d)) => format!("RANGE {d} PRECEDING"),
+                OverFrame::Range(None) => "RANGE UNBOUNDED PRECEDING".into(),
+            };
+            let name = schema.columns.last().map_or("", |c| c.name.as_str());
+            let _ = writeln!(
+                out,
+                "{pad}Over partition=({}) order=({}) {:?}({arg}) {frame} AS {name}",
+                keys.join(", "),
+                order.join(", "),
+                a.func
+            );
+            relation(out, input, depth + 1);
+        }
         Relation::Union { inputs, .. } => {
             let _ = writeln!(out, "{pad}Union all");
             for i in inputs {

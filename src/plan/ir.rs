@@ -388,6 +388,23 @@ pub enum Relation {
         /// Output schema: the input's columns, then the three window columns.
         schema: Schema,
     },
+    /// `AGG(x) OVER (PARTITION BY k ORDER BY o ROWS BETWEEN n PRECEDING AND CURRENT ROW)`:
+    /// every input row with the aggregate over its frame appended. Rows equal in the order are
+    /// ordered by their values in SQL order, column by column, so each row's frame, and so the
+    /// result, is determined by the partition's rows alone.
+    Over {
+        /// Input relation.
+        input: Box<Relation>,
+        /// `PARTITION BY` expressions over the input row (none: one partition).
+        partition_key: Vec<Expr>,
+        /// `ORDER BY` keys over the input row, most significant first (none: every row's
+        /// frame is the whole partition).
+        order: Vec<OrderKey>,
+        /// The aggregate and its frame.
+        over: OverAggregate,
+        /// Output schema: the input's columns, then the aggregate's.
+        schema: Schema,
+    },
     /// `ROW_NUMBER() OVER (PARTITION BY k ORDER BY o)` filtered to `rownum <= limit` (top-N;
     /// deduplication is top-1): per partition, its first `limit` rows in the order, each with
     /// its row number appended. Rows equal in the order are ranked by their bytes, so the
@@ -411,6 +428,28 @@ pub enum Relation {
         #[serde(default)]
         expire: Option<Expire>,
     },
+}
+
+/// An aggregate over a frame of rows of an `OVER` window; every frame ends at the current row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverAggregate {
+    /// The aggregate (`COUNT`, `SUM`, `AVG`, `MIN`, `MAX`; not `DISTINCT`).
+    pub aggregate: AggregateExpr,
+    /// Where each row's frame starts.
+    pub frame: OverFrame,
+}
+
+/// The frame of an `OVER` aggregate: from where to the current row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverFrame {
+    /// `ROWS BETWEEN n PRECEDING AND CURRENT ROW` (`None`: `UNBOUNDED PRECEDING`): the row
+    /// and the `n` rows before it in the partition's order.
+    Rows(Option<u64>),
+    /// `RANGE BETWEEN d PRECEDING AND CURRENT ROW` (`None`: `UNBOUNDED PRECEDING`, also what
+    /// an `OVER` with no frame means): the rows whose one `ORDER BY` value is within `d`
+    /// before the row's (milliseconds for a `TIMESTAMP`), the row's peers (equal values)
+    /// included.
+    Range(Option<i64>),
 }
 
 /// One `ORDER BY` key of a top-N.
@@ -665,6 +704,18 @@ impl Relation {
                 order.iter().for_each(|o| o.expr.visit(f));
                 input.visit_exprs(f);
             }
+            Relation::Over {
+                input,
+                partition_key,
+                order,
+                over,
+                ..
+            } => {
+                partition_key.iter().for_each(|e| e.visit(f));
+                order.iter().for_each(|o| o.expr.visit(f));
+                over.aggregate.arg.iter().for_each(|e| e.visit(f));
+                input.visit_exprs(f);
+            }
         }
     }
 
@@ -676,6 +727,7 @@ impl Relation {
             | Relation::Project { input, .. }
             | Relation::Reduce { input, .. }
             | Relation::Window { input, .. }
+            | Relation::Over { input, .. }
             | Relation::TopN { input, .. } => vec![input],
             Relation::Join { left, right, .. } => vec![left, right],
             Relation::Union { inputs, .. } => inputs.iter().collect(),
@@ -691,6 +743,7 @@ impl Relation {
             | Relation::Join { schema, .. }
             | Relation::Union { schema, .. }
             | Relation::Window { schema, .. }
+            | Relation::Over { schema, .. }
             | Relation::TopN { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }

@@ -39,6 +39,8 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             .collect(),
         // Two inputs may hold equal rows.
         Relation::Union { .. } => None,
+        // Every input row, with a column added: the input's key.
+        Relation::Over { input, .. } => unique_key(input, views),
         // A row is in several windows: its key with the window's bounds.
         Relation::Window { input, schema, .. } => {
             let mut key = unique_key(input, views)?;

@@ -27,6 +27,7 @@ use crate::spec::{KafkaSinkMode, SinkConnector, SinkSpec};
 mod ddl;
 mod from;
 mod group_window;
+mod over;
 mod query;
 mod scalar;
 mod scalar_subquery;

@@ -276,6 +276,28 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             };
             (relation, map)
         }
+        // An OVER aggregate orders tied rows by all their columns, so its input keeps them
+        // all: what it computes does not depend on what is read above it.
+        Relation::Over {
+            input,
+            partition_key,
+            order,
+            over,
+            schema,
+        } => {
+            let iw = input.schema().len();
+            let all: BTreeSet<usize> = (0..iw).collect();
+            let (inner, m) = needing(*input, &all);
+            let inner = narrow(inner, &m, &all);
+            let relation = Relation::Over {
+                input: Box::new(inner),
+                partition_key,
+                order,
+                over,
+                schema,
+            };
+            (relation, (0..width).map(Some).collect())
+        }
         Relation::Union { inputs, schema } => {
             let inputs = inputs
                 .into_iter()

@@ -69,6 +69,7 @@ fn plan_relation(relation: &mut Relation, views: &[View]) {
             };
         }
         Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| plan_relation(i, views)),
+        Relation::Over { input, .. } => plan_relation(input, views),
     }
 }
 
@@ -105,8 +106,9 @@ pub fn only_inserts(relation: &Relation, views: &[View]) -> bool {
                 && only_inserts(left, views)
                 && only_inserts(right, views)
         }
-        // A row falls out of the first N when a better one comes.
-        Relation::TopN { .. } => false,
+        // A row falls out of the first N when a better one comes; a row's frame changes
+        // when a row comes before it.
+        Relation::TopN { .. } | Relation::Over { .. } => false,
         Relation::Union { inputs, .. } => inputs.iter().all(|i| only_inserts(i, views)),
     }
 }
@@ -127,6 +129,7 @@ mod tests {
                 Relation::Filter { input, .. }
                 | Relation::Project { input, .. }
                 | Relation::Window { input, .. }
+                | Relation::Over { input, .. }
                 | Relation::TopN { input, .. } => walk(input, out),
                 Relation::Reduce {
                     input, aggregates, ..

@@ -355,6 +355,7 @@ impl Lowerer<'_> {
         super::top_n::fold_limits(&mut relation, &self.views);
         let aggregating = !group_by.is_empty() || has_agg;
         let (relation, row_number) = self.rank(relation, &scope, &items, aggregating)?;
+        let (relation, over) = self.over_items(relation, &scope, &items, aggregating)?;
         if group_by.is_empty() && !has_agg {
             if let Some(h) = &having {
                 return Err(self.err(h.span(), "HAVING needs GROUP BY or an aggregate", None));
@@ -362,8 +363,11 @@ impl Lowerer<'_> {
             let mut exprs = Vec::new();
             let mut cols = Vec::new();
             for (i, (e, alias)) in items.iter().enumerate() {
-                let (x, ty) = match row_number {
-                    Some((at, column)) if at == i => (Expr::Column(column), DataType::Int),
+                let computed = (row_number.iter().chain(&over)).find(|(at, _)| *at == i);
+                let (x, ty) = match computed {
+                    Some(&(_, column)) => {
+                        (Expr::Column(column), relation.schema().columns[column].ty)
+                    }
                     _ => match self.proctime(e) {
                         Some(x) => x,
                         None => self.expr(e, &scope, &mut None)?,

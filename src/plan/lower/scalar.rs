@@ -102,9 +102,6 @@ impl Lowerer<'_> {
             }
             _ => return Err(self.err(e.span(), format!("{name}() takes one argument"), None)),
         };
-        if f.over.is_some() {
-            return Err(over_not_supported(self, e.span()));
-        }
         // `agg(x) FILTER (WHERE c)` is `agg(CASE WHEN c THEN x END)`: aggregates skip NULLs,
         // and `COUNT(*) FILTER (WHERE c)` counts `CASE WHEN c THEN 1 END`.
         let arg = match &f.filter {
@@ -866,7 +863,7 @@ impl Lowerer<'_> {
         let name = object_name(&f.name).to_ascii_lowercase();
         let upper = name.to_uppercase();
         if f.over.is_some() {
-            return Err(over_not_supported(self, span));
+            return Err(over_not_supported(self, &name, span));
         }
         if f.filter.is_some() {
             return Err(self.err(
@@ -1323,13 +1320,25 @@ fn legacy_group_window(name: &str) -> Option<String> {
     })
 }
 
-/// `... OVER (...)` other than a `ROW_NUMBER()` select item (see `top_n`): not yet.
-pub(super) fn over_not_supported(l: &Lowerer<'_>, span: sqlparser::tokenizer::Span) -> Error {
+/// `... OVER (...)` where it is not a whole select item: `ROW_NUMBER()` (see `top_n`) and
+/// the aggregates (see `over`) are taken as select items only, other window functions not.
+pub(super) fn over_not_supported(
+    l: &Lowerer<'_>,
+    name: &str,
+    span: sqlparser::tokenizer::Span,
+) -> Error {
+    if is_agg_name(name) || name == "row_number" {
+        return l.err(
+            span,
+            format!("{}() OVER (...) must be a whole SELECT item", name.to_uppercase()),
+            Some(format!("select it with a name ({}(...) OVER (...) AS v) and compute with v in the query over it", name.to_uppercase())),
+        );
+    }
     l.err(
         span,
-        "OVER windows are not supported yet",
+        format!("the window function {}() is not supported", name.to_uppercase()),
         Some(
-            "aggregate with GROUP BY; for top-N, select ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) AS rownum as a whole item and filter rownum <= N in the query over it".into(),
+            "window functions taken: ROW_NUMBER() (for top-N: filter rownum <= N in the query over it) and the aggregates COUNT, SUM, AVG, MIN, MAX OVER (PARTITION BY ... ORDER BY ... ROWS/RANGE ... PRECEDING)".into(),
         ),
     )
 }
@@ -1347,9 +1356,14 @@ pub(super) fn is_agg_name(name: &str) -> bool {
     AGGREGATE_FUNCTIONS.contains(&name)
 }
 
+/// An aggregate call of its query's `GROUP BY` (not an `OVER` aggregate, see `over`).
 pub(super) fn agg_call(e: &SqlExpr) -> Option<&sql::Function> {
     match e {
-        SqlExpr::Function(f) if is_agg_name(&object_name(&f.name).to_ascii_lowercase()) => Some(f),
+        SqlExpr::Function(f)
+            if f.over.is_none() && is_agg_name(&object_name(&f.name).to_ascii_lowercase()) =>
+        {
+            Some(f)
+        }
         _ => None,
     }
 }

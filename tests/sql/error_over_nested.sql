@@ -1,0 +1,4 @@
+-- error: AVG() OVER (...) must be a whole SELECT item
+CREATE TABLE bids (auction BIGINT, price BIGINT, bidder STRING, ts TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = 'bids', 'properties.bootstrap.servers' = 'b:9092', 'format' = 'json');
+CREATE TABLE out1 (auction BIGINT, n BIGINT) WITH ('connector' = 'print');
+INSERT INTO out1 SELECT auction, AVG(price) OVER (PARTITION BY auction ORDER BY ts) + 1 FROM bids;
