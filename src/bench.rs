@@ -12,11 +12,13 @@
 //! | W2 latency | a fixed produce rate for a while; delay from producing a record to its count being visible in the output topic |
 //! | W3 state | 1M distinct keys: RSS per key, checkpoint size per key, restore time |
 //! | W4 scaling | a CPU-heavy aggregate query over JSON, `-w 1` vs `-w 2` |
+//! | W5 Nexmark | every query of `dataflows/nexmark/` over 1M pre-loaded events, bounded, `-w 1` and `-w 2`: events/s, ratio to the baseline, peak RSS, output changes; with `--w5-flink`, Flink 2.0 on the same topic |
 //! | W6 soak | a tumbling-window count over a live stream of compressed event time: RSS against event time, which must level off |
 
 pub mod baseline;
 pub mod broker;
 pub mod child;
+pub mod nexmark;
 pub mod report;
 pub mod watch;
 pub mod workloads;
@@ -47,6 +49,17 @@ pub struct BenchSettings {
     pub w3_keys: u64,
     /// W4 records.
     pub w4_records: u64,
+    /// W5: Nexmark events loaded.
+    pub w5_events: u64,
+    /// W5: worker counts.
+    pub w5_workers: Vec<usize>,
+    /// W5: the queries to run (`q0`..`q22`; empty: all).
+    pub w5_queries: Vec<String>,
+    /// W5: the Python of a Flink 2.0 installation (`benches/flink/setup.sh`) to run the same
+    /// queries as a peer; `None`: no peer.
+    pub w5_flink: Option<PathBuf>,
+    /// W5: the peer's driver script (`benches/flink/run_query.py`).
+    pub flink_script: PathBuf,
     /// W6: minutes of event time produced.
     pub w6_event_minutes: u64,
     /// W6: records per second of event time.
@@ -155,9 +168,10 @@ pub fn run(settings: &BenchSettings) -> Result<Vec<Measurement>> {
             "w2" => ctx.w2(),
             "w3" => ctx.w3(),
             "w4" => ctx.w4(),
+            "w5" => ctx.w5(),
             "w6" => ctx.w6(),
             other => Err(crate::Error::Config(format!(
-                "unknown workload \"{other}\" (choose from w1, w2, w3, w4, w6)"
+                "unknown workload \"{other}\" (choose from w1, w2, w3, w4, w5, w6)"
             ))),
         }?;
         for m in &measured {

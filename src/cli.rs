@@ -56,7 +56,7 @@ pub enum Command {
     },
     /// Produce generated records into a topic.
     Gen(GenArgs),
-    /// Run the benchmark workloads (W1-W4, W6) against a real broker and print a table.
+    /// Run the benchmark workloads (W1-W6) against a real broker and print a table.
     Bench(BenchArgs),
 }
 
@@ -67,7 +67,7 @@ pub struct BenchArgs {
     #[arg(long, env = "DDFLOW_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
     /// Workloads to run, comma-separated.
-    #[arg(long, default_value = "w1,w2,w3,w4,w6", value_delimiter = ',')]
+    #[arg(long, default_value = "w1,w2,w3,w4,w5,w6", value_delimiter = ',')]
     pub workloads: Vec<String>,
     /// W1: records to load.
     #[arg(long, default_value_t = 2_000_000)]
@@ -87,6 +87,22 @@ pub struct BenchArgs {
     /// W4: records to load.
     #[arg(long, default_value_t = 1_000_000)]
     pub w4_records: u64,
+    /// W5: Nexmark events to load.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub w5_events: u64,
+    /// W5: worker counts to measure, comma-separated.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    pub w5_workers: Vec<usize>,
+    /// W5: queries to run, comma-separated (default: q0 to q22).
+    #[arg(long, value_delimiter = ',')]
+    pub w5_queries: Vec<String>,
+    /// W5: the Python of a Flink 2.0 installation (made by benches/flink/setup.sh) that
+    /// runs the same queries on the same topic as a peer.
+    #[arg(long)]
+    pub w5_flink: Option<PathBuf>,
+    /// W5: the peer's driver script.
+    #[arg(long, default_value = "benches/flink/run_query.py")]
+    pub flink_script: PathBuf,
     /// W6: minutes of event time to produce.
     #[arg(long, default_value_t = 20)]
     pub w6_event_minutes: u64,
@@ -312,6 +328,11 @@ fn bench(args: BenchArgs) -> Result<()> {
         w2_duration: args.w2_duration,
         w3_keys: args.w3_keys,
         w4_records: args.w4_records,
+        w5_events: args.w5_events,
+        w5_workers: args.w5_workers,
+        w5_queries: args.w5_queries,
+        w5_flink: args.w5_flink,
+        flink_script: args.flink_script,
         w6_event_minutes: args.w6_event_minutes,
         w6_event_rate: args.w6_event_rate,
         w6_rate: args.w6_rate,

@@ -304,6 +304,9 @@ pub fn format_interval(ms: i64) -> String {
 /// Parse a TIMESTAMP written as `yyyy-MM-dd[ HH:mm[:ss[.fff]]]` (or with `T`, and an optional
 /// trailing `Z`), as UTC milliseconds since the Unix epoch.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    if let Some(ms) = plain_timestamp(text.as_bytes()) {
+        return Some(ms);
+    }
     let t = text.trim().trim_end_matches('Z').replacen('T', " ", 1);
     for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(&t, format) {
@@ -314,6 +317,48 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|dt| dt.and_utc().timestamp_millis())
+}
+
+/// The common form `yyyy-MM-dd HH:mm:ss[.fff...]` (or with `T`, and a trailing `Z`) read
+/// without a format string, as [`parse_timestamp`]'s general path would read it: milliseconds,
+/// fractions beyond them truncated. `None` for anything else (leap seconds included), which the
+/// general path then reads.
+fn plain_timestamp(b: &[u8]) -> Option<i64> {
+    let b = b.strip_suffix(b"Z").unwrap_or(b);
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let millis = match &b[19..] {
+        [] => 0,
+        [b'.', digits @ ..] if !digits.is_empty() && digits.len() <= 9 => {
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            (digits.iter().chain([b'0', b'0'].iter()))
+                .take(3)
+                .fold(0, |n, &c| n * 10 + i64::from(c - b'0'))
+        }
+        _ => return None,
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let days = i64::from(chrono::Datelike::num_days_from_ce(&date) - 719_163);
+    Some(
+        ((days * 24 + i64::from(hour)) * 60 + i64::from(minute)) * 60_000
+            + i64::from(second) * 1000
+            + millis,
+    )
 }
 
 /// A value of type `ty` as JSON, as Flink's JSON format writes it: numbers as numbers, except
@@ -495,5 +540,43 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2025-11-25"), Some(1_764_028_800_000));
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    /// The fast path reads what the general (format string) path reads, and leaves it the
+    /// rest.
+    #[test]
+    fn plain_timestamps_read_as_the_general_path_does() {
+        let general = |t: &str| {
+            let t = t.trim().trim_end_matches('Z').replacen('T', " ", 1);
+            chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|dt| dt.and_utc().timestamp_millis())
+        };
+        for t in [
+            "2025-11-25 13:49:56",
+            "2025-11-25 13:49:56.1",
+            "2025-11-25 13:49:56.12",
+            "2025-11-25 13:49:56.123",
+            "2025-11-25 13:49:56.123456789",
+            "2015-07-15T00:00:01.999Z",
+            "1969-12-31 23:59:59.999",
+            "0001-01-01 00:00:00",
+            "2024-02-29 12:00:00",
+        ] {
+            assert_eq!(plain_timestamp(t.as_bytes()), general(t), "{t}");
+            assert!(plain_timestamp(t.as_bytes()).is_some(), "{t}");
+        }
+        for t in [
+            "2023-02-29 12:00:00",
+            "2025-11-25 24:00:00",
+            "2025-11-25 13:49:60",
+            "2025-11-25 13:49:56.",
+            "2025-11-25 13:49:56.1234567890",
+            "2025-11-25 13:49",
+            "2025/11/25 13:49:56",
+            "+2025-11-25 13:49:56",
+        ] {
+            assert_eq!(plain_timestamp(t.as_bytes()), None, "{t}");
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod accum;
 pub mod aggregate;
 pub mod event_time;
 pub mod functions;
+pub mod fused;
 pub mod join;
 pub mod over;
 pub mod scalar;
@@ -245,6 +246,18 @@ fn render_relation<'s>(
             .get(&name.to_ascii_lowercase())
             .cloned()
             .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
+        Relation::Filter { .. } | Relation::Project { .. } if fusible(relation).len() > 1 => {
+            let steps = fusible(relation);
+            let base = steps.last().map_or(relation, |(_, below)| *below);
+            let steps: Vec<fused::Step> = steps.into_iter().rev().map(|(s, _)| s).collect();
+            let input = render_relation(base, env, state, label)?;
+            Rendered {
+                collection: input
+                    .collection
+                    .flat_map(move |row| fused::apply(&steps, &row)),
+                ..input
+            }
+        }
         Relation::Filter {
             input: from,
             predicate,
@@ -748,6 +761,34 @@ fn on_eval_error(
         input: Arc::new(schema.clone()),
         skip: input.skip_errors,
         control: state.control.clone(),
+    }
+}
+
+/// The filters and projections from `relation` down that none of whose expressions can fail
+/// (and that do not read the record's time), each with the relation below it, top first:
+/// the steps `fused` runs as one map. The last pair's relation is what the chain reads.
+fn fusible(relation: &Relation) -> Vec<(fused::Step, &Relation)> {
+    let proctime = Expr::Call {
+        func: crate::plan::ir::ScalarFunc::ProcTime,
+        args: Vec::new(),
+    };
+    let mut steps = Vec::new();
+    let mut at = relation;
+    loop {
+        match at {
+            Relation::Filter { input, predicate } if !predicate.can_fail(input.schema()) => {
+                steps.push((fused::Step::Filter(predicate.clone()), &**input));
+                at = input;
+            }
+            Relation::Project { input, exprs, .. }
+                if !exprs.contains(&proctime)
+                    && !exprs.iter().any(|e| e.can_fail(input.schema())) =>
+            {
+                steps.push((fused::Step::Project(exprs.clone()), &**input));
+                at = input;
+            }
+            _ => return steps,
+        }
     }
 }
 

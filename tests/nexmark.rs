@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use ddflow::bench::nexmark::{runnable, Placement};
 use ddflow::data::DataType;
 use ddflow::loadgen::nexmark::{Event, Nexmark};
 use ddflow::loadgen::{generate, KeyDist, LoadSpec, Shape};
@@ -150,7 +151,16 @@ fn expected(query: &str) -> Vec<Vec<String>> {
 fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("dataflows/nexmark/{query}.sql"));
     let out = temp_path(&format!("{query}-out.jsonl"));
-    let text = runnable(&std::fs::read_to_string(&path).unwrap(), topic(), &out);
+    let side_input = Path::new(env!("CARGO_MANIFEST_DIR")).join("dataflows/nexmark/side_input.csv");
+    let bootstrap = bootstrap();
+    let placement = Placement {
+        topic: topic(),
+        bootstrap: &bootstrap,
+        side_input: &side_input,
+        sink_file: Some(&out),
+        q10_file: &out,
+    };
+    let text = runnable(&std::fs::read_to_string(&path).unwrap(), &placement);
     let file = sql_file(query, &text);
     let program = ddflow::plan::plan_text(query, &text).unwrap();
     let schema = program.sinks[0].sink.schema.clone();
@@ -164,35 +174,6 @@ fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
     }
     rows.retain(|_, n| *n != 0);
     rows
-}
-
-/// The dataflow file made runnable here: the test topic and broker, bounded, its sink (a
-/// blackhole, or q10's file) a file at `out`.
-fn runnable(text: &str, topic: &str, out: &Path) -> String {
-    let out = out.display();
-    let mut text = text
-        .replace("'topic' = 'nexmark'", &format!("'topic' = '{topic}'"))
-        .replace("localhost:9092", &bootstrap())
-        .replace(
-            "'scan.startup.mode' = 'earliest-offset',",
-            "'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',",
-        )
-        .replace(
-            "'connector' = 'blackhole'",
-            &format!("'connector' = 'filesystem', 'path' = '{out}', 'format' = 'json'"),
-        );
-    let side_input = Path::new(env!("CARGO_MANIFEST_DIR")).join("dataflows/nexmark/side_input.csv");
-    text = text.replace(
-        "'path' = 'dataflows/nexmark/side_input.csv'",
-        &format!("'path' = '{}'", side_input.display()),
-    );
-    if let Some(at) = text.find("'path' = '/tmp/nexmark_q10.jsonl'") {
-        text.replace_range(
-            at..at + "'path' = '/tmp/nexmark_q10.jsonl'".len(),
-            &format!("'path' = '{out}'"),
-        );
-    }
-    text
 }
 
 /// A JSON value of the sink as the text SQLite's result has for it.

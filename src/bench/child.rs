@@ -62,6 +62,21 @@ impl DdflowChild {
         status_kb(self.child.id(), "VmRSS:").map(|kb| kb * 1024)
     }
 
+    /// Time from spawn until it exited, once it has exited successfully; `None` while it
+    /// runs. Fails with the end of its log when it exited with an error.
+    pub fn exited(&mut self) -> Result<Option<Duration>> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(None),
+            Ok(Some(status)) if status.success() => Ok(Some(self.started.elapsed())),
+            Ok(Some(status)) => Err(Error::Internal(format!(
+                "ddflow run failed ({status}); log {}:\n{}",
+                self.log.display(),
+                tail(&self.log)
+            ))),
+            Err(e) => Err(Error::io("ddflow child", e)),
+        }
+    }
+
     /// Stop gracefully (SIGINT) and return its report (`ddflow run --report-json`).
     pub fn stop(mut self, timeout: Duration) -> Result<serde_json::Value> {
         let _ = Command::new("kill")
@@ -83,6 +98,11 @@ impl DdflowChild {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.report()
+    }
+
+    /// The report of a process that has exited (`ddflow run --report-json`).
+    pub fn report(&mut self) -> Result<serde_json::Value> {
         let mut text = String::new();
         if let Some(mut out) = self.child.stdout.take() {
             use std::io::Read;

@@ -1,4 +1,4 @@
-//! The workloads W1–W4: load a topic, measure the baseline, run ddflow, watch the output.
+//! The workloads W1–W4 and W6 (W5 is `nexmark.rs`): load a topic, measure the baseline, run ddflow, watch the output.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -60,14 +60,14 @@ FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
 GROUP BY `user`, window_start, window_end;
 "#;
 
-const PARTITIONS: i32 = 4;
-const TIMEOUT: Duration = Duration::from_secs(600);
+pub(super) const PARTITIONS: i32 = 4;
+pub(super) const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What every workload shares.
 pub struct Context<'a> {
-    settings: &'a BenchSettings,
-    bootstrap: String,
-    run: String,
+    pub(super) settings: &'a BenchSettings,
+    pub(super) bootstrap: String,
+    pub(super) run: String,
 }
 
 impl<'a> Context<'a> {
@@ -80,7 +80,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn topic(&self, name: &str) -> String {
+    pub(super) fn topic(&self, name: &str) -> String {
         format!("bench-{}-{name}", self.run)
     }
 
@@ -123,7 +123,12 @@ impl<'a> Context<'a> {
         Ok(path)
     }
 
-    fn flags(&self, workers: usize, sink_partitions: i32, extra: &[String]) -> Vec<String> {
+    pub(super) fn flags(
+        &self,
+        workers: usize,
+        sink_partitions: i32,
+        extra: &[String],
+    ) -> Vec<String> {
         let mut f = vec![
             "-w".into(),
             workers.to_string(),
@@ -137,7 +142,7 @@ impl<'a> Context<'a> {
         f
     }
 
-    fn log(&self, name: &str) -> PathBuf {
+    pub(super) fn log(&self, name: &str) -> PathBuf {
         self.settings
             .work_dir
             .join(format!("{name}-{}.log", self.run))

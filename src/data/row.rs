@@ -221,9 +221,13 @@ impl Row {
         self.iter().nth(index).unwrap_or(Datum::Null)
     }
 
-    /// The values, unpacked into a vector that lives on the stack for up to 16 columns.
-    pub fn unpack(&self) -> SmallVec<[Datum<'_>; 16]> {
-        self.iter().collect()
+    /// The values, unpacked into a vector that lives on the stack for up to 32 columns.
+    pub fn unpack(&self) -> SmallVec<[Datum<'_>; 32]> {
+        let mut datums = SmallVec::new();
+        for d in self.iter() {
+            datums.push(d);
+        }
+        datums
     }
 
     /// The number of values.
