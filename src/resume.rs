@@ -59,6 +59,12 @@ pub enum SinkState {
         /// Bytes.
         bytes: u64,
     },
+    /// A partitioned file sink: each file's length (by its path under the sink's directory)
+    /// after the output of epochs `<= epoch`; files not listed were not yet written.
+    Files {
+        /// `(relative path, bytes)`.
+        lengths: Vec<(String, u64)>,
+    },
     /// A sink that keeps nothing to resume from (console).
     Stateless,
 }

@@ -127,9 +127,9 @@ pub fn render_sink<'s>(
                 Rc::new(NoProgress),
             )
         }
-        SinkConnector::File { path } => {
+        SinkConnector::File { .. } => {
             if index == 0 {
-                let writer = file::FileWriter::create(spec, path, resume)?;
+                let writer = file::FileWriter::create(spec, resume)?;
                 let progress = writer.progress();
                 (
                     render_epoch_sink(collection, &name, |_| 0, skip, Some(writer), control),

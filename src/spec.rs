@@ -11,6 +11,7 @@ pub mod parse;
 pub mod properties;
 
 pub use catalog::{
-    BadRecordPolicy, ColumnSource, DeliveryGuarantee, EmitMode, KafkaSinkMode, LatePolicy,
-    PrintMode, Properties, SinkConnector, SinkSpec, SourceFormat, SourceSpec, StartupMode,
+    BadRecordPolicy, ColumnSource, DeliveryGuarantee, EmitMode, FileFormat, KafkaSinkMode,
+    LatePolicy, PrintMode, Properties, SinkConnector, SinkSpec, SourceFormat, SourceSpec,
+    StartupMode,
 };

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ddflow::bench::nexmark::{runnable, Placement};
-use ddflow::data::DataType;
+use ddflow::data::{DataType, Schema};
 use ddflow::loadgen::nexmark::{Event, Nexmark};
 use ddflow::loadgen::{generate, KeyDist, LoadSpec, Shape};
+use ddflow::spec::SinkConnector;
 
 use crate::support::*;
 
@@ -150,7 +151,8 @@ fn expected(query: &str) -> Vec<Vec<String>> {
 /// multiplicities.
 fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("dataflows/nexmark/{query}.sql"));
-    let out = temp_path(&format!("{query}-out.jsonl"));
+    // A file, or (q10's partitioned sink) a directory.
+    let out = temp_path(&format!("{query}-out"));
     let side_input = Path::new(env!("CARGO_MANIFEST_DIR")).join("dataflows/nexmark/side_input.csv");
     let bootstrap = bootstrap();
     let placement = Placement {
@@ -158,7 +160,7 @@ fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
         bootstrap: &bootstrap,
         side_input: &side_input,
         sink_file: Some(&out),
-        q10_file: &out,
+        q10_dir: &out,
     };
     let text = runnable(&std::fs::read_to_string(&path).unwrap(), &placement);
     let file = sql_file(query, &text);
@@ -166,6 +168,14 @@ fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
     let schema = program.sinks[0].sink.schema.clone();
     ddflow_ok(&["run", file.to_str().unwrap(), "-w", "2"]);
     let mut rows: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+    if let SinkConnector::File { partition_by, .. } = &program.sinks[0].sink.connector {
+        if !partition_by.is_empty() {
+            for row in partitioned_csv(&out, &schema, partition_by) {
+                *rows.entry(row).or_default() += 1;
+            }
+            return rows;
+        }
+    }
     for line in file_lines(&out) {
         let row: Vec<String> = (schema.columns.iter())
             .map(|c| value_text(&line[c.name.as_str()], c.ty))
@@ -173,6 +183,88 @@ fn actual(query: &str) -> BTreeMap<Vec<String>, i64> {
         *rows.entry(row).or_default() += if line["op"] == "+" { 1 } else { -1 };
     }
     rows.retain(|_, n| *n != 0);
+    rows
+}
+
+/// The rows of a partitioned CSV sink's directory: each `part-0.csv` line's fields, with the
+/// partition columns' values read back from the directory names (`dt=2015-07-15/hm=00%3A01`),
+/// each value as the text SQLite's result has for it.
+fn partitioned_csv(dir: &Path, schema: &Schema, partition_by: &[usize]) -> Vec<Vec<String>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                assert_eq!(
+                    path.file_name().unwrap(),
+                    "part-0.csv",
+                    "{}",
+                    path.display()
+                );
+                files.push(path);
+            }
+        }
+    }
+    assert!(!files.is_empty(), "no part files under {}", dir.display());
+    let unescape = |s: &str| -> String {
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    let mut rows = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(dir).unwrap();
+        let parts: Vec<(String, String)> = (relative.parent().unwrap().components())
+            .map(|c| {
+                let (k, v) = c.as_os_str().to_str().unwrap().split_once('=').unwrap();
+                (unescape(k), unescape(v))
+            })
+            .collect();
+        let names: Vec<&str> = partition_by
+            .iter()
+            .map(|&i| schema.columns[i].name.as_str())
+            .collect();
+        assert_eq!(
+            parts.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            names
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&file)
+            .unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let mut fields = record.iter();
+            let row = (schema.columns.iter().enumerate())
+                .map(|(i, c)| {
+                    let text = match partition_by.iter().position(|&p| p == i) {
+                        Some(k) => parts[k].1.clone(),
+                        None => fields.next().unwrap().to_string(),
+                    };
+                    value_text(&serde_json::Value::String(text), c.ty)
+                })
+                .collect();
+            assert!(
+                fields.next().is_none(),
+                "{}: a line with more fields",
+                file.display()
+            );
+            rows.push(row);
+        }
+    }
     rows
 }
 

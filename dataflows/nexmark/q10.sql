@@ -1,4 +1,5 @@
--- Nexmark Q10: Log to file system: every bid with its day and minute, as JSON lines.
+-- Nexmark Q10: Log to file system: every bid, as CSV in a directory partitioned by its day
+-- and minute (dt=2015-07-15/hm=00%3A01/part-0.csv).
 -- Flink's reference text (the nexmark/nexmark repository); see README.md for differences.
 
 CREATE TABLE kafka (
@@ -92,10 +93,10 @@ CREATE TABLE fs_sink (
     extra VARCHAR,
     dt STRING,
     hm STRING
-) WITH (
+) PARTITIONED BY (dt, hm) WITH (
     'connector' = 'filesystem',
-    'path' = '/tmp/nexmark_q10.jsonl',
-    'format' = 'json'
+    'path' = 'file:///tmp/nexmark_q10/bid/',
+    'format' = 'csv'
 );
 
 INSERT INTO fs_sink

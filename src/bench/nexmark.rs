@@ -56,11 +56,10 @@ pub struct Placement<'a> {
     pub bootstrap: &'a str,
     /// q13's side input file.
     pub side_input: &'a Path,
-    /// Where the sink writes: `None` keeps each file's own sink (a blackhole; q10's file goes
-    /// to `q10_file`), `Some` makes every sink this JSON-lines file.
+    /// `Some`: every blackhole sink becomes this JSON-lines file.
     pub sink_file: Option<&'a Path>,
-    /// q10's output file when its sink is kept.
-    pub q10_file: &'a Path,
+    /// q10's partitioned output directory.
+    pub q10_dir: &'a Path,
 }
 
 /// A shipped Nexmark file made runnable by `placement`, reading its topic from the start to
@@ -80,10 +79,9 @@ pub fn runnable(text: &str, placement: &Placement<'_>) -> String {
             "'path' = 'dataflows/nexmark/side_input.csv'",
             &format!("'path' = '{}'", placement.side_input.display()),
         );
-    let q10 = placement.sink_file.unwrap_or(placement.q10_file);
     text = text.replace(
-        "'path' = '/tmp/nexmark_q10.jsonl'",
-        &format!("'path' = '{}'", q10.display()),
+        "'path' = 'file:///tmp/nexmark_q10/bid/'",
+        &format!("'path' = '{}'", placement.q10_dir.display()),
     );
     if let Some(out) = placement.sink_file {
         let file = format!(
@@ -124,16 +122,16 @@ impl Context<'_> {
         );
         let side_input = self.settings.work_dir.join("nexmark_side_input.csv");
         std::fs::write(&side_input, SIDE_INPUT).map_err(|e| Error::io(&side_input, e))?;
-        let q10_file = self
+        let q10_dir = self
             .settings
             .work_dir
-            .join(format!("nexmark_q10-{}.jsonl", self.run));
+            .join(format!("nexmark_q10-{}", self.run));
         let placement = Placement {
             topic: &topic,
             bootstrap: &self.bootstrap,
             side_input: &side_input,
             sink_file: None,
-            q10_file: &q10_file,
+            q10_dir: &q10_dir,
         };
         let mut rows = Vec::new();
         for (name, text) in QUERIES {

@@ -5,7 +5,34 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::plan::ir::{Program, Relation, View};
-use crate::spec::{BadRecordPolicy, SinkConnector, SourceSpec, StartupMode};
+use crate::spec::{BadRecordPolicy, FileFormat, SinkConnector, SourceSpec, StartupMode};
+
+/// A CSV or partitioned file sink takes only inserts (as Flink's file system sink takes only
+/// appends): its lines carry no change kind, and a partition's file is never rewritten.
+pub fn check_append_only_files(program: &Program) -> Result<()> {
+    for s in &program.sinks {
+        let SinkConnector::File {
+            format,
+            partition_by,
+            ..
+        } = &s.sink.connector
+        else {
+            continue;
+        };
+        let append_only = *format == FileFormat::Csv || !partition_by.is_empty();
+        if append_only && !crate::plan::reduce::only_inserts(&s.relation, &program.views) {
+            return Err(Error::Option {
+                message: format!(
+                    "sink \"{}\" is a {} file, which takes only inserts, but the query writing it also retracts rows (it aggregates, ranks or outer-joins)",
+                    s.sink.name,
+                    if partition_by.is_empty() { "CSV" } else { "partitioned" }
+                ),
+                hint: Some("write this query to an unpartitioned file with 'format' = 'json' (each line a change, with \"op\"), or to an upsert Kafka sink".into()),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// One use of a Kafka topic by the program.
 struct TopicUse<'a> {
@@ -60,7 +87,7 @@ pub fn check_topics(program: &Program, bootstrap_override: Option<&str>) -> Resu
         .sinks
         .iter()
         .filter_map(|s| match &s.sink.connector {
-            SinkConnector::File { path } => Some((s.sink.name.as_str(), path.as_str())),
+            SinkConnector::File { path, .. } => Some((s.sink.name.as_str(), path.as_str())),
             _ => None,
         })
         .collect();

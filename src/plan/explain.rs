@@ -63,7 +63,21 @@ pub fn explain(program: &Program) -> String {
             }
             SinkConnector::Print { mode } => format!("print mode={mode:?}"),
             SinkConnector::Blackhole => "blackhole".to_string(),
-            SinkConnector::File { path } => format!("file path={path}"),
+            SinkConnector::File {
+                path,
+                format,
+                partition_by,
+            } => {
+                let parts: Vec<&str> = (partition_by.iter())
+                    .map(|&i| s.sink.schema.columns[i].name.as_str())
+                    .collect();
+                let parts = if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" partitioned by ({})", parts.join(", "))
+                };
+                format!("file path={path} format={format:?}{parts}")
+            }
         };
         let key = if key.is_empty() {
             String::new()

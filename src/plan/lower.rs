@@ -312,6 +312,7 @@ impl<'a> Lowerer<'a> {
             });
         }
         crate::plan::checks::check_topics(&program, None)?;
+        crate::plan::checks::check_append_only_files(&program)?;
         Ok(program)
     }
 }

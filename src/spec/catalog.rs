@@ -200,10 +200,15 @@ pub enum SinkConnector {
         /// `'print.mode'`.
         mode: PrintMode,
     },
-    /// `'connector' = 'filesystem'` with `'format' = 'json'`: JSON lines, one change a line.
+    /// `'connector' = 'filesystem'`: JSON lines, one change a line, or CSV lines, one row a
+    /// line (inserts only); with `PARTITIONED BY`, a directory of Hive-style partitions.
     File {
-        /// `'path'`.
+        /// `'path'`: the file, or with partitions the directory.
         path: String,
+        /// `'format'`.
+        format: FileFormat,
+        /// `PARTITIONED BY` column positions, in the clause's order (empty: one file).
+        partition_by: Vec<usize>,
     },
     /// `'connector' = 'blackhole'`: every change is computed and dropped (as in Flink; for
     /// benchmarks).
@@ -224,4 +229,14 @@ pub struct SinkSpec {
     /// `'sink.emit'`.
     #[serde(default)]
     pub emit: EmitMode,
+}
+
+/// How a file sink writes rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    /// A JSON object per change, with `op` and `epoch`.
+    Json,
+    /// The row's values as a CSV line (RFC 4180 quoting; NULL is an empty field); inserts
+    /// only, as Flink's file system sink takes only appends.
+    Csv,
 }

@@ -22,6 +22,8 @@ pub struct TableDef {
     pub primary_key: Vec<String>,
     /// `WITH` options, keys lowercase.
     pub options: Vec<(String, String)>,
+    /// `PARTITIONED BY` column names as written (only a file sink takes them).
+    pub partition_by: Vec<String>,
     /// Where the table is declared.
     pub span: Span,
 }
@@ -201,6 +203,16 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// `PARTITIONED BY` where only a file sink takes it.
+fn partitions_refused(c: &mut Checker<'_>, why: &str) {
+    if !c.table.partition_by.is_empty() {
+        c.problems.push(format!(
+            "table \"{}\" has PARTITIONED BY, which only a 'filesystem' sink takes (it is {why})",
+            c.table.name
+        ));
+    }
+}
+
 /// Columns whose names the sink's own fields take (`op` of a changelog, `epoch` of a file sink)
 /// are refused rather than silently overwritten.
 fn reserved_columns(c: &mut Checker<'_>, schema: &Schema, reserved: &[&str], by: &str) {
@@ -257,6 +269,7 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         return file_source_spec(table);
     }
     let mut c = Checker::new(table, SOURCE_KEYS, true);
+    partitions_refused(&mut c, "read");
     let connector = c.required("connector");
     if !connector.is_empty() && connector != "kafka" {
         c.problems.push(format!(
@@ -395,6 +408,7 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
 /// of every run, one record per line (`raw`, `csv` or `json`).
 fn file_source_spec(table: &TableDef) -> Result<SourceSpec> {
     let mut c = Checker::new(table, FILE_SOURCE_KEYS, false);
+    partitions_refused(&mut c, "read");
     let path = c.required("path");
     let fmt = c.choice(
         "format",
@@ -642,10 +656,65 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
         }
         Some("filesystem") => {
             let mut c = Checker::new(table, FILE_KEYS, false);
+            // Flink writes a local path as a URL.
             let path = c.required("path");
-            c.choice("format", Some(()), &[("json", ())]);
-            reserved_columns(&mut c, &table.schema, &["op", "epoch"], "a file sink");
-            (c, SinkConnector::File { path })
+            let path = path.strip_prefix("file://").unwrap_or(&path).to_string();
+            let format = c
+                .choice(
+                    "format",
+                    Some(FileFormat::Json),
+                    &[("json", FileFormat::Json), ("csv", FileFormat::Csv)],
+                )
+                .unwrap_or(FileFormat::Json);
+            if format == FileFormat::Json {
+                reserved_columns(&mut c, &table.schema, &["op", "epoch"], "a file sink");
+            }
+            let mut partition_by = Vec::new();
+            for name in &table.partition_by {
+                match table.schema.index_of(name) {
+                    Some(i) if !partition_by.contains(&i) => partition_by.push(i),
+                    Some(_) => c.problems.push(format!(
+                        "column \"{name}\" is named twice in PARTITIONED BY of \"{}\"",
+                        table.name
+                    )),
+                    None => c.problems.push(format!(
+                        "PARTITIONED BY names \"{name}\", which is not a column of \"{}\"",
+                        table.name
+                    )),
+                }
+            }
+            if !partition_by.is_empty() && partition_by.len() == table.schema.len() {
+                c.problems.push(format!(
+                    "sink \"{}\" is partitioned by every column: its files would hold nothing",
+                    table.name
+                ));
+            }
+            if let Some(i) = (partition_by.iter())
+                .find(|&&i| matches!(table.schema.columns[i].ty, DataType::Array(_)))
+            {
+                c.problems.push(format!(
+                    "sink \"{}\" cannot be partitioned by the ARRAY column \"{}\"",
+                    table.name, table.schema.columns[*i].name
+                ));
+            }
+            if format == FileFormat::Csv {
+                if let Some(col) =
+                    (table.schema.columns.iter()).find(|col| matches!(col.ty, DataType::Array(_)))
+                {
+                    c.problems.push(format!(
+                        "sink \"{}\" has format 'csv', which cannot hold the ARRAY column \"{}\" (use 'format' = 'json')",
+                        table.name, col.name
+                    ));
+                }
+            }
+            (
+                c,
+                SinkConnector::File {
+                    path,
+                    format,
+                    partition_by,
+                },
+            )
         }
         Some("blackhole") => (
             Checker::new(table, &["connector", "sink.emit"], false),
@@ -674,6 +743,9 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             "sink \"{}\" cannot have METADATA columns",
             table.name
         ));
+    }
+    if !matches!(connector, SinkConnector::File { .. }) {
+        partitions_refused(&mut c, "written by this connector");
     }
     c.problems.extend(key_problems);
     primary_key.sort_unstable();

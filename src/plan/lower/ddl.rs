@@ -92,8 +92,21 @@ impl Lowerer<'_> {
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
+        let partition_by =
+            match &ct.hive_distribution {
+                sql::HiveDistributionStyle::NONE => Vec::new(),
+                sql::HiveDistributionStyle::PARTITIONED { columns } => {
+                    columns.iter().map(|c| c.name.value.clone()).collect()
+                }
+                _ => return Err(self.err(
+                    ct.name.span(),
+                    "only PARTITIONED BY (column, ...) is supported of Hive's distribution clauses",
+                    None,
+                )),
+            };
         let span = ct.name.span().start;
         self.tables.push(TableDef {
+            partition_by,
             name,
             schema,
             metadata: meta,
