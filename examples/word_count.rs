@@ -59,6 +59,9 @@ fn main() {
             properties: Default::default(),
             mode: KafkaSinkMode::Upsert,
             delivery: DeliveryGuarantee::AtLeastOnce,
+            key_format: Default::default(),
+            value_format: Default::default(),
+            value_except_key: false,
         },
         emit: Default::default(),
     };

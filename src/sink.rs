@@ -13,6 +13,7 @@
 
 pub mod console;
 pub mod file;
+pub mod format;
 pub mod kafka;
 
 use std::collections::BTreeMap;
@@ -103,9 +104,9 @@ pub fn render_sink<'s>(
                 control.clone(),
             )?;
             let progress = Rc::new(writer.progress());
-            let (schema, key) = (spec.schema.clone(), spec.primary_key.clone());
+            let encoding = kafka::Encoding::of(spec);
             // Partition p is written by worker p % peers: per-partition order holds.
-            let route = move |row: &Row| kafka::partition_of(&schema, &key, row, partitions) as u64;
+            let route = move |row: &Row| encoding.partition_of(row, partitions) as u64;
             (
                 render_epoch_sink(collection, &name, route, skip, writer, control),
                 progress,

@@ -12,6 +12,6 @@ pub mod properties;
 
 pub use catalog::{
     BadRecordPolicy, ColumnSource, DeliveryGuarantee, EmitMode, FileFormat, KafkaSinkMode,
-    LatePolicy, PrintMode, Properties, SinkConnector, SinkSpec, SourceFormat, SourceSpec,
-    StartupMode,
+    LatePolicy, MessageFormat, PrintMode, Properties, SinkConnector, SinkSpec, SourceFormat,
+    SourceSpec, StartupMode,
 };

@@ -244,3 +244,81 @@ fn apply(
         }
     }
 }
+
+/// The classic tutorial's output, byte for byte: key = the word as text, value = its count
+/// as text (`'key.format' = 'raw'`, a `raw` value of the count cast to STRING without the key;
+/// the same as `csv` of the BIGINT), and a changelog sink of CSV values keyed by `'key.fields'`.
+#[test]
+fn raw_and_csv_keys_and_values_are_written_byte_for_byte() {
+    let (input, group) = (unique("fmt-in"), unique("fmt-group"));
+    let (raw_out, csv_out, log_out) = (unique("fmt-raw"), unique("fmt-csv"), unique("fmt-log"));
+    let words = produce_words(&input, 3, 5_000, 200, 4);
+    let b = bootstrap();
+    let sink = |name: &str, columns: &str, topic: &str, options: &str| {
+        format!(
+            "CREATE TABLE {name} ({columns}) WITH ('connector' = 'kafka', 'topic' = '{topic}',
+               'properties.bootstrap.servers' = '{b}', {options});"
+        )
+    };
+    let text = format!(
+        "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
+           'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw',
+           'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
+         {}
+         {}
+         {}
+         INSERT INTO raw_counts SELECT value, CAST(COUNT(*) AS STRING) FROM words GROUP BY value;
+         INSERT INTO csv_counts SELECT value, COUNT(*), 'x,\"y' FROM words GROUP BY value;
+         INSERT INTO log SELECT value, LENGTH(value) FROM words WHERE value LIKE 'k%';",
+        sink(
+            "raw_counts",
+            "word STRING, n STRING, PRIMARY KEY (word) NOT ENFORCED",
+            &raw_out,
+            "'key.format' = 'raw', 'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY'"
+        ),
+        sink(
+            "csv_counts",
+            "word STRING, n BIGINT, note STRING, PRIMARY KEY (word) NOT ENFORCED",
+            &csv_out,
+            "'key.format' = 'raw', 'value.format' = 'csv'"
+        ),
+        sink(
+            "log",
+            "word STRING, len BIGINT",
+            &log_out,
+            "'key.fields' = 'word', 'key.format' = 'raw', 'format' = 'csv', 'sink.mode' = 'changelog'"
+        ),
+    );
+    let file = sql_file("formats", &text);
+    ddflow_ok(&["run", file.to_str().unwrap(), "-w", "2"]);
+    let read = |topic: &str| {
+        ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).unwrap()
+    };
+    let want = count(&words);
+    let raw: BTreeMap<String, String> = ddflow::kafka::upsert_state(&read(&raw_out))
+        .into_iter()
+        .collect();
+    let want_raw: BTreeMap<String, String> = want
+        .iter()
+        .map(|(w, n)| (w.clone(), n.to_string()))
+        .collect();
+    assert_eq!(raw, want_raw);
+    let csv: BTreeMap<String, String> = ddflow::kafka::upsert_state(&read(&csv_out))
+        .into_iter()
+        .collect();
+    let want_csv: BTreeMap<String, String> = (want.iter())
+        .map(|(w, n)| (w.clone(), format!("{w},{n},\"x,\"\"y\"")))
+        .collect();
+    assert_eq!(csv, want_csv);
+    let mut log: Vec<(String, String)> = (read(&log_out).into_iter())
+        .map(|r| (r.key.unwrap(), r.value.unwrap()))
+        .collect();
+    log.sort();
+    let mut want_log: Vec<(String, String)> = (words.iter())
+        .filter(|w| w.starts_with('k'))
+        .map(|w| (w.clone(), format!("{w},{}", w.len())))
+        .collect();
+    want_log.sort();
+    assert!(!want_log.is_empty());
+    assert_eq!(log, want_log);
+}

@@ -5,29 +5,40 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::plan::ir::{Program, Relation, View};
-use crate::spec::{BadRecordPolicy, FileFormat, SinkConnector, SourceSpec, StartupMode};
+use crate::spec::{
+    BadRecordPolicy, FileFormat, KafkaSinkMode, MessageFormat, SinkConnector, SourceSpec,
+    StartupMode,
+};
 
-/// A CSV or partitioned file sink takes only inserts (as Flink's file system sink takes only
-/// appends): its lines carry no change kind, and a partition's file is never rewritten.
+/// A CSV or partitioned file sink, or a changelog Kafka sink with a `csv` or `raw` value, takes
+/// only inserts (as Flink's file system and plain Kafka sinks take only appends): its lines or
+/// messages carry no change kind.
 pub fn check_append_only_files(program: &Program) -> Result<()> {
     for s in &program.sinks {
-        let SinkConnector::File {
-            format,
-            partition_by,
-            ..
-        } = &s.sink.connector
-        else {
-            continue;
+        let what = match &s.sink.connector {
+            SinkConnector::File {
+                format,
+                partition_by,
+                ..
+            } if !partition_by.is_empty() => "a partitioned file",
+            SinkConnector::File {
+                format: FileFormat::Csv,
+                ..
+            } => "a CSV file",
+            SinkConnector::Kafka {
+                mode: KafkaSinkMode::Changelog,
+                value_format: MessageFormat::Csv | MessageFormat::Raw,
+                ..
+            } => "a changelog Kafka sink whose value format ('csv' or 'raw') has no change kind",
+            _ => continue,
         };
-        let append_only = *format == FileFormat::Csv || !partition_by.is_empty();
-        if append_only && !crate::plan::reduce::only_inserts(&s.relation, &program.views) {
+        if !crate::plan::reduce::only_inserts(&s.relation, &program.views) {
             return Err(Error::Option {
                 message: format!(
-                    "sink \"{}\" is a {} file, which takes only inserts, but the query writing it also retracts rows (it aggregates, ranks or outer-joins)",
+                    "sink \"{}\" is {what}, which takes only inserts, but the query writing it also retracts rows (it aggregates, ranks or outer-joins)",
                     s.sink.name,
-                    if partition_by.is_empty() { "CSV" } else { "partitioned" }
                 ),
-                hint: Some("write this query to an unpartitioned file with 'format' = 'json' (each line a change, with \"op\"), or to an upsert Kafka sink".into()),
+                hint: Some("write updates to an upsert Kafka sink (PRIMARY KEY (...) NOT ENFORCED), or as JSON ('format' = 'json', each change with \"op\")".into()),
             });
         }
     }

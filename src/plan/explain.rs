@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::data::Schema;
 use crate::plan::ir::*;
-use crate::spec::{BadRecordPolicy, ColumnSource, SinkConnector, SourceFormat};
+use crate::spec::{BadRecordPolicy, ColumnSource, MessageFormat, SinkConnector, SourceFormat};
 
 /// The whole program: sources, then views, then sinks, each relation as an indented tree.
 pub fn explain(program: &Program) -> String {
@@ -58,8 +58,28 @@ pub fn explain(program: &Program) -> String {
             .map(|i| s.sink.schema.columns[*i].name.as_str())
             .collect();
         let target = match &s.sink.connector {
-            SinkConnector::Kafka { topic, mode, .. } => {
-                format!("kafka topic={topic} mode={mode:?}")
+            SinkConnector::Kafka {
+                topic,
+                mode,
+                key_format,
+                value_format,
+                value_except_key,
+                ..
+            } => {
+                let mut t = format!("kafka topic={topic} mode={mode:?}");
+                if (*key_format, *value_format, *value_except_key)
+                    != (MessageFormat::Json, MessageFormat::Json, false)
+                {
+                    let except = if *value_except_key {
+                        " value.fields-include=EXCEPT_KEY"
+                    } else {
+                        ""
+                    };
+                    t.push_str(&format!(
+                        " key.format={key_format:?} value.format={value_format:?}{except}"
+                    ));
+                }
+                t
             }
             SinkConnector::Print { mode } => format!("print mode={mode:?}"),
             SinkConnector::Blackhole => "blackhole".to_string(),

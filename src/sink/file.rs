@@ -21,9 +21,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::data::{row_to_json, value_to_json, Datum, Row, Schema};
+use crate::data::{row_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
 use crate::resume::{PositionLog, SinkProgress, SinkResume, SinkState};
+use crate::sink::format::{csv_line, text};
 use crate::sink::EpochWriter;
 use crate::spec::{FileFormat, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
@@ -232,27 +233,10 @@ impl FileWriter {
                 "a retraction reached a CSV file sink (the planner admits only inserting queries)"
                     .into(),
             )),
-            FileFormat::Csv => {
-                let mut out = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .terminator(csv::Terminator::Any(b'\n'))
-                    .from_writer(Vec::new());
-                let fields: Vec<String> = (row.iter().zip(&self.line_schema.columns))
-                    .map(|(d, c)| match d {
-                        Datum::Null => String::new(),
-                        d => text(d, c.ty),
-                    })
-                    .collect();
-                out.write_record(&fields)
-                    .map_err(|e| Error::Internal(format!("CSV line: {e}")))?;
-                let bytes = out
-                    .into_inner()
-                    .map_err(|e| Error::Internal(format!("CSV line: {e}")))?;
-                let mut line = String::from_utf8(bytes)
-                    .map_err(|e| Error::Internal(format!("CSV line: {e}")))?;
-                line.pop(); // the terminator; `writeln!` adds it back
-                Ok(line)
-            }
+            FileFormat::Csv => csv_line(
+                row.iter()
+                    .zip(self.line_schema.columns.iter().map(|c| c.ty)),
+            ),
         }
     }
 }
@@ -300,15 +284,6 @@ fn open(path: &Path) -> Result<File> {
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, e))
-}
-
-/// A value as the text a partition name or CSV field holds (JSON's text for numbers, the
-/// string itself for strings, times as the JSON format writes them).
-fn text(d: Datum<'_>, ty: crate::data::DataType) -> String {
-    match value_to_json(d, ty) {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    }
 }
 
 /// A partition value or column name escaped for a path as Hive escapes them: `%XX` for the

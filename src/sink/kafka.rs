@@ -25,16 +25,17 @@ use rdkafka::message::{DeliveryResult, Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 
 use crate::control::RunControl;
-use crate::data::{row_to_json, value_to_json, Row, Schema};
+use crate::data::{row_to_json, value_to_json, Datum, Row, Schema};
 use crate::error::{Error, Result};
 use crate::kafka::{
     create_client, offsets_list, producer_config, read_partitions_with, send_waiting,
 };
 use crate::metrics::Metrics;
 use crate::resume::{PositionLog, SinkProgress, SinkResume, SinkState};
+use crate::sink::format::csv_line;
 use crate::sink::{EpochWriter, SinkSettings};
 use crate::source::{assigned_partitions, SourceHandle};
-use crate::spec::{DeliveryGuarantee, KafkaSinkMode, SinkConnector, SinkSpec};
+use crate::spec::{DeliveryGuarantee, KafkaSinkMode, MessageFormat, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
 
 /// The header naming a message's epoch.
@@ -100,37 +101,104 @@ impl SinkProgress for Arc<AckContext> {
     }
 }
 
-/// The output partition of `row` for a sink with key columns `key` over `partitions`
-/// partitions: CRC-32 of the key's JSON (of the whole row's JSON without a key).
-pub fn partition_of(schema: &Schema, key: &[usize], row: &Row, partitions: i32) -> i32 {
-    let text = match key_json(schema, key, row) {
-        Some(k) => k,
-        None => serde_json::Value::Object(row_to_json(schema, row)).to_string(),
-    };
-    partition_for(&text, partitions)
+/// How a sink's rows become message keys and values (`'key.format'`, `'value.format'`,
+/// `'value.fields-include'`).
+#[derive(Debug, Clone)]
+pub struct Encoding {
+    schema: Schema,
+    /// Key columns, in column order (empty: no key).
+    key: Vec<usize>,
+    key_format: MessageFormat,
+    /// Value columns, in column order.
+    value: Vec<usize>,
+    value_format: MessageFormat,
+}
+
+impl Encoding {
+    /// The encoding `spec` asks for (JSON key and value for a sink of another connector).
+    pub fn of(spec: &SinkSpec) -> Encoding {
+        let (key_format, value_format, except_key) = match &spec.connector {
+            SinkConnector::Kafka {
+                key_format,
+                value_format,
+                value_except_key,
+                ..
+            } => (*key_format, *value_format, *value_except_key),
+            _ => (MessageFormat::Json, MessageFormat::Json, false),
+        };
+        let mut key = spec.primary_key.clone();
+        key.sort_unstable();
+        let value = (0..spec.schema.len())
+            .filter(|i| !except_key || !key.contains(i))
+            .collect();
+        Encoding {
+            schema: spec.schema.clone(),
+            key,
+            key_format,
+            value,
+            value_format,
+        }
+    }
+
+    /// The message key of `row` (`None`: no key columns, or a NULL `raw` key).
+    pub fn key(&self, row: &Row) -> Result<Option<String>> {
+        if self.key.is_empty() {
+            return Ok(None);
+        }
+        self.encode(self.key_format, &self.key, &row.unpack(), None)
+    }
+
+    /// The message value of `row`, with `"op"` added to a JSON value when `op` is given
+    /// (`None`: a NULL `raw` value).
+    pub fn value(&self, row: &Row, op: Option<&str>) -> Result<Option<String>> {
+        self.encode(self.value_format, &self.value, &row.unpack(), op)
+    }
+
+    fn encode(
+        &self,
+        format: MessageFormat,
+        cols: &[usize],
+        datums: &[Datum<'_>],
+        op: Option<&str>,
+    ) -> Result<Option<String>> {
+        let at = |i: usize| datums.get(i).copied().unwrap_or_default();
+        Ok(Some(match format {
+            MessageFormat::Json => {
+                let mut map: serde_json::Map<_, _> = (cols.iter())
+                    .map(|&i| {
+                        let c = &self.schema.columns[i];
+                        (c.name.clone(), value_to_json(at(i), c.ty))
+                    })
+                    .collect();
+                if let Some(op) = op {
+                    map.insert("op".into(), serde_json::Value::from(op));
+                }
+                serde_json::Value::Object(map).to_string()
+            }
+            MessageFormat::Csv => {
+                csv_line(cols.iter().map(|&i| (at(i), self.schema.columns[i].ty)))?
+            }
+            MessageFormat::Raw => match cols.first().map(|&i| at(i)) {
+                Some(Datum::Str(s)) => s.to_string(),
+                _ => return Ok(None),
+            },
+        }))
+    }
+
+    /// The output partition of `row` over `partitions`: CRC-32 of its encoded key (of the
+    /// whole row's JSON without a key).
+    pub fn partition_of(&self, row: &Row, partitions: i32) -> i32 {
+        let text = match self.key(row) {
+            Ok(Some(k)) => k,
+            _ => serde_json::Value::Object(row_to_json(&self.schema, row)).to_string(),
+        };
+        partition_for(&text, partitions)
+    }
 }
 
 /// The output partition of a message whose key (or, without a key, row) JSON is `text`.
 fn partition_for(text: &str, partitions: i32) -> i32 {
     (crc32fast::hash(text.as_bytes()) % partitions.max(1) as u32) as i32
-}
-
-fn key_json(schema: &Schema, key: &[usize], row: &Row) -> Option<String> {
-    if key.is_empty() {
-        return None;
-    }
-    let row = row.unpack();
-    let map: serde_json::Map<_, _> = key
-        .iter()
-        .map(|i| {
-            let c = &schema.columns[*i];
-            (
-                c.name.clone(),
-                value_to_json(row.get(*i).copied().unwrap_or_default(), c.ty),
-            )
-        })
-        .collect();
-    Some(serde_json::Value::Object(map).to_string())
 }
 
 /// A message as the output topic holds it: `(partition, key, value)`.
@@ -140,8 +208,7 @@ type Written = (i32, Option<String>, Option<String>);
 pub struct KafkaWriter {
     sink: String,
     topic: String,
-    schema: Schema,
-    key: Vec<usize>,
+    encoding: Encoding,
     mode: KafkaSinkMode,
     partitions: i32,
     producer: BaseProducer<AckContext>,
@@ -176,6 +243,7 @@ impl KafkaWriter {
             properties,
             mode,
             delivery,
+            ..
         } = &spec.connector
         else {
             return Err(Error::Internal(format!(
@@ -282,8 +350,7 @@ impl KafkaWriter {
         Ok(KafkaWriter {
             sink: spec.name.clone(),
             topic: topic.clone(),
-            schema: spec.schema.clone(),
-            key: spec.primary_key.clone(),
+            encoding: Encoding::of(spec),
             mode: *mode,
             partitions,
             producer,
@@ -325,15 +392,11 @@ impl KafkaWriter {
         self.producer.context().clone()
     }
 
-    fn key_json(&self, row: &Row) -> Option<String> {
-        key_json(&self.schema, &self.key, row)
-    }
-
     fn send(&mut self, row: &Row, key: Option<&str>, value: Option<&str>) -> Result<()> {
-        // `key` is the key's JSON, so it gives the partition without serializing it again.
+        // `key` is the encoded key, so it gives the partition without encoding it again.
         let partition = match key {
             Some(k) => partition_for(k, self.partitions),
-            None => partition_of(&self.schema, &self.key, row, self.partitions),
+            None => self.encoding.partition_of(row, self.partitions),
         };
         if let Some(seen) = self.written.get_mut(&self.epoch) {
             let id = (partition, key.map(String::from), value.map(String::from));
@@ -385,15 +448,17 @@ impl KafkaWriter {
         // lead; group by key explicitly instead.
         let mut by_key: BTreeMap<Option<String>, (&Row, bool)> = BTreeMap::new();
         for (row, diff) in changes {
-            let key = self.key_json(row);
+            let key = self.encoding.key(row)?;
             let slot = by_key.entry(key).or_insert((row, false));
             if *diff > 0 {
                 *slot = (row, true);
             }
         }
         for (key, (row, live)) in by_key {
-            let value =
-                live.then(|| serde_json::Value::Object(row_to_json(&self.schema, row)).to_string());
+            let value = match live {
+                true => self.encoding.value(row, None)?,
+                false => None,
+            };
             self.send(row, key.as_deref(), value.as_deref())?;
         }
         Ok(())
@@ -401,15 +466,24 @@ impl KafkaWriter {
 
     fn write_changelog(&mut self, changes: &[(Row, Diff)]) -> Result<()> {
         for (row, diff) in changes {
-            let mut object = row_to_json(&self.schema, row);
-            object.insert(
-                "op".into(),
-                serde_json::Value::from(if *diff > 0 { "+" } else { "-" }),
-            );
-            let value = serde_json::Value::Object(object).to_string();
-            let key = self.key_json(row);
+            // A JSON value carries the change's kind; other formats only ever carry inserts
+            // (the planner admits no retracting query to them).
+            let value = match self.encoding.value_format {
+                MessageFormat::Json => {
+                    let op = if *diff > 0 { "+" } else { "-" };
+                    self.encoding.value(row, Some(op))?
+                }
+                _ if *diff < 0 => {
+                    return Err(Error::Internal(format!(
+                        "a retraction reached sink \"{}\", whose value format cannot carry it",
+                        self.sink
+                    )))
+                }
+                _ => self.encoding.value(row, None)?,
+            };
+            let key = self.encoding.key(row)?;
             for _ in 0..diff.unsigned_abs() {
-                self.send(row, key.as_deref(), Some(&value))?;
+                self.send(row, key.as_deref(), value.as_deref())?;
             }
         }
         Ok(())

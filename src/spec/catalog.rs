@@ -194,6 +194,15 @@ pub enum SinkConnector {
         mode: KafkaSinkMode,
         /// `'sink.delivery-guarantee'`.
         delivery: DeliveryGuarantee,
+        /// `'key.format'`: how the key columns are written as the message key.
+        #[serde(default)]
+        key_format: MessageFormat,
+        /// `'value.format'` (or `'format'`): how the value columns are written.
+        #[serde(default)]
+        value_format: MessageFormat,
+        /// `'value.fields-include' = 'EXCEPT_KEY'`: the value leaves the key columns out.
+        #[serde(default)]
+        value_except_key: bool,
     },
     /// `'connector' = 'print'` (or `'console'`).
     Print {
@@ -239,4 +248,16 @@ pub enum FileFormat {
     /// The row's values as a CSV line (RFC 4180 quoting; NULL is an empty field); inserts
     /// only, as Flink's file system sink takes only appends.
     Csv,
+}
+
+/// How a Kafka sink writes a message key or value, as Flink's formats do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageFormat {
+    /// A JSON object of the columns.
+    #[default]
+    Json,
+    /// The columns as a CSV line (RFC 4180 quoting, NULL an empty field).
+    Csv,
+    /// One STRING column's bytes as they are (NULL: no key, or a tombstone value).
+    Raw,
 }

@@ -61,6 +61,10 @@ const KAFKA_SINK_KEYS: &[&str] = &[
     "connector",
     "topic",
     "format",
+    "key.format",
+    "value.format",
+    "key.fields",
+    "value.fields-include",
     "sink.mode",
     "sink.delivery-guarantee",
     "sink.emit",
@@ -590,8 +594,67 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
             let mut c = Checker::new(table, KAFKA_SINK_KEYS, true);
             let topic = c.required("topic");
             let bootstrap_servers = c.required("properties.bootstrap.servers");
-            c.choice("format", Some(()), &[("json", ())]);
-            let default = if primary_key.is_empty() {
+            let formats = [
+                ("json", MessageFormat::Json),
+                ("csv", MessageFormat::Csv),
+                ("raw", MessageFormat::Raw),
+            ];
+            let key_format = c
+                .choice("key.format", Some(MessageFormat::Json), &formats)
+                .unwrap_or_default();
+            let value_key = if c.get("value.format").is_some() {
+                "value.format"
+            } else {
+                "format"
+            };
+            if c.get("value.format").is_some() && c.get("format").is_some() {
+                c.problems.push(format!(
+                    "table \"{}\" has both 'format' and 'value.format' (they are one option; keep 'value.format')",
+                    table.name
+                ));
+            }
+            let value_format = c
+                .choice(value_key, Some(MessageFormat::Json), &formats)
+                .unwrap_or_default();
+            let value_except_key = c
+                .choice(
+                    "value.fields-include",
+                    Some(false),
+                    &[("all", false), ("except_key", true)],
+                )
+                .unwrap_or(false);
+            // 'key.fields' = 'a;b' (Flink's list form) names the key of a plain Kafka sink.
+            if let Some(fields) = c.get("key.fields") {
+                let named: Vec<usize> = (fields.split(';'))
+                    .filter_map(|f| {
+                        let f = f.trim();
+                        let i = table.schema.index_of(f);
+                        if i.is_none() {
+                            c.problems.push(format!(
+                                "'key.fields' names \"{f}\", which is not a column of \"{}\"",
+                                table.name
+                            ));
+                        }
+                        i
+                    })
+                    .collect();
+                let mut sorted = named.clone();
+                sorted.sort_unstable();
+                if !primary_key.is_empty() && {
+                    let mut pk = primary_key.clone();
+                    pk.sort_unstable();
+                    pk != sorted
+                } {
+                    c.problems.push(format!(
+                        "table \"{}\" has 'key.fields' and a PRIMARY KEY that differ (one key per message: name it once)",
+                        table.name
+                    ));
+                }
+                if primary_key.is_empty() {
+                    primary_key = named;
+                }
+            }
+            let default = if table.primary_key.is_empty() {
                 KafkaSinkMode::Changelog
             } else {
                 KafkaSinkMode::Upsert
@@ -626,8 +689,63 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                 )
                 .unwrap_or(DeliveryGuarantee::AtLeastOnce);
             let properties = c.properties(Role::Sink);
-            if mode == KafkaSinkMode::Changelog {
+            if mode == KafkaSinkMode::Changelog && value_format == MessageFormat::Json {
                 reserved_columns(&mut c, &table.schema, &["op"], "'sink.mode' = 'changelog'");
+            }
+            let mut key = primary_key.clone();
+            key.sort_unstable();
+            let value: Vec<usize> = (0..table.schema.len())
+                .filter(|i| !value_except_key || !key.contains(i))
+                .collect();
+            for (part, format, cols) in [("key", key_format, &key), ("value", value_format, &value)]
+            {
+                if format == MessageFormat::Json || cols.is_empty() && part == "key" {
+                    continue;
+                }
+                let column = |i: &usize| &table.schema.columns[*i];
+                match format {
+                    MessageFormat::Raw
+                        if cols.len() != 1 || column(&cols[0]).ty != DataType::String =>
+                    {
+                        let names: Vec<&str> =
+                            cols.iter().map(|i| column(i).name.as_str()).collect();
+                        c.problems.push(format!(
+                            "'{part}.format' = 'raw' of sink \"{}\" writes one STRING column, but the {part} is ({})",
+                            table.name,
+                            names.join(", ")
+                        ));
+                        c.hint.get_or_insert(if part == "value" {
+                            "select one STRING column (CAST(n AS STRING)), set 'value.fields-include' = 'EXCEPT_KEY' to leave the key out of the value, or use 'csv'".into()
+                        } else {
+                            "key by one STRING column, or use 'key.format' = 'csv'".into()
+                        });
+                    }
+                    MessageFormat::Csv => {
+                        if let Some(col) = cols
+                            .iter()
+                            .map(column)
+                            .find(|c| matches!(c.ty, DataType::Array(_)))
+                        {
+                            c.problems.push(format!(
+                                "'{part}.format' = 'csv' of sink \"{}\" cannot hold the ARRAY column \"{}\"",
+                                table.name, col.name
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if key_format != MessageFormat::Json && primary_key.is_empty() {
+                c.problems.push(format!(
+                    "sink \"{}\" sets 'key.format' but has no key (declare PRIMARY KEY (...) NOT ENFORCED, or 'key.fields')",
+                    table.name
+                ));
+            }
+            if value_except_key && primary_key.is_empty() {
+                c.problems.push(format!(
+                    "sink \"{}\" sets 'value.fields-include' = 'EXCEPT_KEY' but has no key",
+                    table.name
+                ));
             }
             (
                 c,
@@ -637,6 +755,9 @@ pub fn sink_spec(table: &TableDef) -> Result<SinkSpec> {
                     properties,
                     mode,
                     delivery,
+                    key_format,
+                    value_format,
+                    value_except_key,
                 },
             )
         }
