@@ -55,8 +55,8 @@ pub struct BenchSettings {
     pub w5_workers: Vec<usize>,
     /// W5: the queries to run (`q0`..`q22`; empty: all).
     pub w5_queries: Vec<String>,
-    /// W5: the Python of a Flink 2.0 installation (`benches/flink/setup.sh`) to run the same
-    /// queries as a peer; `None`: no peer.
+    /// W5: a Flink 2.0 installation (the directory `benches/flink/setup.sh` makes) to run
+    /// the same queries as a peer; `None`: no peer.
     pub w5_flink: Option<PathBuf>,
     /// W5: the peer's driver script (`benches/flink/run_query.py`).
     pub flink_script: PathBuf,

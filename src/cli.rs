@@ -96,8 +96,8 @@ pub struct BenchArgs {
     /// W5: queries to run, comma-separated (default: q0 to q22).
     #[arg(long, value_delimiter = ',')]
     pub w5_queries: Vec<String>,
-    /// W5: the Python of a Flink 2.0 installation (made by benches/flink/setup.sh) that
-    /// runs the same queries on the same topic as a peer.
+    /// W5: a Flink 2.0 installation (the directory benches/flink/setup.sh makes: venv/ and
+    /// jars/) that runs the same queries on the same topic as a peer.
     #[arg(long)]
     pub w5_flink: Option<PathBuf>,
     /// W5: the peer's driver script.

@@ -92,3 +92,50 @@ fn bench_w6_counts_every_closed_window_exactly() {
     let curve = w6["rss_curve"].as_array().unwrap();
     assert!(!curve.is_empty(), "{w6}");
 }
+
+/// W5 on a small stream: each chosen query runs to the end of the topic with each worker
+/// count (the harness fails unless every event was read), and its row carries the output
+/// changes: q0 writes every bid (92% of the events), q6 one row per closed auction or fewer.
+#[test]
+fn bench_w5_runs_nexmark_queries_to_the_end() {
+    let dir = std::env::temp_dir().join(crate::support::unique("ddflow-bench-w5"));
+    let out = dir.join("results.json");
+    ddflow_ok(&[
+        "bench",
+        "--bootstrap-servers",
+        &bootstrap(),
+        "--workloads",
+        "w5",
+        "--w5-events",
+        "10000",
+        "--w5-queries",
+        "q0,q6,q10,q13",
+        "--w5-workers",
+        "1,2",
+        "--work-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    let configs: Vec<&str> = rows.iter().map(|r| r["config"].as_str().unwrap()).collect();
+    assert_eq!(
+        configs,
+        [
+            "q0 -w 1", "q0 -w 2", "q6 -w 1", "q6 -w 2", "q10 -w 1", "q10 -w 2", "q13 -w 1",
+            "q13 -w 2"
+        ]
+    );
+    for row in rows {
+        assert_eq!(row["workload"], "W5 Nexmark");
+        assert_eq!(row["records"], 10_000);
+        assert!(row["ratio_to_baseline"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    // 1 : 3 : 46 persons : auctions : bids, so 9,200 bids.
+    assert_eq!(rows[0]["output_messages"], 9_200);
+    assert_eq!(rows[1]["output_messages"], 9_200);
+    assert_eq!(rows[4]["output_messages"], 9_200);
+    assert!(rows[2]["output_messages"].as_u64().unwrap() > 0);
+}
