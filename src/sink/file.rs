@@ -122,7 +122,7 @@ impl FileWriter {
                 let have = lengths.get(name).copied().unwrap_or(0);
                 if bytes > have {
                     return Err(Error::checkpoint(
-                        path.join(name),
+                        at(&path, name),
                         format!("the file sink holds {have} bytes, but the checkpoint recorded {bytes}: it was truncated or replaced since"),
                     ));
                 }
@@ -131,7 +131,7 @@ impl FileWriter {
             for (name, len) in lengths.iter_mut() {
                 let bytes = recorded.get(name).copied().unwrap_or(0);
                 if *len != bytes {
-                    let file = path.join(name);
+                    let file = at(&path, name);
                     open(&file)?
                         .set_len(bytes)
                         .map_err(|e| Error::io(&file, e))?;
@@ -202,11 +202,7 @@ impl FileWriter {
     /// The open file `name`, opened (and its directories made) on first use.
     fn file(&mut self, name: &str) -> Result<&mut BufWriter<File>> {
         if !self.files.contains_key(name) {
-            let path = if name.is_empty() {
-                self.path.clone()
-            } else {
-                self.path.join(name)
-            };
+            let path = at(&self.path, name);
             if let Some(dir) = path.parent().filter(|_| !name.is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
@@ -249,7 +245,7 @@ impl EpochWriter for FileWriter {
             if !self.dirty.contains(&name) {
                 self.dirty.push(name.clone());
             }
-            let path = self.path.join(&name);
+            let path = at(&self.path, &name);
             let out = self.file(&name)?;
             for _ in 0..diff.unsigned_abs() {
                 writeln!(out, "{line}").map_err(|e| Error::io(&path, e))?;
@@ -261,7 +257,7 @@ impl EpochWriter for FileWriter {
 
     fn pending_since(&mut self) -> Result<Option<Time>> {
         for name in std::mem::take(&mut self.dirty) {
-            let path = self.path.join(&name);
+            let path = at(&self.path, &name);
             let out = self.file(&name)?;
             out.flush().map_err(|e| Error::io(&path, e))?;
             out.get_ref().sync_data().map_err(|e| Error::io(&path, e))?;
@@ -274,6 +270,16 @@ impl EpochWriter for FileWriter {
                 .record(self.last_epoch, len);
         }
         Ok(None)
+    }
+}
+
+/// The file `name` of a sink at `root`: `root` itself for `""` (an unpartitioned sink's one
+/// file; `root.join("")` would name a directory).
+fn at(root: &Path, name: &str) -> PathBuf {
+    if name.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(name)
     }
 }
 
@@ -357,6 +363,37 @@ mod tests {
 
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// An unpartitioned JSON file written past its checkpoint is cut back to it.
+    #[test]
+    fn a_file_written_past_its_checkpoint_is_cut_back() {
+        let path =
+            std::env::temp_dir().join(format!("ddflow-file-sink-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut spec = spec(&path);
+        spec.connector = SinkConnector::File {
+            path: path.display().to_string(),
+            format: FileFormat::Json,
+            partition_by: Vec::new(),
+        };
+        let mut w = FileWriter::create(&spec, &SinkResume::default()).unwrap();
+        w.write_epoch(1, &[(row("a", 1, None), 1)]).unwrap();
+        w.pending_since().unwrap();
+        let at_one = w.progress().position(Some(1));
+        let one = read(&path);
+        w.write_epoch(2, &[(row("b", 2, None), 1)]).unwrap();
+        w.pending_since().unwrap();
+        assert_ne!(read(&path), one);
+        drop(w);
+        let resume = SinkResume {
+            written_through: Some(1),
+            replay_until: 2,
+            state: Some(at_one),
+        };
+        FileWriter::create(&spec, &resume).unwrap();
+        assert_eq!(read(&path), one);
+        let _ = std::fs::remove_file(&path);
     }
 
     /// Rows go to their partition's file without the partition column; a restart from the
