@@ -184,9 +184,15 @@ pub struct RunArgs {
     /// Partitions of sink topics that ddflow creates.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
     pub sink_partitions: i32,
-    /// Log a progress line every second.
-    #[arg(long)]
-    pub progress: bool,
+    /// Show progress: `auto` (the default) draws a status line on a terminal and nothing
+    /// elsewhere; `--progress` alone (`on`) also logs a plain progress line per second into a
+    /// pipe or file; `lines` always logs lines; `off` shows nothing.
+    #[arg(long, value_enum, default_value = "auto", num_args = 0..=1, default_missing_value = "on", value_name = "MODE")]
+    pub progress: ProgressArg,
+    /// Write one JSON object per second per query (each INSERT INTO), shaped like Spark's
+    /// StreamingQueryProgress, appended to this file (`-`: standard output).
+    #[arg(long, value_name = "PATH")]
+    pub progress_json: Option<PathBuf>,
     /// Print the run's counters as JSON on stdout at the end.
     #[arg(long)]
     pub report_json: bool,
@@ -196,6 +202,10 @@ pub struct RunArgs {
     /// (default ~/.local/state/ddflow), one per dataflow file and consumer group.
     #[arg(long, env = "DDFLOW_CHECKPOINT_DIR")]
     pub checkpoint_dir: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (also `SET 'metrics.addr'`; the
+    /// flag wins). Process i of a cluster serves at PORT + i.
+    #[arg(long, env = "DDFLOW_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
     /// Time between checkpoints (also `SET 'checkpoint.interval'`), default 10s.
     #[arg(long, value_parser = parse_duration)]
     pub checkpoint_interval: Option<Duration>,
@@ -214,6 +224,31 @@ pub struct RunArgs {
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
+}
+
+/// `--progress` modes (see [`RunArgs::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    /// A status line on a terminal, nothing elsewhere.
+    Auto,
+    /// A status line on a terminal, plain lines elsewhere.
+    On,
+    /// Plain lines.
+    Lines,
+    /// Nothing.
+    Off,
+}
+
+impl ProgressArg {
+    /// The mode, for standard error being a terminal or not.
+    pub fn resolve(self, terminal: bool) -> crate::metrics::status::ProgressMode {
+        use crate::metrics::status::ProgressMode;
+        match (self, terminal) {
+            (ProgressArg::Off, _) | (ProgressArg::Auto, false) => ProgressMode::Off,
+            (ProgressArg::Lines, _) | (ProgressArg::On, false) => ProgressMode::Lines,
+            (ProgressArg::Auto | ProgressArg::On, true) => ProgressMode::Status,
+        }
+    }
 }
 
 /// Key distributions for `gen`.
@@ -402,7 +437,9 @@ fn run_file(args: RunArgs) -> Result<()> {
     config.broker_timeout = args.broker_timeout;
     config.bootstrap_override = args.bootstrap_servers.clone();
     config.duration = args.duration;
-    config.progress = args.progress;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    config.progress = args.progress.resolve(terminal);
+    config.progress_json = args.progress_json.clone();
     config.sink_partitions = args.sink_partitions;
     if let Some(g) = &args.group_id {
         config.group_id = g.clone();
@@ -423,6 +460,13 @@ fn run_file(args: RunArgs) -> Result<()> {
             .map_err(|e| Error::Config(format!("SET 'checkpoint.interval': {e}")))?,
         (None, None) => Duration::from_secs(10),
     };
+    if let Some(text) = args
+        .metrics_addr
+        .clone()
+        .or_else(|| setting("metrics.addr"))
+    {
+        config.metrics_addr = Some(metrics_addr(&text, w.process)?);
+    }
     let mut dir = args
         .checkpoint_dir
         .clone()
@@ -465,6 +509,27 @@ fn run_file(args: RunArgs) -> Result<()> {
         let _ = writeln!(std::io::stdout(), "{text}");
     }
     Ok(())
+}
+
+/// The address process `process` serves metrics at, from `--metrics-addr HOST:PORT`: the
+/// port plus the process index, so every process of a cluster on one host has its own.
+fn metrics_addr(text: &str, process: usize) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let bad = |why: String| {
+        Error::Config(format!(
+            "--metrics-addr \"{text}\" (or SET 'metrics.addr'): {why}; write HOST:PORT, e.g. 0.0.0.0:9464"
+        ))
+    };
+    let mut addr = (text.to_socket_addrs())
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("the host has no address".into()))?;
+    if addr.port() != 0 {
+        let port = u16::try_from(usize::from(addr.port()) + process)
+            .map_err(|_| bad(format!("port + process index {process} is past 65535")))?;
+        addr.set_port(port);
+    }
+    Ok(addr)
 }
 
 /// The state directory a run gets when it needs one and names none: a `GROUP BY` over a source
@@ -535,7 +600,9 @@ fn run_embedded(
     eprintln!("ddflow: producing {records} generated records into each source topic; counting live; Ctrl-C stops");
     let rate = 50_000;
     config.bootstrap_override = Some(broker.bootstrap.clone());
-    config.progress = true;
+    if config.progress == crate::metrics::status::ProgressMode::Off {
+        config.progress = crate::metrics::status::ProgressMode::Lines;
+    }
     config.create_sink_topics = false; // the demo broker already has them
     config
         .duration

@@ -22,8 +22,12 @@ pub struct RunConfig {
     pub group_id: String,
     /// Stop (gracefully: drain, flush, commit) after this long.
     pub duration: Option<Duration>,
-    /// Log a progress line every second.
-    pub progress: bool,
+    /// How progress is shown to a person.
+    pub progress: crate::metrics::status::ProgressMode,
+    /// Where `--progress-json` writes (`-`: standard output).
+    pub progress_json: Option<std::path::PathBuf>,
+    /// The dataflow's name (its file's stem), for progress reports.
+    pub name: String,
     /// Partitions of sink topics ddflow creates.
     pub sink_partitions: i32,
     /// Create missing Kafka sink topics before starting.
@@ -34,6 +38,9 @@ pub struct RunConfig {
     pub max_outage: Duration,
     /// Whether each reading worker's source polls and decodes on a thread of its own.
     pub fetch_thread: bool,
+    /// Where this process serves Prometheus metrics (`--metrics-addr`, with the process index
+    /// already added to the port).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Whether sources poll and decode on threads of their own (beside their workers).
@@ -73,11 +80,14 @@ impl RunConfig {
             bootstrap_override: None,
             group_id: format!("ddflow-{name}"),
             duration: None,
-            progress: false,
+            progress: crate::metrics::status::ProgressMode::Off,
+            progress_json: None,
+            name: name.to_string(),
             sink_partitions: 1,
             create_sink_topics: true,
             checkpoint: None,
             max_outage: Duration::from_secs(120),
+            metrics_addr: None,
             fetch_thread: FetchThreads::Auto.resolve(1),
         }
     }

@@ -11,7 +11,8 @@ fn main() {
         .add_directive("sqlparser=off".parse().expect("a valid directive"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        // Around the status line when one is drawn.
+        .with_writer(ddflow::metrics::status::log_writer);
     match cli.log_format {
         ddflow::cli::LogFormat::Json => logs.json().init(),
         // Colour codes only for a terminal, never into a pipe or a file.

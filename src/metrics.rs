@@ -2,6 +2,16 @@
 //!
 //! Counters only observe; nothing reads them to decide behaviour. Tests read them from the
 //! [`RunReport`](crate::runtime::RunReport) to check exact numbers (e.g. skipped records).
+//! [`exported`] holds the same run in Prometheus' data model, labelled by table partition,
+//! sink and arrangement, which [`server`] serves at `/metrics` (`--metrics-addr`);
+//! [`arrangements`] sizes the state. [`status`] shows a person the run (a status line on a
+//! terminal, plain lines elsewhere); [`query_progress`] writes it for tools (`--progress-json`).
+
+pub mod arrangements;
+pub mod exported;
+pub mod query_progress;
+pub mod server;
+pub mod status;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -40,6 +50,8 @@ pub struct Metrics {
     /// State entries let go because the watermark passed them (window groups, session
     /// partitions, top-N partitions, interval-join rows).
     pub state_released: AtomicU64,
+    /// The labelled Prometheus families.
+    pub exported: exported::Exported,
 }
 
 impl Metrics {
@@ -108,4 +120,25 @@ pub struct MetricsSnapshot {
     pub late_records_dropped: u64,
     /// See [`Metrics::state_released`].
     pub state_released: u64,
+}
+
+/// Export the frontier of the sinks' durable streams (`durable`): the output is complete and
+/// durable for every epoch before it (see [`crate::sink`]).
+pub fn observe_output_frontier(
+    durable: &crate::resume::DurableStream<'_>,
+    control: std::sync::Arc<crate::control::RunControl>,
+) {
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::generic::Operator;
+    durable
+        .clone()
+        .sink(Pipeline, "OutputFrontier", move |(input, frontier)| {
+            input.for_each(|_, _| {});
+            match frontier.frontier().first() {
+                Some(f) => control.metrics.exported.output_frontier(*f),
+                // Every epoch written and durable (unless the run failed and stopped writing).
+                None if !control.failed() => control.metrics.exported.output_complete(),
+                None => {}
+            }
+        });
 }

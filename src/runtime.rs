@@ -16,6 +16,9 @@ use crate::config::RunConfig;
 use crate::control::RunControl;
 use crate::error::{Error, Result};
 use crate::kafka;
+use crate::metrics::query_progress::QueryProgress;
+use crate::metrics::server::MetricsServer;
+use crate::metrics::status::Status;
 use crate::metrics::MetricsSnapshot;
 use crate::plan::ir::Program;
 use crate::progress::{render_checkpoint_committer, render_committer};
@@ -65,10 +68,21 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         max_outage: config.max_outage,
     };
     let finished = Arc::new(AtomicBool::new(false));
-    let watchers = spawn_watchers(&config, control.clone(), finished.clone());
+    let metrics_server = config
+        .metrics_addr
+        .map(|addr| MetricsServer::start(addr, control.clone()))
+        .transpose()?;
+    let serve_metrics = metrics_server.is_some();
+    let reports = (config.progress_json.as_deref())
+        .map(|path| QueryProgress::create(path, &config.name, &program))
+        .transpose()?;
+    let watchers = spawn_watchers(&config, control.clone(), finished.clone(), reports);
     let worker_control = control.clone();
     let guards = timely::execute(config.timely.clone(), move |worker| {
         let control = worker_control.clone();
+        if serve_metrics {
+            crate::metrics::arrangements::register(worker, control.clone());
+        }
         let built = worker.dataflow::<Time, _, _>(|scope| {
             build_dataflow(
                 scope,
@@ -91,6 +105,7 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
     for w in watchers {
         let _ = w.join();
     }
+    drop(metrics_server);
     for r in joined {
         r.map_err(|e| Error::Internal(format!("a worker failed: {e}")))?;
     }
@@ -378,6 +393,7 @@ pub fn build_dataflow<'s>(
         durable.push(stream);
     }
     let durable = scope.concatenate(durable);
+    crate::metrics::observe_output_frontier(&durable, control.clone());
     match checkpointing {
         Some(ck) => {
             let completions =
@@ -439,15 +455,17 @@ fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_memory() {}
 
-/// Threads that stop the run after `config.duration` and log progress every second.
+/// Threads that stop the run after `config.duration` and show progress every second.
 fn spawn_watchers(
     config: &RunConfig,
     control: Arc<RunControl>,
     finished: Arc<AtomicBool>,
+    mut reports: Option<QueryProgress>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let deadline = config.duration.map(|d| Instant::now() + d);
-    let progress = config.progress;
+    let mode = config.progress;
     let watcher = std::thread::spawn(move || {
+        let mut status = Status::start(mode);
         let mut last_report = Instant::now();
         let mut quiet = QuietTrim::new();
         while !finished.load(Ordering::SeqCst) {
@@ -457,23 +475,20 @@ fn spawn_watchers(
                 tracing::info!("run duration reached, stopping");
                 control.stop();
             }
-            if progress && last_report.elapsed() >= Duration::from_secs(1) {
+            status.tick(&control);
+            if reports.is_some() && last_report.elapsed() >= Status::INTERVAL {
                 last_report = Instant::now();
-                let m = control.metrics.snapshot();
-                tracing::info!(
-                    records_read = m.records_read,
-                    changes_written = m.changes_written,
-                    messages_produced = m.messages_produced,
-                    records_skipped = m.records_skipped,
-                    eval_errors_skipped = m.eval_errors_skipped,
-                    late_records_dropped = m.late_records_dropped,
-                    state_released = m.state_released,
-                    committed = %u64::try_from(m.committed_epoch)
-                        .map_or("nothing yet".into(), crate::timestamp::epoch_text),
-                    "progress"
-                );
+                if let Some(Err(e)) = reports.as_mut().map(|r| r.report(&control)) {
+                    tracing::warn!(error = %e, "progress reports stopped");
+                    reports = None;
+                }
             }
         }
+        // The last interval, so the reports add up to the whole run.
+        if let Some(r) = reports.as_mut() {
+            let _ = r.report(&control);
+        }
+        status.finish();
     });
     vec![watcher]
 }

@@ -34,6 +34,7 @@ use crate::resume::{DurableStream, SinkProgress, SinkResume, SinkState};
 use crate::source::SourceHandle;
 use crate::spec::{SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
+use prometheus_client::metrics::counter::Counter;
 
 /// Writes whole epochs somewhere.
 ///
@@ -92,6 +93,7 @@ pub fn render_sink<'s>(
     let index = scope.index();
     let name = format!("Sink({})", spec.name);
     let skip = resume.written_through;
+    let changes = control.metrics.exported.sink(&spec.name).changes;
     Ok(match &spec.connector {
         SinkConnector::Kafka { .. } => {
             let writer = kafka::KafkaWriter::new(
@@ -108,14 +110,28 @@ pub fn render_sink<'s>(
             // Partition p is written by worker p % peers: per-partition order holds.
             let route = move |row: &Row| encoding.partition_of(row, partitions) as u64;
             (
-                render_epoch_sink(collection, &name, route, skip, writer, control),
+                render_epoch_sink(
+                    collection,
+                    (&name, changes.clone()),
+                    route,
+                    skip,
+                    writer,
+                    control,
+                ),
                 progress,
             )
         }
         SinkConnector::Print { mode } => {
             let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
             (
-                render_epoch_sink(collection, &name, |_| 0, skip, writer, control),
+                render_epoch_sink(
+                    collection,
+                    (&name, changes.clone()),
+                    |_| 0,
+                    skip,
+                    writer,
+                    control,
+                ),
                 Rc::new(NoProgress),
             )
         }
@@ -124,7 +140,14 @@ pub fn render_sink<'s>(
             let writer: Option<console::ConsoleWriter> = None;
             let route = move |_: &Row| index as u64;
             (
-                render_epoch_sink(collection, &name, route, skip, writer, control),
+                render_epoch_sink(
+                    collection,
+                    (&name, changes.clone()),
+                    route,
+                    skip,
+                    writer,
+                    control,
+                ),
                 Rc::new(NoProgress),
             )
         }
@@ -133,13 +156,27 @@ pub fn render_sink<'s>(
                 let writer = file::FileWriter::create(spec, resume)?;
                 let progress = writer.progress();
                 (
-                    render_epoch_sink(collection, &name, |_| 0, skip, Some(writer), control),
+                    render_epoch_sink(
+                        collection,
+                        (&name, changes.clone()),
+                        |_| 0,
+                        skip,
+                        Some(writer),
+                        control,
+                    ),
                     progress,
                 )
             } else {
                 let writer: Option<file::FileWriter> = None;
                 (
-                    render_epoch_sink(collection, &name, |_| 0, skip, writer, control),
+                    render_epoch_sink(
+                        collection,
+                        (&name, changes.clone()),
+                        |_| 0,
+                        skip,
+                        writer,
+                        control,
+                    ),
                     Rc::new(NoProgress),
                 )
             }
@@ -168,7 +205,7 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
 /// (Epoch 0 is a real epoch: a global aggregate's row over no input.)
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
-    name: &str,
+    (name, written): (&str, Counter),
     route: impl Fn(&Row) -> u64 + 'static,
     skip_through: Option<Time>,
     mut writer: W,
@@ -198,6 +235,7 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                         frontier.frontier().first().copied(),
                         &mut writer,
                         &control,
+                        &written,
                     )
                     .and_then(|()| writer.pending_since());
                     let pending = match result {
@@ -230,6 +268,7 @@ fn write_closed<W: EpochWriter>(
     frontier: Option<Time>,
     writer: &mut W,
     control: &RunControl,
+    written: &Counter,
 ) -> Result<()> {
     let mut wrote = false;
     while let Some(entry) = stash.first_entry() {
@@ -247,6 +286,7 @@ fn write_closed<W: EpochWriter>(
         writer.write_epoch(time, &changes)?;
         wrote = true;
         Metrics::add(&control.metrics.changes_written, changes.len() as u64);
+        written.inc_by(changes.len() as u64);
     }
     if wrote {
         writer.end_batch()?;

@@ -13,6 +13,8 @@ mod golden;
 mod kafka_e2e;
 /// Every Nexmark query over a generated stream against SQLite computing it in batch.
 mod nexmark;
+/// Operating a run: Prometheus metrics read by Prometheus' own parser.
+mod operate;
 /// The differential plan against a from-scratch recomputation on random inputs.
 mod oracle;
 /// The broker cut off mid-run (behind a proxy), for a while and for good.

@@ -299,6 +299,7 @@ pub fn render_checkpointing<'s>(
                         match commit(&checkpointing, &mut last, reports) {
                             Ok(Some(epoch)) => {
                                 Metrics::add(&control.metrics.checkpoints, 1);
+                                control.metrics.exported.checkpointed(epoch);
                                 if epoch >= replay_until {
                                     for f in old_journal.drain(..) {
                                         let _ = std::fs::remove_file(f);

@@ -1004,6 +1004,35 @@ pub struct Program {
     pub settings: Vec<(String, String)>,
 }
 
+impl Program {
+    /// The source tables (lowercase) whose records reach the sink named `sink`, through any
+    /// views, in the order the program declares them.
+    pub fn tables_read_by(&self, sink: &str) -> Vec<String> {
+        fn walk<'a>(p: &'a Program, r: &'a Relation, seen: &mut Vec<&'a str>) {
+            if let Relation::Get { name, .. } = r {
+                if seen.contains(&name.as_str()) {
+                    return;
+                }
+                seen.push(name);
+                if let Some(v) = p.views.iter().find(|v| v.name.eq_ignore_ascii_case(name)) {
+                    walk(p, &v.relation, seen);
+                }
+            }
+            for input in r.inputs() {
+                walk(p, input, seen);
+            }
+        }
+        let mut seen = Vec::new();
+        for s in self.sinks.iter().filter(|s| s.sink.name == sink) {
+            walk(self, &s.relation, &mut seen);
+        }
+        (self.sources.iter())
+            .filter(|t| seen.iter().any(|n| n.eq_ignore_ascii_case(&t.name)))
+            .map(|t| t.name.to_ascii_lowercase())
+            .collect()
+    }
+}
+
 /// The deepest expression nesting the planner accepts. Evaluation recurses once per level, so
 /// this bounds the stack a worker thread needs for any plan (a few hundred bytes per level).
 pub const MAX_EXPR_DEPTH: usize = 1000;
@@ -1021,5 +1050,9 @@ pub const RUN_SETTINGS: &[(&str, &str)] = &[
     (
         "checkpoint.interval",
         "time between checkpoints, e.g. 10s (as --checkpoint-interval)",
+    ),
+    (
+        "metrics.addr",
+        "serve Prometheus metrics at http://HOST:PORT/metrics (as --metrics-addr)",
     ),
 ];

@@ -161,11 +161,13 @@ fn commit_source(
         return Ok(());
     }
     let tpl = offsets_list(&source.topic, &binding.next_offsets);
+    let started = Instant::now();
     consumer
         .commit(&tpl, mode)
         .map_err(|e| Error::kafka(format!("cannot commit offsets of \"{}\"", source.topic), e))?;
     tracing::debug!(topic = %source.topic, epoch = binding.epoch, offsets = ?binding.next_offsets, "committed");
     Metrics::add(&control.metrics.commits, 1);
+    (control.metrics.exported).committed(started.elapsed().as_secs_f64());
     control
         .metrics
         .committed_epoch

@@ -31,6 +31,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Capability;
 
 use crate::data::{DataType, Datum, Row, RowCollection};
+use crate::metrics::arrangements::observed;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, with_arena};
@@ -202,7 +203,9 @@ fn render_accumulable<'s>(
             })
         });
         let distinct = hooks.state(pairs, |pairs, keep| {
-            let arranged = pairs.arrange_by_self_named("Arrange: Distinct");
+            let arranged = observed::<Row, (), Diff, _>(pairs.scope(), "Distinct", || {
+                pairs.arrange_by_self_named("Arrange: Distinct")
+            });
             let state = keep.then(|| {
                 let trace: Box<dyn StateArrangement> =
                     Box::new(KeyState::new(arranged.trace.clone(), Some));
@@ -228,7 +231,9 @@ fn render_accumulable<'s>(
             }
             None => updates,
         };
-        let arranged = updates.arrange_by_self_named("Arrange: Aggregate");
+        let arranged = observed::<Row, (), Accums, _>(updates.scope(), "Aggregate", || {
+            updates.arrange_by_self_named("Arrange: Aggregate")
+        });
         let state = keep.then(|| {
             let slots = slots.clone();
             let save = move |a: Accums| {
@@ -297,7 +302,9 @@ fn render_hierarchical<'s>(
         })
     });
     let level = hooks.state(rows, |rows, keep| {
-        let arranged = rows.arrange_by_key_named("Arrange: MinMax");
+        let arranged = observed::<Row, Row, Diff, _>(rows.scope(), "MinMax", || {
+            rows.arrange_by_key_named("Arrange: MinMax")
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
             (trace, arranged.stream.clone().map(|_| ()))
@@ -349,7 +356,9 @@ pub(crate) fn by_bucket_levels<'s>(
             return up;
         }
         bits -= BUCKET_STEP;
-        level = up.arrange_by_key_named(&format!("Arrange: {name} level"));
+        level = observed::<Row, Row, Diff, _>(up.scope(), &format!("{name} level"), || {
+            up.arrange_by_key_named(&format!("Arrange: {name} level"))
+        });
     }
 }
 

@@ -26,6 +26,7 @@ use differential_dataflow::VecCollection;
 use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection};
+use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, JoinKind};
 use crate::render::event_time::{self, Watermark};
 use crate::render::scalar;
@@ -97,7 +98,9 @@ pub fn arrange_side<'s>(
             }
             None => pairs,
         };
-        let arranged = pairs.arrange_by_key_named(name);
+        let arranged = observed::<Row, Row, Diff, _>(pairs.scope(), "Join", || {
+            pairs.arrange_by_key_named(name)
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
             (trace, arranged.stream.clone().map(|_| ()))

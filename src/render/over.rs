@@ -17,6 +17,7 @@ use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection, Value};
+use crate::metrics::arrangements::observed;
 use crate::plan::ir::{AggFunc, Expr, OrderKey, OverAggregate, OverFrame};
 use crate::render::accum::Slots;
 use crate::render::aggregate::AggregateError;
@@ -40,7 +41,9 @@ pub fn render_over<'s>(
     let partition = partition_key.to_vec();
     let keyed = input.map(move |row| (project(&partition, &row), row));
     let arranged = hooks.state(keyed, |rows, keep| {
-        let arranged = rows.arrange_by_key_named("Arrange: Over");
+        let arranged = observed::<Row, Row, Diff, _>(rows.scope(), "Over", || {
+            rows.arrange_by_key_named("Arrange: Over")
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
             (trace, arranged.stream.clone().map(|_| ()))

@@ -15,6 +15,7 @@ use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection};
+use crate::metrics::arrangements::observed;
 use crate::plan::ir::WindowKind;
 use crate::render::event_time::{self, Watermark};
 use crate::render::StateHooks;
@@ -64,7 +65,9 @@ pub fn render_sessions<'s>(
             ),
             None => keyed,
         };
-        let arranged = keyed.arrange_by_key_named("Arrange: Session");
+        let arranged = observed::<Row, Row, Diff, _>(keyed.scope(), "Session", || {
+            keyed.arrange_by_key_named("Arrange: Session")
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
             (trace, arranged.stream.clone().map(|_| ()))

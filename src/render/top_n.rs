@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::Map;
 
 use crate::data::{Datum, Row, RowCollection};
+use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
 use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, Expiry};
 use crate::render::scalar::project;
@@ -227,7 +228,9 @@ fn insert_only<'s>(
             }
             None => best,
         };
-        let arranged = best.arrange_by_self_named("Arrange: TopN");
+        let arranged = observed::<Row, (), Best, _>(best.scope(), "TopN", || {
+            best.arrange_by_self_named("Arrange: TopN")
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> =
                 Box::new(KeyState::new(arranged.trace.clone(), Some));
@@ -263,7 +266,9 @@ fn hierarchical<'s>(
             }
             None => rows,
         };
-        let arranged = rows.arrange_by_key_named("Arrange: TopN");
+        let arranged = observed::<Row, Row, Diff, _>(rows.scope(), "TopN", || {
+            rows.arrange_by_key_named("Arrange: TopN")
+        });
         let state = keep.then(|| {
             let trace: Box<dyn StateArrangement> = Box::new(ValState::new(arranged.trace.clone()));
             (trace, arranged.stream.clone().map(|_| ()))

@@ -207,6 +207,8 @@ type Written = (i32, Option<String>, Option<String>);
 /// Writes epochs to one Kafka topic.
 pub struct KafkaWriter {
     sink: String,
+    /// The sink's exported count of messages produced.
+    messages: prometheus_client::metrics::counter::Counter,
     topic: String,
     encoding: Encoding,
     mode: KafkaSinkMode,
@@ -349,6 +351,7 @@ impl KafkaWriter {
         }
         Ok(KafkaWriter {
             sink: spec.name.clone(),
+            messages: control.metrics.exported.sink(&spec.name).messages,
             topic: topic.clone(),
             encoding: Encoding::of(spec),
             mode: *mode,
@@ -440,6 +443,7 @@ impl KafkaWriter {
             }
         })?;
         Metrics::add(&self.control.metrics.messages_produced, 1);
+        self.messages.inc();
         Ok(())
     }
 

@@ -69,6 +69,8 @@ pub fn read_rows(spec: &SourceSpec, metrics: &Metrics) -> Result<Vec<Row>> {
     let path = spec.file.as_deref().unwrap_or_default();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let decoder = Decoder::new(spec);
+    // A file is exported as partition 0 of a "topic" named by its path.
+    let exported = metrics.exported.partition(&spec.name, path, 0);
     let mut rows = Vec::new();
     let mut records = 0u64;
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
@@ -89,6 +91,7 @@ pub fn read_rows(spec: &SourceSpec, metrics: &Metrics) -> Result<Vec<Row>> {
                 BadRecordPolicy::Skip => {
                     tracing::warn!(file = path, line = i + 1, error = %e, "skipping bad line");
                     Metrics::add(&metrics.records_skipped, 1);
+                    exported.skipped.inc();
                 }
                 _ => {
                     return Err(Error::Config(format!(
@@ -101,5 +104,6 @@ pub fn read_rows(spec: &SourceSpec, metrics: &Metrics) -> Result<Vec<Row>> {
         }
     }
     Metrics::add(&metrics.records_read, records);
+    exported.read.inc_by(records);
     Ok(rows)
 }

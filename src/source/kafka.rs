@@ -28,6 +28,7 @@ use crate::control::RunControl;
 use crate::data::{Row, RowCollection};
 use crate::error::{Error, Result};
 use crate::kafka::{consumer_config, create_client, producer_config, send_waiting, HealthContext};
+use crate::metrics::exported::PartitionMetrics;
 use crate::metrics::Metrics;
 use crate::resume::SourceRecovery;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
@@ -203,6 +204,7 @@ pub fn render_kafka_source<'s>(
                         return;
                     }
                     if finished {
+                        r.update_metrics(true);
                         // The end of a bounded input: the watermark passes every record (as in
                         // Flink), so every window closes. A stopped run's does not move.
                         if r.finished() {
@@ -314,6 +316,10 @@ fn worth_logging(n: u64) -> bool {
 /// Records read per activation before the operator yields to the rest of the dataflow.
 const BATCH_RECORDS: usize = 8192;
 
+/// How often a source sets its lag, position and reachability gauges (the statistics they
+/// read come every 100 ms).
+const GAUGE_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Records waiting beyond what a worker has read above which its source counts as behind
 /// (about 100 ms of input at 100k records a second).
 const BEHIND_RECORDS: i64 = 10_000;
@@ -354,6 +360,12 @@ struct Reader {
     last_error: Option<Instant>,
     /// Consumer errors logged so far (later ones are logged sparsely).
     errors_logged: u64,
+    /// Per partition: its exported metrics, and records read since they were last updated.
+    partition_metrics: BTreeMap<i32, (PartitionMetrics, u64)>,
+    /// The table's broker-reachability gauge.
+    reachable: prometheus_client::metrics::gauge::Gauge,
+    /// When the lag, position and reachability gauges were last set.
+    gauges_set: Instant,
 }
 
 impl Reader {
@@ -467,12 +479,23 @@ impl Reader {
             dead_letter,
             timeout,
             max_outage: settings.max_outage,
-            control,
             partitions: mine.to_vec(),
             statistics: Statistics::new(watermark),
             failing_since: None,
             last_error: None,
             errors_logged: 0,
+            partition_metrics: (mine.iter())
+                .map(|&p| {
+                    let m = control
+                        .metrics
+                        .exported
+                        .partition(&spec.name, &spec.topic, p);
+                    (p, (m, 0))
+                })
+                .collect(),
+            reachable: control.metrics.exported.broker_reachable(&spec.name),
+            gauges_set: Instant::now() - GAUGE_INTERVAL,
+            control,
         })
     }
 
@@ -536,6 +559,7 @@ impl Reader {
                             batch.extend(record_rows.map(|r| (r, stamp, 1)));
                         }
                         self.advance(p, offset);
+                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Tombstone {
@@ -548,6 +572,7 @@ impl Reader {
                         self.stamp(p, offset, time);
                         self.tombstone(p, offset);
                         self.advance(p, offset);
+                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Bad(bad) => {
@@ -558,6 +583,7 @@ impl Reader {
                         self.stamp(p, bad.offset, time);
                         self.bad_record(bad.record(), bad.error.clone())?;
                         self.advance(p, bad.offset);
+                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Eof(p) => {
@@ -576,7 +602,45 @@ impl Reader {
             self.failing_since = None;
         }
         Metrics::add(&self.control.metrics.records_read, read);
+        self.update_metrics(false);
         Ok(idle)
+    }
+
+    /// Count a record of partition `p` as read (exported with the next [`Self::update_metrics`]).
+    fn count_read(&mut self, p: i32) {
+        if let Some((_, n)) = self.partition_metrics.get_mut(&p) {
+            *n += 1;
+        }
+    }
+
+    /// Export the records read per partition, and, at most every [`GAUGE_INTERVAL`] (or now,
+    /// with `force`), each partition's position and lag (by the latest statistics' high
+    /// watermarks) and whether the broker is reachable.
+    fn update_metrics(&mut self, force: bool) {
+        for (m, n) in self.partition_metrics.values_mut() {
+            if *n > 0 {
+                m.read.inc_by(std::mem::take(n));
+            }
+        }
+        if !force && self.gauges_set.elapsed() < GAUGE_INTERVAL {
+            return;
+        }
+        self.gauges_set = Instant::now();
+        let context = self.consumer.context();
+        self.reachable.set(i64::from(context.outage().is_none()));
+        for (p, next) in &self.next {
+            if let Some((m, _)) = self.partition_metrics.get(p) {
+                m.position.set(*next);
+            }
+        }
+        for end in context.ends() {
+            let Some((m, _)) = self.partition_metrics.get(&end.partition) else {
+                continue;
+            };
+            let read = self.next.get(&end.partition).copied().unwrap_or(end.handed);
+            m.position.set(read);
+            m.lag.set((end.end - read).max(0));
+        }
     }
 
     /// Whether this worker's partitions are behind their ends: the fetcher had more ready
@@ -645,6 +709,9 @@ impl Reader {
     /// A record without a value (a tombstone, as keyed and compacted topics carry): it has no
     /// row to decode, so it is skipped and counted, as Flink's formats skip it.
     fn tombstone(&mut self, partition: i32, offset: i64) {
+        if let Some((m, _)) = self.partition_metrics.get(&partition) {
+            m.tombstones.inc();
+        }
         let n = self
             .control
             .metrics
@@ -680,6 +747,9 @@ impl Reader {
                 reason: error.0,
             }),
             BadRecordPolicy::Skip => {
+                if let Some((m, _)) = self.partition_metrics.get(&rec.partition) {
+                    m.skipped.inc();
+                }
                 let skipped = self
                     .control
                     .metrics
@@ -697,6 +767,9 @@ impl Reader {
                     .ok_or_else(|| Error::Internal("dead-letter producer missing".into()))?;
                 dl.send(&self.topic, rec, &error)?;
                 Metrics::add(&self.control.metrics.records_dead_lettered, 1);
+                if let Some((m, _)) = self.partition_metrics.get(&rec.partition) {
+                    m.dead_lettered.inc();
+                }
                 Ok(())
             }
         }
@@ -711,6 +784,9 @@ impl Reader {
     ) -> Result<()> {
         if let Some(dl) = self.dead_letter.as_mut() {
             dl.flush(self.timeout)?;
+        }
+        for (m, _) in self.partition_metrics.values() {
+            m.closed(epoch);
         }
         let offsets: Vec<(i32, i64)> = self.next.iter().map(|(p, o)| (*p, *o)).collect();
         if log
