@@ -432,6 +432,7 @@ fn run_file(args: RunArgs) -> Result<()> {
     let w = &args.workers;
     let mut config = RunConfig::new(&name);
     config.timely = timely_config(w.threads, w.processes, w.process, w.hostfile.as_deref())?;
+    config.process = w.process;
     config.epoch_interval = args.epoch;
     config.max_epoch = args.max_epoch.max(args.epoch);
     config.broker_timeout = args.broker_timeout;

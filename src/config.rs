@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub progress_json: Option<std::path::PathBuf>,
     /// The dataflow's name (its file's stem), for progress reports.
     pub name: String,
+    /// This process's index in its cluster (`-p`).
+    pub process: usize,
     /// Partitions of sink topics ddflow creates.
     pub sink_partitions: i32,
     /// Create missing Kafka sink topics before starting.
@@ -83,6 +85,7 @@ impl RunConfig {
             progress: crate::metrics::status::ProgressMode::Off,
             progress_json: None,
             name: name.to_string(),
+            process: 0,
             sink_partitions: 1,
             create_sink_topics: true,
             checkpoint: None,

@@ -23,6 +23,8 @@ pub struct RunControl {
     pub metrics: Metrics,
     /// When the run was set up.
     pub started: std::time::Instant,
+    /// This process's index in its cluster (`-p`).
+    process: std::sync::atomic::AtomicUsize,
 }
 
 impl RunControl {
@@ -34,6 +36,7 @@ impl RunControl {
             error: Mutex::new(None),
             metrics: Metrics::new(),
             started: std::time::Instant::now(),
+            process: Default::default(),
         })
     }
 
@@ -63,6 +66,42 @@ impl RunControl {
     /// Whether a fatal error was recorded.
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Set this process's index in its cluster.
+    pub fn set_process(&self, process: usize) {
+        self.process.store(process, Ordering::Relaxed);
+    }
+
+    /// The recorded error as this process tells the other processes of its cluster (`None`:
+    /// no error, or one another process reported: that one tells the others itself).
+    pub fn failure(&self) -> Option<crate::resume::Failure> {
+        let slot = self.error.lock().ok()?;
+        match slot.as_ref()? {
+            Error::PeerFailed { .. } => None,
+            e => Some(crate::resume::Failure {
+                process: self.process.load(Ordering::Relaxed),
+                message: e.to_string(),
+                exit_code: e.exit_code(),
+            }),
+        }
+    }
+
+    /// Another process's failure: this one fails too, with its exit code.
+    pub fn peer_failed(&self, failure: &crate::resume::Failure) {
+        if failure.process == self.process.load(Ordering::Relaxed) || self.failed() {
+            return;
+        }
+        tracing::error!(
+            process = failure.process,
+            error = %failure.message,
+            "another process of the cluster failed: stopping"
+        );
+        self.fail(Error::PeerFailed {
+            process: failure.process,
+            message: failure.message.clone(),
+            exit_code: failure.exit_code,
+        });
     }
 
     /// Take the recorded error, if any.

@@ -141,6 +141,20 @@ pub enum Error {
     /// A bug: an invariant of ddflow did not hold.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Another process of the cluster failed, and this one stopped with it.
+    #[error("process {process} of the cluster failed: {message}")]
+    PeerFailed {
+        /// The failed process's index (`-p`).
+        process: usize,
+        /// Its error, as it printed it.
+        message: String,
+        /// Its exit code, which this process exits with too.
+        exit_code: i32,
+    },
+    /// Another process of the cluster went away without a word (killed, crashed, its host
+    /// or the network gone).
+    #[error("lost contact with another process of the cluster: {0}")]
+    PeerLost(String),
 }
 
 impl Error {
@@ -158,7 +172,13 @@ impl Error {
             | Error::KafkaTimeout(_)
             | Error::Sink { .. }
             | Error::Io { .. }
-            | Error::Checkpoint { .. } => Domain::External,
+            | Error::Checkpoint { .. }
+            | Error::PeerLost(_) => Domain::External,
+            Error::PeerFailed { exit_code, .. } => match exit_code {
+                2 => Domain::User,
+                4 => Domain::Internal,
+                _ => Domain::External,
+            },
             Error::Internal(_) => Domain::Internal,
         }
     }
@@ -177,6 +197,9 @@ impl Error {
             }
             Error::Checkpoint { .. } => Some(
                 "ddflow never resets state silently: restore from an intact checkpoint, or point --checkpoint-dir at an empty directory to start over",
+            ),
+            Error::PeerLost(_) | Error::PeerFailed { .. } => Some(
+                "every process of a cluster stops when one fails; fix the cause and start them all again with the same checkpoint directory: the results continue exactly",
             ),
             _ => None,
         }

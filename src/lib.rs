@@ -25,7 +25,8 @@
 //! | [`kafka`] | client settings and admin helpers |
 //! | [`loadgen`], [`embedded`] | generated load and the in-process demo broker |
 //! | [`bench`](mod@bench) | the benchmark harness (`ddflow bench`): workloads, baseline, report |
-//! | [`control`], [`metrics`] | stop/fail signals and counters shared by workers |
+//! | [`control`] | stop/fail signals shared by workers (and by a cluster's processes) |
+//! | [`metrics`] | counters; Prometheus `/metrics`; the status line; `--progress-json` |
 //!
 //! See [`timestamp`] for what a time means, [`sink`] and [`progress::commit`] for when
 //! output and offsets become durable.

@@ -4,6 +4,24 @@ use clap::Parser;
 
 fn main() {
     let cli = ddflow::cli::Cli::parse();
+    // When another process of a cluster goes away, timely's network threads panic and the
+    // workers waiting on them follow; the run then reports it once, as an error. Other panics
+    // (bugs) print as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = (info.payload().downcast_ref::<String>().map(String::as_str))
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let lost = [
+            "timely communication error",
+            "poisoned",
+            "Send thread panic",
+            "Recv thread panic",
+        ];
+        if !lost.iter().any(|l| text.contains(l)) {
+            default_hook(info);
+        }
+    }));
     let filter = tracing_subscriber::EnvFilter::try_from_env("DDFLOW_LOG")
         .unwrap_or_else(|_| "ddflow=info".into())
         // The SQL parser logs every token at debug level, secrets in WITH options included:

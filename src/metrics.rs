@@ -133,7 +133,7 @@ pub fn observe_output_frontier(
     durable
         .clone()
         .sink(Pipeline, "OutputFrontier", move |(input, frontier)| {
-            input.for_each(|_, _| {});
+            input.for_each(|_, failures| failures.iter().for_each(|f| control.peer_failed(f)));
             match frontier.frontier().first() {
                 Some(f) => control.metrics.exported.output_frontier(*f),
                 // Every epoch written and durable (unless the run failed and stopped writing).

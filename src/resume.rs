@@ -12,8 +12,21 @@ use timely::dataflow::Stream;
 
 use crate::timestamp::{Binding, Time};
 
-/// A stream that carries no data; its frontier says which epochs are durable.
-pub type DurableStream<'s> = Stream<'s, Time, Vec<()>>;
+/// A stream whose frontier says which epochs are durable. It carries data only when a process
+/// fails: a [`Failure`] at the oldest epoch that process's sinks have not made durable, which
+/// reaches every worker of the cluster before its frontier passes that epoch.
+pub type DurableStream<'s> = Stream<'s, Time, Vec<Failure>>;
+
+/// A fatal error, as one process of a cluster tells the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The failed process's index.
+    pub process: usize,
+    /// Its error, as it prints it.
+    pub message: String,
+    /// Its exit code.
+    pub exit_code: i32,
+}
 
 /// What a source resumes from after a restart (see [`crate::checkpoint`]).
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Concatenate;
 use timely::dataflow::Scope;
 
@@ -43,6 +44,7 @@ pub struct RunReport {
 /// `control.stop()` is called.
 pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
     let start = Instant::now();
+    control.set_process(config.process);
     crate::plan::checks::check_topics(&program, config.bootstrap_override.as_deref())?;
     let partitions = preflight(&program, &config)?;
     let checkpointing = config
@@ -100,12 +102,29 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
         while worker.step_or_park(Some(Duration::from_millis(100))) {}
     })
     .map_err(|e| Error::Config(format!("cannot start timely workers: {e}")))?;
-    let joined = guards.join();
+    // Joining also joins timely's network threads, which panic (as the guard that joins them
+    // does) when another process of the cluster went away.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
     finished.store(true, Ordering::SeqCst);
     for w in watchers {
         let _ = w.join();
     }
     drop(metrics_server);
+    // A process of the cluster that went away closes its connections: timely's network
+    // threads stop, and the workers that wait on them fail.
+    let joined = joined.map_err(|panic| {
+        let text = (panic.downcast_ref::<String>().cloned())
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Error::PeerLost(format!("the cluster's network failed ({text})"))
+    })?;
+    let lost = |e: &str| e.contains("timely communication error") || e.contains("poisoned");
+    if let Some(e) = joined
+        .iter()
+        .find_map(|r| r.as_ref().err().filter(|e| lost(e)))
+    {
+        return Err(Error::PeerLost(e.clone()));
+    }
     for r in joined {
         r.map_err(|e| Error::Internal(format!("a worker failed: {e}")))?;
     }
@@ -392,7 +411,9 @@ pub fn build_dataflow<'s>(
         parts.sinks.push((spec.name.clone(), progress));
         durable.push(stream);
     }
-    let durable = scope.concatenate(durable);
+    // Failures on the durable streams go to every worker: each one's committer and checkpoint
+    // operators see another process's failure before their frontier passes its epoch.
+    let durable = scope.concatenate(durable).broadcast();
     crate::metrics::observe_output_frontier(&durable, control.clone());
     match checkpointing {
         Some(ck) => {

@@ -9,7 +9,9 @@
 //! epoch it has written but not yet seen acknowledged. So when the frontier of all sinks'
 //! streams passes `t`, the output of every epoch `<= t` is durable everywhere, and `progress`
 //! may commit `t`'s offsets. Epochs are written whole and in order; a run that has failed
-//! writes nothing more.
+//! writes nothing more, and its sinks put the failure on their durable streams at the oldest
+//! epoch they hold, so every process of a cluster learns of it before its frontier passes that
+//! epoch (and commits nothing for it).
 
 pub mod console;
 pub mod file;
@@ -30,7 +32,7 @@ use crate::control::RunControl;
 use crate::data::{Row, RowCollection};
 use crate::error::Result;
 use crate::metrics::Metrics;
-use crate::resume::{DurableStream, SinkProgress, SinkResume, SinkState};
+use crate::resume::{DurableStream, Failure, SinkProgress, SinkResume, SinkState};
 use crate::source::SourceHandle;
 use crate::spec::{SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
@@ -215,14 +217,23 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     let pact = Exchange::new(move |(row, _, _): &(Row, Time, Diff)| route(row));
     collection
         .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        .unary_frontier::<CapacityContainerBuilder<Vec<Failure>>, _, _, _>(
             pact,
             name,
             move |cap, info| {
                 let activator = scope.activator_for(info.address);
                 let mut cap = Some(cap);
                 let mut stash: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
-                move |(input, frontier), _output| {
+                let mut told = false;
+                move |(input, frontier), output| {
+                    // A failure here is told to every worker of the cluster at the oldest
+                    // epoch this sink has not made durable, before that epoch is let go.
+                    if !told {
+                        if let (Some(failure), Some(c)) = (control.failure(), cap.as_ref()) {
+                            output.session(c).give(failure);
+                            told = true;
+                        }
+                    }
                     input.for_each(|_, data| {
                         for (row, time, diff) in data.drain(..) {
                             if skip_through.is_none_or(|s| time > s) {

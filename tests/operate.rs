@@ -1,5 +1,7 @@
 //! Operating a run: Prometheus metrics scraped during a real run and read by Prometheus' own
-//! reference parser (the `prometheus_client` Python package, which `.ci/test` installs).
+//! reference parser (the `prometheus_client` Python package, which `.ci/test` installs); the
+//! status line under a pseudo-terminal and plain lines in a pipe; progress reports; and a
+//! cluster's processes sharing one fate.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -496,4 +498,196 @@ fn progress_json_reports_each_query_with_offsets_that_add_up() {
         );
         assert!(chrono::DateTime::parse_from_rfc3339(last["timestamp"].as_str().unwrap()).is_ok());
     }
+}
+
+/// A hostfile for `n` processes on this host, next to `file`.
+fn hostfile(file: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let lines: String = (listeners.iter())
+        .map(|l| format!("127.0.0.1:{}\n", l.local_addr().unwrap().port()))
+        .collect();
+    let path = file.with_file_name(format!("hosts-{}.txt", unique("h")));
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
+/// Process `p` of an `n`-process cluster of one worker each, running `file`.
+fn cluster_process(
+    file: &std::path::Path,
+    hosts: &std::path::Path,
+    (p, n): (usize, usize),
+    extra: &[&str],
+) -> std::process::Child {
+    let (p, n) = (p.to_string(), n.to_string());
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "-n",
+        &n,
+        "-p",
+        &p,
+        "-h",
+        hosts.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ddflow_command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait for `job` to exit within `within`; its exit code and error output.
+fn exit_within(mut job: std::process::Child, within: Duration) -> (Option<i32>, String) {
+    let deadline = Instant::now() + within;
+    while job.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = job.kill();
+            let out = job.wait_with_output().unwrap();
+            panic!("still running after {within:?}: {}", text(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = job.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn a_failure_in_one_process_stops_the_whole_cluster_with_its_exit_code() {
+    let (input, output, group) = (unique("fate-in"), unique("fate-out"), unique("fate-g"));
+    // Partition 1 (read by process 1's worker) holds a record that does not decode, after
+    // good ones; partition 0 only good ones. The source fails on bad records.
+    let mut records: Vec<(i32, Vec<u8>)> = (0..200).map(|i| (i % 2, b"ok".to_vec())).collect();
+    records.push((1, vec![0xff, 0xfe]));
+    produce(&input, 2, &records);
+    let b = bootstrap();
+    let file = sql_file(
+        "fate",
+        &format!(
+            "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
+               'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw',
+               'scan.startup.mode' = 'earliest-offset');
+             CREATE TABLE echo (value STRING) WITH ('connector' = 'kafka', 'topic' = '{output}',
+               'properties.bootstrap.servers' = '{b}', 'format' = 'json');
+             INSERT INTO echo SELECT value FROM words;"
+        ),
+    );
+    let hosts = hostfile(&file, 2);
+    let started = Instant::now();
+    let zero = cluster_process(&file, &hosts, (0, 2), &[]);
+    let one = cluster_process(&file, &hosts, (1, 2), &[]);
+    let (code1, err1) = exit_within(one, Duration::from_secs(60));
+    let (code0, err0) = exit_within(zero, Duration::from_secs(60));
+    assert_eq!(code1, Some(2), "{err1}");
+    assert!(
+        err1.contains("partition 1") && err1.contains("offset 100"),
+        "{err1}"
+    );
+    // Process 0 read nothing wrong, yet stops with the same code, saying which process
+    // failed and why.
+    assert_eq!(code0, Some(2), "{err0}");
+    assert!(err0.contains("process 1 of the cluster failed"), "{err0}");
+    assert!(err0.contains("offset 100"), "{err0}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // Nothing was committed past the bad record on its partition.
+    let committed = committed(&group, &input);
+    assert!(committed[1].is_none_or(|o| o <= 100), "{committed:?}");
+}
+
+#[test]
+fn a_killed_process_stops_the_cluster_and_a_restart_at_any_size_is_exact() {
+    let (input, output, group) = (unique("lost-in"), unique("lost-out"), unique("lost-g"));
+    let mut words = produce_words(&input, 4, 6_000, 300, 11);
+    let b = bootstrap();
+    let file = sql_file(
+        "lost",
+        &format!(
+            "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = '{input}',
+               'properties.bootstrap.servers' = '{b}', 'properties.group.id' = '{group}', 'format' = 'raw');
+             CREATE TABLE word_counts (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED) WITH (
+               'connector' = 'kafka', 'topic' = '{output}', 'properties.bootstrap.servers' = '{b}', 'format' = 'json');
+             INSERT INTO word_counts SELECT value, COUNT(*) AS n FROM words GROUP BY value;"
+        ),
+    );
+    let dir = temp_path("lost-ckpt");
+    let ck = [
+        "--checkpoint-dir",
+        dir.to_str().unwrap(),
+        "--checkpoint-interval",
+        "300ms",
+    ];
+    let await_output = |words: &Vec<String>| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !(ddflow::kafka::partition_count(&bootstrap(), &output, Duration::from_secs(2))
+            .is_ok()
+            && word_counts_in(&output).values().sum::<i64>() == words.len() as i64)
+        {
+            assert!(Instant::now() < deadline, "the output never added up");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+
+    // A cluster of two processes; process 1 is killed once the output is there.
+    let hosts = hostfile(&file, 2);
+    let zero = cluster_process(&file, &hosts, (0, 2), &ck);
+    let one = cluster_process(&file, &hosts, (1, 2), &ck);
+    await_output(&words);
+    std::thread::sleep(Duration::from_millis(700)); // a checkpoint after the output
+    let mut one = one;
+    one.kill().unwrap();
+    one.wait().unwrap();
+    let killed = Instant::now();
+    let (code0, err0) = exit_within(zero, Duration::from_secs(30));
+    assert_eq!(code0, Some(3), "{err0}");
+    assert!(err0.contains("lost contact with another process"), "{err0}");
+    assert!(
+        !err0.contains("panicked"),
+        "a panic shown for a lost peer: {err0}"
+    );
+    assert!(killed.elapsed() < Duration::from_secs(30));
+
+    // More words while it is down; the cluster restarts as it was.
+    let more = produce_words(&input, 4, 3_000, 300, 12);
+    words.extend(more);
+    let hosts = hostfile(&file, 2);
+    let zero = cluster_process(&file, &hosts, (0, 2), &ck);
+    let one = cluster_process(&file, &hosts, (1, 2), &ck);
+    await_output(&words);
+    // A graceful stop of a cluster: every process is signalled (each drains once all have
+    // stopped reading).
+    for job in [&one, &zero] {
+        let pid = job.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+    for job in [one, zero] {
+        let (code, err) = exit_within(job, Duration::from_secs(30));
+        assert_eq!(code, Some(0), "{err}");
+    }
+    assert_eq!(word_counts_in(&output), count(&words), "-n 2 after kill -9");
+
+    // And at another size: one process of three workers.
+    words.extend(produce_words(&input, 4, 2_000, 300, 13));
+    let mut args = vec!["run", file.to_str().unwrap(), "-w", "3"];
+    args.extend_from_slice(&ck);
+    let job = ddflow_command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    await_output(&words);
+    interrupt(job);
+    assert_eq!(word_counts_in(&output), count(&words), "-w 3 after -n 2");
+    assert_eq!(
+        committed(&group, &input)
+            .iter()
+            .map(|o| o.unwrap())
+            .sum::<i64>(),
+        words.len() as i64
+    );
 }

@@ -31,7 +31,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::vec::{Broadcast, Map};
 use timely::dataflow::operators::{Capability, Concatenate};
 use timely::dataflow::{Scope, StreamVec};
 
@@ -62,6 +62,8 @@ pub struct LocalParts {
 pub struct Report {
     /// The checkpoint epoch; `None` for the final checkpoint of a finished run.
     pub epoch: Option<Time>,
+    /// The reporting worker.
+    pub worker: usize,
     /// Number of workers.
     pub peers: usize,
     /// The files written.
@@ -96,7 +98,7 @@ pub fn render_checkpointing<'s>(
     // The trigger follows the arrangements' frontier (the sinks' when there is no state), so
     // checkpoint epochs, and the compaction they hold back, trail live data closely.
     let follow = if state_progress.is_empty() {
-        durable.clone()
+        durable.clone().map(|_| ())
     } else {
         scope.concatenate(state_progress)
     };
@@ -154,7 +156,7 @@ pub fn render_checkpointing<'s>(
                         }
                     }
                 });
-                durable.for_each(|_, _| {});
+                durable.for_each(|_, failures| failures.iter().for_each(|f| ctl.peer_failed(f)));
                 if ctl.failed() {
                     pending.clear();
                     final_cap = None;
@@ -192,7 +194,8 @@ pub fn render_checkpointing<'s>(
                         break;
                     }
                     let (cap, shards) = entry.remove();
-                    let report = describe(&parts, Some(c), shards.unwrap_or_default(), peers);
+                    let report =
+                        describe(&parts, Some(c), shards.unwrap_or_default(), (index, peers));
                     output.session(&cap).give(report);
                 }
                 // Keep every epoch that may still be checkpointed readable.
@@ -224,9 +227,12 @@ pub fn render_checkpointing<'s>(
                     None if pending.is_empty() => {
                         if let Some(fc) = final_cap.take() {
                             match write_shards(&ck, &mut parts, None, index) {
-                                Ok(shards) => output
-                                    .session(&fc)
-                                    .give(describe(&parts, None, shards, peers)),
+                                Ok(shards) => output.session(&fc).give(describe(
+                                    &parts,
+                                    None,
+                                    shards,
+                                    (index, peers),
+                                )),
                                 Err(e) => ctl.fail(e),
                             }
                         }
@@ -346,7 +352,7 @@ fn describe(
     parts: &LocalParts,
     epoch: Option<Time>,
     shards: Vec<ShardInfo>,
-    peers: usize,
+    (worker, peers): (usize, usize),
 ) -> Report {
     let upper = epoch.map(|c| c + 1);
     let mut latest = 0;
@@ -384,6 +390,7 @@ fn describe(
         .collect();
     Report {
         epoch,
+        worker,
         peers,
         shards,
         sources,
@@ -403,6 +410,18 @@ fn commit(
     let Some(first) = reports.first() else {
         return Ok(None);
     };
+    // A worker that did not report failed (in another process of a cluster, which tells this
+    // one through the durable streams): its share of the state is not in this checkpoint.
+    let reported: std::collections::BTreeSet<usize> = reports.iter().map(|r| r.worker).collect();
+    if reported.len() < first.peers {
+        tracing::warn!(
+            reported = reported.len(),
+            workers = first.peers,
+            "a checkpoint lacks workers' reports; not written"
+        );
+        let _ = std::fs::remove_dir_all(ck.store.epoch_dir(0).with_file_name(PENDING_FINAL));
+        return Ok(None);
+    }
     let previous = last.as_ref().map_or(0, |m| m.epoch);
     let pending = ck.store.epoch_dir(0).with_file_name(PENDING_FINAL);
     let epoch = match first.epoch {

@@ -47,7 +47,8 @@ pub fn render_committer(
     let mut done = false;
     let mut last_commit: Option<Instant> = None;
     durable.sink(Pipeline, "CommitOffsets", move |(input, frontier)| {
-        input.for_each(|_, _| {});
+        // Another process's failure comes before the frontier passes its epoch.
+        input.for_each(|_, failures| failures.iter().for_each(|f| control.peer_failed(f)));
         if done || control.failed() {
             return;
         }
