@@ -629,11 +629,39 @@ fn a_killed_process_stops_the_cluster_and_a_restart_at_any_size_is_exact() {
         }
     };
 
-    // A cluster of two processes; process 1 is killed once the output is there.
+    // A cluster of two processes, each serving its own metrics (at PORT + its index);
+    // process 1 is killed once the output is there.
+    let port = loop {
+        let p = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut with_metrics = ck.to_vec();
+    with_metrics.extend(["--metrics-addr", addr.as_str()]);
     let hosts = hostfile(&file, 2);
-    let zero = cluster_process(&file, &hosts, (0, 2), &ck);
-    let one = cluster_process(&file, &hosts, (1, 2), &ck);
+    let zero = cluster_process(&file, &hosts, (0, 2), &with_metrics);
+    let one = cluster_process(&file, &hosts, (1, 2), &with_metrics);
     await_output(&words);
+    // Partition p is read by worker p % 2, so process 0 serves partitions 0 and 2, process 1
+    // partitions 1 and 3; between them, every record.
+    let mut read = 0.0;
+    for (process, mine) in [(0u16, ["0", "2"]), (1, ["1", "3"])] {
+        let (_, text) = scrape(port + process).expect("each process serves its metrics");
+        let samples = parse(&text);
+        let partitions: Vec<&str> = (samples.iter())
+            .filter(|s| s.name == "ddflow_records_read_total")
+            .map(|s| s.labels["partition"].as_str())
+            .collect();
+        let mut partitions = partitions;
+        partitions.sort();
+        assert_eq!(partitions, mine, "process {process}");
+        read += values(&samples, "ddflow_records_read_total", &[])
+            .iter()
+            .sum::<f64>();
+    }
+    assert_eq!(read, words.len() as f64);
     std::thread::sleep(Duration::from_millis(700)); // a checkpoint after the output
     let mut one = one;
     one.kill().unwrap();
