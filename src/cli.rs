@@ -425,6 +425,30 @@ fn gen(args: GenArgs) -> Result<()> {
 
 fn run_file(args: RunArgs) -> Result<()> {
     let program = crate::plan::plan_file(&args.file)?;
+    let (config, control) = prepare_run(&args, &program)?;
+    let report = if args.embedded {
+        run_embedded(program, config, control, args.demo_records)?
+    } else {
+        crate::runtime::run(program, config, control)?
+    };
+    if args.report_json {
+        print_report(&report)?;
+    }
+    Ok(())
+}
+
+/// Print a run's report as one JSON line on standard output.
+pub fn print_report(report: &crate::runtime::RunReport) -> Result<()> {
+    let text = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
+    // A reader that went away (a closed pipe) is no reason to fail a finished run.
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
+    Ok(())
+}
+
+/// The run settings `args` give for `program` (flags first, then the file's `SET`s, then the
+/// defaults), and the run's control block, stopped gracefully by SIGINT and SIGTERM.
+pub fn prepare_run(args: &RunArgs, program: &Program) -> Result<(RunConfig, Arc<RunControl>)> {
     let name = args
         .file
         .file_stem()
@@ -474,7 +498,7 @@ fn run_file(args: RunArgs) -> Result<()> {
         .or_else(|| setting("checkpoint.dir").map(PathBuf::from));
     if dir.is_none() && !args.embedded {
         dir = default_state_dir(
-            &program,
+            program,
             &args.file,
             &config.group_id,
             config.bootstrap_override.as_deref(),
@@ -498,18 +522,7 @@ fn run_file(args: RunArgs) -> Result<()> {
         tracing::info!("signal received: draining (output, offsets, final checkpoint); a second signal exits at once");
         c.stop();
     });
-    let report = if args.embedded {
-        run_embedded(program, config, control, args.demo_records)?
-    } else {
-        crate::runtime::run(program, config, control)?
-    };
-    if args.report_json {
-        let text = serde_json::to_string(&report).map_err(|e| Error::Internal(e.to_string()))?;
-        // A reader that went away (a closed pipe) is no reason to fail a finished run.
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "{text}");
-    }
-    Ok(())
+    Ok((config, control))
 }
 
 /// The address process `process` serves metrics at, from `--metrics-addr HOST:PORT`: the

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod builder;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

@@ -28,13 +28,18 @@ const PLANNER_STACK: usize = 256 << 20;
 /// Runs on a thread of its own with a stack large enough for the deepest text the parser
 /// accepts, so deeply nested SQL is an "expression too deep" error, not a crash.
 pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
-    let (file, text) = (file.to_string(), text.to_string());
+    plan_text_with(file, text, &lower::External::default())
+}
+
+/// [`plan_text`], with the tables Rust code reads and writes (see [`crate::builder`]).
+pub fn plan_text_with(file: &str, text: &str, external: &lower::External) -> Result<ir::Program> {
+    let (file, text, external) = (file.to_string(), text.to_string(), external.clone());
     std::thread::Builder::new()
         .name("ddflow-planner".into())
         .stack_size(PLANNER_STACK)
         .spawn(move || {
             let parsed = crate::spec::parse::parse(&file, &text)?;
-            let mut program = lower::lower(&file, &parsed)?;
+            let mut program = lower::lower_with(&file, &parsed, &external)?;
             prune::prune(&mut program);
             reduce::choose(&mut program);
             event_time::plan_expiry(&mut program);

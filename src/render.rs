@@ -12,6 +12,7 @@
 pub mod accum;
 pub mod aggregate;
 pub mod event_time;
+pub mod external;
 pub mod functions;
 pub mod fused;
 pub mod join;
@@ -102,6 +103,18 @@ pub fn render_program<'s>(
     sources: HashMap<String, RowCollection<'s>>,
     state: &mut RenderState<'s>,
 ) -> Result<Vec<(SinkSpec, RowCollection<'s>)>> {
+    render_program_with(program, sources, state, None)
+}
+
+/// [`render_program`], then `logic` (Rust code, see [`external`]) over the source tables and
+/// the views, writing the program's external sinks.
+pub fn render_program_with<'s>(
+    program: &Program,
+    sources: HashMap<String, RowCollection<'s>>,
+    state: &mut RenderState<'s>,
+    logic: Option<&external::Logic>,
+) -> Result<Vec<(SinkSpec, RowCollection<'s>)>> {
+    let tables: Vec<String> = sources.keys().cloned().collect();
     let mut env: HashMap<String, Rendered<'s>> = sources
         .into_iter()
         .map(|(name, collection)| {
@@ -159,7 +172,7 @@ pub fn render_program<'s>(
         let rendered = render_relation(&view.relation, &env, state, &view.name)?;
         env.insert(view.name.to_ascii_lowercase(), rendered);
     }
-    program
+    let mut outputs = program
         .sinks
         .iter()
         .map(|sink| {
@@ -173,7 +186,29 @@ pub fn render_program<'s>(
             };
             Ok((sink.sink.clone(), collection))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(logic) = logic {
+        let mut cx = external::Context {
+            env: &env,
+            state,
+            read: HashMap::new(),
+            sinks: &program.external_sinks,
+            outputs: Vec::new(),
+            sources: tables,
+        };
+        logic(&mut cx)?;
+        let written = std::mem::take(&mut cx.outputs);
+        if let Some(missing) =
+            (program.external_sinks.iter()).find(|s| !written.iter().any(|(w, _)| w.name == s.name))
+        {
+            return Err(Error::Config(format!(
+                "the dataflow declares sink \"{}\" but never writes it",
+                missing.name
+            )));
+        }
+        outputs.extend(written);
+    }
+    Ok(outputs)
 }
 
 impl<'s> RenderState<'s> {

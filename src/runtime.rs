@@ -23,7 +23,8 @@ use crate::metrics::status::Status;
 use crate::metrics::MetricsSnapshot;
 use crate::plan::ir::Program;
 use crate::progress::{render_checkpoint_committer, render_committer};
-use crate::render::{render_program, RenderState};
+use crate::render::external::Logic;
+use crate::render::{render_program_with, RenderState};
 use crate::resume::{SinkResume, SourceRecovery};
 use crate::sink::{render_sink, SinkSettings};
 use crate::source::file::render_file_source;
@@ -43,6 +44,16 @@ pub struct RunReport {
 /// Run `program` to completion (bounded sources), until `config.duration` passes, or until
 /// `control.stop()` is called.
 pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
+    run_with(program, config, control, None)
+}
+
+/// [`run`], with Rust code between the sources and the sinks (see [`crate::builder`]).
+pub fn run_with(
+    program: Program,
+    config: RunConfig,
+    control: Arc<RunControl>,
+    logic: Option<Arc<Logic>>,
+) -> Result<RunReport> {
     let start = Instant::now();
     control.set_process(config.process);
     crate::plan::checks::check_topics(&program, config.bootstrap_override.as_deref())?;
@@ -90,10 +101,10 @@ pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Res
                 scope,
                 &program,
                 &partitions,
-                &source_settings,
-                &sink_settings,
+                (&source_settings, &sink_settings),
                 checkpointing.clone(),
                 control.clone(),
+                logic.as_deref(),
             )
         });
         if let Err(e) = built {
@@ -243,17 +254,18 @@ fn preflight(program: &Program, config: &RunConfig) -> Result<HashMap<String, i3
             }),
         ));
     }
-    for sink in &program.sinks {
+    let sinks = (program.sinks.iter().map(|s| &s.sink)).chain(&program.external_sinks);
+    for sink in sinks {
         if let SinkConnector::Kafka {
             topic,
             bootstrap_servers,
             properties,
             ..
-        } = &sink.sink.connector
+        } = &sink.connector
         {
             let bootstrap = bootstrap(bootstrap_servers);
             checks.push((
-                format!("sink:{}", sink.sink.name),
+                format!("sink:{}", sink.name),
                 Box::new(move || {
                     if config.create_sink_topics {
                         kafka::ensure_topic_with(
@@ -303,10 +315,10 @@ pub fn build_dataflow<'s>(
     scope: Scope<'s, Time>,
     program: &Program,
     partitions: &HashMap<String, i32>,
-    source_settings: &SourceSettings,
-    sink_settings: &SinkSettings,
+    (source_settings, sink_settings): (&SourceSettings, &SinkSettings),
     checkpointing: Option<Arc<Checkpointing>>,
     control: Arc<RunControl>,
+    logic: Option<&Logic>,
 ) -> Result<()> {
     let recovery = checkpointing.as_ref().and_then(|c| c.recovery.as_ref());
     let mut env = HashMap::new();
@@ -366,7 +378,7 @@ pub fn build_dataflow<'s>(
     if let Some(m) = recovery.and_then(|r| r.manifest.as_ref()) {
         state.restored_watermarks = m.watermarks.clone().into_iter().collect();
     }
-    let outputs = render_program(program, env, &mut state)?;
+    let outputs = render_program_with(program, env, &mut state, logic)?;
     parts.traces = state.traces;
     parts.watermarks = state.watermark_history;
     let state_progress = state.progress;

@@ -7,6 +7,8 @@ mod bad_input;
 mod bench;
 /// Watermarks and windows through the broker against a batch computation.
 mod event_time;
+/// The Rust examples (builder API) through the broker, against SQL and batch computations.
+mod examples;
 /// Every tests/sql case and every dataflows/*.sql through the planner.
 mod golden;
 /// End to end through the broker: exact outputs, exact committed offsets, workers, epochs.

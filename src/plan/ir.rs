@@ -1002,6 +1002,10 @@ pub struct Program {
     /// [`RUN_SETTINGS`]). Not part of the plan a checkpoint must match.
     #[serde(skip)]
     pub settings: Vec<(String, String)>,
+    /// Sinks that Rust code writes (a dataflow built with [`crate::builder`]), not an
+    /// `INSERT INTO`.
+    #[serde(default)]
+    pub external_sinks: Vec<crate::spec::SinkSpec>,
 }
 
 impl Program {

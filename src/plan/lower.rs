@@ -60,8 +60,23 @@ fn unquote(s: &str) -> String {
         .to_string()
 }
 
+/// Tables Rust code reads and writes besides the file's own statements (see
+/// [`crate::builder`]).
+#[derive(Debug, Clone, Default)]
+pub struct External {
+    /// Source tables (or views) the code reads.
+    pub reads: Vec<String>,
+    /// Sink tables the code writes.
+    pub writes: Vec<String>,
+}
+
 /// Lower parsed statements into a program.
 pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
+    lower_with(file, parsed, &External::default())
+}
+
+/// [`lower`], with the tables Rust code reads and writes.
+pub fn lower_with(file: &str, parsed: &Parsed, external: &External) -> Result<Program> {
     let mut l = Lowerer {
         file,
         tables: Vec::new(),
@@ -99,7 +114,7 @@ pub fn lower(file: &str, parsed: &Parsed) -> Result<Program> {
             }
         }
     }
-    l.finish()
+    l.finish(external)
 }
 
 struct Lowerer<'a> {
@@ -189,8 +204,56 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Program> {
-        if self.sinks.is_empty() {
+    fn finish(mut self, external: &External) -> Result<Program> {
+        let start = Span { line: 1, column: 1 };
+        for name in &external.reads {
+            let known = self
+                .tables
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(name))
+                || self.views.iter().any(|v| v.name.eq_ignore_ascii_case(name));
+            if !known {
+                return Err(Error::Sql {
+                    file: self.file.into(),
+                    span: start,
+                    message: format!("the dataflow reads \"{name}\", which no CREATE TABLE or CREATE VIEW declares"),
+                    hint: None,
+                });
+            }
+            if self
+                .tables
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(name))
+            {
+                self.read.push(name.to_ascii_lowercase());
+            }
+        }
+        let mut external_sinks = Vec::new();
+        for name in &external.writes {
+            let table = (self.tables.iter())
+                .find(|t| t.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| Error::Sql {
+                    file: self.file.into(),
+                    span: start,
+                    message: format!(
+                        "the dataflow writes \"{name}\", which no CREATE TABLE declares"
+                    ),
+                    hint: None,
+                })?;
+            if self.read.contains(&table.name.to_ascii_lowercase()) {
+                return Err(Error::Sql {
+                    file: self.file.into(),
+                    span: table.span,
+                    message: format!(
+                        "table \"{}\" is both read and written in one dataflow",
+                        table.name
+                    ),
+                    hint: None,
+                });
+            }
+            external_sinks.push(sink_spec(table).map_err(|e| at_table(self.file, table.span, e))?);
+        }
+        if self.sinks.is_empty() && external_sinks.is_empty() {
             return Err(Error::Sql {
                 file: self.file.into(),
                 span: Span { line: 1, column: 1 },
@@ -289,6 +352,7 @@ impl<'a> Lowerer<'a> {
             sinks,
             watermarks: Vec::new(),
             settings: self.settings,
+            external_sinks,
         };
         // Every source's; planning keeps those an operator reads.
         let tables: Vec<String> = program

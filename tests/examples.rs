@@ -1,0 +1,113 @@
+//! The Rust examples, run through the real broker with exact expected output.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::support::*;
+
+#[allow(dead_code)]
+#[path = "../examples/word_count.rs"]
+mod word_count;
+
+#[allow(dead_code)]
+#[path = "../examples/reachability.rs"]
+mod reachability;
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn word_count_on_the_builder_equals_the_sql_dataflow() {
+    let input = unique("ex-wc-in");
+    let words = produce_words(&input, 3, 20_000, 500, 21);
+    let b = bootstrap();
+    for workers in ["1", "2"] {
+        let output = unique("ex-wc-out");
+        let report =
+            word_count::run(args(&["word_count", &b, &input, &output, "-w", workers])).unwrap();
+        assert_eq!(report.metrics.records_read, 20_000);
+        assert_eq!(word_counts_in(&output), count(&words), "-w {workers}");
+    }
+    // The SQL path over the same topic.
+    let (output, group) = (unique("ex-wc-sql"), unique("ex-wc-g"));
+    let file = sql_file("wc", &word_count_sql(&input, &output, &group));
+    ddflow_ok(&["run", file.to_str().unwrap()]);
+    assert_eq!(word_counts_in(&output), count(&words));
+}
+
+/// Least hops from node 0 over `edges`, computed from scratch.
+fn bfs(edges: &BTreeSet<(i64, i64)>) -> BTreeSet<String> {
+    let mut hops: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    if edges.iter().any(|(s, _)| *s == 0) {
+        hops.insert(0, 0);
+        queue.push_back(0);
+    }
+    while let Some(n) = queue.pop_front() {
+        let h = hops[&n];
+        for (_, t) in edges.range((n, i64::MIN)..=(n, i64::MAX)) {
+            if !hops.contains_key(t) {
+                hops.insert(*t, h + 1);
+                queue.push_back(*t);
+            }
+        }
+    }
+    hops.into_iter().map(|(n, h)| format!("{n} {h}")).collect()
+}
+
+#[test]
+fn reachability_with_iterate_is_exact_as_edges_come_and_go() {
+    let topic = unique("ex-edges");
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut live: Vec<(i64, i64)> = Vec::new();
+    let mut records: Vec<(i32, Vec<u8>)> = Vec::new();
+    for i in 0..3_000i32 {
+        // Mostly additions over 300 nodes; a quarter of the changes remove a live edge.
+        if !live.is_empty() && rng.random_range(0..4) == 0 {
+            let (s, t) = live.swap_remove(rng.random_range(0..live.len()));
+            records.push((i % 3, format!("{s},{t},-1").into_bytes()));
+        } else {
+            let (s, t) = (rng.random_range(0..300i64), rng.random_range(0..300i64));
+            live.push((s, t));
+            records.push((i % 3, format!("{s},{t},1").into_bytes()));
+        }
+    }
+    // A removal and its edge's addition can land on different partitions and so in either
+    // order; the edge set is the net count per edge, which the example also keeps.
+    produce(&topic, 3, &records);
+    let mut net: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for (_, r) in &records {
+        let text = String::from_utf8(r.clone()).unwrap();
+        let f: Vec<i64> = text.split(',').map(|x| x.parse().unwrap()).collect();
+        *net.entry((f[0], f[1])).or_default() += f[2];
+    }
+    let edges: BTreeSet<(i64, i64)> = net
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(e, _)| e)
+        .collect();
+    let expected = bfs(&edges);
+    assert!(expected.len() > 50, "{}", expected.len());
+    for workers in ["1", "3"] {
+        let path = temp_path("reachable.jsonl");
+        let b = bootstrap();
+        let report = reachability::run(args(&[
+            "reachability",
+            &b,
+            &topic,
+            path.to_str().unwrap(),
+            "-w",
+            workers,
+        ]))
+        .unwrap();
+        assert_eq!(report.metrics.records_read, 3_000);
+        assert_eq!(
+            final_rows(&path, &["node", "hops"]),
+            expected,
+            "-w {workers}"
+        );
+    }
+}
