@@ -5,26 +5,38 @@
 //! tables the code reads), and the `-w/-n/-p/-h` and `ddflow run` flags from the binary's own
 //! arguments.
 //!
-//! ```no_run
+//! ```
 //! use ddflow::builder::Dataflow;
 //! use ddflow::data::{Datum, Row};
 //!
 //! # fn main() -> ddflow::Result<()> {
-//! let flow = Dataflow::sql(
-//!     "CREATE TABLE words (value STRING) WITH ('connector' = 'kafka', 'topic' = 'words',
-//!        'properties.bootstrap.servers' = 'localhost:9092', 'format' = 'raw',
-//!        'scan.startup.mode' = 'earliest-offset');
-//!      CREATE TABLE counts (value STRING, n BIGINT) WITH ('connector' = 'print');",
-//! )?
+//! # let dir = std::env::temp_dir().join(format!("ddflow-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let (words, counts) = (dir.join("words.txt"), dir.join("counts.jsonl"));
+//! std::fs::write(&words, "to\nbe\nor\nnot\nto\nbe\n").unwrap();
+//! // A Kafka table is declared the same way ('connector' = 'kafka', 'topic' = ...).
+//! let flow = Dataflow::sql(&format!(
+//!     "CREATE TABLE words (value STRING) WITH ('connector' = 'filesystem',
+//!        'path' = '{}', 'format' = 'raw');
+//!      CREATE TABLE counts (value STRING, n BIGINT) WITH ('connector' = 'filesystem',
+//!        'path' = '{}', 'format' = 'json');",
+//!     words.display(),
+//!     counts.display()
+//! ))?
 //! .reads(["words"])
 //! .writes(["counts"]);
-//! flow.run(std::env::args(), |cx| {
+//! // The first argument is the program's name; then -w/-n/-p/-h and `ddflow run`'s flags.
+//! let report = flow.run(["doc".to_string(), "-w".into(), "2".into()], |cx| {
 //!     let counts = cx
 //!         .read("words")?
 //!         .count_core::<i64>()
 //!         .map(|(word, n)| Row::pack([word.get(0), Datum::Int(n)]));
 //!     cx.write("counts", counts)
 //! })?;
+//! assert_eq!(report.metrics.records_read, 6);
+//! let written = std::fs::read_to_string(&counts).unwrap();
+//! assert_eq!(written.lines().count(), 4); // to 2, be 2, or 1, not 1
+//! assert!(written.contains(r#""value":"to","n":2"#), "{written}");
 //! # Ok(())
 //! # }
 //! ```

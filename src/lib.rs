@@ -7,8 +7,13 @@
 //!   ──► progress: the sinks' durability frontier commits the epoch's Kafka offsets
 //! ```
 //!
+//! Entry points: [`builder::Dataflow`] builds a dataflow in Rust (tables declared in SQL,
+//! the work in differential); [`plan::plan_file`] and [`runtime::run`] are what `ddflow run`
+//! does with a SQL file.
+//!
 //! | module | owns |
 //! |---|---|
+//! | [`builder`] | dataflows written in Rust: SQL-declared tables, differential in between |
 //! | [`cli`] | flags, subcommands, the embedded demo flow |
 //! | [`config`] | run settings and their validation; timely's `-w/-n/-p/-h` |
 //! | [`spec`] | SQL text → typed tables and options, with positions |

@@ -111,3 +111,83 @@ fn reachability_with_iterate_is_exact_as_edges_come_and_go() {
         );
     }
 }
+
+#[allow(dead_code)]
+#[path = "../examples/sql_then_rust.rs"]
+mod sql_then_rust;
+
+#[test]
+fn a_sql_view_refined_in_rust_is_exact() {
+    let (payments, output) = (unique("ex-pay"), unique("ex-leaders"));
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let records: Vec<(i32, Vec<u8>)> = (0..4_000i32)
+        .map(|i| {
+            let (user, region) = (
+                format!("u{}", rng.random_range(0..40)),
+                format!("r{}", rng.random_range(0..5)),
+            );
+            let amount = rng.random_range(1..20i64);
+            *totals.entry((region.clone(), user.clone())).or_default() += amount;
+            let json = serde_json::json!({"user": user, "amount": amount, "region": region});
+            (i % 2, json.to_string().into_bytes())
+        })
+        .collect();
+    produce(&payments, 2, &records);
+    let mut expected: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    for ((region, user), total) in totals {
+        let best = expected.entry(region).or_insert((user.clone(), total));
+        if total > best.1 || (total == best.1 && user < best.0) {
+            *best = (user, total);
+        }
+    }
+    let b = bootstrap();
+    sql_then_rust::run(args(&["sql_then_rust", &b, &payments, &output, "-w", "2"])).unwrap();
+    let records =
+        ddflow::kafka::read_topic(&b, &output, std::time::Duration::from_secs(30)).unwrap();
+    let got: BTreeMap<String, (String, i64)> = ddflow::kafka::upsert_state(&records)
+        .into_values()
+        .map(|v| {
+            let v: serde_json::Value = serde_json::from_str(&v).unwrap();
+            let region = v["region"].as_str().unwrap().to_string();
+            (
+                region,
+                (
+                    v["user"].as_str().unwrap().to_string(),
+                    v["total"].as_i64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn the_builder_restores_what_its_code_read_from_a_checkpoint() {
+    let (input, output) = (unique("ex-ck-in"), unique("ex-ck-out"));
+    let mut words = produce_words(&input, 2, 6_000, 200, 31);
+    let dir = temp_path("ex-ck");
+    let b = bootstrap();
+    let run = |workers: &str| {
+        word_count::run(args(&[
+            "word_count",
+            &b,
+            &input,
+            &output,
+            "-w",
+            workers,
+            "--checkpoint-dir",
+            dir.to_str().unwrap(),
+        ]))
+        .unwrap()
+    };
+    assert_eq!(run("1").metrics.records_read, 6_000);
+    assert_eq!(word_counts_in(&output), count(&words));
+    // The second run reads only the new records (from the checkpoint's offsets) and gets the
+    // earlier ones back from the checkpoint: the counts cover both.
+    words.extend(produce_words(&input, 2, 3_000, 200, 32));
+    let second = run("2");
+    assert_eq!(second.metrics.records_read, 3_000);
+    assert!(second.metrics.state_entries_restored > 0);
+    assert_eq!(word_counts_in(&output), count(&words));
+}
