@@ -109,3 +109,9 @@ impl RunControl {
         self.error.lock().ok().and_then(|mut e| e.take())
     }
 }
+
+impl AsRef<Metrics> for RunControl {
+    fn as_ref(&self) -> &Metrics {
+        &self.metrics
+    }
+}

@@ -122,23 +122,5 @@ pub struct MetricsSnapshot {
     pub state_released: u64,
 }
 
-/// Export the frontier of the sinks' durable streams (`durable`): the output is complete and
-/// durable for every epoch before it (see [`crate::sink`]).
-pub fn observe_output_frontier(
-    durable: &crate::resume::DurableStream<'_>,
-    control: std::sync::Arc<crate::control::RunControl>,
-) {
-    use timely::dataflow::channels::pact::Pipeline;
-    use timely::dataflow::operators::generic::Operator;
-    durable
-        .clone()
-        .sink(Pipeline, "OutputFrontier", move |(input, frontier)| {
-            input.for_each(|_, failures| failures.iter().for_each(|f| control.peer_failed(f)));
-            match frontier.frontier().first() {
-                Some(f) => control.metrics.exported.output_frontier(*f),
-                // Every epoch written and durable (unless the run failed and stopped writing).
-                None if !control.failed() => control.metrics.exported.output_complete(),
-                None => {}
-            }
-        });
-}
+/// The run's counters as threads beside the workers hold them (the run's control block).
+pub type Shared = std::sync::Arc<dyn AsRef<Metrics> + Send + Sync>;

@@ -426,7 +426,7 @@ pub fn build_dataflow<'s>(
     // Failures on the durable streams go to every worker: each one's committer and checkpoint
     // operators see another process's failure before their frontier passes its epoch.
     let durable = scope.concatenate(durable).broadcast();
-    crate::metrics::observe_output_frontier(&durable, control.clone());
+    observe_output_frontier(&durable, control.clone());
     match checkpointing {
         Some(ck) => {
             let completions =
@@ -436,6 +436,27 @@ pub fn build_dataflow<'s>(
         None => render_committer(durable, handles, sink_settings.max_outage, control),
     }
     Ok(())
+}
+
+/// Export the frontier of the sinks' durable streams (`durable`): the output is complete and
+/// durable for every epoch before it (see [`crate::sink`]).
+fn observe_output_frontier(
+    durable: &crate::resume::DurableStream<'_>,
+    control: std::sync::Arc<crate::control::RunControl>,
+) {
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::generic::Operator;
+    durable
+        .clone()
+        .sink(Pipeline, "OutputFrontier", move |(input, frontier)| {
+            input.for_each(|_, failures| failures.iter().for_each(|f| control.peer_failed(f)));
+            match frontier.frontier().first() {
+                Some(f) => control.metrics.exported.output_frontier(*f),
+                // Every epoch written and durable (unless the run failed and stopped writing).
+                None if !control.failed() => control.metrics.exported.output_complete(),
+                None => {}
+            }
+        });
 }
 
 /// Gives the memory the allocator keeps of freed blocks back to the system once the run goes
@@ -508,10 +529,10 @@ fn spawn_watchers(
                 tracing::info!("run duration reached, stopping");
                 control.stop();
             }
-            status.tick(&control);
+            status.tick(&control.metrics);
             if reports.is_some() && last_report.elapsed() >= Status::INTERVAL {
                 last_report = Instant::now();
-                if let Some(Err(e)) = reports.as_mut().map(|r| r.report(&control)) {
+                if let Some(Err(e)) = reports.as_mut().map(|r| r.report(&control.metrics)) {
                     tracing::warn!(error = %e, "progress reports stopped");
                     reports = None;
                 }
@@ -519,7 +540,7 @@ fn spawn_watchers(
         }
         // The last interval, so the reports add up to the whole run.
         if let Some(r) = reports.as_mut() {
-            let _ = r.report(&control);
+            let _ = r.report(&control.metrics);
         }
         status.finish();
     });

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use differential_dataflow::consolidation::consolidate;
+use prometheus_client::metrics::counter::Counter;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
@@ -36,7 +37,6 @@ use crate::resume::{DurableStream, Failure, SinkProgress, SinkResume, SinkState}
 use crate::source::SourceHandle;
 use crate::spec::{SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
-use prometheus_client::metrics::counter::Counter;
 
 /// Writes whole epochs somewhere.
 ///

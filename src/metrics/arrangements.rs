@@ -11,12 +11,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
 
 use differential_dataflow::logging::{DifferentialEvent, DifferentialEventBuilder};
 use prometheus_client::metrics::gauge::Gauge;
 
-use crate::control::RunControl;
 use crate::timestamp::Time;
 
 /// An arrangement's name and where its operator is, noted while rendering.
@@ -62,7 +60,7 @@ struct Tally {
 /// Register the logger that turns this worker's arrangement events into the state gauges.
 /// Call before building the dataflow: differential looks its logger up when it builds an
 /// arrangement.
-pub fn register(worker: &mut timely::worker::Worker, control: Arc<RunControl>) {
+pub fn register(worker: &mut timely::worker::Worker, metrics: super::Shared) {
     NOTED.with(|n| n.borrow_mut().clear());
     let Some(mut registry) = worker.log_register() else {
         return;
@@ -88,7 +86,7 @@ pub fn register(worker: &mut timely::worker::Worker, control: Arc<RunControl>) {
             }
             let tally = tallies
                 .entry(operator)
-                .or_insert_with(|| new_tally(operator, &control));
+                .or_insert_with(|| new_tally(operator, (*metrics).as_ref()));
             tally.updates.inc_by(change);
             tally.bytes.inc_by(change * tally.per_update);
         }
@@ -97,7 +95,7 @@ pub fn register(worker: &mut timely::worker::Worker, control: Arc<RunControl>) {
 
 /// The tally of an arrangement first seen in an event, under the name rendering noted for it
 /// (`Other` for one it did not note: its size is then not estimated).
-fn new_tally(operator: usize, control: &RunControl) -> Tally {
+fn new_tally(operator: usize, metrics: &super::Metrics) -> Tally {
     let (name, per_update) = NOTED.with(|n| {
         (n.borrow().iter())
             .find(|a| a.ids.contains(&operator))
@@ -105,7 +103,7 @@ fn new_tally(operator: usize, control: &RunControl) -> Tally {
                 (a.name.clone(), a.per_update as i64)
             })
     });
-    let (updates, bytes) = control.metrics.exported.arrangement(&name, operator);
+    let (updates, bytes) = metrics.exported.arrangement(&name, operator);
     Tally {
         per_update,
         updates,

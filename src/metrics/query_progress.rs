@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use crate::control::RunControl;
 use crate::error::{Error, Result};
 use crate::timestamp::{format_instant, now_ms};
 
@@ -69,8 +68,8 @@ impl QueryProgress {
     }
 
     /// Write one object per query for the interval since the last call.
-    pub fn report(&mut self, control: &RunControl) -> Result<()> {
-        let e = &control.metrics.exported;
+    pub fn report(&mut self, metrics: &super::Metrics) -> Result<()> {
+        let e = &metrics.exported;
         let seconds = self.at.elapsed().as_secs_f64().max(1e-3);
         self.at = Instant::now();
         let frontier = e.frontier_ms();

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::control::RunControl;
 use crate::error::{Error, Result};
 
 /// The content type of the OpenMetrics text format, which Prometheus negotiates.
@@ -20,8 +19,8 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Listen on `addr` and serve `control`'s metrics until dropped.
-    pub fn start(addr: SocketAddr, control: Arc<RunControl>) -> Result<Self> {
+    /// Listen on `addr` and serve `metrics` until dropped.
+    pub fn start(addr: SocketAddr, metrics: super::Shared) -> Result<Self> {
         let server = tiny_http::Server::http(addr).map_err(|e| {
             Error::Config(format!(
                 "cannot serve metrics on {addr} (--metrics-addr): {e}"
@@ -37,7 +36,7 @@ impl MetricsServer {
             .name("metrics".into())
             .spawn(move || {
                 for request in serving.incoming_requests() {
-                    respond(request, &control);
+                    respond(request, (*metrics).as_ref());
                 }
             })
             .map_err(|e| Error::Internal(format!("cannot start the metrics thread: {e}")))?;
@@ -59,7 +58,7 @@ impl Drop for MetricsServer {
     }
 }
 
-fn respond(request: tiny_http::Request, control: &RunControl) {
+fn respond(request: tiny_http::Request, metrics: &super::Metrics) {
     let typed = |response: tiny_http::Response<_>, value: &str| match tiny_http::Header::from_bytes(
         &b"Content-Type"[..],
         value.as_bytes(),
@@ -70,7 +69,7 @@ fn respond(request: tiny_http::Request, control: &RunControl) {
     let path = request.url().split('?').next().unwrap_or("");
     let response = match (request.method(), path) {
         (tiny_http::Method::Get, "/metrics") => {
-            let text = control.metrics.exported.encode(&control.metrics);
+            let text = metrics.exported.encode(metrics);
             typed(tiny_http::Response::from_string(text), CONTENT_TYPE)
         }
         (tiny_http::Method::Get, "/") => typed(

@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::control::RunControl;
-
 /// How progress is shown (`--progress`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
@@ -75,8 +73,7 @@ pub struct Totals {
 
 impl Totals {
     /// The run's totals now.
-    pub fn of(control: &RunControl) -> Self {
-        let m = &control.metrics;
+    pub fn of(m: &super::Metrics) -> Self {
         let e = &m.exported;
         let frontier = e.frontier_ms();
         let checkpoint = e.last_checkpoint_seconds();
@@ -127,19 +124,19 @@ impl Status {
     }
 
     /// Show the run's progress if an interval has passed since it was last shown.
-    pub fn tick(&mut self, control: &RunControl) {
+    pub fn tick(&mut self, metrics: &super::Metrics) {
         if self.mode == ProgressMode::Off || self.shown.elapsed() < Self::INTERVAL {
             return;
         }
         self.shown = Instant::now();
-        let t = Totals::of(control);
+        let t = Totals::of(metrics);
         let rate = (t.read - self.last.1.min(t.read)) as f64
             / self.last.0.elapsed().as_secs_f64().max(1e-3);
         self.last = (Instant::now(), t.read);
         match &self.bar {
             Some(bar) => bar.set_message(line(&t, rate)),
             None => {
-                let m = control.metrics.snapshot();
+                let m = metrics.snapshot();
                 tracing::info!(
                     records_read = t.read,
                     records_per_second = rate.round() as u64,
