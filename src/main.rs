@@ -9,16 +9,7 @@ fn main() {
     // (bugs) print as usual.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let text = (info.payload().downcast_ref::<String>().map(String::as_str))
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        let lost = [
-            "timely communication error",
-            "poisoned",
-            "Send thread panic",
-            "Recv thread panic",
-        ];
-        if !lost.iter().any(|l| text.contains(l)) {
+        if !ddflow::runtime::lost_peer(ddflow::runtime::panic_text(info.payload())) {
             default_hook(info);
         }
     }));

@@ -124,15 +124,12 @@ pub fn run_with(
     // A process of the cluster that went away closes its connections: timely's network
     // threads stop, and the workers that wait on them fail.
     let joined = joined.map_err(|panic| {
-        let text = (panic.downcast_ref::<String>().cloned())
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
+        let text = panic_text(panic.as_ref());
         Error::PeerLost(format!("the cluster's network failed ({text})"))
     })?;
-    let lost = |e: &str| e.contains("timely communication error") || e.contains("poisoned");
     if let Some(e) = joined
         .iter()
-        .find_map(|r| r.as_ref().err().filter(|e| lost(e)))
+        .find_map(|r| r.as_ref().err().filter(|e| lost_peer(e)))
     {
         return Err(Error::PeerLost(e.clone()));
     }
@@ -146,6 +143,26 @@ pub fn run_with(
         metrics: control.metrics.snapshot(),
         elapsed: start.elapsed(),
     })
+}
+
+/// Whether a panic's text is timely's when another process of the cluster went away: its
+/// network threads', the guard joining them, or a worker's reading what they left.
+pub fn lost_peer(text: &str) -> bool {
+    [
+        "timely communication error",
+        "poisoned",
+        "Send thread panic",
+        "Recv thread panic",
+    ]
+    .iter()
+    .any(|l| text.contains(l))
+}
+
+/// A panic's message (empty when it is not text).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    (payload.downcast_ref::<String>().map(String::as_str))
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("")
 }
 
 /// Refuse to start where the results could not be exact:

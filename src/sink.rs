@@ -93,9 +93,8 @@ pub fn render_sink<'s>(
 ) -> Result<(DurableStream<'s>, Rc<dyn SinkProgress>)> {
     let scope = collection.scope();
     let index = scope.index();
-    let name = format!("Sink({})", spec.name);
+    let name = &spec.name;
     let skip = resume.written_through;
-    let changes = control.metrics.exported.sink(&spec.name).changes;
     Ok(match &spec.connector {
         SinkConnector::Kafka { .. } => {
             let writer = kafka::KafkaWriter::new(
@@ -112,28 +111,14 @@ pub fn render_sink<'s>(
             // Partition p is written by worker p % peers: per-partition order holds.
             let route = move |row: &Row| encoding.partition_of(row, partitions) as u64;
             (
-                render_epoch_sink(
-                    collection,
-                    (&name, changes.clone()),
-                    route,
-                    skip,
-                    writer,
-                    control,
-                ),
+                render_epoch_sink(collection, name, route, skip, writer, control),
                 progress,
             )
         }
         SinkConnector::Print { mode } => {
             let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
             (
-                render_epoch_sink(
-                    collection,
-                    (&name, changes.clone()),
-                    |_| 0,
-                    skip,
-                    writer,
-                    control,
-                ),
+                render_epoch_sink(collection, name, |_| 0, skip, writer, control),
                 Rc::new(NoProgress),
             )
         }
@@ -142,14 +127,7 @@ pub fn render_sink<'s>(
             let writer: Option<console::ConsoleWriter> = None;
             let route = move |_: &Row| index as u64;
             (
-                render_epoch_sink(
-                    collection,
-                    (&name, changes.clone()),
-                    route,
-                    skip,
-                    writer,
-                    control,
-                ),
+                render_epoch_sink(collection, name, route, skip, writer, control),
                 Rc::new(NoProgress),
             )
         }
@@ -158,27 +136,13 @@ pub fn render_sink<'s>(
                 let writer = file::FileWriter::create(spec, resume)?;
                 let progress = writer.progress();
                 (
-                    render_epoch_sink(
-                        collection,
-                        (&name, changes.clone()),
-                        |_| 0,
-                        skip,
-                        Some(writer),
-                        control,
-                    ),
+                    render_epoch_sink(collection, name, |_| 0, skip, Some(writer), control),
                     progress,
                 )
             } else {
                 let writer: Option<file::FileWriter> = None;
                 (
-                    render_epoch_sink(
-                        collection,
-                        (&name, changes.clone()),
-                        |_| 0,
-                        skip,
-                        writer,
-                        control,
-                    ),
+                    render_epoch_sink(collection, name, |_| 0, skip, writer, control),
                     Rc::new(NoProgress),
                 )
             }
@@ -207,7 +171,7 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
 /// (Epoch 0 is a real epoch: a global aggregate's row over no input.)
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
-    (name, written): (&str, Counter),
+    sink: &str,
     route: impl Fn(&Row) -> u64 + 'static,
     skip_through: Option<Time>,
     mut writer: W,
@@ -215,11 +179,12 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
 ) -> DurableStream<'s> {
     let scope = collection.scope();
     let pact = Exchange::new(move |(row, _, _): &(Row, Time, Diff)| route(row));
+    let written = control.metrics.exported.sink(sink).changes;
     collection
         .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<Failure>>, _, _, _>(
             pact,
-            name,
+            &format!("Sink({sink})"),
             move |cap, info| {
                 let activator = scope.activator_for(info.address);
                 let mut cap = Some(cap);

@@ -458,10 +458,7 @@ impl Exported {
 
     /// The output is complete and durable for every epoch before `epoch` (milliseconds).
     pub fn output_frontier(&self, epoch: Time) {
-        let before = self.frontier_ms.fetch_max(epoch, Ordering::Relaxed);
-        if epoch > before {
-            self.output_frontier.set(epoch as f64 / 1000.0);
-        }
+        self.frontier_ms.fetch_max(epoch, Ordering::Relaxed);
     }
 
     /// The output of every epoch is durable: the run's input ended or it was stopped.
@@ -513,6 +510,7 @@ impl Exported {
         let frontier = self.frontier_ms.load(Ordering::Relaxed);
         if frontier > 0 {
             let age = (crate::timestamp::now_ms().saturating_sub(frontier)) as f64 / 1000.0;
+            self.output_frontier.set(frontier as f64 / 1000.0);
             self.output_age.set(age);
         }
         let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);

@@ -559,7 +559,6 @@ impl Reader {
                             batch.extend(record_rows.map(|r| (r, stamp, 1)));
                         }
                         self.advance(p, offset);
-                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Tombstone {
@@ -572,7 +571,6 @@ impl Reader {
                         self.stamp(p, offset, time);
                         self.tombstone(p, offset);
                         self.advance(p, offset);
-                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Bad(bad) => {
@@ -583,7 +581,6 @@ impl Reader {
                         self.stamp(p, bad.offset, time);
                         self.bad_record(bad.record(), bad.error.clone())?;
                         self.advance(p, bad.offset);
-                        self.count_read(p);
                         read += 1;
                     }
                     Fetched::Eof(p) => {
@@ -606,20 +603,17 @@ impl Reader {
         Ok(idle)
     }
 
-    /// Count a record of partition `p` as read (exported with the next [`Self::update_metrics`]).
-    fn count_read(&mut self, p: i32) {
-        if let Some((_, n)) = self.partition_metrics.get_mut(&p) {
-            *n += 1;
-        }
-    }
-
-    /// Export the records read per partition, and, at most every [`GAUGE_INTERVAL`] (or now,
-    /// with `force`), each partition's position and lag (by the latest statistics' high
-    /// watermarks) and whether the broker is reachable.
+    /// Export the records read and the position per partition, and, at most every
+    /// [`GAUGE_INTERVAL`] (or now, with `force`), each partition's lag (by the latest
+    /// statistics' high watermarks) and whether the broker is reachable.
     fn update_metrics(&mut self, force: bool) {
-        for (m, n) in self.partition_metrics.values_mut() {
+        // Records read and the position move together, so they always agree.
+        for (p, (m, n)) in self.partition_metrics.iter_mut() {
             if *n > 0 {
                 m.read.inc_by(std::mem::take(n));
+                if let Some(next) = self.next.get(p) {
+                    m.position.set(*next);
+                }
             }
         }
         if !force && self.gauges_set.elapsed() < GAUGE_INTERVAL {
@@ -628,18 +622,16 @@ impl Reader {
         self.gauges_set = Instant::now();
         let context = self.consumer.context();
         self.reachable.set(i64::from(context.outage().is_none()));
-        for (p, next) in &self.next {
-            if let Some((m, _)) = self.partition_metrics.get(p) {
-                m.position.set(*next);
-            }
-        }
-        for end in context.ends() {
-            let Some((m, _)) = self.partition_metrics.get(&end.partition) else {
+        let ends = context.ends();
+        for (p, (m, _)) in &self.partition_metrics {
+            let end = ends.iter().find(|e| e.partition == *p);
+            let Some(read) = self.next.get(p).copied().or(end.map(|e| e.handed)) else {
                 continue;
             };
-            let read = self.next.get(&end.partition).copied().unwrap_or(end.handed);
             m.position.set(read);
-            m.lag.set((end.end - read).max(0));
+            if let Some(end) = end {
+                m.lag.set((end.end - read).max(0));
+            }
         }
     }
 
@@ -661,10 +653,13 @@ impl Reader {
         waiting > BEHIND_RECORDS
     }
 
-    /// Record `offset` of partition `p` as read.
+    /// Record `offset` of partition `p` as read (and count it, for [`Self::update_metrics`]).
     fn advance(&mut self, p: i32, offset: i64) {
         self.next.insert(p, offset + 1);
         self.replay_progress(p);
+        if let Some((_, n)) = self.partition_metrics.get_mut(&p) {
+            *n += 1;
+        }
     }
 
     /// A consumer error: permanent ones (a compression codec this build lacks, a denied
