@@ -63,6 +63,7 @@ fn parts(program: &Program) -> (Expr, Vec<Expr>, Vec<AggregateExpr>) {
             | Relation::Window { input, .. }
             | Relation::Over { input, .. }
             | Relation::TopN { input, .. } => stack.push(input),
+            Relation::Recursive { body, .. } => stack.push(body),
             Relation::Join { left, right, .. } => stack.extend([&**left, &**right]),
             Relation::Union { inputs, .. } => stack.extend(inputs),
             Relation::Get { .. } => {}

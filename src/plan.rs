@@ -12,6 +12,7 @@ pub mod keys;
 pub mod like;
 pub mod lower;
 pub mod prune;
+pub mod recursion;
 pub mod reduce;
 
 use std::path::Path;

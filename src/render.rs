@@ -17,6 +17,7 @@ pub mod functions;
 pub mod fused;
 pub mod join;
 pub mod over;
+pub mod recursive;
 pub mod scalar;
 pub mod session;
 pub mod temporal;
@@ -281,6 +282,7 @@ fn render_relation<'s>(
             .get(&name.to_ascii_lowercase())
             .cloned()
             .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
+        Relation::Recursive { name, body, .. } => recursive::render(name, body, env, state, label)?,
         Relation::Filter { .. } | Relation::Project { .. } if fusible(relation).len() > 1 => {
             let steps = fusible(relation);
             let base = steps.last().map_or(relation, |(_, below)| *below);

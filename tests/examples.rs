@@ -58,37 +58,60 @@ fn bfs(edges: &BTreeSet<(i64, i64)>) -> BTreeSet<String> {
     hops.into_iter().map(|(n, h)| format!("{n} {h}")).collect()
 }
 
-#[test]
-fn reachability_with_iterate_is_exact_as_edges_come_and_go() {
-    let topic = unique("ex-edges");
-    let mut rng = StdRng::seed_from_u64(5);
+/// `n` edge changes over `nodes` nodes as CSV records `src,dst,change` on 3 partitions (a
+/// quarter remove a live edge), and the edges live at the end.
+fn edge_changes(seed: u64, n: i32, nodes: i64) -> (Vec<(i32, Vec<u8>)>, BTreeSet<(i64, i64)>) {
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut live: Vec<(i64, i64)> = Vec::new();
     let mut records: Vec<(i32, Vec<u8>)> = Vec::new();
-    for i in 0..3_000i32 {
-        // Mostly additions over 300 nodes; a quarter of the changes remove a live edge.
+    for i in 0..n {
         if !live.is_empty() && rng.random_range(0..4) == 0 {
             let (s, t) = live.swap_remove(rng.random_range(0..live.len()));
             records.push((i % 3, format!("{s},{t},-1").into_bytes()));
         } else {
-            let (s, t) = (rng.random_range(0..300i64), rng.random_range(0..300i64));
+            let (s, t) = (rng.random_range(0..nodes), rng.random_range(0..nodes));
             live.push((s, t));
             records.push((i % 3, format!("{s},{t},1").into_bytes()));
         }
     }
     // A removal and its edge's addition can land on different partitions and so in either
-    // order; the edge set is the net count per edge, which the example also keeps.
-    produce(&topic, 3, &records);
+    // order; the edge set is the net count per edge, which both dataflows also keep.
     let mut net: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     for (_, r) in &records {
         let text = String::from_utf8(r.clone()).unwrap();
         let f: Vec<i64> = text.split(',').map(|x| x.parse().unwrap()).collect();
         *net.entry((f[0], f[1])).or_default() += f[2];
     }
-    let edges: BTreeSet<(i64, i64)> = net
-        .into_iter()
+    let edges = (net.into_iter())
         .filter(|(_, n)| *n > 0)
         .map(|(e, _)| e)
         .collect();
+    (records, edges)
+}
+
+/// `dataflows/reachability.sql` over `topic`, bounded, writing `output`.
+fn reachability_sql(topic: &str, output: &std::path::Path) -> std::path::PathBuf {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dataflows/reachability.sql"),
+    )
+    .unwrap();
+    let text = shipped
+        .replace("'edges_topic'", &format!("'{topic}'"))
+        .replace("'localhost:9092'", &format!("'{}'", bootstrap()))
+        .replace("'reachable.jsonl'", &format!("'{}'", output.display()))
+        .replace(
+            "'scan.startup.mode' = 'earliest-offset'",
+            "'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'",
+        );
+    assert_ne!(text, shipped);
+    sql_file("reachability", &text)
+}
+
+#[test]
+fn reachability_with_iterate_is_exact_as_edges_come_and_go() {
+    let topic = unique("ex-edges");
+    let (records, edges) = edge_changes(5, 3_000, 300);
+    produce(&topic, 3, &records);
     let expected = bfs(&edges);
     assert!(expected.len() > 50, "{}", expected.len());
     for workers in ["1", "3"] {
@@ -110,6 +133,89 @@ fn reachability_with_iterate_is_exact_as_edges_come_and_go() {
             "-w {workers}"
         );
     }
+    // The same in SQL (WITH RECURSIVE), also with an epoch per few records, so the iteration
+    // is updated through many additions and removals rather than computed once.
+    for flags in [
+        &["-w", "1"][..],
+        &["-w", "2", "--epoch", "1ms", "--max-epoch", "1ms"],
+    ] {
+        let path = temp_path("reachable-sql.jsonl");
+        let file = reachability_sql(&topic, &path);
+        let mut run = vec!["run", file.to_str().unwrap()];
+        run.extend(flags);
+        ddflow_ok(&run);
+        assert_eq!(final_rows(&path, &["node", "hops"]), expected, "{flags:?}");
+    }
+}
+
+/// Nodes reachable from 0 over `edges` (as `final_rows` prints them).
+fn reached(edges: &BTreeSet<(i64, i64)>) -> BTreeSet<String> {
+    bfs(edges)
+        .into_iter()
+        .map(|r| r.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_recursive_query_over_a_source_restores_from_a_checkpoint() {
+    // The recursion reads the source directly, so the source's rows are its state: the second
+    // run reads only the new edges and gets the old ones back from the checkpoint.
+    let topic = unique("rec-edges");
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut edge = || (rng.random_range(0..400i64), rng.random_range(0..400i64));
+    let first: Vec<(i64, i64)> = (0..500).map(|_| edge()).collect();
+    let second: Vec<(i64, i64)> = (0..500).map(|_| edge()).collect();
+    let records = |edges: &[(i64, i64)]| -> Vec<(i32, Vec<u8>)> {
+        (edges.iter().enumerate())
+            .map(|(i, (s, t))| (i as i32 % 3, format!("{s},{t}").into_bytes()))
+            .collect()
+    };
+    produce(&topic, 3, &records(&first));
+    let (output, dir) = (temp_path("rec-out.jsonl"), temp_path("rec-ck"));
+    let file = sql_file(
+        "rec",
+        &format!(
+            "CREATE TABLE edges (src BIGINT, dst BIGINT) WITH ('connector' = 'kafka',
+               'topic' = '{topic}', 'properties.bootstrap.servers' = '{}', 'format' = 'csv',
+               'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
+             CREATE TABLE reached (node BIGINT) WITH ('connector' = 'filesystem',
+               'path' = '{}', 'format' = 'json');
+             INSERT INTO reached
+             WITH RECURSIVE r AS (
+               SELECT src AS node FROM edges WHERE src = 0
+               UNION SELECT e.dst FROM r JOIN edges AS e ON e.src = r.node)
+             SELECT node FROM r;",
+            bootstrap(),
+            output.display()
+        ),
+    );
+    let run = |workers: &str| -> serde_json::Value {
+        let out = ddflow_ok(&[
+            "run",
+            file.to_str().unwrap(),
+            "-w",
+            workers,
+            "--checkpoint-dir",
+            dir.to_str().unwrap(),
+            "--report-json",
+        ]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let set = |edges: &[(i64, i64)]| edges.iter().copied().collect::<BTreeSet<_>>();
+    let report = run("1");
+    assert_eq!(report["metrics"]["records_read"], 500, "{report}");
+    let expected = reached(&set(&first));
+    assert!(expected.len() > 20, "{}", expected.len());
+    assert_eq!(final_rows(&output, &["node"]), expected);
+    produce(&topic, 3, &records(&second));
+    let report = run("2");
+    assert_eq!(report["metrics"]["records_read"], 500, "{report}");
+    assert!(
+        report["metrics"]["state_entries_restored"].as_u64() > Some(0),
+        "{report}"
+    );
+    let all: Vec<(i64, i64)> = first.iter().chain(&second).copied().collect();
+    assert_eq!(final_rows(&output, &["node"]), reached(&set(&all)));
 }
 
 #[allow(dead_code)]

@@ -77,7 +77,22 @@ const QUERIES: [&str; 15] = [
 
 /// Joins of `t` and `u`, whose rows are inserted and retracted at random (NULL keys and
 /// duplicate rows included), and of views over a `GROUP BY` (which retract by themselves).
-const JOIN_QUERIES: [&str; 25] = [
+const JOIN_QUERIES: [&str; 28] = [
+    // WITH RECURSIVE over a graph that changes as t and u do (cycles, duplicate edges, NULL
+    // nodes): what is reachable from the nodes 'a' names, the least hops to each, and the
+    // paths of at most three steps from the nodes 'b' names (duplicates kept).
+    "CREATE VIEW e AS SELECT t.v AS s, u.w AS d FROM t JOIN u ON t.k = u.k;
+     INSERT INTO j2 WITH RECURSIVE r AS (SELECT v AS n FROM t WHERE k = 'a'
+       UNION SELECT e.d FROM r JOIN e ON e.s = r.n) SELECT 'r', n FROM r;",
+    "CREATE VIEW e AS SELECT t.v AS s, u.w AS d FROM t JOIN u ON t.k = u.k;
+     INSERT INTO j3 WITH RECURSIVE h (n BIGINT, hops BIGINT) AS (
+       SELECT n, MIN(hops) FROM (SELECT v AS n, 0 AS hops FROM t WHERE k = 'a'
+         UNION ALL SELECT e.d, h.hops + 1 FROM h JOIN e ON e.s = h.n) AS x GROUP BY n)
+       SELECT 'h', n, hops FROM h;",
+    "CREATE VIEW e AS SELECT t.v AS s, u.w AS d FROM t JOIN u ON t.k = u.k;
+     INSERT INTO j3 WITH RECURSIVE p AS (SELECT v AS n, 0 AS depth FROM t WHERE k = 'b'
+       UNION ALL SELECT e.d, p.depth + 1 FROM p JOIN e ON e.s = p.n WHERE p.depth < 3)
+       SELECT 'p', n, depth FROM p;",
     // A top-N over an outer join, which retracts (the hierarchical plan), dedup to one row.
     "CREATE VIEW p AS SELECT t.k AS k, t.v AS v, u.w AS w FROM t LEFT JOIN u ON t.k = u.k;
      INSERT INTO tn4 SELECT k, v, w, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY w DESC NULLS LAST, v) AS rn FROM p) WHERE rn = 1;",
@@ -329,6 +344,20 @@ fn evaluate(rel: &Relation, env: &HashMap<String, Multiset>) -> Multiset {
     let mut out = Multiset::new();
     match rel {
         Relation::Get { name, .. } => return env[&name.to_ascii_lowercase()].clone(),
+        // The least fixed point, by evaluating the body again from nothing until it settles.
+        Relation::Recursive { name, body, .. } => {
+            let mut env = env.clone();
+            let mut last = Multiset::new();
+            for _ in 0..10_000 {
+                env.insert(name.to_ascii_lowercase(), last.clone());
+                let next = evaluate(body, &env);
+                if next == last {
+                    return next;
+                }
+                last = next;
+            }
+            panic!("recursion {name} did not settle");
+        }
         Relation::Filter { input, predicate } => {
             for (row, n) in evaluate(input, env) {
                 if ev(predicate, &row) == Value::Bool(true) {

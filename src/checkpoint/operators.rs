@@ -434,6 +434,8 @@ fn commit(
             }
             let dir = ck.store.epoch_dir(latest);
             let _ = std::fs::remove_dir_all(&dir);
+            // A dataflow without state wrote no shards, so nothing made the directory.
+            std::fs::create_dir_all(&pending).map_err(|e| Error::io(&pending, e))?;
             std::fs::rename(&pending, &dir).map_err(|e| Error::io(&pending, e))?;
             latest
         }

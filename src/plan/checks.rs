@@ -191,5 +191,13 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
                 sources_under_reduce(i, views, below, out);
             }
         }
+        // An iteration keeps what it reads arranged; its own name is not read again.
+        Relation::Recursive { name, body, .. } => {
+            let others: Vec<View> = (views.iter())
+                .filter(|v| !v.name.eq_ignore_ascii_case(name))
+                .cloned()
+                .collect();
+            sources_under_reduce(body, &others, true, out);
+        }
     }
 }

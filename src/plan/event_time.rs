@@ -89,7 +89,8 @@ pub fn time_attribute(
         Relation::Join { .. }
         | Relation::Union { .. }
         | Relation::TopN { .. }
-        | Relation::Over { .. } => None,
+        | Relation::Over { .. }
+        | Relation::Recursive { .. } => None,
     }
 }
 
@@ -169,7 +170,8 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
         Relation::Join { .. }
         | Relation::Union { .. }
         | Relation::TopN { .. }
-        | Relation::Over { .. } => None,
+        | Relation::Over { .. }
+        | Relation::Recursive { .. } => None,
     }
 }
 
@@ -255,6 +257,7 @@ impl Known {
                 }
             }
             Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| self.mark(i)),
+            Relation::Recursive { body, .. } => self.mark(body),
             // A window top-N: its partitions' state goes with their windows.
             Relation::TopN {
                 input,
@@ -505,6 +508,7 @@ pub fn watermarked_tables(program: &Program) -> Vec<String> {
                 walk(right, out);
             }
             Relation::Union { inputs, .. } => inputs.iter().for_each(|i| walk(i, out)),
+            Relation::Recursive { body, .. } => walk(body, out),
         }
     }
     let mut out = Vec::new();

@@ -390,6 +390,15 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                 relation(out, i, depth + 1);
             }
         }
+        Relation::Recursive { name, body, .. } => {
+            // The parts reading `name` run in the loop: a GROUP BY there is one reduce,
+            // whatever strategy the line shows.
+            let _ = writeln!(
+                out,
+                "{pad}Recursive {name} (iterated to a fixed point; what reads {name} runs in the loop)"
+            );
+            relation(out, body, depth + 1);
+        }
     }
 }
 

@@ -428,6 +428,18 @@ pub enum Relation {
         #[serde(default)]
         expire: Option<Expire>,
     },
+    /// `WITH RECURSIVE name AS (body)`: the least fixed point of `body`, which reads the
+    /// relation itself as `Get { name }` (starting empty, evaluated again over its own last
+    /// value until nothing changes), maintained incrementally with differential's `iterate`.
+    /// Planning checks that the iteration ends on any input (see [`crate::plan::recursion`]).
+    Recursive {
+        /// The name `body` reads the relation by (a `WITH` name's internal view name).
+        name: String,
+        /// What one step computes from the relation's last value.
+        body: Box<Relation>,
+        /// Output schema (the `WITH` name's columns).
+        schema: Schema,
+    },
 }
 
 /// An aggregate over a frame of rows of an `OVER` window; every frame ends at the current row.
@@ -694,6 +706,7 @@ impl Relation {
             }
             Relation::Union { inputs, .. } => inputs.iter().for_each(|i| i.visit_exprs(f)),
             Relation::Window { input, .. } => input.visit_exprs(f),
+            Relation::Recursive { body, .. } => body.visit_exprs(f),
             Relation::TopN {
                 input,
                 partition_key,
@@ -729,6 +742,7 @@ impl Relation {
             | Relation::Window { input, .. }
             | Relation::Over { input, .. }
             | Relation::TopN { input, .. } => vec![input],
+            Relation::Recursive { body, .. } => vec![body],
             Relation::Join { left, right, .. } => vec![left, right],
             Relation::Union { inputs, .. } => inputs.iter().collect(),
         }
@@ -744,7 +758,8 @@ impl Relation {
             | Relation::Union { schema, .. }
             | Relation::Window { schema, .. }
             | Relation::Over { schema, .. }
-            | Relation::TopN { schema, .. } => schema,
+            | Relation::TopN { schema, .. }
+            | Relation::Recursive { schema, .. } => schema,
             Relation::Filter { input, .. } => input.schema(),
         }
     }

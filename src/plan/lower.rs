@@ -6,6 +6,7 @@
 //! - [`query`]: `WITH`, set operations, `SELECT` lists, `GROUP BY` and aggregates;
 //! - [`from`]: `FROM` and joins, and the [`Scope`] of names an expression sees;
 //! - [`subquery`]: `IN`, `EXISTS` and their negations, decorrelated into semi- and anti-joins;
+//! - [`recursive`]: `WITH RECURSIVE` names, checked to end on any input;
 //! - [`scalar_subquery`]: `(SELECT ...)` as a value, decorrelated into joins;
 //! - [`scalar`]: expressions, typed against a scope (the function catalog itself is
 //!   [`crate::plan::functions`]).
@@ -29,6 +30,7 @@ mod from;
 mod group_window;
 mod over;
 mod query;
+mod recursive;
 mod scalar;
 mod scalar_subquery;
 mod subquery;

@@ -313,6 +313,17 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             };
             (relation, exact(width, needed))
         }
+        // Every column feeds the next step: the body keeps them all (narrowed inside).
+        Relation::Recursive { name, body, schema } => {
+            let all: BTreeSet<usize> = (0..width).collect();
+            let (inner, m) = needing(*body, &all);
+            let relation = Relation::Recursive {
+                name,
+                body: Box::new(narrow(inner, &m, &all)),
+                schema,
+            };
+            (relation, (0..width).map(Some).collect())
+        }
     }
 }
 

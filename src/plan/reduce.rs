@@ -69,6 +69,7 @@ fn plan_relation(relation: &mut Relation, views: &[View]) {
             };
         }
         Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| plan_relation(i, views)),
+        Relation::Recursive { body, .. } => plan_relation(body, views),
         Relation::Over { input, .. } => plan_relation(input, views),
     }
 }
@@ -108,7 +109,8 @@ pub fn only_inserts(relation: &Relation, views: &[View]) -> bool {
         }
         // A row falls out of the first N when a better one comes; a row's frame changes
         // when a row comes before it.
-        Relation::TopN { .. } | Relation::Over { .. } => false,
+        // An iteration's rows change as it converges again after each input change.
+        Relation::TopN { .. } | Relation::Over { .. } | Relation::Recursive { .. } => false,
         Relation::Union { inputs, .. } => inputs.iter().all(|i| only_inserts(i, views)),
     }
 }
@@ -142,6 +144,7 @@ mod tests {
                     walk(right, out);
                 }
                 Relation::Union { inputs, .. } => inputs.iter().for_each(|i| walk(i, out)),
+                Relation::Recursive { body, .. } => walk(body, out),
             }
         }
         for v in &program.views {

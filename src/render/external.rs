@@ -96,7 +96,7 @@ impl<'s> Context<'_, 's> {
 
 /// `rows` kept as state with checkpoints: arranged by row (with the restored rows in front
 /// when restoring), read back from the arrangement.
-fn kept<'s>(state: &mut RenderState<'s>, rows: RowCollection<'s>) -> RowCollection<'s> {
+pub(super) fn kept<'s>(state: &mut RenderState<'s>, rows: RowCollection<'s>) -> RowCollection<'s> {
     let mut hooks = StateHooks {
         keep: state.checkpointing.is_some(),
         state,

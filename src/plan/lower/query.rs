@@ -22,10 +22,11 @@ impl Lowerer<'_> {
     /// A query's `WITH` names, then its body, which they are in scope for.
     pub(super) fn with_query(&mut self, q: &sql::Query) -> Result<Relation> {
         if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(self.err(q.span(), "WITH RECURSIVE is not supported yet", None));
-            }
             for cte in &with.cte_tables {
+                if with.recursive && Self::reads_itself(cte) {
+                    self.recursive_cte(cte)?;
+                    continue;
+                }
                 if !cte.alias.columns.is_empty() {
                     return Err(self.err(
                         cte.alias.name.span,

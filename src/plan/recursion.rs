@@ -1,0 +1,401 @@
+//! Whether a `WITH RECURSIVE` relation reaches its fixed point on every input.
+//!
+//! The input is a stream: any rows may come, so a graph may have cycles. Iterating a body over
+//! such input ends when the rows it can make are finitely many and each step only adds to what
+//! it had (a monotone body), so [`check`] accepts exactly that, as a Datalog engine would:
+//!
+//! - every column of the body's output is **finite**: a value from outside the recursion
+//!   (tables, views, constants, anything computed from them), or the relation's own value
+//!   passed on unchanged; or a column that grows step by step (`depth + 1`) **bounded** by a
+//!   filter on that column in the recursive part (`WHERE depth < 10`); or the least of values
+//!   that grow (`MIN(hops + 1) ... GROUP BY node`, a shortest path: a least over
+//!   non-negative steps settles, like Bellman-Ford without negative cycles), or the greatest of
+//!   values that shrink;
+//! - the body reads the relation only through filters, projections, inner joins, `EXISTS`/`IN`,
+//!   `UNION`s and `GROUP BY`s with `MIN`/`MAX` (no `COUNT`/`SUM`, no negation: `NOT EXISTS`,
+//!   `EXCEPT`, an outer join's padded side), so each step only adds rows;
+//! - duplicates do not pile up: the body's result is a set (`UNION`, `DISTINCT`, `GROUP BY`), or
+//!   a bounded column grows on every step, so every derivation is finitely long.
+//!
+//! Anything else is refused with what grows, or what is read negatively, and how to write it.
+
+use crate::data::Schema;
+use crate::plan::ir::{AggFunc, BinaryOp, Expr, JoinKind, Relation};
+
+/// Why a recursion is refused: the message and a hint.
+pub type Refusal = (String, String);
+
+/// Where a column's values come from, as far as termination goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    /// Not from the recursion: finitely many values.
+    Ground,
+    /// The relation's column `i`, unchanged.
+    Copy(usize),
+    /// Values of the relation's columns, unchanged, not all from one column.
+    Finite,
+    /// The relation's column `i` moved in one direction (`+1`: up) on every step.
+    Step(usize, Dir),
+    /// The least (`Up`) or greatest (`Down`) of the relation's column `i` moved in that
+    /// direction: settles.
+    Settles(usize, Dir),
+    /// Computed from the relation's values otherwise: may take new values forever.
+    Grows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Up,
+    Down,
+}
+
+/// What is known about a relation in the body.
+struct Facts {
+    cols: Vec<Col>,
+    /// The relation's columns a filter bounds: above (for `Up`) or below (`Down`).
+    bounded: Vec<(usize, Dir)>,
+    /// Whether the rows are distinct (a `GROUP BY` or `DISTINCT`).
+    set: bool,
+}
+
+/// Check the body of the recursive relation `label` (the `WITH` name, with columns `schema`),
+/// which reads itself as `Get { name }`.
+pub fn check(label: &str, name: &str, body: &Relation, schema: &Schema) -> Result<(), Refusal> {
+    let facts = walk(label, name, body)?;
+    let columns = schema;
+    let mut bounded_step = false;
+    for (j, col) in facts.cols.iter().enumerate() {
+        let column = columns.columns.get(j).map_or("?", |c| c.name.as_str());
+        match *col {
+            Col::Ground | Col::Copy(_) | Col::Finite => {}
+            Col::Step(i, dir) if i == j && facts.bounded.contains(&(i, dir)) => {
+                bounded_step = true;
+            }
+            Col::Settles(i, _) if i == j => {}
+            Col::Step(_, dir) => {
+                let (bound, least) = match dir {
+                    Dir::Up => ("WHERE depth < 10", "MIN"),
+                    Dir::Down => ("WHERE depth > -10", "MAX"),
+                };
+                return Err((
+                    format!(
+                        "column \"{column}\" of recursive \"{label}\" changes on every step \
+                         and nothing bounds it: around a cycle in the input it never stops"
+                    ),
+                    format!(
+                        "bound it in the recursive part ({bound}), or keep one value per key \
+                         ({least}({column}) with a GROUP BY)"
+                    ),
+                ));
+            }
+            Col::Settles(..) | Col::Grows => {
+                return Err((
+                    format!(
+                        "column \"{column}\" of recursive \"{label}\" is computed from its own \
+                         last value in a way that can take new values forever"
+                    ),
+                    "a recursive column may pass a value on, come from outside the recursion, \
+                     grow by a constant under a bound (WHERE depth < 10), or be the MIN of a \
+                     value grown by a non-negative constant (a shortest path)"
+                        .into(),
+                ));
+            }
+        }
+    }
+    if !facts.set && !bounded_step {
+        return Err((
+            format!(
+                "recursive \"{label}\" keeps duplicates (UNION ALL): around a cycle in the input \
+                 the same rows come again forever"
+            ),
+            "write UNION (distinct rows), or bound a depth column (WHERE depth < 10)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `r` reads the relation named `name`.
+pub fn reads(r: &Relation, name: &str) -> bool {
+    match r {
+        Relation::Get { name: n, .. } => n.eq_ignore_ascii_case(name),
+        other => other.inputs().iter().any(|i| reads(i, name)),
+    }
+}
+
+fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
+    let width = r.schema().len();
+    if !reads(r, name) {
+        return Ok(Facts {
+            cols: vec![Col::Ground; width],
+            bounded: Vec::new(),
+            set: false,
+        });
+    }
+    let unsupported = |what: &str| -> Refusal {
+        (
+            format!("recursive \"{label}\" reads itself under {what}, which is not supported"),
+            "its recursive part may filter, project, join (inner, EXISTS, IN), UNION and \
+             GROUP BY with MIN or MAX"
+                .into(),
+        )
+    };
+    Ok(match r {
+        Relation::Get { .. } => Facts {
+            cols: (0..width).map(Col::Copy).collect(),
+            bounded: Vec::new(),
+            set: false,
+        },
+        Relation::Filter { input, predicate } => {
+            let mut facts = walk(label, name, input)?;
+            bounds(predicate, &facts.cols.clone(), &mut facts.bounded);
+            facts
+        }
+        Relation::Project { input, exprs, .. } => {
+            let facts = walk(label, name, input)?;
+            // Columns passed on in full keep a set a set.
+            let mut passed: Vec<usize> = (exprs.iter())
+                .filter_map(|e| match e {
+                    Expr::Column(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            passed.sort_unstable();
+            passed.dedup();
+            Facts {
+                cols: exprs.iter().map(|e| class(e, &facts.cols)).collect(),
+                bounded: facts.bounded,
+                set: facts.set && passed.len() == facts.cols.len(),
+            }
+        }
+        Relation::Union { inputs, .. } => {
+            let mut cols = vec![Col::Ground; width];
+            let mut bounded: Option<Vec<(usize, Dir)>> = None;
+            for input in inputs {
+                let reading = reads(input, name);
+                let facts = walk(label, name, input)?;
+                for (c, f) in cols.iter_mut().zip(&facts.cols) {
+                    *c = merge(*c, *f);
+                }
+                // A bound holds when every part that reads the relation has it.
+                if reading {
+                    bounded = Some(match bounded {
+                        None => facts.bounded,
+                        Some(b) => b
+                            .into_iter()
+                            .filter(|x| facts.bounded.contains(x))
+                            .collect(),
+                    });
+                }
+            }
+            Facts {
+                cols,
+                bounded: bounded.unwrap_or_default(),
+                set: false,
+            }
+        }
+        Relation::Join {
+            left,
+            right,
+            kind,
+            as_of,
+            expire,
+            ..
+        } => {
+            let negated = match kind {
+                JoinKind::Inner | JoinKind::Semi => None,
+                JoinKind::Left if !reads(right, name) => None,
+                JoinKind::Right if !reads(left, name) => None,
+                JoinKind::Anti => Some("NOT EXISTS / NOT IN"),
+                _ => Some("the padded side of an outer join"),
+            };
+            if let Some(what) = negated {
+                return Err((
+                    format!(
+                        "recursive \"{label}\" reads itself under {what}: a row there can make \
+                         another go, so the iteration need not settle"
+                    ),
+                    "read it only positively (inner joins, EXISTS, IN); compute the \
+                     negation after the recursion, over its result"
+                        .into(),
+                ));
+            }
+            if as_of.is_some() || expire.is_some() {
+                return Err(unsupported("a temporal or interval join"));
+            }
+            let (l, r) = (walk(label, name, left)?, walk(label, name, right)?);
+            let mut cols = l.cols;
+            if !kind.left_only() {
+                cols.extend(r.cols);
+            }
+            let mut bounded = l.bounded;
+            bounded.extend(r.bounded);
+            Facts {
+                cols,
+                bounded,
+                set: false,
+            }
+        }
+        Relation::Reduce {
+            input,
+            group_key,
+            aggregates,
+            expire,
+            ..
+        } => {
+            if expire.is_some() {
+                return Err(unsupported("a window's GROUP BY"));
+            }
+            let facts = walk(label, name, input)?;
+            let mut cols: Vec<Col> = group_key.iter().map(|e| class(e, &facts.cols)).collect();
+            for a in aggregates {
+                let arg = a
+                    .arg
+                    .as_ref()
+                    .map_or(Col::Ground, |e| class(e, &facts.cols));
+                let col = match (a.func, arg) {
+                    (AggFunc::Min | AggFunc::Max, Col::Ground | Col::Copy(_) | Col::Finite) => arg,
+                    (AggFunc::Min, Col::Step(i, Dir::Up) | Col::Settles(i, Dir::Up)) => {
+                        Col::Settles(i, Dir::Up)
+                    }
+                    (AggFunc::Max, Col::Step(i, Dir::Down) | Col::Settles(i, Dir::Down)) => {
+                        Col::Settles(i, Dir::Down)
+                    }
+                    (AggFunc::Min | AggFunc::Max, _) => Col::Grows,
+                    _ => {
+                        return Err((
+                            format!(
+                                "recursive \"{label}\" reads itself under {}: each step \
+                                 changes the values it reads, so the iteration need not settle",
+                                format!("{:?}", a.func).to_uppercase()
+                            ),
+                            "only MIN and MAX may aggregate inside a recursion; aggregate its \
+                             result after it"
+                                .into(),
+                        ))
+                    }
+                };
+                cols.push(col);
+            }
+            Facts {
+                cols,
+                bounded: facts.bounded,
+                set: true,
+            }
+        }
+        Relation::Window { .. } => return Err(unsupported("a window")),
+        Relation::TopN { .. } => return Err(unsupported("ROW_NUMBER() OVER")),
+        Relation::Over { .. } => return Err(unsupported("an OVER aggregate")),
+        Relation::Recursive { .. } => return Err(unsupported("another recursion")),
+    })
+}
+
+/// Where the value of `e` comes from, over columns of classes `cols`.
+fn class(e: &Expr, cols: &[Col]) -> Col {
+    let mut ground = true;
+    e.visit_columns(&mut |c| ground &= cols.get(c) == Some(&Col::Ground));
+    if ground {
+        return Col::Ground;
+    }
+    match e {
+        Expr::Column(c) => cols.get(*c).copied().unwrap_or(Col::Grows),
+        // A widening cast keeps the value.
+        Expr::Cast { expr, from, ty, .. } if from.is_numeric() && ty.is_numeric() => {
+            class(expr, cols)
+        }
+        Expr::Binary {
+            op: op @ (BinaryOp::Add | BinaryOp::Sub),
+            left,
+            right,
+        } => {
+            let (base, k, sub) = match (&**left, &**right) {
+                (x, Expr::Literal(v)) => (class(x, cols), constant_sign(v), *op == BinaryOp::Sub),
+                (Expr::Literal(v), x) if *op == BinaryOp::Add => {
+                    (class(x, cols), constant_sign(v), false)
+                }
+                _ => return Col::Grows,
+            };
+            let Some(k) = k else { return Col::Grows };
+            let k = if sub { -k } else { k };
+            let dir = match k {
+                0 => return base,
+                k if k > 0 => Dir::Up,
+                _ => Dir::Down,
+            };
+            match base {
+                Col::Copy(i) => Col::Step(i, dir),
+                Col::Step(i, d) if d == dir => Col::Step(i, dir),
+                _ => Col::Grows,
+            }
+        }
+        _ => Col::Grows,
+    }
+}
+
+/// The sign of a numeric constant (`None`: not a number, or NULL).
+fn constant_sign(v: &crate::data::Value) -> Option<i8> {
+    use crate::data::Value;
+    let sign = |x: f64| {
+        if x > 0.0 {
+            1
+        } else if x < 0.0 {
+            -1
+        } else {
+            0
+        }
+    };
+    match v {
+        Value::Int(i) => Some(i.signum() as i8),
+        Value::Float(f) => Some(sign(f.0)),
+        Value::Decimal(m, _) => Some(m.signum() as i8),
+        _ => None,
+    }
+}
+
+/// The two classes a `UNION` column gets from two parts.
+fn merge(a: Col, b: Col) -> Col {
+    match (a, b) {
+        (x, y) if x == y => x,
+        (Col::Ground, x) | (x, Col::Ground) => x,
+        (Col::Copy(i), s @ Col::Step(j, _)) | (s @ Col::Step(j, _), Col::Copy(i)) if i == j => s,
+        (Col::Copy(_) | Col::Finite, Col::Copy(_) | Col::Finite) => Col::Finite,
+        _ => Col::Grows,
+    }
+}
+
+/// The bounds the conjuncts of `predicate` put on the relation's columns: `c < k`, `c <= k`
+/// (and `k > c`, `k >= c`) bound a column moving up, `c > k` and `c >= k` one moving down.
+fn bounds(predicate: &Expr, cols: &[Col], out: &mut Vec<(usize, Dir)>) {
+    let Expr::Binary { op, left, right } = predicate else {
+        return;
+    };
+    if *op == BinaryOp::And {
+        bounds(left, cols, out);
+        bounds(right, cols, out);
+        return;
+    }
+    let (column, op) = match (&**left, &**right) {
+        (c, Expr::Literal(v)) if constant_sign(v).is_some() => (c, *op),
+        (Expr::Literal(v), c) if constant_sign(v).is_some() => (c, flip(*op)),
+        _ => return,
+    };
+    let dir = match op {
+        BinaryOp::Lt | BinaryOp::LtEq => Dir::Up,
+        BinaryOp::Gt | BinaryOp::GtEq => Dir::Down,
+        _ => return,
+    };
+    if let Col::Copy(i) | Col::Step(i, _) = class(column, cols) {
+        if !out.contains(&(i, dir)) {
+            out.push((i, dir));
+        }
+    }
+}
+
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        other => other,
+    }
+}
