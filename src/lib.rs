@@ -7,9 +7,10 @@
 //!   ──► progress: the sinks' durability frontier commits the epoch's Kafka offsets
 //! ```
 //!
-//! Entry points: [`builder::Dataflow`] builds a dataflow in Rust (tables declared in SQL,
-//! the work in differential); [`plan::plan_file`] and [`runtime::run`] are what `ddflow run`
-//! does with a SQL file.
+//! Entry points, each with a runnable example: [`builder::Dataflow`] builds a dataflow in
+//! Rust (tables declared in SQL, the work in differential); [`plan::plan_text`] (or
+//! [`plan::plan_file`]) and [`runtime::run`] are what `ddflow run` does with a SQL file;
+//! [`plan::recursion`] runs a `WITH RECURSIVE` query; [`data::Row`] is what collections hold.
 //!
 //! | module | owns |
 //! |---|---|

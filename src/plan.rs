@@ -28,6 +28,26 @@ const PLANNER_STACK: usize = 256 << 20;
 ///
 /// Runs on a thread of its own with a stack large enough for the deepest text the parser
 /// accepts, so deeply nested SQL is an "expression too deep" error, not a crash.
+///
+/// ```
+/// let text = "
+///   CREATE TABLE clicks (user_id BIGINT, url STRING) WITH ('connector' = 'kafka',
+///     'topic' = 'clicks', 'properties.bootstrap.servers' = 'localhost:9092', 'format' = 'json');
+///   CREATE TABLE per_user (user_id BIGINT, n BIGINT, PRIMARY KEY (user_id) NOT ENFORCED)
+///     WITH ('connector' = 'upsert-kafka', 'topic' = 'per_user',
+///     'properties.bootstrap.servers' = 'localhost:9092', 'key.format' = 'json', 'value.format' = 'json');
+///   INSERT INTO per_user SELECT user_id, COUNT(*) FROM clicks GROUP BY user_id;";
+/// let program = ddflow::plan::plan_text("clicks.sql", text)?;
+/// // `explain` prints the plan and how each aggregate is computed.
+/// let plan = ddflow::plan::explain::explain(&program);
+/// assert!(plan.contains("Reduce key=(user_id) aggs=(count(*) as count_0 [accumulable])"), "{plan}");
+///
+/// // Errors name the file, line and column, with a hint.
+/// let e = ddflow::plan::plan_text("bad.sql", &text.replace("COUNT(*)", "COUNT(urls)")).unwrap_err();
+/// assert!(e.to_string().starts_with("bad.sql:7:"), "{e}");
+/// assert!(e.to_string().contains("unknown column \"urls\""), "{e}");
+/// # Ok::<(), ddflow::Error>(())
+/// ```
 pub fn plan_text(file: &str, text: &str) -> Result<ir::Program> {
     plan_text_with(file, text, &lower::External::default())
 }

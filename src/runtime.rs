@@ -43,6 +43,33 @@ pub struct RunReport {
 
 /// Run `program` to completion (bounded sources), until `config.duration` passes, or until
 /// `control.stop()` is called.
+///
+/// What `ddflow run FILE` does, from a library:
+///
+/// ```
+/// use ddflow::config::RunConfig;
+/// use ddflow::control::RunControl;
+///
+/// # let dir = std::env::temp_dir().join(format!("ddflow-doc-run-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let (input, output) = (dir.join("temps.csv"), dir.join("hot.csv"));
+/// std::fs::write(&input, "berlin,21\nlisbon,31\nberlin,33\n").unwrap();
+/// let program = ddflow::plan::plan_text("hot.sql", &format!(
+///     "CREATE TABLE temps (city STRING, c BIGINT) WITH ('connector' = 'filesystem',
+///        'path' = '{}', 'format' = 'csv');
+///      CREATE TABLE hot (city STRING, f DOUBLE) WITH ('connector' = 'filesystem',
+///        'path' = '{}', 'format' = 'csv');
+///      INSERT INTO hot SELECT UPPER(city), c * 9 / 5.0 + 32 FROM temps WHERE c > 30;",
+///     input.display(), output.display()))?;
+/// let mut config = RunConfig::new("hot");
+/// config.timely = ddflow::config::timely_config(2, 1, 0, None)?; // -w 2
+/// let report = ddflow::runtime::run(program, config, RunControl::new())?;
+/// assert_eq!(report.metrics.records_read, 3);
+/// let mut lines: Vec<String> = std::fs::read_to_string(&output).unwrap().lines().map(String::from).collect();
+/// lines.sort();
+/// assert_eq!(lines, ["BERLIN,91.4", "LISBON,87.8"]);
+/// # Ok::<(), ddflow::Error>(())
+/// ```
 pub fn run(program: Program, config: RunConfig, control: Arc<RunControl>) -> Result<RunReport> {
     run_with(program, config, control, None)
 }

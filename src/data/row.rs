@@ -18,6 +18,25 @@
 //!
 //! Rows that arrive from outside the process (checkpoint files) are validated when they are
 //! deserialized, so reading a row never panics.
+//!
+//! ```
+//! use ddflow::data::{Datum, Row};
+//!
+//! let row = Row::pack([Datum::Str("kafka"), Datum::Int(3), Datum::Null]);
+//! assert_eq!(row.len(), 3);
+//! assert_eq!(row.get(0), Datum::Str("kafka")); // borrowed from the row's bytes
+//! let [word, n, missing] = row.unpack()[..] else { unreachable!() };
+//! assert_eq!((word, n, missing.is_null()), (Datum::Str("kafka"), Datum::Int(3), true));
+//!
+//! // A packer reuses one row's allocation for the next.
+//! let mut out = Row::default();
+//! let mut packer = out.packer();
+//! packer.push(Datum::Int(300));
+//! packer.push(Datum::Bool(true));
+//! assert_eq!(out, Row::pack([Datum::Int(300), Datum::Bool(true)]));
+//! // Equal values, equal bytes: a small integer is stored in one byte whatever its type.
+//! assert_eq!(Row::pack([Datum::Int(1)]).as_bytes().len(), 2); // a tag and one byte
+//! ```
 
 use std::fmt;
 

@@ -18,6 +18,46 @@
 //!   a bounded column grows on every step, so every derivation is finitely long.
 //!
 //! Anything else is refused with what grows, or what is read negatively, and how to write it.
+//!
+//! ```
+//! use ddflow::builder::Dataflow;
+//!
+//! # fn main() -> ddflow::Result<()> {
+//! # let dir = std::env::temp_dir().join(format!("ddflow-doc-rec-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let (edges, out) = (dir.join("edges.csv"), dir.join("hops.jsonl"));
+//! std::fs::write(&edges, "0,1\n1,2\n2,0\n2,3\n7,8\n").unwrap();
+//! let tables = format!(
+//!     "CREATE TABLE edges (src BIGINT, dst BIGINT) WITH ('connector' = 'filesystem',
+//!        'path' = '{}', 'format' = 'csv');
+//!      CREATE TABLE hops (node BIGINT, hops BIGINT) WITH ('connector' = 'filesystem',
+//!        'path' = '{}', 'format' = 'json');",
+//!     edges.display(),
+//!     out.display()
+//! );
+//! // The least number of hops from node 0: a MIN over steps that add one settles, even
+//! // around the cycle 0 -> 1 -> 2 -> 0.
+//! let shortest = "INSERT INTO hops
+//!     WITH RECURSIVE h (node BIGINT, hops BIGINT) AS (
+//!       SELECT node, MIN(hops) FROM (
+//!         SELECT src AS node, 0 AS hops FROM edges WHERE src = 0
+//!         UNION ALL SELECT e.dst, h.hops + 1 FROM h JOIN edges AS e ON e.src = h.node) AS s
+//!       GROUP BY node)
+//!     SELECT node, hops FROM h;";
+//! Dataflow::sql(&format!("{tables} {shortest}"))?.run(["doc".to_string()], |_| Ok(()))?;
+//! let written = std::fs::read_to_string(&out).unwrap();
+//! for row in [r#""node":0,"hops":0"#, r#""node":1,"hops":1"#, r#""node":3,"hops":3"#] {
+//!     assert!(written.contains(row), "{written}");
+//! }
+//! assert_eq!(written.lines().count(), 4); // 8 is not reachable from 0
+//!
+//! // The longest path instead never settles around the cycle: refused when planned.
+//! let longest = shortest.replace("MIN(hops)", "MAX(hops)");
+//! let e = ddflow::plan::plan_text("longest.sql", &format!("{tables} {longest}")).unwrap_err();
+//! assert!(e.to_string().contains("can take new values forever"), "{e}");
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::data::Schema;
 use crate::plan::ir::{AggFunc, BinaryOp, Expr, JoinKind, Relation};
