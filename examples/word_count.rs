@@ -1,5 +1,4 @@
 //! Word count in Rust on ddflow's builder: the tables in SQL, the counting in differential.
-//!
 //! ```text
 //! cargo run --release --example word_count -- BOOTSTRAP INPUT OUTPUT [-w N] [-n N -p I -h FILE]
 //! ```
@@ -21,17 +20,14 @@ pub fn run(args: Vec<String>) -> ddflow::Result<ddflow::runtime::RunReport> {
            'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset');
          CREATE TABLE word_counts (value STRING, n BIGINT, PRIMARY KEY (value) NOT ENFORCED)
            WITH ('connector' = 'kafka', 'topic' = '{output}', 'properties.bootstrap.servers' = '{b}');"
-    ))?;
-    let flow = flow
-        .named("word_count")
-        .reads(["words"])
-        .writes(["word_counts"]);
+    ))?
+    .named("word_count")
+    .reads(["words"])
+    .writes(["word_counts"]);
     flow.run([name].into_iter().chain(flags).cloned(), |cx| {
         let counts = cx.read("words")?.count_core::<i64>();
-        cx.write(
-            "word_counts",
-            counts.map(|(w, n)| Row::pack([w.get(0), Datum::Int(n)])),
-        )
+        let rows = counts.map(|(w, n)| Row::pack([w.get(0), Datum::Int(n)]));
+        cx.write("word_counts", rows)
     })
 }
 
