@@ -70,12 +70,16 @@ pub type Refusal = (String, String);
 enum Col {
     /// Not from the recursion: finitely many values.
     Ground,
-    /// The relation's column `i`, unchanged.
-    Copy(usize),
-    /// Values of the relation's columns, unchanged, not all from one column.
+    /// The relation's column `i`, unchanged, read at occurrence `o` of the relation (a body
+    /// may read it more than once: a bound on one occurrence says nothing of another).
+    Copy(usize, usize),
+    /// Finitely many values: the relation's columns, unchanged or bounded, not all from one
+    /// column.
     Finite,
-    /// The relation's column `i` moved in one direction (`+1`: up) on every step.
-    Step(usize, Dir),
+    /// The relation's column `i` (occurrence `o`) moved in one direction (`+1`: up).
+    Step(usize, Dir, usize),
+    /// The relation's column `i` moved in one direction, under a bound in that direction.
+    Bounded(usize, Dir),
     /// The least (`Up`) or greatest (`Down`) of the relation's column `i` moved in that
     /// direction: settles.
     Settles(usize, Dir),
@@ -92,8 +96,9 @@ enum Dir {
 /// What is known about a relation in the body.
 struct Facts {
     cols: Vec<Col>,
-    /// The relation's columns a filter bounds: above (for `Up`) or below (`Down`).
-    bounded: Vec<(usize, Dir)>,
+    /// The relation's columns (and occurrences) a filter bounds: above (for `Up`) or below
+    /// (`Down`).
+    bounded: Vec<(usize, Dir, usize)>,
     /// Whether the rows are distinct (a `GROUP BY` or `DISTINCT`).
     set: bool,
 }
@@ -101,18 +106,16 @@ struct Facts {
 /// Check the body of the recursive relation `label` (the `WITH` name, with columns `schema`),
 /// which reads itself as `Get { name }`.
 pub fn check(label: &str, name: &str, body: &Relation, schema: &Schema) -> Result<(), Refusal> {
-    let facts = walk(label, name, body)?;
+    let facts = walk(label, name, body, &mut 0)?;
     let columns = schema;
     let mut bounded_step = false;
     for (j, col) in facts.cols.iter().enumerate() {
         let column = columns.columns.get(j).map_or("?", |c| c.name.as_str());
         match *col {
-            Col::Ground | Col::Copy(_) | Col::Finite => {}
-            Col::Step(i, dir) if i == j && facts.bounded.contains(&(i, dir)) => {
-                bounded_step = true;
-            }
+            Col::Ground | Col::Copy(..) | Col::Finite => {}
+            Col::Bounded(i, _) => bounded_step |= i == j,
             Col::Settles(i, _) if i == j => {}
-            Col::Step(_, dir) => {
+            Col::Step(_, dir, _) => {
                 let (bound, least) = match dir {
                     Dir::Up => ("WHERE depth < 10", "MIN"),
                     Dir::Down => ("WHERE depth > -10", "MAX"),
@@ -162,7 +165,8 @@ pub fn reads(r: &Relation, name: &str) -> bool {
     }
 }
 
-fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
+/// What is known of `r`; `occ` numbers the occurrences of the relation read so far.
+fn walk(label: &str, name: &str, r: &Relation, occ: &mut usize) -> Result<Facts, Refusal> {
     let width = r.schema().len();
     if !reads(r, name) {
         return Ok(Facts {
@@ -180,18 +184,22 @@ fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
         )
     };
     Ok(match r {
-        Relation::Get { .. } => Facts {
-            cols: (0..width).map(Col::Copy).collect(),
-            bounded: Vec::new(),
-            set: false,
-        },
+        Relation::Get { .. } => {
+            *occ += 1;
+            Facts {
+                cols: (0..width).map(|i| Col::Copy(i, *occ)).collect(),
+                bounded: Vec::new(),
+                set: false,
+            }
+        }
         Relation::Filter { input, predicate } => {
-            let mut facts = walk(label, name, input)?;
-            bounds(predicate, &facts.cols.clone(), &mut facts.bounded);
+            let mut facts = walk(label, name, input, occ)?;
+            bounds(predicate, &facts.cols, &mut facts.bounded);
+            facts.cols = bounded(facts.cols, &facts.bounded);
             facts
         }
         Relation::Project { input, exprs, .. } => {
-            let facts = walk(label, name, input)?;
+            let facts = walk(label, name, input, occ)?;
             // Columns passed on in full keep a set a set.
             let mut passed: Vec<usize> = (exprs.iter())
                 .filter_map(|e| match e {
@@ -201,35 +209,27 @@ fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
                 .collect();
             passed.sort_unstable();
             passed.dedup();
+            let cols = exprs.iter().map(|e| class(e, &facts.cols)).collect();
             Facts {
-                cols: exprs.iter().map(|e| class(e, &facts.cols)).collect(),
+                cols: bounded(cols, &facts.bounded),
                 bounded: facts.bounded,
                 set: facts.set && passed.len() == facts.cols.len(),
             }
         }
         Relation::Union { inputs, .. } => {
+            // Bounds name their occurrence, so each part's hold for its own columns.
             let mut cols = vec![Col::Ground; width];
-            let mut bounded: Option<Vec<(usize, Dir)>> = None;
+            let mut bounded = Vec::new();
             for input in inputs {
-                let reading = reads(input, name);
-                let facts = walk(label, name, input)?;
+                let facts = walk(label, name, input, occ)?;
                 for (c, f) in cols.iter_mut().zip(&facts.cols) {
                     *c = merge(*c, *f);
                 }
-                // A bound holds when every part that reads the relation has it.
-                if reading {
-                    bounded = Some(match bounded {
-                        None => facts.bounded,
-                        Some(b) => b
-                            .into_iter()
-                            .filter(|x| facts.bounded.contains(x))
-                            .collect(),
-                    });
-                }
+                bounded.extend(facts.bounded);
             }
             Facts {
                 cols,
-                bounded: bounded.unwrap_or_default(),
+                bounded,
                 set: false,
             }
         }
@@ -262,7 +262,10 @@ fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
             if as_of.is_some() || expire.is_some() {
                 return Err(unsupported("a temporal or interval join"));
             }
-            let (l, r) = (walk(label, name, left)?, walk(label, name, right)?);
+            let (l, r) = (
+                walk(label, name, left, occ)?,
+                walk(label, name, right, occ)?,
+            );
             let mut cols = l.cols;
             if !kind.left_only() {
                 cols.extend(r.cols);
@@ -285,7 +288,7 @@ fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
             if expire.is_some() {
                 return Err(unsupported("a window's GROUP BY"));
             }
-            let facts = walk(label, name, input)?;
+            let facts = walk(label, name, input, occ)?;
             let mut cols: Vec<Col> = group_key.iter().map(|e| class(e, &facts.cols)).collect();
             for a in aggregates {
                 let arg = a
@@ -293,11 +296,12 @@ fn walk(label: &str, name: &str, r: &Relation) -> Result<Facts, Refusal> {
                     .as_ref()
                     .map_or(Col::Ground, |e| class(e, &facts.cols));
                 let col = match (a.func, arg) {
-                    (AggFunc::Min | AggFunc::Max, Col::Ground | Col::Copy(_) | Col::Finite) => arg,
-                    (AggFunc::Min, Col::Step(i, Dir::Up) | Col::Settles(i, Dir::Up)) => {
+                    (AggFunc::Min | AggFunc::Max, Col::Ground | Col::Copy(..) | Col::Finite) => arg,
+                    (AggFunc::Min | AggFunc::Max, Col::Bounded(..)) => Col::Finite,
+                    (AggFunc::Min, Col::Step(i, Dir::Up, _) | Col::Settles(i, Dir::Up)) => {
                         Col::Settles(i, Dir::Up)
                     }
-                    (AggFunc::Max, Col::Step(i, Dir::Down) | Col::Settles(i, Dir::Down)) => {
+                    (AggFunc::Max, Col::Step(i, Dir::Down, _) | Col::Settles(i, Dir::Down)) => {
                         Col::Settles(i, Dir::Down)
                     }
                     (AggFunc::Min | AggFunc::Max, _) => Col::Grows,
@@ -362,8 +366,9 @@ fn class(e: &Expr, cols: &[Col]) -> Col {
                 _ => Dir::Down,
             };
             match base {
-                Col::Copy(i) => Col::Step(i, dir),
-                Col::Step(i, d) if d == dir => Col::Step(i, dir),
+                Col::Copy(i, o) => Col::Step(i, dir, o),
+                Col::Step(i, d, o) if d == dir => Col::Step(i, dir, o),
+                Col::Bounded(i, d) if d == dir => Col::Bounded(i, dir),
                 _ => Col::Grows,
             }
         }
@@ -396,15 +401,17 @@ fn merge(a: Col, b: Col) -> Col {
     match (a, b) {
         (x, y) if x == y => x,
         (Col::Ground, x) | (x, Col::Ground) => x,
-        (Col::Copy(i), s @ Col::Step(j, _)) | (s @ Col::Step(j, _), Col::Copy(i)) if i == j => s,
-        (Col::Copy(_) | Col::Finite, Col::Copy(_) | Col::Finite) => Col::Finite,
+        (
+            Col::Copy(..) | Col::Finite | Col::Bounded(..),
+            Col::Copy(..) | Col::Finite | Col::Bounded(..),
+        ) => Col::Finite,
         _ => Col::Grows,
     }
 }
 
 /// The bounds the conjuncts of `predicate` put on the relation's columns: `c < k`, `c <= k`
 /// (and `k > c`, `k >= c`) bound a column moving up, `c > k` and `c >= k` one moving down.
-fn bounds(predicate: &Expr, cols: &[Col], out: &mut Vec<(usize, Dir)>) {
+fn bounds(predicate: &Expr, cols: &[Col], out: &mut Vec<(usize, Dir, usize)>) {
     let Expr::Binary { op, left, right } = predicate else {
         return;
     };
@@ -423,11 +430,22 @@ fn bounds(predicate: &Expr, cols: &[Col], out: &mut Vec<(usize, Dir)>) {
         BinaryOp::Gt | BinaryOp::GtEq => Dir::Down,
         _ => return,
     };
-    if let Col::Copy(i) | Col::Step(i, _) = class(column, cols) {
-        if !out.contains(&(i, dir)) {
-            out.push((i, dir));
+    if let Col::Copy(i, o) | Col::Step(i, _, o) = class(column, cols) {
+        if !out.contains(&(i, dir, o)) {
+            out.push((i, dir, o));
         }
     }
+}
+
+/// `cols` with each step under one of the `bounds` (its column, direction and occurrence)
+/// marked bounded.
+fn bounded(cols: Vec<Col>, bounds: &[(usize, Dir, usize)]) -> Vec<Col> {
+    (cols.into_iter())
+        .map(|c| match c {
+            Col::Step(i, d, o) if bounds.contains(&(i, d, o)) => Col::Bounded(i, d),
+            c => c,
+        })
+        .collect()
 }
 
 fn flip(op: BinaryOp) -> BinaryOp {
