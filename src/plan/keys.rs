@@ -39,12 +39,15 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
             .collect(),
         // Two inputs may hold equal rows.
         Relation::Union { .. } => None,
-        // A set of distinct rows or of groups (the body's own key is not looked through: it
-        // reads the relation itself).
-        Relation::Recursive { body, .. } => match &**body {
-            Relation::Reduce { group_key, .. } => Some((0..group_key.len()).collect()),
-            _ => None,
-        },
+        // The body's key (a GROUP BY's), where the body reads the relation itself as a table
+        // with no key.
+        Relation::Recursive { name, body, .. } => {
+            let others: Vec<View> = (views.iter())
+                .filter(|v| !v.name.eq_ignore_ascii_case(name))
+                .cloned()
+                .collect();
+            unique_key(body, &others)
+        }
         // Every input row, with a column added: the input's key.
         Relation::Over { input, .. } => unique_key(input, views),
         // A row is in several windows: its key with the window's bounds.
