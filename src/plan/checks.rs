@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
-use crate::plan::ir::{Program, Relation, View};
+use crate::plan::ir::{views_except, Program, Relation, View};
 use crate::spec::{
     BadRecordPolicy, FileFormat, KafkaSinkMode, MessageFormat, SinkConnector, SourceSpec,
     StartupMode,
@@ -193,11 +193,7 @@ fn sources_under_reduce(r: &Relation, views: &[View], below: bool, out: &mut BTr
         }
         // An iteration keeps what it reads arranged; its own name is not read again.
         Relation::Recursive { name, body, .. } => {
-            let others: Vec<View> = (views.iter())
-                .filter(|v| !v.name.eq_ignore_ascii_case(name))
-                .cloned()
-                .collect();
-            sources_under_reduce(body, &others, true, out);
+            sources_under_reduce(body, &views_except(views, name), true, out);
         }
     }
 }

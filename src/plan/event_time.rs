@@ -404,7 +404,7 @@ fn time_bounds(
         // `a + ca op b + cb`, i.e. `a - b op cb - ca`; as `left - right`.
         let (l, r, k, op) = match (a < width, b < width) {
             (true, false) => (a, b - width, cb.checked_sub(ca), *op),
-            (false, true) => (b, a - width, ca.checked_sub(cb), flip(*op)),
+            (false, true) => (b, a - width, ca.checked_sub(cb), op.flipped()),
             _ => continue,
         };
         let Some(k) = k else { continue };
@@ -451,17 +451,6 @@ fn shifted(e: &Expr) -> Option<(usize, i64)> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// `a op b` as `b op' a`.
-fn flip(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
     }
 }
 

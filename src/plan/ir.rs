@@ -121,6 +121,19 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The comparison that holds of `b op' a` when `a op b` does (`<` and `>` swap).
+    pub fn flipped(self) -> BinaryOp {
+        match self {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::LtEq => BinaryOp::GtEq,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::GtEq => BinaryOp::LtEq,
+            other => other,
+        }
+    }
+}
+
+impl BinaryOp {
     /// `+`, `-`, `*`, `/`, `%`.
     pub fn is_arithmetic(self) -> bool {
         matches!(
@@ -763,6 +776,15 @@ impl Relation {
             Relation::Filter { input, .. } => input.schema(),
         }
     }
+}
+
+/// `views` but the one named `name`: what a walk that follows names through views reads
+/// inside the body of the recursion `name`, which must not follow its own name back to itself.
+pub fn views_except(views: &[View], name: &str) -> Vec<View> {
+    (views.iter())
+        .filter(|v| !v.name.eq_ignore_ascii_case(name))
+        .cloned()
+        .collect()
 }
 
 /// Which rows a join keeps besides the matched pairs.

@@ -6,7 +6,7 @@
 //! accepts a mismatch and quietly loses rows (FLINK-20370); ddflow refuses it.
 
 use crate::data::DataType;
-use crate::plan::ir::{Expr, JoinKind, Relation, View};
+use crate::plan::ir::{views_except, Expr, JoinKind, Relation, View};
 
 /// Column positions that identify each row of `relation` (no two rows agree on all of them),
 /// if the planner can tell: the columns of a `GROUP BY` (none for a global aggregate, which
@@ -41,13 +41,7 @@ pub fn unique_key(relation: &Relation, views: &[View]) -> Option<Vec<usize>> {
         Relation::Union { .. } => None,
         // The body's key (a GROUP BY's), where the body reads the relation itself as a table
         // with no key.
-        Relation::Recursive { name, body, .. } => {
-            let others: Vec<View> = (views.iter())
-                .filter(|v| !v.name.eq_ignore_ascii_case(name))
-                .cloned()
-                .collect();
-            unique_key(body, &others)
-        }
+        Relation::Recursive { name, body, .. } => unique_key(body, &views_except(views, name)),
         // Every input row, with a column added: the input's key.
         Relation::Over { input, .. } => unique_key(input, views),
         // A row is in several windows: its key with the window's bounds.

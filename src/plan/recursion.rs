@@ -422,7 +422,7 @@ fn bounds(predicate: &Expr, cols: &[Col], out: &mut Vec<(usize, Dir, usize)>) {
     }
     let (column, op) = match (&**left, &**right) {
         (c, Expr::Literal(v)) if constant_sign(v).is_some() => (c, *op),
-        (Expr::Literal(v), c) if constant_sign(v).is_some() => (c, flip(*op)),
+        (Expr::Literal(v), c) if constant_sign(v).is_some() => (c, op.flipped()),
         _ => return,
     };
     let dir = match op {
@@ -446,14 +446,4 @@ fn bounded(cols: Vec<Col>, bounds: &[(usize, Dir, usize)]) -> Vec<Col> {
             c => c,
         })
         .collect()
-}
-
-fn flip(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
-    }
 }

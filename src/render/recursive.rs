@@ -135,11 +135,8 @@ impl Step<'_> {
                 for input in inputs {
                     parts.push(self.render(input, itself, outer)?);
                 }
-                let mut parts = parts.into_iter();
-                let first = parts
-                    .next()
-                    .ok_or_else(|| Error::Internal("an empty union reads a recursion".into()))?;
-                parts.fold(first, |acc, p| acc.concat(p))
+                (parts.into_iter().reduce(|all, part| all.concat(part)))
+                    .ok_or_else(|| Error::Internal("an empty union reads a recursion".into()))?
             }
             Relation::Join {
                 left,

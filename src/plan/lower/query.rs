@@ -227,41 +227,7 @@ impl Lowerer<'_> {
                 .zip(&types)
                 .map(|(c, t)| (c.name.clone(), *t)),
         );
-        let widen = |r: Relation| -> Relation {
-            let from = r.schema().clone();
-            if from.columns.iter().zip(&types).all(|(c, t)| c.ty == *t) {
-                return r;
-            }
-            let exprs = from
-                .columns
-                .iter()
-                .zip(&types)
-                .enumerate()
-                .map(|(i, (c, t))| {
-                    if c.ty == *t {
-                        Expr::Column(i)
-                    } else {
-                        Expr::Cast {
-                            expr: Box::new(Expr::Column(i)),
-                            from: c.ty,
-                            ty: *t,
-                            safe: false,
-                        }
-                    }
-                })
-                .collect();
-            let schema = Schema::new(
-                from.columns
-                    .iter()
-                    .zip(&types)
-                    .map(|(c, t)| (c.name.clone(), *t)),
-            );
-            Relation::Project {
-                input: Box::new(r),
-                exprs,
-                schema,
-            }
-        };
+        let widen = |r: Relation| with_types(r, &types);
         let mut inputs = Vec::new();
         for side in [widen(left), widen(right)] {
             match side {
@@ -536,6 +502,28 @@ impl Lowerer<'_> {
             exprs: outputs.into_iter().map(|(e, _, _)| e).collect(),
             schema,
         })
+    }
+}
+
+/// `r` with its columns cast to `types`, keeping their names (`r` itself when none differs).
+pub(super) fn with_types(r: Relation, types: &[DataType]) -> Relation {
+    let from = r.schema().clone();
+    if from.columns.iter().zip(types).all(|(c, t)| c.ty == *t) {
+        return r;
+    }
+    let exprs = (from.columns.iter().zip(types).enumerate())
+        .map(|(i, (c, t))| scalar::coerce(Expr::Column(i), c.ty, *t))
+        .collect();
+    let schema = Schema::new(
+        from.columns
+            .iter()
+            .zip(types)
+            .map(|(c, t)| (c.name.clone(), *t)),
+    );
+    Relation::Project {
+        input: Box::new(r),
+        exprs,
+        schema,
     }
 }
 

@@ -59,11 +59,10 @@ impl Lowerer<'_> {
                 .transpose()?;
             declared.push((c.name.value.clone(), ty));
         }
-        if !declared.is_empty() && declared.iter().all(|(_, t)| t.is_some()) {
+        let types: Option<Vec<DataType>> = declared.iter().map(|(_, t)| *t).collect();
+        if let Some(types) = types.filter(|_| !declared.is_empty()) {
             return Ok(Schema::new(
-                declared
-                    .into_iter()
-                    .map(|(n, t)| (n, t.unwrap_or(DataType::Int))),
+                declared.iter().map(|(n, _)| n.clone()).zip(types),
             ));
         }
         let SetExpr::SetOperation {
@@ -136,21 +135,9 @@ impl Lowerer<'_> {
                 None,
             ));
         }
-        if have
-            .columns
-            .iter()
-            .zip(&schema.columns)
-            .all(|(a, b)| a.ty == b.ty)
-        {
-            return Ok(body);
-        }
-        let mut exprs = Vec::new();
-        for (i, (got, want)) in have.columns.iter().zip(&schema.columns).enumerate() {
-            if got.ty == want.ty {
-                exprs.push(Expr::Column(i));
-            } else if got.ty.is_numeric() && want.ty.is_numeric() && castable(got.ty, want.ty) {
-                exprs.push(scalar::coerce(Expr::Column(i), got.ty, want.ty));
-            } else {
+        for (got, want) in have.columns.iter().zip(&schema.columns) {
+            let widens = got.ty.is_numeric() && want.ty.is_numeric() && castable(got.ty, want.ty);
+            if got.ty != want.ty && !widens {
                 return Err(self.err(
                     span,
                     format!(
@@ -161,11 +148,8 @@ impl Lowerer<'_> {
                 ));
             }
         }
-        Ok(Relation::Project {
-            input: Box::new(body),
-            exprs,
-            schema: schema.clone(),
-        })
+        let types: Vec<DataType> = schema.columns.iter().map(|c| c.ty).collect();
+        Ok(super::query::with_types(body, &types))
     }
 }
 

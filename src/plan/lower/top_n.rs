@@ -284,13 +284,7 @@ pub(super) fn unresolved(r: &Relation, views: &[View]) -> bool {
             .find(|v| v.name.eq_ignore_ascii_case(name))
             .is_some_and(|v| unresolved(&v.relation, views)),
         // The body reads the recursion itself: not looked through again.
-        Relation::Recursive { name, body, .. } => {
-            let others: Vec<View> = (views.iter())
-                .filter(|v| !v.name.eq_ignore_ascii_case(name))
-                .cloned()
-                .collect();
-            unresolved(body, &others)
-        }
+        Relation::Recursive { name, body, .. } => unresolved(body, &views_except(views, name)),
         other => other.inputs().into_iter().any(|i| unresolved(i, views)),
     }
 }
