@@ -92,6 +92,24 @@ fn await_total(upserts: &str, total: i64, within: Duration) {
     }
 }
 
+/// The words and the coordinates of the bad (not UTF-8) records `topic` holds, and each
+/// partition's end offset.
+fn input_held(topic: &str) -> (Vec<String>, BTreeSet<(i32, i64)>, Vec<Option<i64>>) {
+    let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).unwrap();
+    let (mut words, mut dead) = (Vec::new(), BTreeSet::new());
+    let mut ends = vec![None; 4];
+    for r in records {
+        ends[r.partition as usize] = Some(r.offset + 1);
+        let value = r.value.unwrap_or_default();
+        if value.contains(char::REPLACEMENT_CHARACTER) {
+            dead.insert((r.partition, r.offset));
+        } else {
+            words.push(value);
+        }
+    }
+    (words, dead, ends)
+}
+
 /// Replay a `(value, n)` changelog topic, checking that no change appears twice: per key,
 /// epochs never go back, an epoch has at most one retraction and one insertion, and every
 /// retraction removes the current value. Returns the final state.
@@ -206,13 +224,28 @@ fn crash_harness_kill_9_gives_exact_results() {
     }
     let job = Job::start(&file, &ckpt, 2);
     let (words, dead) = producer.join().unwrap();
+    // The oracle is what the topic holds, read back, not what was sent: a CI run once counted
+    // 2,497 words more than were sent, one partition's share of one batch, which points at a
+    // produce retried and stored twice (the note below says so if it happens again). Stored
+    // records are input like any other; an overcount by ddflow still fails.
+    let (held, held_dead, ends) = input_held(&input);
+    if held.len() != words.len() || held_dead != dead {
+        eprintln!(
+            "note: the topic holds {} words and {} bad records; {} and {} were produced",
+            held.len(),
+            held_dead.len(),
+            words.len(),
+            dead.len()
+        );
+    }
+    let (words, dead) = (held, held_dead);
     await_total(&upserts, words.len() as i64, Duration::from_secs(120));
     job.stop();
 
     let expected = count(&words);
     assert_eq!(word_counts_in(&upserts), expected, "upsert topic state");
     assert_eq!(replay_changelog(&changes), expected, "changelog replay");
-    assert_eq!(committed(&group, &input), round_robin_ends(total, 4));
+    assert_eq!(committed(&group, &input), ends);
     let letters = ddflow::kafka::read_topic(
         &bootstrap(),
         &format!("{input}-dead"),
