@@ -502,9 +502,10 @@ impl Reader {
     /// Start the fetcher thread (see [`super::fetch`]); `wake` activates the source operator.
     fn start(&mut self, wake: timely::scheduling::SyncActivator) -> Result<()> {
         if let Some(decoder) = self.decoder.take() {
+            let name = format!("fetch:{}", self.topic);
             self.fetcher = Some(Fetcher::start(
+                name,
                 self.consumer.clone(),
-                (&self.topic, &self.partitions),
                 decoder,
                 wake,
                 self.fetch_thread,
