@@ -131,9 +131,7 @@ impl BinaryOp {
             other => other,
         }
     }
-}
 
-impl BinaryOp {
     /// `+`, `-`, `*`, `/`, `%`.
     pub fn is_arithmetic(self) -> bool {
         matches!(

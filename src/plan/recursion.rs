@@ -107,10 +107,9 @@ struct Facts {
 /// which reads itself as `Get { name }`.
 pub fn check(label: &str, name: &str, body: &Relation, schema: &Schema) -> Result<(), Refusal> {
     let facts = walk(label, name, body, &mut 0)?;
-    let columns = schema;
     let mut bounded_step = false;
     for (j, col) in facts.cols.iter().enumerate() {
-        let column = columns.columns.get(j).map_or("?", |c| c.name.as_str());
+        let column = schema.columns.get(j).map_or("?", |c| c.name.as_str());
         match *col {
             Col::Ground | Col::Copy(..) | Col::Finite => {}
             Col::Bounded(i, _) => bounded_step |= i == j,

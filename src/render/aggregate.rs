@@ -370,7 +370,7 @@ fn bucket_of(values: &Row) -> i64 {
 
 /// Per column, the best value of `input`'s rows (MIN or MAX by `funcs`); NULL only when every
 /// value is NULL.
-fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
+pub(super) fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
     let rows: Vec<SmallVec<[Datum<'_>; 32]>> = input
         .iter()
         .filter(|(_, d)| *d > 0)

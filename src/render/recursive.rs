@@ -17,9 +17,10 @@ use differential_dataflow::operators::iterate::VecVariable;
 use differential_dataflow::VecCollection;
 use timely::order::Product;
 
+use super::aggregate::best_of;
 use super::{external, render_relation, RenderState, Rendered};
 use crate::control::RunControl;
-use crate::data::{Datum, Row, Schema};
+use crate::data::{Row, Schema};
 use crate::error::{Error, Result};
 use crate::plan::ir::{AggFunc, Expr, JoinKind, Relation};
 use crate::plan::recursion::reads;
@@ -204,7 +205,7 @@ impl Step<'_> {
                         .flat_map(move |row| on_error.project(&key, &row))
                         .distinct_core::<Diff>());
                 }
-                let least: Vec<bool> = aggregates.iter().map(|a| a.func == AggFunc::Min).collect();
+                let funcs: Vec<AggFunc> = aggregates.iter().map(|a| a.func).collect();
                 rows.flat_map(move |row| {
                     Some((
                         on_error.project(&key, &row)?,
@@ -213,7 +214,7 @@ impl Step<'_> {
                 })
                 .reduce(
                     move |_, values: &[(&Row, Diff)], out: &mut Vec<(Row, Diff)>| {
-                        out.push((best(values, &least), 1));
+                        out.push((best_of(&funcs, values), 1));
                     },
                 )
                 .map(|(key, values)| key.concat(&values))
@@ -226,35 +227,4 @@ impl Step<'_> {
             }
         })
     }
-}
-
-/// Per aggregate, the least (`least[i]`) or greatest non-NULL value of column `i` of
-/// `values` (NULL when there is none), in SQL order.
-fn best(values: &[(&Row, Diff)], least: &[bool]) -> Row {
-    let mut best: Vec<Option<Datum<'_>>> = vec![None; least.len()];
-    for (row, diff) in values {
-        if *diff <= 0 {
-            continue;
-        }
-        for (i, d) in row.iter().enumerate().take(least.len()) {
-            if d.is_null() {
-                continue;
-            }
-            let better = match best[i] {
-                None => true,
-                Some(b) => {
-                    let order = d.sql_cmp(&b);
-                    if least[i] {
-                        order == Some(std::cmp::Ordering::Less)
-                    } else {
-                        order == Some(std::cmp::Ordering::Greater)
-                    }
-                }
-            };
-            if better {
-                best[i] = Some(d);
-            }
-        }
-    }
-    Row::pack(best.into_iter().map(|b| b.unwrap_or(Datum::Null)))
 }
