@@ -6,6 +6,7 @@ mod fetch;
 pub mod file;
 pub mod json;
 pub mod kafka;
+pub(crate) mod queue;
 pub mod statistics;
 
 pub use kafka::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::bench::baseline::raw_consume;
+use crate::bench::baseline::{raw_consume, raw_consume_batched};
 use crate::bench::child::DdflowChild;
 use crate::bench::watch::Watcher;
 use crate::bench::{BenchSettings, Latency, Measurement, Target};
@@ -195,6 +195,11 @@ impl<'a> Context<'a> {
         m.ratio_to_baseline = m.records_per_s.map(|r| r / base);
         m.extra
             .push(("baseline_s".into(), format!("{:.2}", t.as_secs_f64())));
+        let batched = raw_consume_batched(&self.bootstrap, topic, PARTITIONS, m.records, TIMEOUT)?;
+        m.extra.push((
+            "batched_baseline_s".into(),
+            format!("{:.2}", batched.as_secs_f64()),
+        ));
         Ok(())
     }
 

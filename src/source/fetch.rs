@@ -20,15 +20,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
 use timely::scheduling::SyncActivator;
 
 use crate::data::Row;
 use crate::error::{Error, Result};
 use crate::kafka::HealthContext;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
+use crate::source::queue::{MessageQueue, Polled};
 
 /// Records per batch handed to the worker.
 const BATCH_RECORDS: usize = 4096;
@@ -111,7 +110,7 @@ pub(super) enum Fetcher {
     Thread(FetchThread),
     /// The worker polls and decodes when its source operator runs.
     Inline {
-        consumer: Arc<BaseConsumer<HealthContext>>,
+        queue: RefCell<MessageQueue<HealthContext>>,
         decoder: Decoder,
         /// The batch emptied last, to fill again.
         spare: RefCell<Option<Batch>>,
@@ -119,25 +118,28 @@ pub(super) enum Fetcher {
 }
 
 impl Fetcher {
-    /// Fetch `consumer`'s records (already assigned), decoding with `decoder`: on a thread
+    /// Fetch the records of `topic` that `queue` holds, decoding with `decoder`: on a thread
     /// (`thread`; `wake` activates the worker's source operator when a batch is ready) or
     /// inline.
     pub fn start(
-        name: String,
-        consumer: Arc<BaseConsumer<HealthContext>>,
+        topic: &str,
+        queue: MessageQueue<HealthContext>,
         decoder: Decoder,
         wake: SyncActivator,
         thread: bool,
     ) -> Result<Fetcher> {
         if !thread {
             return Ok(Fetcher::Inline {
-                consumer,
+                queue: RefCell::new(queue),
                 decoder,
                 spare: RefCell::new(None),
             });
         }
         Ok(Fetcher::Thread(FetchThread::start(
-            name, consumer, decoder, wake,
+            format!("fetch:{topic}"),
+            queue,
+            decoder,
+            wake,
         )?))
     }
 
@@ -146,12 +148,12 @@ impl Fetcher {
         match self {
             Fetcher::Thread(t) => t.try_next(),
             Fetcher::Inline {
-                consumer,
+                queue,
                 decoder,
                 spare,
             } => {
                 let mut batch = spare.take().unwrap_or_else(Batch::new);
-                fill(consumer, decoder, &mut batch, Duration::ZERO);
+                fill(&mut queue.borrow_mut(), decoder, &mut batch, Duration::ZERO);
                 if batch.items.is_empty() {
                     *spare.borrow_mut() = Some(batch);
                     return Ok(None);
@@ -192,7 +194,7 @@ pub(super) struct FetchThread {
 impl FetchThread {
     fn start(
         name: String,
-        consumer: Arc<BaseConsumer<HealthContext>>,
+        mut queue: MessageQueue<HealthContext>,
         decoder: Decoder,
         wake: SyncActivator,
     ) -> Result<FetchThread> {
@@ -202,7 +204,7 @@ impl FetchThread {
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || fetch(&consumer, &decoder, &send, &emptied, &wake, &stopping))
+            .spawn(move || fetch(&mut queue, &decoder, &send, &emptied, &wake, &stopping))
             .map_err(|e| Error::Internal(format!("cannot start a fetcher thread: {e}")))?;
         Ok(FetchThread {
             batches: Some(batches),
@@ -240,7 +242,7 @@ impl Drop for FetchThread {
 /// The fetcher thread's loop: wait for a message, take every one that is ready up to a batch,
 /// hand the batch over, repeat until stopped or hung up.
 fn fetch(
-    consumer: &BaseConsumer<HealthContext>,
+    queue: &mut MessageQueue<HealthContext>,
     decoder: &Decoder,
     send: &SyncSender<Batch>,
     emptied: &Receiver<Batch>,
@@ -249,7 +251,7 @@ fn fetch(
 ) {
     let mut batch = Batch::new();
     while !stop.load(Ordering::Relaxed) {
-        fill(consumer, decoder, &mut batch, POLL_WAIT);
+        fill(queue, decoder, &mut batch, POLL_WAIT);
         if batch.items.is_empty() {
             continue;
         }
@@ -267,52 +269,50 @@ fn fetch(
 /// Fill `batch` with what the consumer has ready, up to [`BATCH_RECORDS`], waiting up to
 /// `wait` for the first.
 fn fill(
-    consumer: &BaseConsumer<HealthContext>,
+    queue: &mut MessageQueue<HealthContext>,
     decoder: &Decoder,
     batch: &mut Batch,
     mut wait: Duration,
 ) {
     while batch.items.len() < BATCH_RECORDS {
-        let Some(polled) = consumer.poll(wait) else {
+        let room = BATCH_RECORDS - batch.items.len();
+        let taken = queue.take(wait, room, |polled| {
+            let item = match polled {
+                Polled::Record(rec) => record(decoder, rec, &mut batch.rows),
+                Polled::Eof(p) => Fetched::Eof(p),
+                Polled::Error(e) => Fetched::Error(Box::new(e)),
+            };
+            batch.items.push(item);
+        });
+        if taken == 0 {
             break;
-        };
+        }
         wait = Duration::ZERO;
-        let item = match polled {
-            Ok(msg) => {
-                let rec = RecordRef {
-                    key: msg.key(),
-                    payload: msg.payload(),
-                    partition: msg.partition(),
-                    offset: msg.offset(),
-                    timestamp: msg.timestamp().to_millis(),
-                };
-                if rec.payload.is_none() {
-                    Fetched::Tombstone {
-                        partition: rec.partition,
-                        offset: rec.offset,
-                    }
-                } else {
-                    let before = batch.rows.len();
-                    match decoder.decode(rec, &mut batch.rows) {
-                        Ok(()) => Fetched::Record {
-                            partition: rec.partition,
-                            offset: rec.offset,
-                            rows: (batch.rows.len() - before) as u32,
-                        },
-                        Err(error) => Fetched::Bad(Box::new(BadRecord {
-                            key: rec.key.map(<[u8]>::to_vec),
-                            payload: rec.payload.map(<[u8]>::to_vec),
-                            partition: rec.partition,
-                            offset: rec.offset,
-                            timestamp: rec.timestamp,
-                            error,
-                        })),
-                    }
-                }
-            }
-            Err(KafkaError::PartitionEOF(p)) => Fetched::Eof(p),
-            Err(e) => Fetched::Error(Box::new(e)),
+    }
+}
+
+/// One record, decoded into `rows`.
+fn record(decoder: &Decoder, rec: RecordRef<'_>, rows: &mut Vec<Row>) -> Fetched {
+    if rec.payload.is_none() {
+        return Fetched::Tombstone {
+            partition: rec.partition,
+            offset: rec.offset,
         };
-        batch.items.push(item);
+    }
+    let before = rows.len();
+    match decoder.decode(rec, rows) {
+        Ok(()) => Fetched::Record {
+            partition: rec.partition,
+            offset: rec.offset,
+            rows: (rows.len() - before) as u32,
+        },
+        Err(error) => Fetched::Bad(Box::new(BadRecord {
+            key: rec.key.map(<[u8]>::to_vec),
+            payload: rec.payload.map(<[u8]>::to_vec),
+            partition: rec.partition,
+            offset: rec.offset,
+            timestamp: rec.timestamp,
+            error,
+        })),
     }
 }

@@ -33,6 +33,7 @@ use crate::metrics::Metrics;
 use crate::resume::SourceRecovery;
 use crate::source::decode::{DecodeError, Decoder, RecordRef};
 use crate::source::fetch::{Fetched, Fetcher};
+use crate::source::queue::MessageQueue;
 use crate::source::statistics::{Statistics, WatermarkValue};
 use crate::spec::{BadRecordPolicy, SourceSpec, StartupMode};
 use crate::timestamp::{next_epoch, now_ms, BindingLog, Diff, Time};
@@ -328,8 +329,8 @@ const BEHIND_RECORDS: i64 = 10_000;
 struct Reader {
     topic: String,
     consumer: Arc<BaseConsumer<HealthContext>>,
-    /// The decoder, until the fetcher thread takes it.
-    decoder: Option<Decoder>,
+    /// The decoder and the partitions' message queue, until the fetcher takes them.
+    decoder: Option<(Decoder, MessageQueue<HealthContext>)>,
     /// What polls the consumer and decodes (see [`super::fetch`]).
     fetcher: Option<Fetcher>,
     /// Whether that is a thread of its own.
@@ -428,6 +429,10 @@ impl Reader {
             }
         }
         replay.retain(|_, q| !q.is_empty());
+        // The partitions' messages go to a queue of their own from the first fetch on, so
+        // none of them is ever in the consumer's queue (they would come out of order).
+        let consumer = Arc::new(consumer);
+        let queue = MessageQueue::new(consumer.clone(), &spec.topic, mine)?;
         consumer.assign(&start).map_err(|e| {
             Error::kafka(format!("cannot assign partitions of \"{}\"", spec.topic), e)
         })?;
@@ -465,8 +470,8 @@ impl Reader {
             .collect();
         Ok(Reader {
             topic: spec.topic.clone(),
-            consumer: Arc::new(consumer),
-            decoder: Some(Decoder::new(spec)),
+            consumer,
+            decoder: Some((Decoder::new(spec), queue)),
             fetcher: None,
             fetch_thread: settings.fetch_thread,
             policy: spec.bad_records.clone(),
@@ -501,11 +506,10 @@ impl Reader {
 
     /// Start the fetcher thread (see [`super::fetch`]); `wake` activates the source operator.
     fn start(&mut self, wake: timely::scheduling::SyncActivator) -> Result<()> {
-        if let Some(decoder) = self.decoder.take() {
-            let name = format!("fetch:{}", self.topic);
+        if let Some((decoder, queue)) = self.decoder.take() {
             self.fetcher = Some(Fetcher::start(
-                name,
-                self.consumer.clone(),
+                &self.topic,
+                queue,
                 decoder,
                 wake,
                 self.fetch_thread,
