@@ -26,6 +26,9 @@ pub struct Metrics {
     pub records_dead_lettered: AtomicU64,
     /// Records without a value (tombstones), skipped.
     pub tombstones_skipped: AtomicU64,
+    /// Records the consumer handed over again at an offset already read (the client re-fetched
+    /// from an earlier position), dropped: each offset is read once.
+    pub records_redelivered: AtomicU64,
     /// Rows dropped because an expression raised an error on them (division by zero, a
     /// `CAST` that does not convert, overflow) under a skipping bad-record policy.
     pub eval_errors_skipped: AtomicU64,
@@ -75,6 +78,7 @@ impl Metrics {
             records_skipped: self.records_skipped.load(Ordering::Relaxed),
             records_dead_lettered: self.records_dead_lettered.load(Ordering::Relaxed),
             tombstones_skipped: self.tombstones_skipped.load(Ordering::Relaxed),
+            records_redelivered: self.records_redelivered.load(Ordering::Relaxed),
             eval_errors_skipped: self.eval_errors_skipped.load(Ordering::Relaxed),
             changes_written: self.changes_written.load(Ordering::Relaxed),
             messages_produced: self.messages_produced.load(Ordering::Relaxed),
@@ -100,6 +104,8 @@ pub struct MetricsSnapshot {
     pub records_dead_lettered: u64,
     /// See [`Metrics::tombstones_skipped`].
     pub tombstones_skipped: u64,
+    /// See [`Metrics::records_redelivered`].
+    pub records_redelivered: u64,
     /// See [`Metrics::eval_errors_skipped`].
     pub eval_errors_skipped: u64,
     /// See [`Metrics::changes_written`].

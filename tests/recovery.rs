@@ -37,8 +37,39 @@ struct Job {
     child: Child,
 }
 
+/// Where the jobs of a checkpoint directory log (every job appends).
+fn job_log(checkpoints: &Path) -> PathBuf {
+    checkpoints.with_extension("log")
+}
+
+/// What the jobs of a checkpoint directory logged about recovering, and their warnings and
+/// errors (the last 60 such lines).
+fn logged(checkpoints: &Path) -> String {
+    let text = std::fs::read_to_string(job_log(checkpoints)).unwrap_or_default();
+    let lines: Vec<&str> = (text.lines())
+        .filter(|l| {
+            [
+                "WARN",
+                "ERROR",
+                "recovering",
+                "resuming",
+                "already written",
+                "caught up",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+        })
+        .collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
 impl Job {
     fn start(file: &Path, checkpoints: &Path, workers: usize) -> Job {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(job_log(checkpoints))
+            .expect("open the job log");
         let child = Command::new(env!("CARGO_BIN_EXE_ddflow"))
             .args([
                 "run",
@@ -52,9 +83,9 @@ impl Job {
                 "--sink-partitions",
                 "3",
             ])
-            .env("DDFLOW_LOG", "ddflow=warn")
+            .env("DDFLOW_LOG", "ddflow=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .expect("start ddflow");
         Job { child }
@@ -72,29 +103,120 @@ impl Job {
     }
 }
 
-/// Wait until the upsert topic's counts add up to `total`.
-fn await_total(upserts: &str, total: i64, within: Duration) {
+/// Wait until the upsert topic's counts add up to `total` (the jobs of `checkpoints` write
+/// it; what they logged is shown if they do not).
+fn await_total(upserts: &str, total: i64, within: Duration, checkpoints: &Path) {
+    if let Err(counts) = reach_total(upserts, total, within) {
+        let sum: i64 = counts.values().sum();
+        panic!(
+            "output reached {sum} of {total}; the jobs logged:\n{}",
+            logged(checkpoints)
+        );
+    }
+}
+
+/// Wait until the upsert topic's counts add up to `total`; the counts last read if they do
+/// not within `within`.
+fn reach_total(upserts: &str, total: i64, within: Duration) -> Result<(), BTreeMap<String, i64>> {
     let deadline = Instant::now() + within;
     loop {
         // The topic appears once the job has started.
         let exists =
             ddflow::kafka::partition_count(&bootstrap(), upserts, Duration::from_secs(5)).is_ok();
-        let sum: i64 = if exists {
-            word_counts_in(upserts).values().sum()
+        let counts = if exists {
+            word_counts_in(upserts)
         } else {
-            0
+            BTreeMap::new()
         };
-        if sum == total {
-            return;
+        if counts.values().sum::<i64>() == total {
+            return Ok(());
         }
-        assert!(Instant::now() < deadline, "output reached {sum} of {total}");
+        if Instant::now() >= deadline {
+            return Err(counts);
+        }
         std::thread::sleep(Duration::from_millis(300));
     }
 }
 
-/// The words and the coordinates of the bad (not UTF-8) records `topic` holds, and each
-/// partition's end offset.
-fn input_held(topic: &str) -> (Vec<String>, BTreeSet<(i32, i64)>, Vec<Option<i64>>) {
+/// Which produced batches of which partitions the difference between `counts` and the
+/// `held` words' counts is made of exactly (one or two such shares, read twice or never), if
+/// it is: a crash harness failure then names the offsets it is about.
+fn explain_difference(
+    counts: &BTreeMap<String, i64>,
+    held: &[(i32, i64, String)],
+    per_batch: i64,
+) -> String {
+    let words: Vec<String> = held.iter().map(|(_, _, w)| w.clone()).collect();
+    let expected = count(&words);
+    let mut diff: BTreeMap<String, i64> = BTreeMap::new();
+    for k in counts.keys().chain(expected.keys()) {
+        let d = counts.get(k).unwrap_or(&0) - expected.get(k).unwrap_or(&0);
+        if d != 0 {
+            diff.insert(k.clone(), d);
+        }
+    }
+    let mut shares: BTreeMap<(i32, i64), BTreeMap<String, i64>> = BTreeMap::new();
+    for (p, o, w) in held {
+        *shares
+            .entry((*p, o / per_batch))
+            .or_default()
+            .entry(w.clone())
+            .or_default() += 1;
+    }
+    let sign = |d: &BTreeMap<String, i64>| d.values().next().map_or(1, |v| v.signum());
+    let s = sign(&diff);
+    let scaled = |share: &BTreeMap<String, i64>| -> BTreeMap<String, i64> {
+        share.iter().map(|(k, n)| (k.clone(), n * s)).collect()
+    };
+    let name = |(p, b): (i32, i64)| {
+        format!(
+            "partition {p} offsets {}..{}",
+            b * per_batch,
+            (b + 1) * per_batch
+        )
+    };
+    let what = if s > 0 {
+        "counted twice"
+    } else {
+        "never counted"
+    };
+    for (unit, share) in &shares {
+        if scaled(share) == diff {
+            return format!("the difference is exactly {} ({what})", name(*unit));
+        }
+    }
+    let units: Vec<_> = shares.iter().collect();
+    for (i, (a, sa)) in units.iter().enumerate() {
+        for (b, sb) in &units[i + 1..] {
+            let mut both = scaled(sa);
+            for (k, n) in scaled(sb) {
+                *both.entry(k).or_default() += n;
+            }
+            if both == diff {
+                return format!(
+                    "the difference is exactly {} and {} ({what})",
+                    name(**a),
+                    name(**b)
+                );
+            }
+        }
+    }
+    let sample: Vec<_> = diff.iter().take(10).collect();
+    format!(
+        "the difference is no whole batch share: {} keys differ, e.g. {sample:?}",
+        diff.len()
+    )
+}
+
+/// The words (with their partitions and offsets) and the coordinates of the bad (not UTF-8)
+/// records `topic` holds, and each partition's end offset.
+type Held = (
+    Vec<(i32, i64, String)>,
+    BTreeSet<(i32, i64)>,
+    Vec<Option<i64>>,
+);
+
+fn input_held(topic: &str) -> Held {
     let records = ddflow::kafka::read_topic(&bootstrap(), topic, Duration::from_secs(30)).unwrap();
     let (mut words, mut dead) = (Vec::new(), BTreeSet::new());
     let mut ends = vec![None; 4];
@@ -104,7 +226,7 @@ fn input_held(topic: &str) -> (Vec<String>, BTreeSet<(i32, i64)>, Vec<Option<i64
         if value.contains(char::REPLACEMENT_CHARACTER) {
             dead.insert((r.partition, r.offset));
         } else {
-            words.push(value);
+            words.push((r.partition, r.offset, value));
         }
     }
     (words, dead, ends)
@@ -238,10 +360,20 @@ fn crash_harness_kill_9_gives_exact_results() {
             dead.len()
         );
     }
-    let (words, dead) = (held, held_dead);
-    await_total(&upserts, words.len() as i64, Duration::from_secs(120));
+    if let Err(counts) = reach_total(&upserts, held.len() as i64, Duration::from_secs(120)) {
+        let per_batch = (total / batches / 4) as i64;
+        panic!(
+            "output reached {} of {}: {}; the jobs logged:\n{}",
+            counts.values().sum::<i64>(),
+            held.len(),
+            explain_difference(&counts, &held, per_batch),
+            logged(&ckpt)
+        );
+    }
     job.stop();
 
+    let (words, dead): (Vec<String>, _) =
+        (held.into_iter().map(|(_, _, w)| w).collect(), held_dead);
     let expected = count(&words);
     assert_eq!(word_counts_in(&upserts), expected, "upsert topic state");
     assert_eq!(replay_changelog(&changes), expected, "changelog replay");
@@ -273,6 +405,45 @@ fn crash_harness_kill_9_gives_exact_results() {
     assert_eq!(coordinates.into_iter().collect::<BTreeSet<_>>(), dead);
 }
 
+#[test]
+fn a_difference_of_whole_batch_shares_is_named() {
+    // Two partitions, batches of 3 offsets each.
+    let held: Vec<(i32, i64, String)> = [
+        (0, 0, "a"),
+        (0, 1, "b"),
+        (0, 2, "a"),
+        (0, 3, "c"),
+        (0, 4, "c"),
+        (0, 5, "a"),
+        (1, 0, "b"),
+        (1, 1, "b"),
+        (1, 2, "c"),
+    ]
+    .iter()
+    .map(|(p, o, w)| (*p, *o, w.to_string()))
+    .collect();
+    let counts = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    };
+    // True counts: a 3, b 3, c 3.
+    assert_eq!(
+        explain_difference(&counts(&[("a", 5), ("b", 4), ("c", 3)]), &held, 3),
+        "the difference is exactly partition 0 offsets 0..3 (counted twice)"
+    );
+    assert_eq!(
+        explain_difference(&counts(&[("a", 4), ("b", 5), ("c", 6)]), &held, 3),
+        "the difference is exactly partition 0 offsets 3..6 and partition 1 offsets 0..3 (counted twice)"
+    );
+    assert_eq!(
+        explain_difference(&counts(&[("a", 3), ("b", 1), ("c", 2)]), &held, 3),
+        "the difference is exactly partition 1 offsets 0..3 (never counted)"
+    );
+    assert!(
+        explain_difference(&counts(&[("a", 4), ("b", 3), ("c", 3)]), &held, 3)
+            .starts_with("the difference is no whole batch share: 1 keys differ")
+    );
+}
+
 /// Run the first half with `first` workers, stop, run the rest with `second` workers.
 fn restore_across_worker_counts(first: usize, second: usize) {
     let (input, upserts, changes, group) = (
@@ -285,7 +456,7 @@ fn restore_across_worker_counts(first: usize, second: usize) {
     let ckpt = checkpoint_dir();
     let mut words = produce_words(&input, 4, 20_000, 2000, 11);
     let job = Job::start(&file, &ckpt, first);
-    await_total(&upserts, 20_000, Duration::from_secs(60));
+    await_total(&upserts, 20_000, Duration::from_secs(60), &ckpt);
     job.stop();
     let manifest = ddflow::checkpoint::Store::open(&ckpt)
         .unwrap()
@@ -313,7 +484,7 @@ fn restore_across_worker_counts(first: usize, second: usize) {
     produce(&input, 4, &records);
     words.extend(more);
     let job = Job::start(&file, &ckpt, second);
-    await_total(&upserts, 40_000, Duration::from_secs(60));
+    await_total(&upserts, 40_000, Duration::from_secs(60), &ckpt);
     job.stop();
     let expected = count(&words);
     assert_eq!(word_counts_in(&upserts), expected);

@@ -65,6 +65,7 @@ pub struct Exported {
     records_skipped: Family<PartitionLabels, Counter>,
     records_dead_lettered: Family<PartitionLabels, Counter>,
     tombstones_skipped: Family<PartitionLabels, Counter>,
+    records_redelivered: Family<PartitionLabels, Counter>,
     consumer_lag: Family<PartitionLabels, Gauge>,
     consumer_position: Family<PartitionLabels, Gauge>,
     broker_reachable: Family<TableLabels, Gauge>,
@@ -118,6 +119,8 @@ pub struct PartitionMetrics {
     pub dead_lettered: Counter,
     /// Tombstones skipped.
     pub tombstones: Counter,
+    /// Records handed over again at an offset already read, dropped.
+    pub redelivered: Counter,
     /// High watermark minus position.
     pub lag: Gauge,
     /// The next offset to read.
@@ -186,6 +189,7 @@ impl Exported {
             records_skipped: Family::default(),
             records_dead_lettered: Family::default(),
             tombstones_skipped: Family::default(),
+            records_redelivered: Family::default(),
             consumer_lag: Family::default(),
             consumer_position: Family::default(),
             broker_reachable: Family::default(),
@@ -239,6 +243,11 @@ impl Exported {
             "tombstones_skipped",
             "Records without a value (tombstones), skipped",
             e.tombstones_skipped.clone(),
+        );
+        r.register(
+            "records_redelivered",
+            "Records the consumer handed over again at an offset already read, dropped",
+            e.records_redelivered.clone(),
         );
         r.register(
             "consumer_lag_records",
@@ -373,6 +382,7 @@ impl Exported {
             skipped: self.records_skipped.get_or_create(&labels).clone(),
             dead_lettered: self.records_dead_lettered.get_or_create(&labels).clone(),
             tombstones: self.tombstones_skipped.get_or_create(&labels).clone(),
+            redelivered: self.records_redelivered.get_or_create(&labels).clone(),
             lag: self.consumer_lag.get_or_create(&labels).clone(),
             position: self.consumer_position.get_or_create(&labels).clone(),
             closed: Arc::default(),

@@ -338,6 +338,8 @@ struct Reader {
     policy: BadRecordPolicy,
     /// Next offset to read, per partition read at least once.
     next: BTreeMap<i32, i64>,
+    /// Partitions handed over again from an earlier offset (see [`Self::redelivered`]).
+    rewound: Rewinds,
     /// Partitions not yet at their end (bounded mode only).
     unfinished: BTreeSet<i32>,
     /// Bounded mode: a lower bound of each partition's end at start.
@@ -429,6 +431,21 @@ impl Reader {
             }
         }
         replay.retain(|_, q| !q.is_empty());
+        if recovery.epoch > 0 || !replay.is_empty() {
+            // Where each partition resumes, and up to which offset journaled epochs re-form.
+            let starts: Vec<String> = (start.elements().iter())
+                .map(|e| {
+                    let to = replay.get(&e.partition()).and_then(|q| q.back());
+                    format!(
+                        "{}@{:?}{}",
+                        e.partition(),
+                        e.offset(),
+                        to.map_or(String::new(), |(_, n)| format!(" replaying to {n}"))
+                    )
+                })
+                .collect();
+            tracing::info!(topic = %spec.topic, checkpoint = recovery.epoch, ?starts, "resuming");
+        }
         // The partitions' messages go to a queue of their own from the first fetch on, so
         // none of them is ever in the consumer's queue (they would come out of order).
         let consumer = Arc::new(consumer);
@@ -476,6 +493,7 @@ impl Reader {
             fetch_thread: settings.fetch_thread,
             policy: spec.bad_records.clone(),
             next: restored,
+            rewound: Rewinds::default(),
             replay,
             replayed,
             unfinished: mine.iter().copied().collect(),
@@ -549,8 +567,11 @@ impl Reader {
                         rows: n,
                     } => {
                         let record_rows = rows.by_ref().take(n as usize);
-                        if self.bounded && !self.unfinished.contains(&p) {
-                            record_rows.for_each(drop); // past the end of a finished partition
+                        // Past the end of a finished partition, or read already.
+                        if self.bounded && !self.unfinished.contains(&p)
+                            || self.redelivered(p, offset)
+                        {
+                            record_rows.for_each(drop);
                             continue;
                         }
                         let stamp = self.stamp(p, offset, time);
@@ -569,7 +590,9 @@ impl Reader {
                         partition: p,
                         offset,
                     } => {
-                        if self.bounded && !self.unfinished.contains(&p) {
+                        if self.bounded && !self.unfinished.contains(&p)
+                            || self.redelivered(p, offset)
+                        {
                             continue;
                         }
                         self.stamp(p, offset, time);
@@ -579,7 +602,9 @@ impl Reader {
                     }
                     Fetched::Bad(bad) => {
                         let p = bad.partition;
-                        if self.bounded && !self.unfinished.contains(&p) {
+                        if self.bounded && !self.unfinished.contains(&p)
+                            || self.redelivered(p, bad.offset)
+                        {
                             continue;
                         }
                         self.stamp(p, bad.offset, time);
@@ -589,6 +614,7 @@ impl Reader {
                     }
                     Fetched::Eof(p) => {
                         self.replay_eof(p)?;
+                        self.rewound_eof(p)?;
                         self.partition_eof(p)
                     }
                     Fetched::Error(e) => self.consumer_error(*e)?,
@@ -660,10 +686,56 @@ impl Reader {
     /// Record `offset` of partition `p` as read (and count it, for [`Self::update_metrics`]).
     fn advance(&mut self, p: i32, offset: i64) {
         self.next.insert(p, offset + 1);
+        self.rewound.read(p);
         self.replay_progress(p);
         if let Some((_, n)) = self.partition_metrics.get_mut(&p) {
             *n += 1;
         }
+    }
+
+    /// Whether `offset` of partition `p` was read already (or lies before where a restored
+    /// partition resumed), and so is dropped, counted and logged. Each offset is stamped with
+    /// one epoch (the binding contract), but a client can hand a record over again: librdkafka
+    /// re-fetches from an earlier offset when it resets a partition's position (to the
+    /// earliest offset, under `auto.offset.reset`, after an out-of-range answer) or when its
+    /// offset validation (KIP-320) finds the log's end below its position, which it tells the
+    /// application nothing about.
+    fn redelivered(&mut self, p: i32, offset: i64) -> bool {
+        let next = self.next.get(&p).copied();
+        if !self.rewound.read_already(next, p, offset) {
+            return false;
+        }
+        if let Some((m, _)) = self.partition_metrics.get(&p) {
+            m.redelivered.inc();
+        }
+        let n = self
+            .control
+            .metrics
+            .records_redelivered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if worth_logging(n) {
+            tracing::warn!(topic = %self.topic, partition = p, offset, ?next, dropped = n + 1, "the consumer handed over a record already read (it re-fetched from an earlier offset); dropped");
+        }
+        true
+    }
+
+    /// The end of partition `p` came while it was being handed over again below the offset
+    /// already read: the partition now ends below what was read, so the records the client
+    /// hands over are not the ones read before (the topic was truncated, or deleted and
+    /// created again). Dropping them would lose them and counting them would count a
+    /// different history on top of the old one, so the run fails.
+    fn rewound_eof(&mut self, p: i32) -> Result<()> {
+        let Some((end, next)) = self.rewound.end(self.next.get(&p).copied(), p) else {
+            return Ok(());
+        };
+        Err(Error::KafkaFatal {
+            context: format!("cannot read topic \"{}\"", self.topic),
+            message: format!(
+                "partition {p} now ends at offset {end}, but offsets up to {} were read already",
+                next - 1
+            ),
+            hint: "the topic was truncated, or deleted and created again, since those records were read; results over it would not be exact: start over with an empty --checkpoint-dir and a new consumer group".into(),
+        })
     }
 
     /// A consumer error: permanent ones (a compression codec this build lacks, a denied
@@ -888,6 +960,37 @@ impl Reader {
     }
 }
 
+/// The partitions a consumer is handing over again from an earlier offset, each with the
+/// last offset dropped, until a record past what was read comes.
+#[derive(Debug, Default)]
+struct Rewinds(BTreeMap<i32, i64>);
+
+impl Rewinds {
+    /// Whether `offset` of `p` lies below `next` (the next offset to read, if `p` was read at
+    /// all) and is to be dropped; remembers that `p` is being handed over again.
+    fn read_already(&mut self, next: Option<i64>, p: i32, offset: i64) -> bool {
+        if next.is_none_or(|n| offset >= n) {
+            return false;
+        }
+        self.0.insert(p, offset);
+        true
+    }
+
+    /// A record of `p` past what was read came.
+    fn read(&mut self, p: i32) {
+        if !self.0.is_empty() {
+            self.0.remove(&p);
+        }
+    }
+
+    /// `p` reached its end: `(its end, next)` if that lies below `next` while `p` was being
+    /// handed over again (its records below `next` are not the ones read before).
+    fn end(&mut self, next: Option<i64>, p: i32) -> Option<(i64, i64)> {
+        let last = self.0.remove(&p)?;
+        next.filter(|n| last + 1 < *n).map(|n| (last + 1, n))
+    }
+}
+
 /// Where each assigned partition starts, per `'scan.startup.mode'`.
 fn start_offsets(
     consumer: &BaseConsumer<HealthContext>,
@@ -1066,5 +1169,29 @@ impl DeadLetter {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rewinds;
+
+    #[test]
+    fn records_handed_over_again_are_dropped_and_a_shorter_log_is_found() {
+        let mut r = Rewinds::default();
+        // Nothing read yet, or past what was read: kept.
+        assert!(!r.read_already(None, 0, 5));
+        assert!(!r.read_already(Some(10), 0, 10));
+        // Handed over again up to where it was read, then on: dropped, then kept.
+        assert!(r.read_already(Some(10), 0, 3));
+        assert!(r.read_already(Some(10), 0, 9));
+        assert_eq!(r.end(Some(10), 0), None, "ends right where it was read");
+        assert!(r.read_already(Some(10), 0, 4));
+        r.read(0);
+        assert_eq!(r.end(Some(11), 0), None, "caught up");
+        // The log now ends at 6, below offset 9 read before: the topic is not the one read.
+        assert!(r.read_already(Some(10), 1, 5));
+        assert_eq!(r.end(Some(10), 1), Some((6, 10)));
+        assert_eq!(r.end(Some(10), 1), None, "said once");
     }
 }
