@@ -175,13 +175,21 @@ pub fn render_kafka_source<'s>(
                 if !batch.is_empty() {
                     output.session(&*c).give_container(&mut batch);
                 }
-                if r.replaying() {
+                if r.replay_open() {
                     // Re-forming journaled epochs: close each once all its records are read.
+                    // Once the journal is exhausted the frontier is the live epoch, so the
+                    // last re-formed epochs get their binding too before live epochs close:
+                    // without it a checkpoint between them and the first live epoch would
+                    // save their records in the state but not their offsets, and a restore
+                    // would read them twice.
                     let t = r.replay_frontier(epoch);
                     if t > *c.time() {
                         r.record_replayed(t - 1, &mut log.borrow_mut());
                         c.downgrade(&t);
                         publish(Some(r), Some(t));
+                    }
+                    if !r.replaying() {
+                        r.replay_bound = true;
                     }
                     if idle {
                         activator.activate_after(Duration::from_millis(1));
@@ -353,6 +361,9 @@ struct Reader {
     replay: BTreeMap<i32, VecDeque<(Time, i64)>>,
     /// Re-formed `(epoch, next offset)` per partition, for the bindings of replayed epochs.
     replayed: BTreeMap<i32, Vec<(Time, i64)>>,
+    /// Whether every re-formed epoch's binding has been recorded (true with nothing to
+    /// re-form): the last ones' is recorded once the journal is exhausted.
+    replay_bound: bool,
     /// This worker's partitions.
     partitions: Vec<i32>,
     /// Per epoch and partition, the watermark expression's largest value.
@@ -494,6 +505,7 @@ impl Reader {
             policy: spec.bad_records.clone(),
             next: restored,
             rewound: Rewinds::default(),
+            replay_bound: replay.is_empty(),
             replay,
             replayed,
             unfinished: mine.iter().copied().collect(),
@@ -880,6 +892,11 @@ impl Reader {
     /// Whether journaled epochs remain to be re-formed.
     fn replaying(&self) -> bool {
         !self.replay.is_empty()
+    }
+
+    /// Whether journaled epochs remain to be re-formed or to have their binding recorded.
+    fn replay_open(&self) -> bool {
+        self.replaying() || !self.replay_bound
     }
 
     /// The epoch of record `offset` of partition `p`: the first journaled epoch whose binding
