@@ -27,18 +27,12 @@ pub fn raw_consume(
     timeout: Duration,
 ) -> Result<Duration> {
     let start = Instant::now();
-    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-bench-baseline", &[])
-        .create()
-        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+    let consumer = baseline_consumer(bootstrap)?;
     let starts: Vec<(i32, i64)> = (0..partitions).map(|p| (p, 0)).collect();
     assign_at(&consumer, topic, &starts)?;
     let (mut read, mut bytes) = (0u64, 0usize);
     while read < records {
-        if start.elapsed() > timeout {
-            return Err(Error::KafkaTimeout(format!(
-                "baseline read {read} of {records} records of \"{topic}\" within {timeout:?}"
-            )));
-        }
+        within(start, timeout, (read, records), topic)?;
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(msg)) => {
                 read += 1;
@@ -62,9 +56,7 @@ pub fn raw_consume_batched(
     timeout: Duration,
 ) -> Result<Duration> {
     let start = Instant::now();
-    let consumer: BaseConsumer = consumer_config(bootstrap, "ddflow-bench-baseline", &[])
-        .create()
-        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))?;
+    let consumer = baseline_consumer(bootstrap)?;
     let consumer = Arc::new(consumer);
     let all: Vec<i32> = (0..partitions).collect();
     let mut queue = MessageQueue::new(consumer.clone(), topic, &all)?;
@@ -72,11 +64,7 @@ pub fn raw_consume_batched(
     assign_at(&consumer, topic, &starts)?;
     let (mut read, mut bytes) = (0u64, 0usize);
     while read < records {
-        if start.elapsed() > timeout {
-            return Err(Error::KafkaTimeout(format!(
-                "baseline read {read} of {records} records of \"{topic}\" within {timeout:?}"
-            )));
-        }
+        within(start, timeout, (read, records), topic)?;
         queue.take(
             Duration::from_millis(100),
             usize::MAX,
@@ -95,4 +83,26 @@ pub fn raw_consume_batched(
     let elapsed = start.elapsed();
     std::hint::black_box(bytes);
     Ok(elapsed)
+}
+
+/// The baseline's consumer (ddflow's consumer settings, its own group).
+fn baseline_consumer(bootstrap: &str) -> Result<BaseConsumer> {
+    consumer_config(bootstrap, "ddflow-bench-baseline", &[])
+        .create()
+        .map_err(|e| Error::kafka(format!("cannot create a consumer for \"{bootstrap}\""), e))
+}
+
+/// An error once `timeout` has passed since `start` with `read` of `records` read.
+fn within(
+    start: Instant,
+    timeout: Duration,
+    (read, records): (u64, u64),
+    topic: &str,
+) -> Result<()> {
+    if start.elapsed() > timeout {
+        return Err(Error::KafkaTimeout(format!(
+            "baseline read {read} of {records} records of \"{topic}\" within {timeout:?}"
+        )));
+    }
+    Ok(())
 }

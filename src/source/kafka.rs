@@ -717,14 +717,7 @@ impl Reader {
         if !self.rewound.read_already(next, p, offset) {
             return false;
         }
-        if let Some((m, _)) = self.partition_metrics.get(&p) {
-            m.redelivered.inc();
-        }
-        let n = self
-            .control
-            .metrics
-            .records_redelivered
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.count(p, |m| &m.redelivered, |m| &m.records_redelivered);
         if worth_logging(n) {
             tracing::warn!(topic = %self.topic, partition = p, offset, ?next, dropped = n + 1, "the consumer handed over a record already read (it re-fetched from an earlier offset); dropped");
         }
@@ -789,17 +782,24 @@ impl Reader {
         Ok(())
     }
 
+    /// Count a record of partition `p` in its exported counter and in the run's; returns how
+    /// many the run had counted before (for [`worth_logging`]).
+    fn count(
+        &self,
+        p: i32,
+        exported: fn(&PartitionMetrics) -> &prometheus_client::metrics::counter::Counter,
+        run: fn(&Metrics) -> &std::sync::atomic::AtomicU64,
+    ) -> u64 {
+        if let Some((m, _)) = self.partition_metrics.get(&p) {
+            exported(m).inc();
+        }
+        run(&self.control.metrics).fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// A record without a value (a tombstone, as keyed and compacted topics carry): it has no
     /// row to decode, so it is skipped and counted, as Flink's formats skip it.
     fn tombstone(&mut self, partition: i32, offset: i64) {
-        if let Some((m, _)) = self.partition_metrics.get(&partition) {
-            m.tombstones.inc();
-        }
-        let n = self
-            .control
-            .metrics
-            .tombstones_skipped
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.count(partition, |m| &m.tombstones, |m| &m.tombstones_skipped);
         if worth_logging(n) {
             tracing::info!(topic = %self.topic, partition, offset, skipped = n + 1, "skipping a tombstone (a record without a value)");
         }
@@ -830,14 +830,7 @@ impl Reader {
                 reason: error.0,
             }),
             BadRecordPolicy::Skip => {
-                if let Some((m, _)) = self.partition_metrics.get(&rec.partition) {
-                    m.skipped.inc();
-                }
-                let skipped = self
-                    .control
-                    .metrics
-                    .records_skipped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let skipped = self.count(rec.partition, |m| &m.skipped, |m| &m.records_skipped);
                 if worth_logging(skipped) {
                     tracing::warn!(topic = %self.topic, partition = rec.partition, offset = rec.offset, %error, skipped = skipped + 1, "skipping bad record");
                 }
