@@ -169,9 +169,15 @@ pub fn render_program_with<'s>(
             .map_or(0, |s| s.late_records.lateness_ms());
         state.watermarks.insert(table, (watermark, lateness));
     }
+    // Rust code may read any view; a SQL program renders only the views its sinks read.
+    let read = logic.is_none().then(|| program.views_read());
     for view in &program.views {
+        let name = view.name.to_ascii_lowercase();
+        if read.as_ref().is_some_and(|read| !read.contains(&name)) {
+            continue;
+        }
         let rendered = render_relation(&view.relation, &env, state, &view.name)?;
-        env.insert(view.name.to_ascii_lowercase(), rendered);
+        env.insert(name, rendered);
     }
     let mut outputs = program
         .sinks
@@ -286,12 +292,10 @@ fn render_relation<'s>(
         Relation::Filter { .. } | Relation::Project { .. } if fusible(relation).len() > 1 => {
             let steps = fusible(relation);
             let base = steps.last().map_or(relation, |(_, below)| *below);
-            let steps: Vec<fused::Step> = steps.into_iter().rev().map(|(s, _)| s).collect();
+            let chain = fused::Chain::new(steps.into_iter().rev().map(|(s, _)| s).collect());
             let input = render_relation(base, env, state, label)?;
             Rendered {
-                collection: input
-                    .collection
-                    .flat_map(move |row| fused::apply(&steps, &row)),
+                collection: input.collection.flat_map(move |row| chain.apply(row)),
                 ..input
             }
         }

@@ -210,10 +210,29 @@ pub struct Row {
 
 impl Row {
     /// A row of `datums`.
+    ///
+    /// The values are packed into a buffer the thread keeps, and the row takes one allocation
+    /// of its final size (growing the row's own buffer as values come took several).
     pub fn pack<'a>(datums: impl IntoIterator<Item = Datum<'a>>) -> Row {
-        let mut row = Row::default();
-        row.packer().extend(datums);
-        row
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<SmallVec<[u8; INLINE]>> =
+                std::cell::RefCell::new(SmallVec::with_capacity(256));
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                scratch.clear();
+                RowPacker { data: &mut scratch }.extend(datums);
+                Row {
+                    data: SmallVec::from_slice(&scratch),
+                }
+            }
+            // Packed while packing (a datum's iterator that packs rows itself).
+            Err(_) => {
+                let mut row = Row::default();
+                row.packer().extend(datums);
+                row
+            }
+        })
     }
 
     /// A row of `datums` (a convenience for slices).

@@ -33,11 +33,14 @@ pub fn explain(program: &Program) -> String {
             ),
         }
         .ok();
-        for (c, origin) in s.schema.columns.iter().zip(&s.column_sources) {
-            let origin = if *origin == ColumnSource::Value {
-                String::new()
-            } else {
+        for (i, (c, origin)) in s.schema.columns.iter().zip(&s.column_sources).enumerate() {
+            let unread = (s.columns_read.as_ref()).is_some_and(|read| !read.contains(&i));
+            let origin = if *origin != ColumnSource::Value {
                 format!(" METADATA {origin:?}")
+            } else if unread {
+                " (not read: skipped, not decoded)".to_string()
+            } else {
+                String::new()
             };
             let _ = writeln!(out, "  {} {}{origin}", c.name, c.ty);
         }

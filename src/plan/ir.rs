@@ -1047,28 +1047,47 @@ impl Program {
     /// The source tables (lowercase) whose records reach the sink named `sink`, through any
     /// views, in the order the program declares them.
     pub fn tables_read_by(&self, sink: &str) -> Vec<String> {
-        fn walk<'a>(p: &'a Program, r: &'a Relation, seen: &mut Vec<&'a str>) {
-            if let Relation::Get { name, .. } = r {
-                if seen.contains(&name.as_str()) {
-                    return;
-                }
-                seen.push(name);
-                if let Some(v) = p.views.iter().find(|v| v.name.eq_ignore_ascii_case(name)) {
-                    walk(p, &v.relation, seen);
-                }
-            }
-            for input in r.inputs() {
-                walk(p, input, seen);
-            }
-        }
         let mut seen = Vec::new();
         for s in self.sinks.iter().filter(|s| s.sink.name == sink) {
-            walk(self, &s.relation, &mut seen);
+            self.names_read(&s.relation, &mut seen);
         }
         (self.sources.iter())
             .filter(|t| seen.iter().any(|n| n.eq_ignore_ascii_case(&t.name)))
             .map(|t| t.name.to_ascii_lowercase())
             .collect()
+    }
+
+    /// The views (lowercase) some sink reads, through other views: the others compute
+    /// nothing anyone sees.
+    pub fn views_read(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        for s in &self.sinks {
+            self.names_read(&s.relation, &mut seen);
+        }
+        (self.views.iter())
+            .filter(|v| seen.iter().any(|n| n.eq_ignore_ascii_case(&v.name)))
+            .map(|v| v.name.to_ascii_lowercase())
+            .collect()
+    }
+
+    /// Add to `seen` the names of the tables and views `r` reads, and those the views read.
+    fn names_read<'a>(&'a self, r: &'a Relation, seen: &mut Vec<&'a str>) {
+        if let Relation::Get { name, .. } = r {
+            if seen.contains(&name.as_str()) {
+                return;
+            }
+            seen.push(name);
+            if let Some(v) = self
+                .views
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(name))
+            {
+                self.names_read(&v.relation, seen);
+            }
+        }
+        for input in r.inputs() {
+            self.names_read(input, seen);
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! `Union`) is then narrowed to exactly the columns asked for. Sources and views are read
 //! whole (a view may have several readers), and a `Reduce` keeps all of its outputs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::data::Schema;
 use crate::plan::ir::{Expr, Program, Relation};
@@ -22,8 +22,57 @@ pub fn prune(program: &mut Program) {
         .chain(program.sinks.iter_mut().map(|s| &mut s.relation));
     for r in relations {
         let all: BTreeSet<usize> = (0..r.schema().len()).collect();
-        let (pruned, map) = needing(std::mem::replace(r, placeholder()), &all);
+        let mut demand = Demand::new();
+        let (pruned, map) = needing(std::mem::replace(r, placeholder()), &all, &mut demand);
         *r = narrow(pruned, &map, &all);
+    }
+}
+
+/// Per table or view (lowercase name): the columns of it something reads.
+type Demand = HashMap<String, BTreeSet<usize>>;
+
+/// Set each JSON source's `columns_read` to the value columns the program reads, when that
+/// is fewer than all, so its decoder builds only those (the others read as NULL, and a value
+/// of the wrong type in one is not an error: Flink's JSON format skips what a query does
+/// not project, too). What reads a source: its uses by the sinks, through the views they
+/// read (each view asked for what its readers read of it), and its watermark. A program
+/// Rust code reads (see [`crate::builder`]) may read any table or view whole: nothing is
+/// narrowed.
+pub fn narrow_sources(program: &mut Program, external: &crate::plan::lower::External) {
+    if !external.reads.is_empty() || !external.writes.is_empty() {
+        return;
+    }
+    let mut demand = Demand::new();
+    for s in &program.sinks {
+        let all: BTreeSet<usize> = (0..s.relation.schema().len()).collect();
+        needing(s.relation.clone(), &all, &mut demand);
+    }
+    // Views read only earlier views: from the last back, each is asked for what its readers
+    // asked of it.
+    for v in program.views.iter().rev() {
+        if let Some(asked) = demand.get(&v.name.to_ascii_lowercase()).cloned() {
+            needing(v.relation.clone(), &asked, &mut demand);
+        }
+    }
+    for w in &program.watermarks {
+        let columns = demand.entry(w.table.to_ascii_lowercase()).or_default();
+        w.expr.visit_columns(&mut |c| {
+            columns.insert(c);
+        });
+    }
+    for source in &mut program.sources {
+        if source.format != crate::spec::SourceFormat::Json {
+            continue;
+        }
+        let read = demand.get(&source.name.to_ascii_lowercase());
+        let value = |c: &usize| source.column_sources[*c] == crate::spec::ColumnSource::Value;
+        let values = (0..source.schema.len()).filter(|c| value(c)).count();
+        let columns: Vec<usize> = read
+            .map(|r| r.iter().copied().filter(|c| value(c)).collect())
+            .unwrap_or_default();
+        if columns.len() < values {
+            source.columns_read = Some(columns);
+        }
     }
 }
 
@@ -39,10 +88,16 @@ fn placeholder() -> Relation {
 
 /// `r` with at least the columns in `needed` (in their order, perhaps with others), and
 /// where each of its columns went.
-fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
+fn needing(r: Relation, needed: &BTreeSet<usize>, demand: &mut Demand) -> (Relation, Map) {
     let width = r.schema().len();
     match r {
-        Relation::Get { .. } => (r, (0..width).map(Some).collect()),
+        Relation::Get { ref name, .. } => {
+            demand
+                .entry(name.to_ascii_lowercase())
+                .or_default()
+                .extend(needed.iter().copied());
+            (r, (0..width).map(Some).collect())
+        }
         Relation::Filter {
             input,
             mut predicate,
@@ -51,7 +106,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             predicate.visit_columns(&mut |c| {
                 need.insert(c);
             });
-            let (input, map) = needing(*input, &need);
+            let (input, map) = needing(*input, &need, demand);
             remap(&mut predicate, &map);
             let relation = Relation::Filter {
                 input: Box::new(input),
@@ -71,7 +126,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                     need.insert(c);
                 });
             }
-            let (input, inner) = needing(*input, &need);
+            let (input, inner) = needing(*input, &need, demand);
             let mut map = vec![None; exprs.len()];
             let mut kept = Vec::with_capacity(keep.len());
             for (to, &i) in keep.iter().enumerate() {
@@ -105,7 +160,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 .iter()
                 .filter_map(|a| a.arg.as_ref())
                 .for_each(&mut read);
-            let (input, inner) = needing(*input, &need);
+            let (input, inner) = needing(*input, &need, demand);
             group_key.iter_mut().for_each(|e| remap(e, &inner));
             for a in &mut aggregates {
                 if let Some(e) = &mut a.arg {
@@ -159,9 +214,9 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                 need_l.insert(a.left_time);
                 need_r.insert(a.right_time);
             }
-            let (l, ml) = needing(*left, &need_l);
+            let (l, ml) = needing(*left, &need_l, demand);
             let l = narrow(l, &ml, &need_l);
-            let (r, mr) = needing(*right, &need_r);
+            let (r, mr) = needing(*right, &need_r, demand);
             let r = narrow(r, &mr, &need_r);
             let (ml, mr) = (exact(lw, &need_l), exact(rw, &need_r));
             let new_lw = need_l.len();
@@ -219,7 +274,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             let mut need: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < iw).collect();
             need.insert(time);
             need.extend(partition.iter().copied());
-            let (inner, m) = needing(*input, &need);
+            let (inner, m) = needing(*input, &need, demand);
             let inner = narrow(inner, &m, &need);
             let mut map = exact(iw, &need);
             let time = map[time].expect("the time column is kept");
@@ -258,7 +313,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
                     need.insert(c);
                 });
             }
-            let (inner, m) = needing(*input, &need);
+            let (inner, m) = needing(*input, &need, demand);
             let inner = narrow(inner, &m, &need);
             let mut map = exact(iw, &need);
             partition_key.iter_mut().for_each(|e| remap(e, &map));
@@ -287,7 +342,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
         } => {
             let iw = input.schema().len();
             let all: BTreeSet<usize> = (0..iw).collect();
-            let (inner, m) = needing(*input, &all);
+            let (inner, m) = needing(*input, &all, demand);
             let inner = narrow(inner, &m, &all);
             let relation = Relation::Over {
                 input: Box::new(inner),
@@ -302,7 +357,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
             let inputs = inputs
                 .into_iter()
                 .map(|i| {
-                    let (i, map) = needing(i, needed);
+                    let (i, map) = needing(i, needed, demand);
                     narrow(i, &map, needed)
                 })
                 .collect();
@@ -316,7 +371,7 @@ fn needing(r: Relation, needed: &BTreeSet<usize>) -> (Relation, Map) {
         // Every column feeds the next step: the body keeps them all (narrowed inside).
         Relation::Recursive { name, body, schema } => {
             let all: BTreeSet<usize> = (0..width).collect();
-            let (inner, m) = needing(*body, &all);
+            let (inner, m) = needing(*body, &all, demand);
             let relation = Relation::Recursive {
                 name,
                 body: Box::new(narrow(inner, &m, &all)),
@@ -368,4 +423,50 @@ fn pick(schema: &Schema, positions: &[usize]) -> Schema {
 
 fn remap(e: &mut Expr, map: &Map) {
     e.map_columns(&mut |c| map[c].expect("a column read is kept"));
+}
+
+#[cfg(test)]
+mod tests {
+    fn read(sql: &str) -> Option<Vec<usize>> {
+        let tables = "CREATE TABLE t (
+                a BIGINT, b STRING, r ROW<x BIGINT, y STRING>, ts TIMESTAMP(3), p INT METADATA FROM 'partition',
+                WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+            ) WITH ('connector' = 'kafka', 'topic' = 't',
+                'properties.bootstrap.servers' = 'x', 'format' = 'json');
+            CREATE TABLE o (a BIGINT, b BIGINT) WITH ('connector' = 'print');";
+        let program = crate::plan::plan_text("t.sql", &format!("{tables}\n{sql}")).unwrap();
+        program.sources[0].columns_read.clone()
+    }
+
+    #[test]
+    fn a_json_source_decodes_only_what_the_program_reads() {
+        // Columns: a 0, b 1, r.x 2, r.y 3, ts 4, p 5 (metadata).
+        assert_eq!(
+            read("INSERT INTO o SELECT a, r.x FROM t WHERE b <> 'z';"),
+            Some(vec![0, 1, 2])
+        );
+        // Through a view, asked only for what its reader reads; a view nobody reads asks
+        // nothing.
+        assert_eq!(
+            read(
+                "CREATE VIEW v AS SELECT a, r.y, b FROM t;
+                 CREATE VIEW unread AS SELECT ts, r.x FROM t;
+                 INSERT INTO o SELECT a, CHAR_LENGTH(y) FROM v;"
+            ),
+            Some(vec![0, 3])
+        );
+        // A window reads the time column (and its watermark's columns).
+        assert_eq!(
+            read(
+                "INSERT INTO o SELECT a, COUNT(*) FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), \
+                 INTERVAL '1' MINUTE)) GROUP BY a, window_start, window_end;"
+            ),
+            Some(vec![0, 4])
+        );
+        // Every value column read: nothing to narrow.
+        assert_eq!(
+            read("INSERT INTO o SELECT a, r.x FROM t WHERE b <> r.y AND ts IS NOT NULL;"),
+            None
+        );
+    }
 }

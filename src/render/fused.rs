@@ -3,12 +3,19 @@
 //! A view over a source is typically a projection over a filter over a projection (Nexmark's
 //! `bid` is three), and a query over it adds more. Each rendered on its own, a row is unpacked
 //! and packed again at every step. A chain none of whose expressions can fail (so no error
-//! needs reporting with the step's input) is evaluated here instead: the row unpacked once,
-//! each step over the datums the step below computed, the result packed once.
+//! needs reporting with the step's input) is evaluated here instead, composed first: each
+//! step's expressions are rewritten over the chain's input (a column a projection computed
+//! becomes that computation), so a chain is usually one stage of filters, then one
+//! projection, over the input row. The row is unpacked once, and only as far as its last
+//! column the stage reads; the filters run before anything is projected (so a projection
+//! below a filter is not computed for rows the filter drops); the result is packed once.
+//!
+//! A computed column read twice by the step above stays computed once: the chain is cut
+//! there into a second stage, which reads the first's values.
 
 use smallvec::SmallVec;
 
-use crate::data::{Datum, Row};
+use crate::data::{Datum, Row, Value};
 use crate::plan::ir::Expr;
 use crate::render::scalar::{eval, is_true, with_arena};
 
@@ -21,26 +28,263 @@ pub enum Step {
     Project(Vec<Expr>),
 }
 
-/// `row` through `steps` (first step first): the resulting row, or `None` when a filter
-/// drops it.
-pub fn apply(steps: &[Step], row: &Row) -> Option<Row> {
-    with_arena(|arena| {
-        let mut current: SmallVec<[Datum<'_>; 32]> = SmallVec::new();
-        current.extend(row.iter());
+/// Filters, then a projection, over the stage's input.
+#[derive(Debug, Clone, PartialEq)]
+struct Stage {
+    filters: Vec<Expr>,
+    /// `None`: the input passes through.
+    project: Option<Vec<Expr>>,
+    /// One past the last input column the stage's filters read.
+    filter_reads: usize,
+    /// One past the last input column the stage reads.
+    reads: usize,
+}
+
+/// A chain of steps, composed into stages.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    stages: Vec<Stage>,
+}
+
+impl Chain {
+    /// The chain of `steps`, first step first.
+    pub fn new(steps: Vec<Step>) -> Chain {
+        let mut stages: Vec<Stage> = Vec::new();
+        for step in steps {
+            let last = stages.last_mut().filter(|s| composes(s, &step));
+            let stage = match last {
+                Some(stage) => stage,
+                None => {
+                    stages.push(Stage {
+                        filters: Vec::new(),
+                        project: None,
+                        filter_reads: 0,
+                        reads: 0,
+                    });
+                    stages.last_mut().expect("just pushed")
+                }
+            };
+            match step {
+                Step::Filter(mut p) => {
+                    substitute(&mut p, stage.project.as_deref());
+                    stage.filters.push(p);
+                }
+                Step::Project(mut exprs) => {
+                    for e in &mut exprs {
+                        substitute(e, stage.project.as_deref());
+                    }
+                    stage.project = Some(exprs);
+                }
+            }
+        }
+        for stage in &mut stages {
+            let mut reads = 0;
+            for e in &stage.filters {
+                e.visit_columns(&mut |c| reads = reads.max(c + 1));
+            }
+            stage.filter_reads = reads;
+            for e in stage.project.iter().flatten() {
+                e.visit_columns(&mut |c| reads = reads.max(c + 1));
+            }
+            stage.reads = reads;
+        }
+        Chain { stages }
+    }
+
+    /// `row` through the chain: the resulting row, or `None` when a filter drops it.
+    pub fn apply(&self, row: Row) -> Option<Row> {
+        // `Some(None)`: the row passes through unchanged (a chain of filters).
+        let out = with_arena(|arena| {
+            let mut current: SmallVec<[Datum<'_>; 32]> = SmallVec::new();
+            let mut projected = false;
+            let mut input = row.iter();
+            for (i, stage) in self.stages.iter().enumerate() {
+                // The first stage's input is unpacked as far as its filters read, and only
+                // for a row they keep as far as its projection reads.
+                if i == 0 {
+                    current.extend(input.by_ref().take(stage.filter_reads));
+                }
+                for p in &stage.filters {
+                    if !is_true(eval(p, &current, arena)) {
+                        return None;
+                    }
+                }
+                if i == 0 {
+                    current.extend(input.by_ref().take(stage.reads - stage.filter_reads));
+                }
+                if let Some(exprs) = &stage.project {
+                    let next: SmallVec<[Datum<'_>; 32]> =
+                        exprs.iter().map(|e| eval(e, &current, arena)).collect();
+                    current = next;
+                    projected = true;
+                }
+            }
+            Some(projected.then(|| Row::pack(current)))
+        })?;
+        Some(out.unwrap_or(row))
+    }
+}
+
+/// Whether `step` can be rewritten over `stage`'s input: it reads no column the stage
+/// computes (other than a plain column or a constant) more than once.
+fn composes(stage: &Stage, step: &Step) -> bool {
+    let Some(project) = &stage.project else {
+        return true;
+    };
+    let mut uses: SmallVec<[u8; 32]> = SmallVec::from_elem(0, project.len());
+    let mut count = |c: usize| {
+        if let Some(n) = uses.get_mut(c) {
+            *n = n.saturating_add(1);
+        }
+    };
+    match step {
+        Step::Filter(p) => p.visit_columns(&mut count),
+        Step::Project(exprs) => exprs.iter().for_each(|e| e.visit_columns(&mut count)),
+    }
+    project
+        .iter()
+        .zip(&uses)
+        .all(|(e, &n)| n <= 1 || matches!(e, Expr::Column(_) | Expr::Literal(_)))
+}
+
+/// `e`, which reads the columns `project` computes, rewritten to read `project`'s input.
+fn substitute(e: &mut Expr, project: Option<&[Expr]>) {
+    if let Some(project) = project {
+        e.replace_columns(&mut |c| {
+            Some(
+                project
+                    .get(c)
+                    .cloned()
+                    .unwrap_or(Expr::Literal(Value::Null)),
+            )
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ir::BinaryOp;
+
+    fn col(i: usize) -> Expr {
+        Expr::Column(i)
+    }
+    fn lit(i: i64) -> Expr {
+        Expr::Literal(Value::Int(i))
+    }
+    fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
+        Expr::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
+    }
+
+    /// The steps one at a time, each over the values the one below computed.
+    fn stepwise(steps: &[Step], row: &Row) -> Option<Row> {
+        let arena = crate::render::scalar::Arena::new();
+        let mut current: Vec<Datum<'_>> = row.iter().collect();
         for step in steps {
             match step {
-                Step::Filter(predicate) => {
-                    if !is_true(eval(predicate, &current, arena)) {
+                Step::Filter(p) => {
+                    if !is_true(eval(p, &current, &arena)) {
                         return None;
                     }
                 }
                 Step::Project(exprs) => {
-                    let next: SmallVec<[Datum<'_>; 32]> =
-                        exprs.iter().map(|e| eval(e, &current, arena)).collect();
-                    current = next;
+                    current = exprs.iter().map(|e| eval(e, &current, &arena)).collect();
                 }
             }
         }
         Some(Row::pack(current))
-    })
+    }
+
+    fn rows() -> Vec<Row> {
+        (0..30)
+            .map(|i| {
+                Row::pack([
+                    Datum::Int(i % 3),
+                    Datum::Int(i),
+                    Datum::Null,
+                    Datum::Int(i * 7),
+                ])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_composed_chain_computes_what_its_steps_do() {
+        // Nexmark's shape: a computed column, a filter on the input, a projection keeping
+        // the computed column, a filter on it, a projection of the projection.
+        let steps = vec![
+            Step::Project(vec![
+                col(0),
+                col(1),
+                bin(BinaryOp::Mul, col(3), lit(2)),
+                col(2),
+            ]),
+            Step::Filter(bin(BinaryOp::Eq, col(0), lit(1))),
+            Step::Project(vec![col(2), col(1), col(3)]),
+            Step::Filter(bin(BinaryOp::Gt, col(0), lit(50))),
+            Step::Project(vec![col(1), col(0), lit(9)]),
+        ];
+        let chain = Chain::new(steps.clone());
+        assert_eq!(chain.stages.len(), 1, "{chain:?}");
+        assert_eq!(chain.stages[0].filters.len(), 2);
+        assert_eq!(chain.stages[0].filter_reads, 4);
+        assert_eq!(chain.stages[0].reads, 4);
+        let mut kept = 0;
+        for row in rows() {
+            let want = stepwise(&steps, &row);
+            kept += usize::from(want.is_some());
+            assert_eq!(chain.apply(row.clone()), want, "{row:?}");
+        }
+        assert_eq!(kept, 9);
+    }
+
+    #[test]
+    fn a_computed_column_read_twice_is_computed_once() {
+        let steps = vec![
+            Step::Project(vec![bin(BinaryOp::Add, col(1), lit(1))]),
+            Step::Project(vec![bin(BinaryOp::Mul, col(0), col(0))]),
+            Step::Filter(bin(BinaryOp::Gt, col(0), lit(100))),
+        ];
+        let chain = Chain::new(steps.clone());
+        assert_eq!(chain.stages.len(), 2, "{chain:?}");
+        for row in rows() {
+            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row));
+        }
+    }
+
+    #[test]
+    fn a_chain_of_filters_passes_rows_through_and_reads_only_what_it_needs() {
+        let steps = vec![
+            Step::Filter(bin(BinaryOp::Eq, col(0), lit(2))),
+            Step::Filter(bin(BinaryOp::Lt, col(1), lit(20))),
+        ];
+        let chain = Chain::new(steps.clone());
+        assert_eq!(chain.stages[0].reads, 2);
+        assert_eq!(chain.stages[0].filter_reads, 2);
+        assert!(chain.stages[0].project.is_none());
+        let out: Vec<_> = rows().into_iter().filter_map(|r| chain.apply(r)).collect();
+        let want: Vec<_> = rows().iter().filter_map(|r| stepwise(&steps, r)).collect();
+        assert_eq!(out, want);
+        assert_eq!(out.len(), 6);
+    }
+
+    #[test]
+    fn a_row_is_unpacked_past_the_filters_columns_only_when_kept() {
+        let steps = vec![
+            Step::Filter(bin(BinaryOp::Eq, col(0), lit(0))),
+            Step::Project(vec![col(3), col(1)]),
+        ];
+        let chain = Chain::new(steps.clone());
+        assert_eq!(
+            (chain.stages[0].filter_reads, chain.stages[0].reads),
+            (1, 4)
+        );
+        for row in rows() {
+            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row));
+        }
+    }
 }

@@ -43,15 +43,25 @@ pub struct Decoder {
     format: SourceFormat,
     /// Positions (in `schema`) of the value columns, in order.
     value_columns: Vec<usize>,
+    /// Where the value columns are in a JSON object.
+    json_fields: crate::source::json::Fields,
 }
 
 impl Decoder {
     /// A decoder for `spec`'s format and columns.
     pub fn new(spec: &SourceSpec) -> Self {
-        let value_columns = (0..spec.schema.len())
+        let value_columns: Vec<usize> = (0..spec.schema.len())
             .filter(|i| spec.column_sources[*i] == ColumnSource::Value)
             .collect();
+        // A JSON object's fields the program does not read are skipped, not decoded.
+        let decoded: Vec<usize> = match &spec.columns_read {
+            Some(read) => (value_columns.iter().copied())
+                .filter(|c| read.contains(c))
+                .collect(),
+            None => value_columns.clone(),
+        };
         Decoder {
+            json_fields: crate::source::json::Fields::new(&spec.schema, &decoded),
             schema: spec.schema.clone(),
             sources: spec.column_sources.clone(),
             format: spec.format.clone(),
@@ -115,7 +125,7 @@ impl Decoder {
         // Strings a JSON value must unescape (or a number given to a STRING column) live here,
         // as long as the row is being built.
         let arena = bumpalo::Bump::new();
-        let mut values: SmallVec<[Datum<'_>; 16]> = smallvec![Datum::Null; self.schema.len()];
+        let mut values: SmallVec<[Datum<'_>; 32]> = smallvec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
             out.push(Self::pack(&mut values, meta));
             return Ok(());
@@ -132,7 +142,7 @@ impl Decoder {
                 crate::source::json::decode_object(
                     bytes,
                     &self.schema,
-                    &self.value_columns,
+                    &self.json_fields,
                     &arena,
                     &mut values,
                 )?;
@@ -257,6 +267,7 @@ mod tests {
             watermark: None,
             idle_timeout_ms: None,
             late_records: Default::default(),
+            columns_read: None,
         }
     }
 
@@ -275,6 +286,28 @@ mod tests {
             offset: 42,
             timestamp: Some(7),
         }
+    }
+
+    #[test]
+    fn json_columns_the_program_does_not_read_are_skipped() {
+        let mut s = spec(
+            SourceFormat::Json,
+            vec![
+                ("a", DataType::Int, ColumnSource::Value),
+                ("b", DataType::Int, ColumnSource::Value),
+                ("p", DataType::Int, ColumnSource::Partition),
+            ],
+        );
+        s.columns_read = Some(vec![0]);
+        let d = Decoder::new(&s);
+        // "b" is not read: not decoded, so a value of another type there is no error.
+        let row = decode1(&d, rec(br#"{"a":1,"b":"x"}"#)).unwrap();
+        assert_eq!(
+            row.unpack().as_slice(),
+            [Datum::Int(1), Datum::Null, Datum::Int(3)]
+        );
+        let e = decode1(&d, rec(br#"{"a":"y","b":2}"#)).unwrap_err();
+        assert_eq!(e.0, r#"field "a": expected BIGINT, got "y""#);
     }
 
     #[test]

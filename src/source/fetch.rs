@@ -111,7 +111,7 @@ pub(super) enum Fetcher {
     /// The worker polls and decodes when its source operator runs.
     Inline {
         queue: RefCell<MessageQueue<HealthContext>>,
-        decoder: Decoder,
+        decoder: Box<Decoder>,
         /// The batch emptied last, to fill again.
         spare: RefCell<Option<Batch>>,
     },
@@ -131,7 +131,7 @@ impl Fetcher {
         if !thread {
             return Ok(Fetcher::Inline {
                 queue: RefCell::new(queue),
-                decoder,
+                decoder: Box::new(decoder),
                 spare: RefCell::new(None),
             });
         }

@@ -20,22 +20,92 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use crate::data::{DataType, Datum, Schema};
 use crate::source::decode::{text_datum, DecodeError};
 
+/// Where a table's value columns are in a JSON object: the columns named at this level of
+/// nesting, and the `ROW` fields below it, each with its own. Built once per table, so a
+/// field name is compared with the few names of its level, not with every column's path.
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    /// Per column at this level: its field name, its index among the decoded columns, and
+    /// its position in the schema.
+    columns: Vec<(Box<str>, usize, usize)>,
+    /// Per `ROW` field at this level: its name and its fields.
+    rows: Vec<(Box<str>, Fields)>,
+    /// The path of this level (`person`; empty at the top), for messages.
+    path: String,
+}
+
+impl Fields {
+    /// The fields of the columns at `columns` (positions in `schema`): a column named by a
+    /// path (`person.id`, from a `ROW` column) is read from nested objects.
+    pub fn new(schema: &Schema, columns: &[usize]) -> Fields {
+        let named: Vec<(&str, usize, usize)> = (columns.iter().enumerate())
+            .map(|(i, &c)| (schema.columns[c].name.as_str(), i, c))
+            .collect();
+        Fields::level(&named, String::new())
+    }
+
+    /// The level whose columns' paths below it are `named`.
+    fn level(named: &[(&str, usize, usize)], path: String) -> Fields {
+        let mut fields = Fields {
+            path,
+            ..Fields::default()
+        };
+        let mut below: Vec<(&str, Vec<(&str, usize, usize)>)> = Vec::new();
+        for &(name, i, c) in named {
+            // A field named with the whole path is the column too (a flat `"p.id"` key).
+            fields.columns.push((name.into(), i, c));
+            if let Some((row, rest)) = name.split_once('.') {
+                match below.iter_mut().find(|(r, _)| *r == row) {
+                    Some((_, under)) => under.push((rest, i, c)),
+                    None => below.push((row, vec![(rest, i, c)])),
+                }
+            }
+        }
+        for (row, under) in below {
+            let path = match fields.path.as_str() {
+                "" => row.to_string(),
+                p => format!("{p}.{row}"),
+            };
+            fields.rows.push((row.into(), Fields::level(&under, path)));
+        }
+        fields
+    }
+
+    /// The column a field `name` sets at this level, and whether its case matches: a field
+    /// whose name equals the column's, else the first whose name equals it ignoring ASCII
+    /// case.
+    fn column(&self, name: &str) -> Option<(usize, usize, bool)> {
+        let exact = self.columns.iter().find(|(n, ..)| &**n == name);
+        match exact {
+            Some(&(_, i, c)) => Some((i, c, true)),
+            None => (self.columns.iter())
+                .find(|(n, ..)| n.eq_ignore_ascii_case(name))
+                .map(|&(_, i, c)| (i, c, false)),
+        }
+    }
+
+    /// The `ROW` field `name` names (ignoring ASCII case).
+    fn row(&self, name: &str) -> Option<&Fields> {
+        (self.rows.iter())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, f)| f)
+    }
+}
+
 /// Decode the JSON object `bytes` into `values` (laid out by `schema`), setting the columns
-/// at `columns`; strings that must be unescaped are placed in `arena`.
+/// `fields` names; strings that must be unescaped are placed in `arena`.
 pub fn decode_object<'a>(
     bytes: &'a [u8],
     schema: &Schema,
-    columns: &[usize],
+    fields: &Fields,
     arena: &'a bumpalo::Bump,
     values: &mut [Datum<'a>],
 ) -> Result<(), DecodeError> {
     let mut field_error = None;
-    let mut found: smallvec::SmallVec<[bool; 16]> = smallvec::smallvec![false; columns.len()];
+    let mut found: smallvec::SmallVec<[bool; 32]> = smallvec::smallvec![false; values.len()];
     let seed = ObjectSeed {
         schema,
-        columns,
-        prefix: 0,
-        under: 0,
+        fields,
         arena,
         values,
         found: &mut found,
@@ -57,15 +127,11 @@ const NOT_AN_OBJECT: &str = "ddflow: not an object";
 
 struct ObjectSeed<'s, 'a> {
     schema: &'s Schema,
-    columns: &'s [usize],
-    /// The length of the path this object is at (`person.` in `person.id`; 0 at the top):
-    /// a `ROW` column's fields are columns named by their path, read from nested objects.
-    prefix: usize,
-    /// A column under that path (for messages).
-    under: usize,
+    /// The columns of this object's level, and the `ROW`s below it.
+    fields: &'s Fields,
     arena: &'a bumpalo::Bump,
     values: &'s mut [Datum<'a>],
-    /// Per column: set by a field already.
+    /// Per decoded column: set by a field already.
     found: &'s mut [bool],
     error: &'s mut Option<DecodeError>,
 }
@@ -85,43 +151,14 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let prefix = self.prefix;
-        let tail = |c: usize| {
-            self.schema.columns[c]
-                .name
-                .get(prefix..)
-                .unwrap_or_default()
-        };
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let name: &str = &key.0;
-            let column = self
-                .columns
-                .iter()
-                .position(|&c| tail(c) == name)
-                .map(|i| (i, true))
-                .or_else(|| {
-                    self.columns
-                        .iter()
-                        .position(|&c| tail(c).eq_ignore_ascii_case(name))
-                        .map(|i| (i, false))
-                });
+            let column = self.fields.column(name);
             // A `ROW` column: its fields are the columns under `name.`.
-            let is_row = |c: usize| {
-                let t = tail(c);
-                t.len() > name.len()
-                    && t.as_bytes()[name.len()] == b'.'
-                    && t[..name.len()].eq_ignore_ascii_case(name)
-            };
-            let row = column
-                .is_none()
-                .then(|| self.columns.iter().copied().find(|&c| is_row(c)))
-                .flatten();
-            if let Some(under) = row {
+            if let Some(row) = column.is_none().then(|| self.fields.row(name)).flatten() {
                 let seed = ObjectSeed {
                     schema: self.schema,
-                    columns: self.columns,
-                    prefix: prefix + name.len() + 1,
-                    under,
+                    fields: row,
                     arena: self.arena,
                     values: &mut *self.values,
                     found: &mut *self.found,
@@ -133,15 +170,15 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
             match column {
                 // A field of another case comes second to one that matches exactly, and to an
                 // earlier one of another case.
-                Some((i, is_exact)) if is_exact || !self.found[i] => {
-                    let col = &self.schema.columns[self.columns[i]];
+                Some((i, c, is_exact)) if is_exact || !self.found[i] => {
+                    let col = &self.schema.columns[c];
                     let seed = DatumSeed {
                         ty: col.ty,
                         arena: self.arena,
                     };
                     match map.next_value_seed(seed)? {
                         Ok(d) => {
-                            self.values[self.columns[i]] = d;
+                            self.values[c] = d;
                             self.found[i] = true;
                         }
                         Err(got) => {
@@ -182,7 +219,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
         self.not_an_object(&quoted(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        if self.prefix > 0 {
+        if !self.fields.path.is_empty() {
             return Ok(()); // a NULL row: its fields stay NULL
         }
         Err(E::custom(NOT_AN_OBJECT))
@@ -192,10 +229,10 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
 impl ObjectSeed<'_, '_> {
     /// A value that is not an object: the record is not one, or a `ROW` field is not.
     fn not_an_object<E: de::Error>(self, got: &str) -> Result<(), E> {
-        if self.prefix == 0 {
+        if self.fields.path.is_empty() {
             return Err(E::custom(NOT_AN_OBJECT));
         }
-        let path = &self.schema.columns[self.under].name[..self.prefix - 1];
+        let path = &self.fields.path;
         *self.error = Some(DecodeError(format!(
             "field \"{path}\": expected ROW, got {got}"
         )));
@@ -365,7 +402,13 @@ mod tests {
         ]);
         let arena = bumpalo::Bump::new();
         let mut values = vec![Datum::Null; 4];
-        decode_object(json.as_bytes(), &schema, &[0, 1, 2, 3], &arena, &mut values)?;
+        decode_object(
+            json.as_bytes(),
+            &schema,
+            &Fields::new(&schema, &[0, 1, 2, 3]),
+            &arena,
+            &mut values,
+        )?;
         Ok(Row::pack_slice(&values)
             .iter()
             .map(Datum::to_value)
@@ -402,7 +445,13 @@ mod tests {
         let decode = |json: &str| -> Result<Vec<Value>, DecodeError> {
             let arena = bumpalo::Bump::new();
             let mut values = vec![Datum::Null; 4];
-            decode_object(json.as_bytes(), &schema, &[0, 1, 2, 3], &arena, &mut values)?;
+            decode_object(
+                json.as_bytes(),
+                &schema,
+                &Fields::new(&schema, &[0, 1, 2, 3]),
+                &arena,
+                &mut values,
+            )?;
             Ok(values.iter().map(|d| d.to_value()).collect())
         };
         let v = decode(r#"{"k":1,"P":{"id":7,"x":[1],"q":{"name":"a"}},"b":null}"#).unwrap();
@@ -419,6 +468,17 @@ mod tests {
         assert_eq!(e, r#"field "p.q": expected ROW, got 5"#);
         let e = decode(r#"{"p":{"id":"x"}}"#).unwrap_err().0;
         assert_eq!(e, r#"field "p.id": expected BIGINT, got "x""#);
+    }
+
+    #[test]
+    fn a_nested_field_sets_only_a_column_under_its_row() {
+        // "abid" ends as "p.id" does after "p.": a field "id" inside "p" is not it.
+        let schema = Schema::new([("abid", DataType::Int), ("p.id", DataType::Int)]);
+        let arena = bumpalo::Bump::new();
+        let mut values = vec![Datum::Null; 2];
+        let fields = Fields::new(&schema, &[0, 1]);
+        decode_object(br#"{"p":{"id":7}}"#, &schema, &fields, &arena, &mut values).unwrap();
+        assert_eq!(values, [Datum::Null, Datum::Int(7)]);
     }
 
     #[test]
@@ -442,8 +502,14 @@ mod tests {
         let arena = bumpalo::Bump::new();
         let read = |json: &str| {
             let mut values = vec![Datum::Null; 1];
-            decode_object(json.as_bytes(), &schema, &[0], &arena, &mut values)
-                .map(|()| crate::data::value_to_json(values[0], schema.columns[0].ty))
+            decode_object(
+                json.as_bytes(),
+                &schema,
+                &Fields::new(&schema, &[0]),
+                &arena,
+                &mut values,
+            )
+            .map(|()| crate::data::value_to_json(values[0], schema.columns[0].ty))
         };
         assert_eq!(
             read(r#"{"a":[1,null,3]}"#).unwrap().to_string(),

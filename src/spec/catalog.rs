@@ -111,6 +111,11 @@ pub struct SourceSpec {
     /// record behind the watermark.
     #[serde(default)]
     pub late_records: LatePolicy,
+    /// The value columns the program reads (positions in `schema`), when it reads fewer
+    /// than all of a JSON table's: set by the planner (`plan::prune::narrow_sources`); the
+    /// others are not decoded and read as NULL. `None`: every column.
+    #[serde(default)]
+    pub columns_read: Option<Vec<usize>>,
 }
 
 /// What a window does with a record whose time is at or behind the table's watermark.

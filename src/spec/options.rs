@@ -403,6 +403,7 @@ pub fn source_spec(table: &TableDef) -> Result<SourceSpec> {
         watermark: None,
         idle_timeout_ms,
         late_records,
+        columns_read: None,
     };
     let startup = startup.unwrap_or(StartupMode::GroupOffsets);
     c.finish(SourceSpec { startup, ..spec })
@@ -474,6 +475,7 @@ fn file_source_spec(table: &TableDef) -> Result<SourceSpec> {
         watermark: None,
         idle_timeout_ms: None,
         late_records: LatePolicy::Drop,
+        columns_read: None,
     };
     c.finish(spec)
 }
