@@ -187,18 +187,34 @@ fn render_accumulable<'s>(
             })
         })
     };
-    // Each DISTINCT aggregate: (key, value) rows, made distinct, feed its slot.
     let mut updates = rows;
-    for (slot, &(aggregate, _, _, strategy)) in slots.slots.iter().enumerate() {
-        if strategy != AggStrategy::Distinct {
-            continue;
-        }
-        let arg = aggregates[aggregate].arg.iter().cloned().collect();
-        let key_args = KeyArgs::new(group_key, arg);
+    // The DISTINCT aggregates: (key, slot, value) rows, made distinct (one arrangement for
+    // them all, the group key evaluated once per row for them all), each feeding its slot.
+    let distinct_slots: Vec<(usize, usize)> = (slots.slots.iter().enumerate())
+        .filter(|(_, &(_, _, _, strategy))| strategy == AggStrategy::Distinct)
+        .map(|(slot, &(aggregate, ..))| (slot, aggregate))
+        .collect();
+    if !distinct_slots.is_empty() {
+        let args = (distinct_slots.iter())
+            .map(|&(_, aggregate)| {
+                aggregates[aggregate]
+                    .arg
+                    .clone()
+                    .unwrap_or(Expr::Literal(crate::data::Value::Null))
+            })
+            .collect();
+        let key_args = KeyArgs::new(group_key, args);
+        let tags: Vec<i64> = distinct_slots
+            .iter()
+            .map(|&(slot, _)| slot as i64)
+            .collect();
         let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
-            key_args.with(row, |key, value| {
-                if !value[0].is_null() {
-                    add(table, key.extend(value.iter().copied()), diff);
+            key_args.with(row, |key, values| {
+                for (value, &slot) in values.iter().zip(&tags) {
+                    if !value.is_null() {
+                        let pair = key.clone().extend([Datum::Int(slot), *value]);
+                        add(table, pair, diff);
+                    }
                 }
             })
         });
@@ -217,6 +233,11 @@ fn render_accumulable<'s>(
         let contributions = distinct.explode(move |pair: Row| {
             let mut datums = pair.unpack();
             let value = datums.pop().unwrap_or_default();
+            let slot = match datums.pop() {
+                Some(Datum::Int(slot)) => usize::try_from(slot).ok(),
+                _ => None,
+            }
+            .expect("a distinct pair carries its slot");
             Some((Row::pack_slice(&datums), slots.of_distinct(slot, value, 1)))
         });
         updates = updates.concat(contributions);

@@ -12,7 +12,9 @@
 //! retraction of its rows is hidden from what reads the sessions.
 
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+use differential_dataflow::{AsCollection, Hashable};
 use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::Exchange;
 
 use crate::data::{Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
@@ -51,6 +53,14 @@ pub fn render_sessions<'s>(
         let key = Row::pack(partition.iter().map(|c| row.get(*c)));
         Some((key, row))
     });
+    // The rows of a partition key meet on one worker (the one its arrangement puts them on)
+    // before any can go: whether the key's last session is final depends on all of them.
+    // Filed where they were read, a worker's rows of a session went once the watermark passed
+    // its own last row plus the gap, while another worker's rows still extended the session.
+    let keyed = keyed
+        .inner
+        .exchange(|((key, _), _, _): &((Row, Row), Time, Diff)| key.hashed())
+        .as_collection();
     let control = hooks.state.control.clone();
     let arranged = hooks.state(keyed, |keyed, keep| {
         let keyed = match &expiry {
@@ -113,6 +123,72 @@ pub fn render_sessions<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Key 7's session [0, 26) has its row at 0 on worker 0 and its rows at 8 and 16 on
+    /// worker 1. The watermark passes 10 (worker 0's last row plus the gap) while the session
+    /// is still open: no row of it may go.
+    #[test]
+    fn a_session_read_by_two_workers_keeps_its_rows_until_the_whole_session_is_final() {
+        use differential_dataflow::input::Input;
+        use std::sync::{Arc, Mutex};
+        use timely::dataflow::operators::{Input as _, Inspect, Probe};
+
+        let out: Arc<Mutex<Vec<(Row, Diff)>>> = Arc::default();
+        let seen = out.clone();
+        timely::execute(timely::Config::process(2), move |worker| {
+            let seen = seen.clone();
+            let (mut rows, mut marks, probe) = worker.dataflow::<Time, _, _>(|scope| {
+                let (rows_in, rows) = scope.new_collection::<Row, Diff>();
+                let (marks_in, marks) = scope.new_input::<Vec<i64>>();
+                let mut state =
+                    crate::render::RenderState::new(scope, crate::control::RunControl::new());
+                let mut hooks = StateHooks {
+                    state: &mut state,
+                    keep: false,
+                };
+                let spec = SessionSpec {
+                    partition: &[0],
+                    time: 1,
+                    gap: 10,
+                    width: 2,
+                };
+                let sessions = render_sessions(rows, &spec, Some((marks, 0)), &mut hooks);
+                let (probe, _) = sessions
+                    .inner
+                    .inspect(move |(row, _, d)| seen.lock().unwrap().push((row.clone(), *d)))
+                    .probe();
+                (rows_in, marks_in, probe)
+            });
+            let row = |ts: i64| Row::pack([Datum::Int(7), Datum::Int(ts)]);
+            match worker.index() {
+                0 => rows.update(row(0), 1),
+                _ => {
+                    rows.update(row(8), 1);
+                    rows.update(row(16), 1);
+                }
+            }
+            for (time, mark) in [(1, 16), (2, 17)] {
+                rows.advance_to(time);
+                marks.advance_to(time);
+                marks.send(mark);
+                rows.flush();
+                while probe.less_than(&time) {
+                    worker.step();
+                }
+            }
+        })
+        .unwrap();
+        let mut totals: std::collections::BTreeMap<Row, Diff> = Default::default();
+        for (row, d) in out.lock().unwrap().drain(..) {
+            *totals.entry(row).or_default() += d;
+        }
+        totals.retain(|_, d| *d != 0);
+        // (key, time, window_start, window_end, window_time)
+        let session = |ts: i64| Row::pack([7, ts, 0, 26, 25].map(Datum::Int));
+        let want: std::collections::BTreeMap<Row, Diff> =
+            [(session(0), 1), (session(8), 1), (session(16), 1)].into();
+        assert_eq!(totals, want);
+    }
 
     #[test]
     fn sessions_split_where_rows_are_a_gap_apart() {
