@@ -105,7 +105,12 @@ impl Dataflow {
 
     /// The planned program: the SQL statements, and the tables the code reads and writes.
     pub fn plan(&self) -> Result<Program> {
-        crate::plan::plan_text_with(&self.name, &self.text, &self.external)
+        let mut program = crate::plan::plan_text_with(&self.name, &self.text, &self.external)?;
+        // The code may read any column of any table or view: every column is decoded.
+        for source in &mut program.sources {
+            source.columns_read = None;
+        }
+        Ok(program)
     }
 
     /// Run `logic` in every worker's dataflow, with the flags in `args` (the first is the
