@@ -106,7 +106,8 @@ impl Dataflow {
     /// The planned program: the SQL statements, and the tables the code reads and writes.
     pub fn plan(&self) -> Result<Program> {
         let mut program = crate::plan::plan_text_with(&self.name, &self.text, &self.external)?;
-        // The code may read any column of any table or view: every column is decoded.
+        // The code may read any column of any table or view: every column is decoded
+        // (the planner narrows a source to what the SQL reads).
         for source in &mut program.sources {
             source.columns_read = None;
         }

@@ -64,7 +64,7 @@ pub fn plan_text_with(file: &str, text: &str, external: &lower::External) -> Res
             prune::prune(&mut program);
             reduce::choose(&mut program);
             event_time::plan_expiry(&mut program);
-            prune::narrow_sources(&mut program, &external);
+            prune::narrow_sources(&mut program);
             Ok(program)
         })
         .map_err(|e| Error::Internal(format!("cannot start the planner thread: {e}")))?

@@ -59,8 +59,6 @@ pub struct RenderState<'s> {
     join_sides: HashMap<String, (join::Arrangement<'s>, bool)>,
     /// The relations with state rendered so far, by relation.
     rendered: HashMap<String, Rendered<'s>>,
-    /// How many relations with state were rendered (each shared one once).
-    stateful_rendered: usize,
     /// The watermark of each table that has one (lowercase name), and how late a record of
     /// it may be.
     watermarks: HashMap<String, (event_time::Watermark<'s>, i64)>,
@@ -81,7 +79,6 @@ impl<'s> RenderState<'s> {
             control,
             join_sides: HashMap::new(),
             rendered: HashMap::new(),
-            stateful_rendered: 0,
             watermarks: HashMap::new(),
             restored_watermarks: HashMap::new(),
             watermark_history: Vec::new(),
@@ -96,7 +93,7 @@ impl<'s> RenderState<'s> {
     /// How many relations with state (aggregates, joins, top-N, `OVER`, windows) were
     /// rendered: one the program computes twice is rendered once.
     pub fn stateful_relations(&self) -> usize {
-        self.stateful_rendered
+        self.rendered.len()
     }
 }
 
@@ -315,7 +312,6 @@ fn render_relation<'s>(
     let rendered = render_new(relation, env, state, label)?;
     if let Some(id) = id {
         state.rendered.insert(id, rendered.clone());
-        state.stateful_rendered += 1;
     }
     Ok(rendered)
 }

@@ -181,27 +181,13 @@ fn joins_share_arrangements_of_the_same_input_and_key() {
             2,
         ),
     ] {
-        let program =
-            ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
-        timely::execute_directly(move |worker| {
-            worker.dataflow::<u64, _, _>(|scope| {
-                let (_, t) = scope.new_collection::<Row, i64>();
-                let env = HashMap::from([("t".to_string(), t)]);
-                let mut state =
-                    ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
-                ddflow::render::render_program(&program, env, &mut state).unwrap();
-                assert_eq!(state.join_arrangements(), expected, "{query}");
-            });
-        });
+        assert_eq!(rendered_counts(query).0, expected, "{query}");
     }
 }
 
-/// A `GROUP BY` the query computes twice (as Nexmark q5 does) is rendered once.
-#[test]
-fn the_same_aggregate_twice_is_computed_once() {
-    let query = "INSERT INTO j3 SELECT a.k, a.n, b.n FROM
-        (SELECT k, COUNT(*) AS n FROM t GROUP BY k) AS a
-        JOIN (SELECT k, COUNT(*) AS n FROM t GROUP BY k) AS b ON a.k = b.k;";
+/// `query` (over `t`) rendered: how many join inputs it arranged, and how many relations
+/// with state it rendered.
+fn rendered_counts(query: &str) -> (usize, usize) {
     let program =
         ddflow::plan::plan_text("oracle.sql", &format!("{TABLES}\n{query}")).expect("plans");
     timely::execute_directly(move |worker| {
@@ -211,12 +197,22 @@ fn the_same_aggregate_twice_is_computed_once() {
             let mut state =
                 ddflow::render::RenderState::new(scope, ddflow::control::RunControl::new());
             ddflow::render::render_program(&program, env, &mut state).unwrap();
-            // The aggregate and the join.
-            assert_eq!(state.stateful_relations(), 2);
-            // Both sides of the join are the one aggregate, arranged by k once.
-            assert_eq!(state.join_arrangements(), 1);
-        });
-    });
+            (state.join_arrangements(), state.stateful_relations())
+        })
+    })
+}
+
+/// A `GROUP BY` the query computes twice (as Nexmark q5 does) is rendered once.
+#[test]
+fn the_same_aggregate_twice_is_computed_once() {
+    let query = "INSERT INTO j3 SELECT a.k, a.n, b.n FROM
+        (SELECT k, COUNT(*) AS n FROM t GROUP BY k) AS a
+        JOIN (SELECT k, COUNT(*) AS n FROM t GROUP BY k) AS b ON a.k = b.k;";
+    let (join_arrangements, stateful) = rendered_counts(query);
+    // The aggregate and the join.
+    assert_eq!(stateful, 2);
+    // Both sides of the join are the one aggregate, arranged by k once.
+    assert_eq!(join_arrangements, 1);
 }
 
 /// `IN`/`NOT IN`/`EXISTS` against SQL's own rules computed directly (three-valued `IN`; the

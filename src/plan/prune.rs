@@ -35,13 +35,9 @@ type Demand = HashMap<String, BTreeSet<usize>>;
 /// is fewer than all, so its decoder builds only those (the others read as NULL, and a value
 /// of the wrong type in one is not an error: Flink's JSON format skips what a query does
 /// not project, too). What reads a source: its uses by the sinks, through the views they
-/// read (each view asked for what its readers read of it), and its watermark. A program
-/// Rust code reads (see [`crate::builder`]) may read any table or view whole: nothing is
-/// narrowed.
-pub fn narrow_sources(program: &mut Program, external: &crate::plan::lower::External) {
-    if !external.reads.is_empty() || !external.writes.is_empty() {
-        return;
-    }
+/// read (each view asked for what its readers read of it), and its watermark. Rust code
+/// may read any column of any table or view: [`crate::builder`] decodes every column.
+pub fn narrow_sources(program: &mut Program) {
     let mut demand = Demand::new();
     for s in &program.sinks {
         let all: BTreeSet<usize> = (0..s.relation.schema().len()).collect();

@@ -391,7 +391,17 @@ fn quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Row, Value};
+    use crate::data::Value;
+
+    /// Every column of `schema` read from `json`.
+    fn decode_all(schema: &Schema, json: &str) -> Result<Vec<Value>, DecodeError> {
+        let arena = bumpalo::Bump::new();
+        let mut values = vec![Datum::Null; schema.len()];
+        let all: Vec<usize> = (0..schema.len()).collect();
+        let fields = Fields::new(schema, &all);
+        decode_object(json.as_bytes(), schema, &fields, &arena, &mut values)?;
+        Ok(values.iter().map(|d| d.to_value()).collect())
+    }
 
     fn decode(json: &str) -> Result<Vec<Value>, DecodeError> {
         let schema = Schema::new([
@@ -400,19 +410,7 @@ mod tests {
             ("x", DataType::Float),
             ("ok", DataType::Bool),
         ]);
-        let arena = bumpalo::Bump::new();
-        let mut values = vec![Datum::Null; 4];
-        decode_object(
-            json.as_bytes(),
-            &schema,
-            &Fields::new(&schema, &[0, 1, 2, 3]),
-            &arena,
-            &mut values,
-        )?;
-        Ok(Row::pack_slice(&values)
-            .iter()
-            .map(Datum::to_value)
-            .collect())
+        decode_all(&schema, json)
     }
 
     #[test]
@@ -442,18 +440,7 @@ mod tests {
             ("p.q.name", DataType::String),
             ("b.id", DataType::Int),
         ]);
-        let decode = |json: &str| -> Result<Vec<Value>, DecodeError> {
-            let arena = bumpalo::Bump::new();
-            let mut values = vec![Datum::Null; 4];
-            decode_object(
-                json.as_bytes(),
-                &schema,
-                &Fields::new(&schema, &[0, 1, 2, 3]),
-                &arena,
-                &mut values,
-            )?;
-            Ok(values.iter().map(|d| d.to_value()).collect())
-        };
+        let decode = |json: &str| decode_all(&schema, json);
         let v = decode(r#"{"k":1,"P":{"id":7,"x":[1],"q":{"name":"a"}},"b":null}"#).unwrap();
         assert_eq!(
             v,
@@ -474,11 +461,8 @@ mod tests {
     fn a_nested_field_sets_only_a_column_under_its_row() {
         // "abid" ends as "p.id" does after "p.": a field "id" inside "p" is not it.
         let schema = Schema::new([("abid", DataType::Int), ("p.id", DataType::Int)]);
-        let arena = bumpalo::Bump::new();
-        let mut values = vec![Datum::Null; 2];
-        let fields = Fields::new(&schema, &[0, 1]);
-        decode_object(br#"{"p":{"id":7}}"#, &schema, &fields, &arena, &mut values).unwrap();
-        assert_eq!(values, [Datum::Null, Datum::Int(7)]);
+        let values = decode_all(&schema, r#"{"p":{"id":7}}"#).unwrap();
+        assert_eq!(values, [Value::Null, Value::Int(7)]);
     }
 
     #[test]
@@ -499,17 +483,9 @@ mod tests {
     fn arrays_are_read_element_by_element() {
         use crate::data::Elem;
         let schema = Schema::new([("a", DataType::Array(Elem::Int))]);
-        let arena = bumpalo::Bump::new();
         let read = |json: &str| {
-            let mut values = vec![Datum::Null; 1];
-            decode_object(
-                json.as_bytes(),
-                &schema,
-                &Fields::new(&schema, &[0]),
-                &arena,
-                &mut values,
-            )
-            .map(|()| crate::data::value_to_json(values[0], schema.columns[0].ty))
+            decode_all(&schema, json)
+                .map(|v| crate::data::value_to_json(v[0].datum(), schema.columns[0].ty))
         };
         assert_eq!(
             read(r#"{"a":[1,null,3]}"#).unwrap().to_string(),
