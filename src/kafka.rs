@@ -4,13 +4,14 @@
 //! Every librdkafka property ddflow sets is set here, with the reason next to it. Users'
 //! `'properties.*'` options are applied last and win.
 
-use std::time::Duration;
+use std::ops::Deref;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::config::FromClientConfigAndContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, DefaultConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::ToBytes;
 use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
@@ -127,6 +128,43 @@ pub fn offsets_list(topic: &str, offsets: &[(i32, i64)]) -> TopicPartitionList {
         let _ = tpl.set_partition_offset(topic, *p, Offset::Offset(*o));
     }
     tpl
+}
+
+/// A consumer of a group that, dropped, closes without waiting out a poll.
+///
+/// rdkafka's drop closes a consumer that has a `group.id` and polls in 100 ms steps until the
+/// close is done; the close's own reply is served inside the poll without ending it, so each
+/// drop took a whole step (two per run, about a tenth of a short bounded run). This closes
+/// first, polling in 1 ms steps (at most [`CLOSE_WAIT`]); rdkafka's drop then finds it closed.
+pub struct GroupConsumer<C: ConsumerContext + 'static>(BaseConsumer<C>);
+
+/// How long a [`GroupConsumer`] waits for its close (rdkafka's drop waits on after that).
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+impl<C: ConsumerContext + 'static> GroupConsumer<C> {
+    /// Wrap `consumer`.
+    pub fn new(consumer: BaseConsumer<C>) -> GroupConsumer<C> {
+        GroupConsumer(consumer)
+    }
+}
+
+impl<C: ConsumerContext + 'static> Deref for GroupConsumer<C> {
+    type Target = BaseConsumer<C>;
+    fn deref(&self) -> &BaseConsumer<C> {
+        &self.0
+    }
+}
+
+impl<C: ConsumerContext + 'static> Drop for GroupConsumer<C> {
+    fn drop(&mut self) {
+        if self.0.close_queue().is_err() {
+            return; // not a group's consumer, or closed already: rdkafka's drop does the rest
+        }
+        let deadline = Instant::now() + CLOSE_WAIT;
+        while !self.0.closed() && Instant::now() < deadline {
+            self.0.poll(Duration::from_millis(1));
+        }
+    }
 }
 
 /// Assign `consumer` the given partitions of `topic`, each from the given offset.
@@ -293,6 +331,8 @@ pub fn partition_count_with(
     timeout: Duration,
 ) -> Result<i32> {
     let mut config = consumer_config(bootstrap, "ddflow-metadata", properties);
+    // Metadata needs no group, and a client without one is dropped at once (see GroupConsumer).
+    config.remove("group.id");
     // Info level: how a connection failed is logged there (see `ClientErrors`).
     config.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
     let consumer: BaseConsumer<ClientErrors> = create_client(
@@ -478,11 +518,11 @@ pub fn read_partitions_with(
     if starts.is_empty() {
         return Ok(records);
     }
-    let consumer: BaseConsumer = create_client(
+    let consumer = GroupConsumer::new(create_client::<BaseConsumer, _>(
         &consumer_config(bootstrap, "ddflow-reader", properties),
         DefaultConsumerContext,
         format!("cannot create a consumer for \"{bootstrap}\""),
-    )?;
+    )?);
     assign_at(&consumer, topic, starts)?;
     let mut deadline = std::time::Instant::now() + timeout;
     let mut at_end = std::collections::BTreeSet::new();
@@ -569,11 +609,11 @@ pub fn committed_offsets_at(
     n: i32,
     timeout: Duration,
 ) -> Result<Vec<Option<i64>>> {
-    let consumer: BaseConsumer = create_client(
+    let consumer = GroupConsumer::new(create_client::<BaseConsumer, _>(
         &consumer_config(bootstrap, group, properties),
         DefaultConsumerContext,
         format!("cannot create a consumer for \"{bootstrap}\""),
-    )?;
+    )?);
     let mut tpl = TopicPartitionList::new();
     for p in 0..n {
         tpl.add_partition(topic, p);

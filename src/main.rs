@@ -25,7 +25,15 @@ fn main() {
         .unwrap_or_else(|_| "ddflow=info".into())
         // The SQL parser logs every token at debug level, secrets in WITH options included:
         // never show them.
-        .add_directive("sqlparser=off".parse().expect("a valid directive"));
+        .add_directive("sqlparser=off".parse().expect("a valid directive"))
+        // rdkafka reports a consumer ddflow closed before dropping it (kafka::GroupConsumer)
+        // as a failed close; its other messages there are about group rebalances, which
+        // ddflow's consumers never join.
+        .add_directive(
+            "rdkafka::consumer::base_consumer=off"
+                .parse()
+                .expect("a valid directive"),
+        );
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Around the status line when one is drawn.

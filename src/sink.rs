@@ -255,7 +255,11 @@ fn write_closed<W: EpochWriter>(
         if control.failed() {
             continue; // never write past a failure: the failing epoch may be partial
         }
-        consolidate(&mut changes);
+        // Only retractions can cancel: an epoch of inserts (all of a query that never
+        // retracts) is written in the order it came, without sorting it.
+        if changes.iter().any(|(_, diff)| *diff < 0) {
+            consolidate(&mut changes);
+        }
         if changes.is_empty() {
             continue;
         }

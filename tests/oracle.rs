@@ -33,7 +33,7 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
   CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 15] = [
+const QUERIES: [&str; 17] = [
     // Session windows (a gap of 2 ms over times -2..5 ms): rows merge sessions as they come.
     "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
      INSERT INTO tn4 SELECT k, COUNT(*), window_end, window_start
@@ -70,6 +70,13 @@ const QUERIES: [&str; 15] = [
     // A global aggregate over retractions.
     "CREATE VIEW c AS SELECT k, SUM(v) AS s FROM t GROUP BY k;
      INSERT INTO out5 SELECT MIN(s), MAX(k), COUNT(DISTINCT s), SUM(DISTINCT s) FROM c;",
+    // Views that only filter and project, each read once, run inside their reader (the
+    // render puts them in place): a chain of two, and one under a GROUP BY.
+    "CREATE VIEW f AS SELECT k, CASE WHEN v > 4 THEN v ELSE 0 END AS w FROM t WHERE v > 1;
+     CREATE VIEW g AS SELECT UPPER(k) AS k, w FROM f WHERE w < 40 OR k IS NULL;
+     INSERT INTO out3 SELECT k, w FROM g WHERE k <> 'A' OR w > 10;",
+    "CREATE VIEW f AS SELECT k, COALESCE(v, 7) AS w FROM t WHERE v <> 2 OR v IS NULL;
+     INSERT INTO out6 SELECT k, MIN(w), MAX(w - 1) FROM f GROUP BY k;",
     // MIN/MAX alone over retractions.
     "CREATE VIEW c AS SELECT k, v, COUNT(*) AS n FROM t GROUP BY k, v;
      INSERT INTO out6 SELECT k, MIN(v * n), MAX(v - n) FROM c GROUP BY k;",

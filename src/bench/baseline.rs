@@ -14,7 +14,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 
 use crate::error::{Error, Result};
-use crate::kafka::{assign_at, consumer_config};
+use crate::kafka::{assign_at, consumer_config, GroupConsumer};
 use crate::source::queue::{MessageQueue, Polled};
 
 /// Time to read `records` records of `topic` (all `partitions`, from offset 0), from creating
@@ -57,7 +57,7 @@ pub fn raw_consume_batched(
 ) -> Result<Duration> {
     let start = Instant::now();
     let consumer = baseline_consumer(bootstrap)?;
-    let consumer = Arc::new(consumer);
+    let consumer = Arc::new(GroupConsumer::new(consumer));
     let all: Vec<i32> = (0..partitions).collect();
     let mut queue = MessageQueue::new(consumer.clone(), topic, &all)?;
     let starts: Vec<(i32, i64)> = all.iter().map(|p| (*p, 0)).collect();

@@ -215,13 +215,15 @@ impl Row {
     /// of its final size (growing the row's own buffer as values come took several).
     pub fn pack<'a>(datums: impl IntoIterator<Item = Datum<'a>>) -> Row {
         thread_local! {
-            static SCRATCH: std::cell::RefCell<SmallVec<[u8; INLINE]>> =
-                std::cell::RefCell::new(SmallVec::with_capacity(256));
+            static SCRATCH: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(Vec::with_capacity(256));
         }
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => {
                 scratch.clear();
-                RowPacker { data: &mut scratch }.extend(datums);
+                for d in datums {
+                    encode(&mut *scratch, d);
+                }
                 Row {
                     data: SmallVec::from_slice(&scratch),
                 }
@@ -371,7 +373,50 @@ pub struct RowPacker<'r> {
 impl RowPacker<'_> {
     /// Append one value.
     pub fn push(&mut self, datum: Datum<'_>) {
-        let data = &mut *self.data;
+        encode(&mut *self.data, datum);
+    }
+
+    /// Append every value of `datums`.
+    pub fn extend<'a>(&mut self, datums: impl IntoIterator<Item = Datum<'a>>) {
+        for d in datums {
+            self.push(d);
+        }
+    }
+}
+
+/// What values are encoded into: a row's own bytes, or the buffer [`Row::pack`] fills first
+/// (a plain vector, whose appends check less than a small vector's).
+trait Bytes {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Bytes for Vec<u8> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+impl Bytes for SmallVec<[u8; INLINE]> {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        SmallVec::push(self, byte);
+    }
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        SmallVec::extend_from_slice(self, bytes);
+    }
+}
+
+/// Append `datum`'s encoding to `data`.
+#[inline]
+fn encode(data: &mut impl Bytes, datum: Datum<'_>) {
+    {
         match datum {
             Datum::Null => data.push(NULL),
             Datum::Bool(false) => data.push(FALSE),
@@ -433,13 +478,6 @@ impl RowPacker<'_> {
                 data.extend_from_slice(&n.to_le_bytes());
                 data.extend_from_slice(a.bytes);
             }
-        }
-    }
-
-    /// Append every value of `datums`.
-    pub fn extend<'a>(&mut self, datums: impl IntoIterator<Item = Datum<'a>>) {
-        for d in datums {
-            self.push(d);
         }
     }
 }

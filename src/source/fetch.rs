@@ -36,8 +36,9 @@ const BATCH_RECORDS: usize = 4096;
 /// to keep fetching while the worker closes an epoch.
 const BATCHES_IN_FLIGHT: usize = 32;
 
-/// How long a fetcher waits in one `poll` for a message before it looks at its stop flag.
-const POLL_WAIT: Duration = Duration::from_millis(20);
+/// How long a fetcher waits in one `poll` for a message before it looks at its stop flag (a
+/// finished source joins its fetcher, so this is part of every bounded run's end).
+const POLL_WAIT: Duration = Duration::from_millis(5);
 
 /// One thing the consumer gave, in its order.
 pub(super) enum Fetched {

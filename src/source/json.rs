@@ -75,7 +75,10 @@ impl Fields {
     /// whose name equals the column's, else the first whose name equals it ignoring ASCII
     /// case.
     fn column(&self, name: &str) -> Option<(usize, usize, bool)> {
-        let exact = self.columns.iter().find(|(n, ..)| &**n == name);
+        // The first byte and the length rule out most names before their bytes are compared.
+        let first = name.as_bytes().first();
+        let exact = (self.columns.iter())
+            .find(|(n, ..)| n.len() == name.len() && n.as_bytes().first() == first && &**n == name);
         match exact {
             Some(&(_, i, c)) => Some((i, c, true)),
             None => (self.columns.iter())

@@ -27,7 +27,9 @@ use crate::checkpoint::journal::JournalWriter;
 use crate::control::RunControl;
 use crate::data::{Row, RowCollection};
 use crate::error::{Error, Result};
-use crate::kafka::{consumer_config, create_client, producer_config, send_waiting, HealthContext};
+use crate::kafka::{
+    consumer_config, create_client, producer_config, send_waiting, GroupConsumer, HealthContext,
+};
 use crate::metrics::exported::PartitionMetrics;
 use crate::metrics::Metrics;
 use crate::resume::SourceRecovery;
@@ -63,7 +65,7 @@ pub struct SourceHandle {
     /// The topic.
     pub topic: String,
     /// The consumer (absent when this worker has no partitions of the topic).
-    pub consumer: Option<Arc<BaseConsumer<HealthContext>>>,
+    pub consumer: Option<Arc<GroupConsumer<HealthContext>>>,
     /// Bindings of closed epochs.
     pub log: Rc<RefCell<BindingLog>>,
     /// The binding journal (with checkpointing, on workers that read partitions).
@@ -336,7 +338,7 @@ const BEHIND_RECORDS: i64 = 10_000;
 /// The per-worker reading state of one source.
 struct Reader {
     topic: String,
-    consumer: Arc<BaseConsumer<HealthContext>>,
+    consumer: Arc<GroupConsumer<HealthContext>>,
     /// The decoder and the partitions' message queue, until the fetcher takes them.
     decoder: Option<(Decoder, MessageQueue<HealthContext>)>,
     /// What polls the consumer and decodes (see [`super::fetch`]).
@@ -459,7 +461,7 @@ impl Reader {
         }
         // The partitions' messages go to a queue of their own from the first fetch on, so
         // none of them is ever in the consumer's queue (they would come out of order).
-        let consumer = Arc::new(consumer);
+        let consumer = Arc::new(GroupConsumer::new(consumer));
         let queue = MessageQueue::new(consumer.clone(), &spec.topic, mine)?;
         consumer.assign(&start).map_err(|e| {
             Error::kafka(format!("cannot assign partitions of \"{}\"", spec.topic), e)

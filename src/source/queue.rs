@@ -17,12 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::bindings as rd;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use crate::error::{Error, Result};
+use crate::kafka::GroupConsumer;
 use crate::source::decode::RecordRef;
 
 /// Most messages one batch call returns.
@@ -40,7 +41,7 @@ pub(crate) enum Polled<'a> {
 
 /// The messages of a consumer's assigned partitions, on a queue of their own.
 pub(crate) struct MessageQueue<C: ConsumerContext + 'static> {
-    consumer: Arc<BaseConsumer<C>>,
+    consumer: Arc<GroupConsumer<C>>,
     queue: *mut rd::rd_kafka_queue_t,
     topic: CString,
     partitions: Vec<i32>,
@@ -55,7 +56,7 @@ impl<C: ConsumerContext + 'static> MessageQueue<C> {
     /// Route the messages of `partitions` of `topic` to a new queue; call it before the
     /// consumer is assigned the partitions, so that every message goes there.
     pub fn new(
-        consumer: Arc<BaseConsumer<C>>,
+        consumer: Arc<GroupConsumer<C>>,
         topic: &str,
         partitions: &[i32],
     ) -> Result<MessageQueue<C>> {
