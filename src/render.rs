@@ -66,6 +66,38 @@ pub struct RenderState<'s> {
     pub restored_watermarks: HashMap<String, i64>,
     /// With checkpoints: each watermark's values by time, for the checkpoint to record.
     pub watermark_history: Vec<(String, crate::resume::WatermarkHistory)>,
+    /// The narrowed tables (lowercase name): rows holding only the columns read.
+    narrowed: HashMap<String, Narrowed<'s>>,
+}
+
+/// A narrowed table's decoded rows, which hold only the columns of its layout (see
+/// [`crate::spec::SourceSpec::layout`]): a chain of filters and projections reads them as
+/// they are; anything else reads them widened to the table's schema, NULL where not read.
+struct Narrowed<'s> {
+    rows: Rendered<'s>,
+    layout: Arc<[usize]>,
+    width: usize,
+    /// The widened rows, made when first read.
+    widened: Option<Rendered<'s>>,
+}
+
+impl<'s> Narrowed<'s> {
+    fn widened(&mut self) -> Rendered<'s> {
+        let (layout, width) = (self.layout.clone(), self.width);
+        let rows = &self.rows;
+        (self.widened.get_or_insert_with(|| Rendered {
+            collection: rows.collection.clone().map(move |row| {
+                let mut datums: smallvec::SmallVec<[Datum<'_>; 32]> =
+                    smallvec::smallvec![Datum::Null; width];
+                for (d, &c) in row.iter().zip(layout.iter()) {
+                    datums[c] = d;
+                }
+                Row::pack_slice(&datums)
+            }),
+            ..rows.clone()
+        }))
+        .clone()
+    }
 }
 
 impl<'s> RenderState<'s> {
@@ -82,6 +114,7 @@ impl<'s> RenderState<'s> {
             watermarks: HashMap::new(),
             restored_watermarks: HashMap::new(),
             watermark_history: Vec::new(),
+            narrowed: HashMap::new(),
         }
     }
 
@@ -134,14 +167,29 @@ pub fn render_program_with<'s>(
             // A file table is read again by every run, so what it feeds is rebuilt, not
             // restored: like what a restored GROUP BY feeds, it is not kept as state.
             let stateful = source.is_some_and(|s| s.file.is_some());
+            let rendered = Rendered {
+                collection,
+                stateful,
+                skip_errors,
+            };
             (
                 name,
-                Rendered {
-                    collection,
-                    stateful,
-                    skip_errors,
-                },
+                rendered,
+                source.and_then(|s| Some((s.layout()?, s.schema.len()))),
             )
+        })
+        .filter_map(|(name, rendered, narrowed)| match narrowed {
+            Some((layout, width)) => {
+                let narrowed = Narrowed {
+                    rows: rendered,
+                    layout: layout.into(),
+                    width,
+                    widened: None,
+                };
+                state.narrowed.insert(name, narrowed);
+                None
+            }
+            None => Some((name, rendered)),
         })
         .collect();
     // Watermarks first: their state comes first in render order.
@@ -333,16 +381,24 @@ fn render_new<'s>(
     label: &str,
 ) -> Result<Rendered<'s>> {
     Ok(match relation {
-        Relation::Get { name, .. } => env
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
+        Relation::Get { name, .. } => match state.narrowed.get_mut(&name.to_ascii_lowercase()) {
+            Some(narrowed) => narrowed.widened(),
+            None => env
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .ok_or_else(|| Error::Internal(format!("relation \"{name}\" was not rendered")))?,
+        },
         Relation::Recursive { name, body, .. } => recursive::render(name, body, env, state, label)?,
-        Relation::Filter { .. } | Relation::Project { .. } if fusible(relation).len() > 1 => {
+        Relation::Filter { .. } | Relation::Project { .. }
+            if fusible(relation).len() > 1 || reads_narrowed(relation, state).is_some() =>
+        {
             let steps = fusible(relation);
             let base = steps.last().map_or(relation, |(_, below)| *below);
             let chain = fused::Chain::new(steps.into_iter().rev().map(|(s, _)| s).collect());
-            let input = render_relation(base, env, state, label)?;
+            let (chain, input) = match reads_narrowed(relation, state) {
+                Some(narrowed) => (chain.read_through(&narrowed.layout), narrowed.rows.clone()),
+                None => (chain, render_relation(base, env, state, label)?),
+            };
             Rendered {
                 collection: input.collection.flat_map(move |row| chain.apply(row)),
                 ..input
@@ -879,6 +935,18 @@ fn fusible(relation: &Relation) -> Vec<(fused::Step, &Relation)> {
             }
             _ => return steps,
         }
+    }
+}
+
+/// The narrowed table that the chain of filters and projections from `relation` down reads,
+/// if it reads one.
+fn reads_narrowed<'a, 's>(
+    relation: &Relation,
+    state: &'a RenderState<'s>,
+) -> Option<&'a Narrowed<'s>> {
+    match fusible(relation).last() {
+        Some((_, Relation::Get { name, .. })) => state.narrowed.get(&name.to_ascii_lowercase()),
+        _ => None,
     }
 }
 

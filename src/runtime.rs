@@ -396,7 +396,7 @@ pub fn build_dataflow<'s>(
             .watermarks
             .iter()
             .find(|w| w.table.eq_ignore_ascii_case(&table))
-            .map(crate::render::event_time::watermark_value);
+            .map(|w| crate::render::event_time::watermark_value(w, source.layout().as_deref()));
         let (collection, statistics, handle) = render_kafka_source(
             scope,
             source,

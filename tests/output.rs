@@ -100,7 +100,10 @@ fn run(case: &Path) -> String {
                         .map(|w| {
                             let (stats, rows) = scope.new_collection::<Row, i64>();
                             env.insert(ddflow::render::event_time::statistics_name(&table), rows);
-                            let value = ddflow::render::event_time::watermark_value(w);
+                            let value = ddflow::render::event_time::watermark_value(
+                                w,
+                                source.layout().as_deref(),
+                            );
                             (Statistics::new(Some(value)), stats)
                         });
                     handles.push((Decoder::new(source), source.name.clone(), handle, watermark));

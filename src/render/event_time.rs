@@ -52,9 +52,16 @@ pub fn closed(end: i64, w: i64) -> bool {
 }
 
 /// The watermark expression of `plan` as a function of a decoded row (what a source's
-/// [`crate::source::statistics::Statistics`] records).
-pub fn watermark_value(plan: &WatermarkPlan) -> crate::source::statistics::WatermarkValue {
-    let expr = plan.expr.clone();
+/// [`crate::source::statistics::Statistics`] records), whose columns are `layout`'s when the
+/// table is narrowed (see [`crate::spec::SourceSpec::layout`]).
+pub fn watermark_value(
+    plan: &WatermarkPlan,
+    layout: Option<&[usize]>,
+) -> crate::source::statistics::WatermarkValue {
+    let mut expr = plan.expr.clone();
+    if let Some(layout) = layout {
+        crate::render::fused::read_through(&mut expr, layout);
+    }
     Box::new(move |row: &Row| {
         match crate::render::scalar::project(std::slice::from_ref(&expr), row).get(0) {
             Datum::Int(w) => Some(w),

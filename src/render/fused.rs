@@ -77,18 +77,23 @@ impl Chain {
                 }
             }
         }
-        for stage in &mut stages {
-            let mut reads = 0;
-            for e in &stage.filters {
-                e.visit_columns(&mut |c| reads = reads.max(c + 1));
-            }
-            stage.filter_reads = reads;
-            for e in stage.project.iter().flatten() {
-                e.visit_columns(&mut |c| reads = reads.max(c + 1));
-            }
-            stage.reads = reads;
-        }
+        stages.iter_mut().for_each(Stage::count_reads);
         Chain { stages }
+    }
+
+    /// The chain reading rows that hold only the columns of `layout` (positions in the rows
+    /// it was built for, in order): a narrowed table's decoded rows, read without widening.
+    /// The first stage is the only one that reads the input.
+    pub fn read_through(mut self, layout: &[usize]) -> Chain {
+        if let Some(first) = self.stages.first_mut() {
+            let exprs = first
+                .filters
+                .iter_mut()
+                .chain(first.project.iter_mut().flatten());
+            exprs.for_each(|e| read_through(e, layout));
+            first.count_reads();
+        }
+        self
     }
 
     /// `row` through the chain: the resulting row, or `None` when a filter drops it.
@@ -123,6 +128,33 @@ impl Chain {
         })?;
         Some(out.unwrap_or(row))
     }
+}
+
+impl Stage {
+    /// Set how far the stage's filters, and the stage, read its input.
+    fn count_reads(&mut self) {
+        let mut reads = 0;
+        for e in &self.filters {
+            e.visit_columns(&mut |c| reads = reads.max(c + 1));
+        }
+        self.filter_reads = reads;
+        for e in self.project.iter().flatten() {
+            e.visit_columns(&mut |c| reads = reads.max(c + 1));
+        }
+        self.reads = reads;
+    }
+}
+
+/// `e`, which reads columns of a table's whole row, rewritten to read the row that holds only
+/// `layout`'s columns. A column not there reads as NULL (the planner keeps every column
+/// something reads, so none is missing).
+pub fn read_through(e: &mut Expr, layout: &[usize]) {
+    e.replace_columns(&mut |c| {
+        Some(match layout.iter().position(|&l| l == c) {
+            Some(at) => Expr::Column(at),
+            None => Expr::Literal(Value::Null),
+        })
+    });
 }
 
 /// Whether `step` can be rewritten over `stage`'s input: it reads no column the stage

@@ -45,6 +45,8 @@ pub struct Decoder {
     value_columns: Vec<usize>,
     /// Where the value columns are in a JSON object.
     json_fields: crate::source::json::Fields,
+    /// The columns a row holds when the table is narrowed ([`SourceSpec::layout`]).
+    layout: Option<Vec<usize>>,
 }
 
 impl Decoder {
@@ -66,6 +68,7 @@ impl Decoder {
             sources: spec.column_sources.clone(),
             format: spec.format.clone(),
             value_columns,
+            layout: spec.layout(),
         }
     }
 
@@ -107,12 +110,16 @@ impl Decoder {
         Ok(meta)
     }
 
-    /// Pack one row: `values` (laid out by the schema) with the metadata columns set.
-    fn pack<'a>(values: &mut [Datum<'a>], meta: &[(usize, Datum<'a>)]) -> Row {
+    /// Pack one row: `values` (laid out by the schema) with the metadata columns set, only
+    /// the columns of the layout when the table is narrowed.
+    fn pack<'a>(&self, values: &mut [Datum<'a>], meta: &[(usize, Datum<'a>)]) -> Row {
         for (i, d) in meta {
             values[*i] = *d;
         }
-        Row::pack_slice(values)
+        match &self.layout {
+            Some(layout) => Row::pack(layout.iter().map(|&c| values[c])),
+            None => Row::pack_slice(values),
+        }
     }
 
     /// Append the rows of the value bytes.
@@ -127,7 +134,7 @@ impl Decoder {
         let arena = bumpalo::Bump::new();
         let mut values: SmallVec<[Datum<'_>; 32]> = smallvec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
-            out.push(Self::pack(&mut values, meta));
+            out.push(self.pack(&mut values, meta));
             return Ok(());
         }
         let Some(bytes) = payload else {
@@ -136,7 +143,7 @@ impl Decoder {
         match &self.format {
             SourceFormat::Raw => {
                 values[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?);
-                out.push(Self::pack(&mut values, meta));
+                out.push(self.pack(&mut values, meta));
             }
             SourceFormat::Json => {
                 crate::source::json::decode_object(
@@ -146,7 +153,7 @@ impl Decoder {
                     &arena,
                     &mut values,
                 )?;
-                out.push(Self::pack(&mut values, meta));
+                out.push(self.pack(&mut values, meta));
             }
             SourceFormat::Csv { delimiter } => {
                 self.decode_csv(bytes, *delimiter, &mut values, meta, out)?
@@ -198,10 +205,7 @@ impl Decoder {
                     ))
                 })?;
             }
-            for (i, d) in meta {
-                line[*i] = *d;
-            }
-            out.push(Row::pack_slice(&line));
+            out.push(self.pack(&mut line, meta));
         }
         if rows == 0 {
             return Err(DecodeError("CSV message holds no line".into()));
@@ -302,10 +306,9 @@ mod tests {
         let d = Decoder::new(&s);
         // "b" is not read: not decoded, so a value of another type there is no error.
         let row = decode1(&d, rec(br#"{"a":1,"b":"x"}"#)).unwrap();
-        assert_eq!(
-            row.unpack().as_slice(),
-            [Datum::Int(1), Datum::Null, Datum::Int(3)]
-        );
+        // The row holds what is read: "a" and the partition.
+        assert_eq!(s.layout(), Some(vec![0, 2]));
+        assert_eq!(row.unpack().as_slice(), [Datum::Int(1), Datum::Int(3)]);
         let e = decode1(&d, rec(br#"{"a":"y","b":2}"#)).unwrap_err();
         assert_eq!(e.0, r#"field "a": expected BIGINT, got "y""#);
     }

@@ -118,6 +118,21 @@ pub struct SourceSpec {
     pub columns_read: Option<Vec<usize>>,
 }
 
+impl SourceSpec {
+    /// The columns a decoded row holds, as positions in `schema`, when the planner narrowed
+    /// the table (`columns_read`): its metadata columns and the value columns read, in
+    /// order. `None`: every column, in `schema`'s order. Rendering reads a narrowed row
+    /// through this (see `render::fused::Chain::read_through`).
+    pub fn layout(&self) -> Option<Vec<usize>> {
+        let read = self.columns_read.as_ref()?;
+        Some(
+            (0..self.schema.len())
+                .filter(|c| self.column_sources[*c] != ColumnSource::Value || read.contains(c))
+                .collect(),
+        )
+    }
+}
+
 /// What a window does with a record whose time is at or behind the table's watermark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LatePolicy {
