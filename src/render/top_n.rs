@@ -161,6 +161,19 @@ impl Semigroup for Best {
         if rhs.rows.is_empty() {
             return;
         }
+        // The first row only (a top-1, or deduplication): keep the better of two, without
+        // merging lists.
+        if let ([mine], [theirs]) = (self.rows.as_mut_slice(), rhs.rows.as_slice()) {
+            if self.limit == 1 {
+                match self.directions.rank(theirs, mine) {
+                    Ordering::Less => *mine = theirs.clone(),
+                    Ordering::Equal => mine.2 += theirs.2,
+                    Ordering::Greater => {}
+                }
+                self.truncate();
+                return;
+            }
+        }
         self.rows.extend(rhs.rows.iter().cloned());
         let directions = self.directions;
         self.rows.sort_by(|a, b| directions.rank(a, b));
@@ -374,6 +387,21 @@ mod tests {
                 Row::pack([Datum::Int(5), Datum::Int(2)])
             ]
         );
+    }
+
+    #[test]
+    fn a_top_1_keeps_the_first_row_of_a_longer_list_in_any_order() {
+        let values = [Some(3), None, Some(7), Some(7), Some(1), None, Some(5)];
+        let reversed: Vec<Option<i64>> = values.iter().rev().copied().collect();
+        for (descending, nulls_first) in
+            [(true, false), (false, true), (false, false), (true, true)]
+        {
+            let order = [key(descending, nulls_first)];
+            let one = best(&values, 1, &order);
+            assert_eq!(firsts(&one), firsts(&best(&values, 3, &order))[..1]);
+            assert_eq!(one, best(&reversed, 1, &order));
+            assert_eq!(one.inputs, 7);
+        }
     }
 
     #[test]
