@@ -396,7 +396,10 @@ fn render_new<'s>(
             let base = steps.last().map_or(relation, |(_, below)| *below);
             let chain = fused::Chain::new(steps.into_iter().rev().map(|(s, _)| s).collect());
             let (chain, input) = match reads_narrowed(relation, state) {
-                Some(narrowed) => (chain.read_through(&narrowed.layout), narrowed.rows.clone()),
+                Some(narrowed) => (
+                    chain.read_through(&narrowed.layout, narrowed.width),
+                    narrowed.rows.clone(),
+                ),
                 None => (chain, render_relation(base, env, state, label)?),
             };
             Rendered {

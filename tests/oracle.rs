@@ -33,7 +33,7 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
   CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 17] = [
+const QUERIES: [&str; 18] = [
     // Session windows (a gap of 2 ms over times -2..5 ms): rows merge sessions as they come.
     "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
      INSERT INTO tn4 SELECT k, COUNT(*), window_end, window_start
@@ -77,6 +77,9 @@ const QUERIES: [&str; 17] = [
      INSERT INTO out3 SELECT k, w FROM g WHERE k <> 'A' OR w > 10;",
     "CREATE VIEW f AS SELECT k, COALESCE(v, 7) AS w FROM t WHERE v <> 2 OR v IS NULL;
      INSERT INTO out6 SELECT k, MIN(w), MAX(w - 1) FROM f GROUP BY k;",
+    // Only `v` is read, and only filtered before the aggregate: the filter reads the
+    // table's narrowed rows, the aggregate whole ones.
+    "INSERT INTO out4 SELECT COUNT(*), SUM(v), MIN('x'), AVG(v) FROM t WHERE v > 0 OR v IS NULL;",
     // MIN/MAX alone over retractions.
     "CREATE VIEW c AS SELECT k, v, COUNT(*) AS n FROM t GROUP BY k, v;
      INSERT INTO out6 SELECT k, MIN(v * n), MAX(v - n) FROM c GROUP BY k;",

@@ -82,9 +82,15 @@ impl Chain {
     }
 
     /// The chain reading rows that hold only the columns of `layout` (positions in the rows
-    /// it was built for, in order): a narrowed table's decoded rows, read without widening.
-    /// The first stage is the only one that reads the input.
-    pub fn read_through(mut self, layout: &[usize]) -> Chain {
+    /// of `width` columns it was built for, in order): a narrowed table's decoded rows, read
+    /// without widening. The first stage is the only one that reads the input; a chain of
+    /// filters only projects the rows it keeps to the whole width, as its readers expect.
+    pub fn read_through(mut self, layout: &[usize], width: usize) -> Chain {
+        if let [only] = self.stages.as_mut_slice() {
+            if only.project.is_none() {
+                only.project = Some((0..width).map(Expr::Column).collect());
+            }
+        }
         if let Some(first) = self.stages.first_mut() {
             let exprs = first
                 .filters
