@@ -158,40 +158,34 @@ pub fn render_program_with<'s>(
     logic: Option<&external::Logic>,
 ) -> Result<Vec<(SinkSpec, RowCollection<'s>)>> {
     let tables: Vec<String> = sources.keys().cloned().collect();
-    let mut env: HashMap<String, Rendered<'s>> = sources
-        .into_iter()
-        .map(|(name, collection)| {
-            let source = (program.sources.iter()).find(|s| s.name.eq_ignore_ascii_case(&name));
-            let skip_errors =
-                source.is_some_and(|s| s.bad_records != crate::spec::BadRecordPolicy::Fail);
-            // A file table is read again by every run, so what it feeds is rebuilt, not
-            // restored: like what a restored GROUP BY feeds, it is not kept as state.
-            let stateful = source.is_some_and(|s| s.file.is_some());
-            let rendered = Rendered {
-                collection,
-                stateful,
-                skip_errors,
-            };
-            (
-                name,
-                rendered,
-                source.and_then(|s| Some((s.layout()?, s.schema.len()))),
-            )
-        })
-        .filter_map(|(name, rendered, narrowed)| match narrowed {
+    let mut env: HashMap<String, Rendered<'s>> = HashMap::new();
+    for (name, collection) in sources {
+        let source = (program.sources.iter()).find(|s| s.name.eq_ignore_ascii_case(&name));
+        let skip_errors =
+            source.is_some_and(|s| s.bad_records != crate::spec::BadRecordPolicy::Fail);
+        // A file table is read again by every run, so what it feeds is rebuilt, not
+        // restored: like what a restored GROUP BY feeds, it is not kept as state.
+        let stateful = source.is_some_and(|s| s.file.is_some());
+        let rows = Rendered {
+            collection,
+            stateful,
+            skip_errors,
+        };
+        match source.and_then(|s| Some((s.layout()?, s.schema.len()))) {
             Some((layout, width)) => {
                 let narrowed = Narrowed {
-                    rows: rendered,
+                    rows,
                     layout: layout.into(),
                     width,
                     widened: None,
                 };
                 state.narrowed.insert(name, narrowed);
-                None
             }
-            None => Some((name, rendered)),
-        })
-        .collect();
+            None => {
+                env.insert(name, rows);
+            }
+        }
+    }
     // Watermarks first: their state comes first in render order.
     for plan in &program.watermarks {
         let table = plan.table.to_ascii_lowercase();
@@ -947,8 +941,16 @@ fn reads_narrowed<'a, 's>(
     relation: &Relation,
     state: &'a RenderState<'s>,
 ) -> Option<&'a Narrowed<'s>> {
+    state
+        .narrowed
+        .get(&chain_input(relation)?.to_ascii_lowercase())
+}
+
+/// The name `relation` reads when it is, all the way down, a chain of filters and
+/// projections (see [`fusible`]) over a read of that name.
+fn chain_input(relation: &Relation) -> Option<&str> {
     match fusible(relation).last() {
-        Some((_, Relation::Get { name, .. })) => state.narrowed.get(&name.to_ascii_lowercase()),
+        Some((_, Relation::Get { name, .. })) => Some(name),
         _ => None,
     }
 }
@@ -969,10 +971,8 @@ fn inline_chain_views(program: &Program) -> Program {
             count_reads(r, &mut reads);
         }
         let chain = (program.views.iter()).position(|v| {
-            let steps = fusible(&v.relation);
-            steps.last().is_some_and(|(_, below)| {
-                matches!(below, Relation::Get { .. }) && steps.len() == chain_length(&v.relation)
-            }) && reads.get(&v.name.to_ascii_lowercase()) == Some(&1)
+            chain_input(&v.relation).is_some()
+                && reads.get(&v.name.to_ascii_lowercase()) == Some(&1)
         });
         let Some(i) = chain else {
             return program;
@@ -989,15 +989,6 @@ fn inline_chain_views(program: &Program) -> Program {
             program.views.insert(i, view);
             return program;
         }
-    }
-}
-
-/// How many filters and projections `relation` is from the top down to its first other
-/// relation.
-fn chain_length(relation: &Relation) -> usize {
-    match relation {
-        Relation::Filter { input, .. } | Relation::Project { input, .. } => 1 + chain_length(input),
-        _ => 0,
     }
 }
 

@@ -416,68 +416,66 @@ impl Bytes for SmallVec<[u8; INLINE]> {
 /// Append `datum`'s encoding to `data`.
 #[inline]
 fn encode(data: &mut impl Bytes, datum: Datum<'_>) {
-    {
-        match datum {
-            Datum::Null => data.push(NULL),
-            Datum::Bool(false) => data.push(FALSE),
-            Datum::Bool(true) => data.push(TRUE),
-            Datum::Int(i) => {
-                if let Ok(v) = i8::try_from(i) {
-                    data.push(INT8);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else if let Ok(v) = i16::try_from(i) {
-                    data.push(INT16);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else if let Ok(v) = i32::try_from(i) {
-                    data.push(INT32);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else {
-                    data.push(INT64);
-                    data.extend_from_slice(&i.to_le_bytes());
+    match datum {
+        Datum::Null => data.push(NULL),
+        Datum::Bool(false) => data.push(FALSE),
+        Datum::Bool(true) => data.push(TRUE),
+        Datum::Int(i) => {
+            if let Ok(v) = i8::try_from(i) {
+                data.push(INT8);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else if let Ok(v) = i16::try_from(i) {
+                data.push(INT16);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else if let Ok(v) = i32::try_from(i) {
+                data.push(INT32);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else {
+                data.push(INT64);
+                data.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        Datum::Float(f) => {
+            data.push(FLOAT);
+            data.extend_from_slice(&canonical(f.0).to_bits().to_le_bytes());
+        }
+        Datum::Str(s) => {
+            match u8::try_from(s.len()) {
+                Ok(n) => data.extend_from_slice(&[STR8, n]),
+                Err(_) => {
+                    data.push(STR32);
+                    // Strings are bounded by Kafka's message size, far below 4 GiB.
+                    let n = u32::try_from(s.len()).unwrap_or(u32::MAX);
+                    data.extend_from_slice(&n.to_le_bytes());
                 }
             }
-            Datum::Float(f) => {
-                data.push(FLOAT);
-                data.extend_from_slice(&canonical(f.0).to_bits().to_le_bytes());
+            data.extend_from_slice(s.as_bytes());
+        }
+        Datum::Decimal(m) => {
+            let m = m.get();
+            if let Ok(v) = i8::try_from(m) {
+                data.push(DEC8);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else if let Ok(v) = i16::try_from(m) {
+                data.push(DEC16);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else if let Ok(v) = i32::try_from(m) {
+                data.push(DEC32);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else if let Ok(v) = i64::try_from(m) {
+                data.push(DEC64);
+                data.extend_from_slice(&v.to_le_bytes());
+            } else {
+                data.push(DEC128);
+                data.extend_from_slice(&m.to_le_bytes());
             }
-            Datum::Str(s) => {
-                match u8::try_from(s.len()) {
-                    Ok(n) => data.extend_from_slice(&[STR8, n]),
-                    Err(_) => {
-                        data.push(STR32);
-                        // Strings are bounded by Kafka's message size, far below 4 GiB.
-                        let n = u32::try_from(s.len()).unwrap_or(u32::MAX);
-                        data.extend_from_slice(&n.to_le_bytes());
-                    }
-                }
-                data.extend_from_slice(s.as_bytes());
-            }
-            Datum::Decimal(m) => {
-                let m = m.get();
-                if let Ok(v) = i8::try_from(m) {
-                    data.push(DEC8);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else if let Ok(v) = i16::try_from(m) {
-                    data.push(DEC16);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else if let Ok(v) = i32::try_from(m) {
-                    data.push(DEC32);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else if let Ok(v) = i64::try_from(m) {
-                    data.push(DEC64);
-                    data.extend_from_slice(&v.to_le_bytes());
-                } else {
-                    data.push(DEC128);
-                    data.extend_from_slice(&m.to_le_bytes());
-                }
-            }
-            Datum::Array(a) => {
-                data.push(ARRAY);
-                // Arrays are bounded by Kafka's message size, far below 4 GiB.
-                let n = u32::try_from(a.bytes.len()).unwrap_or(u32::MAX);
-                data.extend_from_slice(&n.to_le_bytes());
-                data.extend_from_slice(a.bytes);
-            }
+        }
+        Datum::Array(a) => {
+            data.push(ARRAY);
+            // Arrays are bounded by Kafka's message size, far below 4 GiB.
+            let n = u32::try_from(a.bytes.len()).unwrap_or(u32::MAX);
+            data.extend_from_slice(&n.to_le_bytes());
+            data.extend_from_slice(a.bytes);
         }
     }
 }
