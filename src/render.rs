@@ -22,6 +22,7 @@ pub mod scalar;
 pub mod session;
 pub mod temporal;
 pub mod top_n;
+pub mod totals;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -15,7 +15,6 @@ use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
 use differential_dataflow::difference::{IsZero, Multiply, Semigroup};
-use differential_dataflow::operators::CountTotal;
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::vec::Map;
 
@@ -24,8 +23,9 @@ use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
 use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, Expiry};
 use crate::render::scalar::project;
+use crate::render::totals::{totals, Save};
 use crate::render::StateHooks;
-use crate::state::{KeyState, StateArrangement, ValState};
+use crate::state::{StateArrangement, ValState};
 use crate::timestamp::Diff;
 
 /// Bits of a row's hash that pick its bucket at the bottom of a hierarchical top-N (levels
@@ -237,19 +237,17 @@ fn insert_only<'s>(
         let best = match &expire {
             Some((watermark, key, lateness)) => {
                 use crate::render::event_time::{expire, window_group};
-                expire(best, (watermark, *lateness), window_group(*key), control)
+                expire(
+                    best,
+                    (watermark, *lateness),
+                    window_group(*key),
+                    control.clone(),
+                )
             }
             None => best,
         };
-        let arranged = observed::<Row, (), Best, _>(best.scope(), "TopN", || {
-            best.arrange_by_self_named("Arrange: TopN")
-        });
-        let state = keep.then(|| {
-            let trace: Box<dyn StateArrangement> =
-                Box::new(KeyState::new(arranged.trace.clone(), Some));
-            (trace, arranged.stream.clone().map(|_| ()))
-        });
-        (arranged.count_total_core::<Diff>(), state)
+        let save = keep.then(|| Box::new(Some) as Save<Best>);
+        totals(best, "TopN", &control, save)
     });
     counted.flat_map(|(_, best): (Row, Best)| best.numbered().collect::<Vec<_>>())
 }

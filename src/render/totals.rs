@@ -1,0 +1,433 @@
+//! Totals per key, kept in a hash map: the state of a `GROUP BY`'s accumulable aggregates, of
+//! `DISTINCT` aggregates and of an insert-only top-N.
+//!
+//! ```text
+//!  (key, diff) ─► exchange by key ─► per time, in order, once the frontier passes it:
+//!                                      total[key] += diff ─► (key, old) -1, (key, new) +1
+//! ```
+//! This is what differential's `arrange_by_self` followed by `count_total` computes, for the
+//! totally ordered times ddflow has: no trace of batches sorted and merged, only each key's
+//! total, so an update costs a hash lookup. A total that did not change (a top-N's best rows
+//! after a worse row) changes nothing downstream. When the totals are state (checkpointing
+//! is on), they are handed to checkpointing as a [`StateArrangement`]: each change after the
+//! epoch checkpointing holds records the key's value before it, so the totals at any epoch
+//! not yet compacted are the current ones with those values put back. That needs no inverse
+//! of the difference (a top-N's `Best` has none).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use differential_dataflow::difference::Semigroup;
+use differential_dataflow::{AsCollection, VecCollection};
+use prometheus_client::metrics::gauge::Gauge;
+use serde::Serialize;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
+
+use crate::control::RunControl;
+use crate::state::{Entries, EntryWriter, StateArrangement, StateTrace};
+use crate::timestamp::{Diff, Time};
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What the totals operator gives: its changes, and, when they are state, the totals for
+/// checkpointing with a data-less stream whose frontier says which epochs they hold.
+pub type Totaled<'s, O> = (
+    VecCollection<'s, Time, O, Diff>,
+    Option<(StateTrace, StreamVec<'s, Time, ()>)>,
+);
+
+/// How a total is saved in a checkpoint (`None`: not saved).
+pub type Save<R> = Box<dyn FnMut(R) -> Option<R>>;
+
+/// Each key's total, as `(key, total)` rows: when a key's total changes at a time, its old
+/// total (if it had one) is taken back and its new one (if not zero) added, at that time.
+pub fn totals<'s, K, R>(
+    updates: VecCollection<'s, Time, K, R>,
+    name: &str,
+    control: &Arc<RunControl>,
+    save: Option<Save<R>>,
+) -> Totaled<'s, (K, R)>
+where
+    K: Key,
+    R: Total,
+{
+    accumulate(
+        updates,
+        name,
+        control,
+        save,
+        |key: &K, old, new, out: &mut dyn FnMut((K, R), Diff)| {
+            if let Some(old) = old {
+                out((key.clone(), old.clone()), -1);
+            }
+            if let Some(new) = new {
+                out((key.clone(), new.clone()), 1);
+            }
+        },
+    )
+}
+
+/// The keys whose total is not zero (differential's `distinct_total`).
+pub fn distinct<'s, K, R>(
+    updates: VecCollection<'s, Time, K, R>,
+    name: &str,
+    control: &Arc<RunControl>,
+    save: Option<Save<R>>,
+) -> Totaled<'s, K>
+where
+    K: Key,
+    R: Total,
+{
+    accumulate(
+        updates,
+        name,
+        control,
+        save,
+        |key: &K, old, new, out: &mut dyn FnMut(K, Diff)| match (old.is_some(), new.is_some()) {
+            (false, true) => out(key.clone(), 1),
+            (true, false) => out(key.clone(), -1),
+            _ => {}
+        },
+    )
+}
+
+/// What a key of the totals needs to be.
+pub trait Key:
+    timely::ExchangeData + Clone + Hash + Eq + Ord + Serialize + serde::de::DeserializeOwned
+{
+}
+impl<
+        K: timely::ExchangeData + Clone + Hash + Eq + Ord + Serialize + serde::de::DeserializeOwned,
+    > Key for K
+{
+}
+
+/// What a total needs to be.
+pub trait Total: timely::ExchangeData + Clone + Semigroup + Eq + Serialize {}
+impl<R: timely::ExchangeData + Clone + Semigroup + Eq + Serialize> Total for R {}
+
+/// The totals of one operator on one worker, shared with checkpointing.
+struct Shared<K, R> {
+    /// Each key's total, and whether the time being applied changed it yet.
+    totals: Map<K, (R, bool)>,
+    /// Every update at a time before this is in `totals`.
+    upper: Time,
+    /// When the totals are state: per time after `held`, each key changed then with its value
+    /// before (`None`: it had none), in the order of the changes.
+    undo: Option<BTreeMap<Time, Vec<(K, Option<R>)>>>,
+    /// No checkpoint reads the totals at an epoch before this.
+    held: Time,
+    save: Option<Save<R>>,
+}
+
+/// The operator behind [`totals`] and [`distinct`]: `emit(key, old, new, out)` says what a
+/// change of a key's total from `old` to `new` (`None`: none, or zero) gives.
+fn accumulate<'s, K, R, O>(
+    updates: VecCollection<'s, Time, K, R>,
+    name: &str,
+    control: &Arc<RunControl>,
+    save: Option<Save<R>>,
+    emit: impl Fn(&K, Option<&R>, Option<&R>, &mut dyn FnMut(O, Diff)) + 'static,
+) -> Totaled<'s, O>
+where
+    K: Key,
+    R: Total,
+    O: timely::ExchangeData + Clone,
+{
+    let keep = save.is_some();
+    let shared = Rc::new(RefCell::new(Shared {
+        totals: Map::default(),
+        upper: 0,
+        undo: keep.then(BTreeMap::new),
+        held: 0,
+        save,
+    }));
+    let state = shared.clone();
+    let hasher = foldhash::fast::FixedState::with_seed(0x70_7a15);
+    let exchange = Exchange::new(move |(key, _, _): &(K, Time, R)| hasher.hash_one(key));
+    let control = control.clone();
+    let name = name.to_string();
+    let changes = updates
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<(O, Time, Diff)>>, _, _, _>(
+            exchange,
+            &format!("Totals: {name}"),
+            move |_, info| {
+                let (held_keys, bytes): (Gauge, Gauge) =
+                    control.metrics.exported.arrangement(&name, info.global_id);
+                let per_key = std::mem::size_of::<(K, R)>() as i64;
+                let mut pending: BTreeMap<Time, (Capability<Time>, Vec<(K, R)>)> = BTreeMap::new();
+                let mut changed: Vec<(K, Option<R>)> = Vec::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        for (key, time, diff) in data.drain(..) {
+                            pending
+                                .entry(time)
+                                .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
+                                .1
+                                .push((key, diff));
+                        }
+                    });
+                    let frontier = frontier.frontier();
+                    let mut guard = shared.borrow_mut();
+                    let s = &mut *guard;
+                    let before = s.totals.len() as i64;
+                    while let Some(entry) = pending.first_entry() {
+                        let time = *entry.key();
+                        if frontier.less_equal(&time) {
+                            break;
+                        }
+                        let (cap, updates) = entry.remove();
+                        // Apply the time's updates, noting each key's total before its first.
+                        for (key, diff) in updates {
+                            match s.totals.get_mut(&key) {
+                                Some((total, touched)) => {
+                                    if !*touched {
+                                        *touched = true;
+                                        changed.push((key, Some(total.clone())));
+                                    }
+                                    total.plus_equals(&diff);
+                                }
+                                None if diff.is_zero() => {}
+                                None => {
+                                    changed.push((key.clone(), None));
+                                    s.totals.insert(key, (diff, true));
+                                }
+                            }
+                        }
+                        // Then one change per key: its total before, its total now.
+                        let mut session = output.session(&cap);
+                        let mut out = |o, d| session.give((o, time, d));
+                        let mut undo = (s.undo.as_mut())
+                            .filter(|_| time > s.held)
+                            .map(|undo| undo.entry(time).or_default());
+                        for (key, old) in changed.drain(..) {
+                            let Some((total, touched)) = s.totals.get_mut(&key) else {
+                                continue;
+                            };
+                            *touched = false;
+                            let new = (!total.is_zero()).then_some(&*total);
+                            let was = old.as_ref().filter(|o| !o.is_zero());
+                            if was == new {
+                                continue;
+                            }
+                            emit(&key, was, new, &mut out);
+                            if new.is_none() {
+                                s.totals.remove(&key);
+                            }
+                            if let Some(undo) = undo.as_mut() {
+                                undo.push((key, old));
+                            }
+                        }
+                    }
+                    s.upper = frontier.first().copied().unwrap_or(Time::MAX);
+                    let change = s.totals.len() as i64 - before;
+                    if change != 0 {
+                        held_keys.inc_by(change);
+                        bytes.inc_by(change * per_key);
+                    }
+                }
+            },
+        );
+    let state = keep.then(|| {
+        // A stream without data that follows the operator's frontier, for checkpointing.
+        let progress = changes
+            .clone()
+            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                Pipeline,
+                "Totals progress",
+                |_, _| |input, _| input.for_each(|_, _| {}),
+            );
+        let trace: StateTrace = Box::new(TotalsState(state));
+        (trace, progress)
+    });
+    (changes.as_collection(), state)
+}
+
+/// The totals as checkpointing reads them.
+struct TotalsState<K, R>(Rc<RefCell<Shared<K, R>>>);
+
+impl<K: Key, R: Total> StateArrangement for TotalsState<K, R> {
+    fn passed(&mut self, epoch: Time) -> bool {
+        self.0.borrow().upper > epoch
+    }
+
+    fn hold(&mut self, frontier: Time) {
+        let mut s = self.0.borrow_mut();
+        if frontier > s.held {
+            s.held = frontier;
+            if let Some(undo) = s.undo.as_mut() {
+                *undo = undo.split_off(&frontier.saturating_add(1));
+            }
+        }
+    }
+
+    fn entries(&mut self, epoch: Option<Time>) -> Entries {
+        let mut guard = self.0.borrow_mut();
+        let s = &mut *guard;
+        // A key changed after the epoch had, at the epoch, the value before its first change.
+        let mut then: HashMap<&K, Option<&R>> = HashMap::new();
+        if let (Some(epoch), Some(undo)) = (epoch, &s.undo) {
+            for (key, old) in undo.range(epoch.saturating_add(1)..).flat_map(|(_, c)| c) {
+                then.entry(key).or_insert(old.as_ref());
+            }
+        }
+        let mut entries: Vec<(&K, &R)> = (s.totals.iter())
+            .filter_map(|(key, (total, _))| match then.remove(key) {
+                Some(old) => old.map(|old| (key, old)),
+                None => Some((key, total)),
+            })
+            .collect();
+        entries.extend(
+            then.into_iter()
+                .filter_map(|(key, old)| old.map(|o| (key, o))),
+        );
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut writer = EntryWriter::default();
+        let save = s.save.as_mut();
+        match save {
+            Some(save) => {
+                for (key, total) in entries {
+                    if let Some(total) = save(total.clone()) {
+                        writer.push(key, &total);
+                    }
+                }
+            }
+            None => {
+                for (key, total) in entries {
+                    writer.push(key, total);
+                }
+            }
+        }
+        writer.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Datum, Row};
+    use differential_dataflow::AsCollection;
+    use timely::dataflow::operators::capture::{Capture, Extract};
+    use timely::dataflow::operators::{Input, Probe};
+
+    fn key(s: &str) -> Row {
+        Row::pack([Datum::Str(s)])
+    }
+
+    /// What one run of [`totals`] (its state kept) gives: the changes by time, and its state
+    /// as checkpointing reads it at each epoch asked for (`None`: all), then at an epoch it
+    /// was held at.
+    struct Ran {
+        changes: Vec<(Time, Vec<((Row, Diff), Time, Diff)>)>,
+        reads: Vec<Vec<(Row, Diff)>>,
+        held: Vec<(Row, Diff)>,
+    }
+
+    /// Feed `(key, time, diff)` updates, in that order, through [`totals`].
+    fn run(updates: &[(&'static str, Time, Diff)], reads: &[Option<Time>], hold: Time) -> Ran {
+        let (changes_tx, changes_rx) = std::sync::mpsc::channel();
+        let (reads_tx, reads_rx) = std::sync::mpsc::channel();
+        let (updates, reads) = (updates.to_vec(), reads.to_vec());
+        timely::execute_directly(move |worker| {
+            let control = RunControl::new();
+            let (mut input, probe, mut state) = worker.dataflow::<Time, _, _>(|scope| {
+                let (input, stream) = scope.new_input::<Vec<(Row, Time, Diff)>>();
+                let save: Save<Diff> = Box::new(Some);
+                let (changes, state) = totals(stream.as_collection(), "T", &control, Some(save));
+                let (probe, _) = changes.inner.clone().probe();
+                changes.inner.capture_into(changes_tx);
+                (input, probe, state.unwrap().0)
+            });
+            let last = updates.iter().map(|u| u.1).max().unwrap_or(0) + 1;
+            for (k, t, d) in &updates {
+                input.send((key(k), *t, *d));
+            }
+            input.advance_to(last);
+            while probe.less_than(&last) {
+                worker.step();
+            }
+            assert!(state.passed(last - 1) && !state.passed(last));
+            let read = |state: &mut StateTrace, at| {
+                Entries::decode::<Row, Diff>(&state.entries(at).bytes).unwrap()
+            };
+            let at: Vec<_> = reads.iter().map(|r| read(&mut state, *r)).collect();
+            state.hold(hold);
+            let held = read(&mut state, Some(hold));
+            reads_tx.send((at, held)).unwrap();
+        });
+        let mut changes = changes_rx.extract();
+        for (_, c) in &mut changes {
+            c.sort();
+        }
+        let (reads, held) = reads_rx.recv().unwrap();
+        Ran {
+            changes,
+            reads,
+            held,
+        }
+    }
+
+    fn rows(entries: &[(&str, Diff)]) -> Vec<(Row, Diff)> {
+        entries.iter().map(|(k, d)| (key(k), *d)).collect()
+    }
+
+    #[test]
+    fn one_change_per_key_and_time_and_none_when_the_total_stays() {
+        // Updates of one time come in any order, some out of time order.
+        let ran = run(
+            &[
+                ("a", 1, 1),
+                ("b", 1, 2),
+                ("a", 2, 1),
+                ("a", 1, 1),
+                ("b", 2, 1),
+                ("b", 2, -1),
+                ("a", 3, -3),
+            ],
+            &[],
+            0,
+        );
+        let change = |k, total, t, d| ((key(k), total), t, d);
+        assert_eq!(
+            ran.changes,
+            vec![
+                (1, vec![change("a", 2, 1, 1), change("b", 2, 1, 1)]),
+                (2, vec![change("a", 2, 2, -1), change("a", 3, 2, 1)]),
+                (3, vec![change("a", 3, 3, -1)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn checkpoints_read_the_totals_at_any_epoch_not_yet_held() {
+        let updates = [
+            ("a", 1, 1),
+            ("b", 1, 1),
+            ("a", 2, 1),
+            ("c", 2, 5),
+            ("b", 3, -1),
+            ("a", 3, 1),
+        ];
+        let ran = run(&updates, &[Some(1), Some(2), Some(3), None, Some(0)], 2);
+        assert_eq!(
+            ran.reads,
+            vec![
+                rows(&[("a", 1), ("b", 1)]),
+                rows(&[("a", 2), ("b", 1), ("c", 5)]),
+                rows(&[("a", 3), ("c", 5)]),
+                rows(&[("a", 3), ("c", 5)]),
+                vec![],
+            ]
+        );
+        // Held at 2: the epoch 2 still reads right.
+        assert_eq!(ran.held, rows(&[("a", 2), ("b", 1), ("c", 5)]));
+    }
+}
