@@ -294,8 +294,7 @@ fn best(a: &mut Option<Value>, b: &Option<Value>, want: std::cmp::Ordering) {
 
 impl IsZero for Accums {
     /// No rows and nothing in a slot. An insert-only `MIN`/`MAX` keeps its best value when the
-    /// rows it came from are taken back (the rows of a window whose state goes, see
-    /// [`crate::render::event_time::expire`]), so with no rows left it is empty too.
+    /// rows it came from are taken back, so with no rows left it is empty too.
     fn is_zero(&self) -> bool {
         self.rows == 0
             && self

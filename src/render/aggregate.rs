@@ -52,6 +52,21 @@ pub(crate) const BUCKET_STEP: u32 = 4;
 /// `window_end` in the key, and the allowed lateness.
 pub type Expiry<'s> = (crate::render::event_time::Watermark<'s>, usize, i64);
 
+/// How the totals of groups keyed by a window (`window_end` at the key's column `end`) go.
+pub(crate) fn window_expiry<'s>(
+    expire: &Option<Expiry<'s>>,
+) -> Option<crate::render::totals::Expiry<'s, Row>> {
+    expire.as_ref().map(|(watermark, end, lateness)| {
+        let end = *end;
+        let end_of = move |key: &Row| match key.get(end) {
+            Datum::Int(e) => Some(e),
+            _ => None,
+        };
+        let end_of: Box<dyn Fn(&Row) -> Option<i64>> = Box::new(end_of);
+        (watermark.clone(), *lateness, end_of)
+    })
+}
+
 /// A group result that cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateError {
@@ -221,7 +236,7 @@ fn render_accumulable<'s>(
         let control = hooks.state.control.clone();
         let distinct = hooks.state(pairs, |pairs, keep| {
             let save: Option<Save<Diff>> = keep.then(|| Box::new(Some) as Save<Diff>);
-            distinct(pairs, "Distinct", &control, save)
+            distinct(pairs, "Distinct", &control, (save, None))
         });
         let slots = slots.clone();
         let contributions = distinct.explode(move |pair: Row| {
@@ -238,19 +253,6 @@ fn render_accumulable<'s>(
     }
     let control = hooks.state.control.clone();
     let counted = hooks.state(updates, |updates, keep| {
-        // Windows' groups go once final (restored ones too: they come in front).
-        let updates = match &expire {
-            Some((watermark, key, lateness)) => {
-                use crate::render::event_time::{expire, window_group};
-                expire(
-                    updates,
-                    (watermark, *lateness),
-                    window_group(*key),
-                    control.clone(),
-                )
-            }
-            None => updates,
-        };
         let save = keep.then(|| {
             let slots = slots.clone();
             Box::new(move |a: Accums| {
@@ -258,7 +260,13 @@ fn render_accumulable<'s>(
                 Some(slots.without_distinct(a)).filter(|a| !a.is_zero())
             }) as Save<Accums>
         });
-        totals(updates, "Aggregate", &control, save)
+        // Windows' groups go once final (restored ones too: they come in front).
+        totals(
+            updates,
+            "Aggregate",
+            &control,
+            (save, window_expiry(&expire)),
+        )
     });
     // One row per group from its accumulated value (a group with no rows has none).
     let aggs: Vec<(usize, AggFunc, DataType, Option<usize>)> = aggregates

@@ -21,7 +21,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::data::{Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
-use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, Expiry};
+use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, window_expiry, Expiry};
 use crate::render::scalar::project;
 use crate::render::totals::{totals, Save};
 use crate::render::StateHooks;
@@ -234,20 +234,8 @@ fn insert_only<'s>(
     });
     let control = hooks.state.control.clone();
     let counted = hooks.state(best, |best, keep| {
-        let best = match &expire {
-            Some((watermark, key, lateness)) => {
-                use crate::render::event_time::{expire, window_group};
-                expire(
-                    best,
-                    (watermark, *lateness),
-                    window_group(*key),
-                    control.clone(),
-                )
-            }
-            None => best,
-        };
         let save = keep.then(|| Box::new(Some) as Save<Best>);
-        totals(best, "TopN", &control, save)
+        totals(best, "TopN", &control, (save, window_expiry(&expire)))
     });
     counted.flat_map(|(_, best): (Row, Best)| best.numbered().collect::<Vec<_>>())
 }

@@ -15,7 +15,7 @@
 //! of the difference (a top-N's `Best` has none).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,13 +26,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 use crate::control::RunControl;
+use crate::metrics::Metrics;
+use crate::render::event_time::{Watermark, NONE};
 use crate::state::{Entries, EntryWriter, StateArrangement, StateTrace};
-use crate::timestamp::{Diff, Time};
+use crate::timestamp::{Diff, Time, Tracker};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -52,7 +55,7 @@ pub fn totals<'s, K, R>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
     control: &Arc<RunControl>,
-    save: Option<Save<R>>,
+    state: (Option<Save<R>>, Option<Expiry<'s, K>>),
 ) -> Totaled<'s, (K, R)>
 where
     K: Key,
@@ -62,7 +65,7 @@ where
         updates,
         name,
         control,
-        save,
+        state,
         |key: &K, old, new, out: &mut dyn FnMut((K, R), Diff)| {
             if let Some(old) = old {
                 out((key.clone(), old.clone()), -1);
@@ -79,7 +82,7 @@ pub fn distinct<'s, K, R>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
     control: &Arc<RunControl>,
-    save: Option<Save<R>>,
+    state: (Option<Save<R>>, Option<Expiry<'s, K>>),
 ) -> Totaled<'s, K>
 where
     K: Key,
@@ -89,7 +92,7 @@ where
         updates,
         name,
         control,
-        save,
+        state,
         |key: &K, old, new, out: &mut dyn FnMut(K, Diff)| match (old.is_some(), new.is_some()) {
             (false, true) => out(key.clone(), 1),
             (true, false) => out(key.clone(), -1),
@@ -127,13 +130,22 @@ struct Shared<K, R> {
     save: Option<Save<R>>,
 }
 
+/// How the totals of windows go: the watermark, the allowed lateness, and each key's
+/// window end (`None`: the key never goes).
+pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
+
 /// The operator behind [`totals`] and [`distinct`]: `emit(key, old, new, out)` says what a
 /// change of a key's total from `old` to `new` (`None`: none, or zero) gives.
+///
+/// With an [`Expiry`], a key goes once its window is final under the watermark before a time
+/// (past its end by the lateness): at that time, after the time's updates, and without a
+/// change downstream (it is not a result: [`crate::render::event_time::hide_expired`] drops
+/// what a late update to it makes).
 fn accumulate<'s, K, R, O>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
     control: &Arc<RunControl>,
-    save: Option<Save<R>>,
+    (save, expiry): (Option<Save<R>>, Option<Expiry<'s, K>>),
     emit: impl Fn(&K, Option<&R>, Option<&R>, &mut dyn FnMut(O, Diff)) + 'static,
 ) -> Totaled<'s, O>
 where
@@ -154,10 +166,16 @@ where
     let exchange = Exchange::new(move |(key, _, _): &(K, Time, R)| hasher.hash_one(key));
     let control = control.clone();
     let name = name.to_string();
+    let (marks, lateness, end_of) = match expiry {
+        Some((marks, lateness, end_of)) => (marks, lateness, Some(end_of)),
+        None => (empty(updates.inner.scope()), 0, None),
+    };
     let changes = updates
         .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<(O, Time, Diff)>>, _, _, _>(
+        .binary_frontier::<_, CapacityContainerBuilder<Vec<(O, Time, Diff)>>, _, _, _, _>(
+            marks,
             exchange,
+            Pipeline,
             &format!("Totals: {name}"),
             move |_, info| {
                 let (held_keys, bytes): (Gauge, Gauge) =
@@ -165,7 +183,19 @@ where
                 let per_key = std::mem::size_of::<(K, R)>() as i64;
                 let mut pending: BTreeMap<Time, (Capability<Time>, Vec<(K, R)>)> = BTreeMap::new();
                 let mut changed: Vec<(K, Option<R>)> = Vec::new();
-                move |(input, frontier), output| {
+                // The watermark by time, the times it moved at, and the keys by window end.
+                let mut tracker = Tracker::new(NONE);
+                let mut moved: BTreeSet<Time> = BTreeSet::new();
+                let mut ends: BTreeMap<i64, Vec<K>> = BTreeMap::new();
+                let mut expired_through = NONE;
+                move |(input, frontier), (marks, marks_frontier), output| {
+                    marks.for_each(|cap, data: &mut Vec<i64>| {
+                        let Some(&t) = cap.least() else { return };
+                        for w in data.drain(..) {
+                            tracker.insert(t, w);
+                        }
+                        moved.insert(t);
+                    });
                     input.for_each(|cap, data| {
                         for (key, time, diff) in data.drain(..) {
                             pending
@@ -175,63 +205,100 @@ where
                                 .push((key, diff));
                         }
                     });
-                    let frontier = frontier.frontier();
+                    let (frontier, marks_frontier) =
+                        (frontier.frontier(), marks_frontier.frontier());
                     let mut guard = shared.borrow_mut();
                     let s = &mut *guard;
                     let before = s.totals.len() as i64;
-                    while let Some(entry) = pending.first_entry() {
-                        let time = *entry.key();
-                        if frontier.less_equal(&time) {
+                    let mut released = 0;
+                    loop {
+                        // The next time with updates or a new watermark, once its updates are
+                        // all in and the watermark before it is known.
+                        let next = [pending.keys().next(), moved.iter().next()];
+                        let Some(time) = next.into_iter().flatten().min().copied() else {
+                            break;
+                        };
+                        if frontier.less_equal(&time) || marks_frontier.less_than(&time) {
                             break;
                         }
-                        let (cap, updates) = entry.remove();
-                        // Apply the time's updates, noting each key's total before its first.
-                        for (key, diff) in updates {
-                            match s.totals.get_mut(&key) {
-                                Some((total, touched)) => {
-                                    if !*touched {
-                                        *touched = true;
-                                        changed.push((key, Some(total.clone())));
-                                    }
-                                    total.plus_equals(&diff);
-                                }
-                                None if diff.is_zero() => {}
-                                None => {
-                                    changed.push((key.clone(), None));
-                                    s.totals.insert(key, (diff, true));
-                                }
-                            }
-                        }
-                        // Then one change per key: its total before, its total now.
-                        let mut session = output.session(&cap);
-                        let mut out = |o, d| session.give((o, time, d));
+                        moved.remove(&time);
                         let mut undo = (s.undo.as_mut())
                             .filter(|_| time > s.held)
                             .map(|undo| undo.entry(time).or_default());
-                        for (key, old) in changed.drain(..) {
-                            let Some((total, touched)) = s.totals.get_mut(&key) else {
-                                continue;
-                            };
-                            *touched = false;
-                            let new = (!total.is_zero()).then_some(&*total);
-                            let was = old.as_ref().filter(|o| !o.is_zero());
-                            if was == new {
-                                continue;
+                        if let Some((cap, updates)) = pending.remove(&time) {
+                            // Apply the time's updates, noting each key's total before its
+                            // first.
+                            for (key, diff) in updates {
+                                match s.totals.get_mut(&key) {
+                                    Some((total, touched)) => {
+                                        if !*touched {
+                                            *touched = true;
+                                            changed.push((key, Some(total.clone())));
+                                        }
+                                        total.plus_equals(&diff);
+                                    }
+                                    None if diff.is_zero() => {}
+                                    None => {
+                                        if let Some(end) = end_of.as_ref().and_then(|f| f(&key)) {
+                                            ends.entry(end).or_default().push(key.clone());
+                                        }
+                                        changed.push((key.clone(), None));
+                                        s.totals.insert(key, (diff, true));
+                                    }
+                                }
                             }
-                            emit(&key, was, new, &mut out);
-                            if new.is_none() {
-                                s.totals.remove(&key);
-                            }
-                            if let Some(undo) = undo.as_mut() {
-                                undo.push((key, old));
+                            // Then one change per key: its total before, its total now.
+                            let mut session = output.session(&cap);
+                            let mut out = |o, d| session.give((o, time, d));
+                            for (key, old) in changed.drain(..) {
+                                let Some((total, touched)) = s.totals.get_mut(&key) else {
+                                    continue;
+                                };
+                                *touched = false;
+                                let new = (!total.is_zero()).then_some(&*total);
+                                let was = old.as_ref().filter(|o| !o.is_zero());
+                                if was == new {
+                                    continue;
+                                }
+                                emit(&key, was, new, &mut out);
+                                if new.is_none() {
+                                    s.totals.remove(&key);
+                                }
+                                if let Some(undo) = undo.as_mut() {
+                                    undo.push((key, old));
+                                }
                             }
                         }
+                        // Windows final under the watermark before this time go (`end - 1
+                        // <= bound`).
+                        let bound = tracker.before(time).saturating_sub(lateness);
+                        if end_of.is_some() && bound > expired_through {
+                            expired_through = bound;
+                            let open = ends.split_off(&bound.saturating_add(2));
+                            for key in std::mem::replace(&mut ends, open).into_values().flatten() {
+                                if let Some((total, _)) = s.totals.remove(&key) {
+                                    released += 1;
+                                    if let Some(undo) = undo.as_mut() {
+                                        undo.push((key, Some(total)));
+                                    }
+                                }
+                            }
+                        }
+                        tracker.forget_before(time);
                     }
-                    s.upper = frontier.first().copied().unwrap_or(Time::MAX);
+                    // Every time before both frontiers (the watermark's one further) is done.
+                    let marks_done = marks_frontier
+                        .first()
+                        .map_or(Time::MAX, |m| m.saturating_add(1));
+                    let data_done = frontier.first().copied().unwrap_or(Time::MAX);
+                    s.upper = data_done.min(marks_done);
                     let change = s.totals.len() as i64 - before;
                     if change != 0 {
                         held_keys.inc_by(change);
                         bytes.inc_by(change * per_key);
+                    }
+                    if released > 0 {
+                        Metrics::add(&control.metrics.state_released, released);
                     }
                 }
             },
@@ -333,24 +400,51 @@ mod tests {
 
     /// Feed `(key, time, diff)` updates, in that order, through [`totals`].
     fn run(updates: &[(&'static str, Time, Diff)], reads: &[Option<Time>], hold: Time) -> Ran {
+        run_with_watermark(updates, &[], reads, hold)
+    }
+
+    /// [`run`] with windows: a key `a12` is in a window ending at 12, and the watermark moves
+    /// to `w` at time `t` for each `(t, w)` of `marks`.
+    fn run_with_watermark(
+        updates: &[(&'static str, Time, Diff)],
+        marks: &[(Time, i64)],
+        reads: &[Option<Time>],
+        hold: Time,
+    ) -> Ran {
+        let windows = !marks.is_empty();
+        let marks = marks.to_vec();
         let (changes_tx, changes_rx) = std::sync::mpsc::channel();
         let (reads_tx, reads_rx) = std::sync::mpsc::channel();
         let (updates, reads) = (updates.to_vec(), reads.to_vec());
         timely::execute_directly(move |worker| {
             let control = RunControl::new();
-            let (mut input, probe, mut state) = worker.dataflow::<Time, _, _>(|scope| {
-                let (input, stream) = scope.new_input::<Vec<(Row, Time, Diff)>>();
-                let save: Save<Diff> = Box::new(Some);
-                let (changes, state) = totals(stream.as_collection(), "T", &control, Some(save));
-                let (probe, _) = changes.inner.clone().probe();
-                changes.inner.capture_into(changes_tx);
-                (input, probe, state.unwrap().0)
-            });
+            let (mut input, mut marks_input, probe, mut state) =
+                worker.dataflow::<Time, _, _>(|scope| {
+                    let (input, stream) = scope.new_input::<Vec<(Row, Time, Diff)>>();
+                    let (marks_input, watermark) = scope.new_input::<Vec<i64>>();
+                    let save: Save<Diff> = Box::new(Some);
+                    let end_of = |key: &Row| match key.get(0) {
+                        Datum::Str(s) => s[1..].parse().ok(),
+                        _ => None,
+                    };
+                    let expiry: Option<Expiry<'_, Row>> =
+                        windows.then(|| (watermark, 0, Box::new(end_of) as _));
+                    let (changes, state) =
+                        totals(stream.as_collection(), "T", &control, (Some(save), expiry));
+                    let (probe, _) = changes.inner.clone().probe();
+                    changes.inner.capture_into(changes_tx);
+                    (input, marks_input, probe, state.unwrap().0)
+                });
             let last = updates.iter().map(|u| u.1).max().unwrap_or(0) + 1;
             for (k, t, d) in &updates {
                 input.send((key(k), *t, *d));
             }
+            for (t, w) in &marks {
+                marks_input.advance_to(*t);
+                marks_input.send(*w);
+            }
             input.advance_to(last);
+            marks_input.advance_to(last);
             while probe.less_than(&last) {
                 worker.step();
             }
@@ -429,5 +523,41 @@ mod tests {
         );
         // Held at 2: the epoch 2 still reads right.
         assert_eq!(ran.held, rows(&[("a", 2), ("b", 1), ("c", 5)]));
+    }
+
+    #[test]
+    fn a_window_goes_once_the_watermark_before_a_time_passes_its_end_without_a_change() {
+        // Windows ending at 10 and 20; the watermark is 9 after time 2 and 30 after time 4.
+        let updates = [
+            ("a10", 1, 1),
+            ("b20", 1, 1),
+            ("a10", 2, 1),
+            ("b20", 3, 1),
+            // Late: after the window went (hide_expired drops what it makes).
+            ("a10", 5, 1),
+        ];
+        let marks = [(2, 9), (4, 30)];
+        let ran = run_with_watermark(&updates, &marks, &[Some(2), Some(3), Some(4), None], 2);
+        let change = |k, total, t, d| ((key(k), total), t, d);
+        assert_eq!(
+            ran.changes,
+            vec![
+                (1, vec![change("a10", 1, 1, 1), change("b20", 1, 1, 1)]),
+                (2, vec![change("a10", 1, 2, -1), change("a10", 2, 2, 1)]),
+                (3, vec![change("b20", 1, 3, -1), change("b20", 2, 3, 1)]),
+                (5, vec![change("a10", 1, 5, 1)]),
+            ]
+        );
+        assert_eq!(
+            ran.reads,
+            vec![
+                // The watermark before 2 is none yet; before 3 it is 9: `a10` (end 10) goes.
+                rows(&[("a10", 2), ("b20", 1)]),
+                rows(&[("b20", 2)]),
+                rows(&[("b20", 2)]),
+                // Before 5 the watermark is 30: `b20` goes, and the late update's `a10` with it.
+                vec![],
+            ]
+        );
     }
 }
