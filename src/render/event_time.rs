@@ -260,8 +260,9 @@ pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row
             return;
         };
         kind.windows(ts, |start, end| {
+            // The row's encoding copied as it is, the window's values encoded after it.
             let window = [Datum::Int(start), Datum::Int(end), Datum::Int(end - 1)];
-            out(Row::pack(row.iter().chain(window)));
+            out(row.clone().extend(window));
         });
     }
 }

@@ -23,7 +23,7 @@ use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
 use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, window_expiry, Expiry};
 use crate::render::scalar::project;
-use crate::render::totals::{totals, Save};
+use crate::render::totals::{accumulate, Save};
 use crate::render::StateHooks;
 use crate::state::{StateArrangement, ValState};
 use crate::timestamp::Diff;
@@ -98,6 +98,30 @@ impl Directions {
     }
 }
 
+/// A partition's numbered rows that changed from `old` to `new`: those at a position whose
+/// row is not the same before and after (a row ranked last in a full list changes none).
+fn changed_rows(old: Option<&Best>, new: Option<&Best>, out: &mut dyn FnMut(Row, Diff)) {
+    let mut old = old.into_iter().flat_map(Best::ranked);
+    let mut new = new.into_iter().flat_map(Best::ranked);
+    loop {
+        match (old.next(), new.next()) {
+            (None, None) => break,
+            (Some(o), Some(n)) if o == n => {}
+            (o, n) => {
+                o.into_iter()
+                    .for_each(|(row, at)| out(numbered(row, at), -1));
+                n.into_iter()
+                    .for_each(|(row, at)| out(numbered(row, at), 1));
+            }
+        }
+    }
+}
+
+/// `row` with its row number `n` appended.
+fn numbered(row: &Row, n: i64) -> Row {
+    row.clone().extend([Datum::Int(n)])
+}
+
 /// A partition's best rows over an input that only inserts, carried as a difference: adding
 /// two keeps the best `limit` of both, so an arrangement of them holds at most `limit` rows
 /// per partition, however many rows the partition saw. `inputs` counts the rows added; it is
@@ -135,13 +159,22 @@ impl Best {
         });
     }
 
+    /// How many rows the list holds (counting repeats).
+    fn held(&self) -> i128 {
+        self.rows.iter().map(|(_, _, count)| *count as i128).sum()
+    }
+
     /// The rows, numbered from 1.
     fn numbered(&self) -> impl Iterator<Item = Row> + '_ {
+        self.ranked().map(|(row, n)| numbered(row, n))
+    }
+
+    /// The rows, each with its number (from 1).
+    fn ranked(&self) -> impl Iterator<Item = (&Row, i64)> + '_ {
         self.rows
             .iter()
             .flat_map(|(_, row, count)| std::iter::repeat_n(row, (*count).max(0) as usize))
             .zip(1i64..)
-            .map(|(row, n)| row.concat(&Row::pack([Datum::Int(n)])))
     }
 }
 
@@ -174,8 +207,19 @@ impl Semigroup for Best {
                 return;
             }
         }
-        self.rows.extend(rhs.rows.iter().cloned());
         let directions = self.directions;
+        // One row (a row of the input, or of a partition that saw one): put in its place in
+        // the list, which is kept sorted, or left out when the list is full and it ranks last.
+        if let [theirs] = rhs.rows.as_slice() {
+            match (self.rows).binary_search_by(|probe| directions.rank(probe, theirs)) {
+                Ok(i) => self.rows[i].2 += theirs.2,
+                Err(i) if i == self.rows.len() && self.held() >= self.limit as i128 => return,
+                Err(i) => self.rows.insert(i, theirs.clone()),
+            }
+            self.truncate();
+            return;
+        }
+        self.rows.extend(rhs.rows.iter().cloned());
         self.rows.sort_by(|a, b| directions.rank(a, b));
         self.rows.dedup_by(|next, kept| {
             let same = kept.0 == next.0 && kept.1 == next.1;
@@ -235,9 +279,19 @@ fn insert_only<'s>(
     let control = hooks.state.control.clone();
     let counted = hooks.state(best, |best, keep| {
         let save = keep.then(|| Box::new(Some) as Save<Best>);
-        totals(best, "TopN", &control, (save, window_expiry(&expire)))
+        let changes =
+            |_: &Row, old: Option<&Best>, new: Option<&Best>, out: &mut dyn FnMut(Row, Diff)| {
+                changed_rows(old, new, out)
+            };
+        accumulate(
+            best,
+            "TopN",
+            &control,
+            (save, window_expiry(&expire)),
+            changes,
+        )
     });
-    counted.flat_map(|(_, best): (Row, Best)| best.numbered().collect::<Vec<_>>())
+    counted
 }
 
 /// Over an input that retracts: every row kept, the first `limit` of each bucket of a
@@ -315,6 +369,7 @@ fn bucket_of(row: &Row) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Value;
     use crate::plan::ir::OrderKey;
 
     fn key(descending: bool, nulls_first: bool) -> OrderKey {
@@ -403,5 +458,37 @@ mod tests {
         let mut gone = whole.clone();
         gone.plus_equals(&whole.clone().multiply(&-1));
         assert!(gone.is_zero());
+    }
+
+    #[test]
+    fn only_the_numbered_rows_that_changed_are_taken_back_and_added() {
+        let order = [key(true, false)];
+        let changes = |old: Option<&Best>, new: Option<&Best>| {
+            let mut out = Vec::new();
+            changed_rows(old, new, &mut |row, d| {
+                let v: Vec<Value> = row.iter().map(Datum::to_value).collect();
+                out.push((v[0].clone(), v[1].clone(), d));
+            });
+            out
+        };
+        let i = Value::Int;
+        let before = best(&[Some(7), Some(5), Some(3)], 3, &order);
+        let after = best(&[Some(7), Some(5), Some(3), Some(6)], 3, &order);
+        assert_eq!(
+            changes(Some(&before), Some(&after)),
+            [
+                (i(5), i(2), -1),
+                (i(6), i(2), 1),
+                (i(3), i(3), -1),
+                (i(5), i(3), 1)
+            ]
+        );
+        // Ranked last in a full list: nothing.
+        let same = best(&[Some(7), Some(5), Some(3), Some(1)], 3, &order);
+        assert_eq!(changes(Some(&before), Some(&same)), []);
+        // A partition's first row, and its last going.
+        let one = best(&[Some(4)], 3, &order);
+        assert_eq!(changes(None, Some(&one)), [(i(4), i(1), 1)]);
+        assert_eq!(changes(Some(&one), None), [(i(4), i(1), -1)]);
     }
 }

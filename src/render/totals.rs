@@ -135,13 +135,14 @@ struct Shared<K, R> {
 pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
 
 /// The operator behind [`totals`] and [`distinct`]: `emit(key, old, new, out)` says what a
-/// change of a key's total from `old` to `new` (`None`: none, or zero) gives.
+/// change of a key's total from `old` to `new` (`None`: none, or zero) gives (a top-N: the
+/// numbered rows that changed).
 ///
 /// With an [`Expiry`], a key goes once its window is final under the watermark before a time
 /// (past its end by the lateness): at that time, after the time's updates, and without a
 /// change downstream (it is not a result: [`crate::render::event_time::hide_expired`] drops
 /// what a late update to it makes).
-fn accumulate<'s, K, R, O>(
+pub fn accumulate<'s, K, R, O>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
     control: &Arc<RunControl>,
