@@ -13,13 +13,14 @@
 //!
 //! Every part first pre-aggregates on the worker that read the rows: equal updates of one
 //! epoch are merged before the exchange, so a skewed stream crosses it as one update per group
-//! and epoch. The arrangements fed directly by sources are the dataflow's state; rendering
-//! hands them to checkpointing through [`StateHooks`].
+//! and epoch. The totals and arrangements fed directly by sources are the dataflow's state;
+//! rendering hands them to checkpointing through [`StateHooks`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
 use differential_dataflow::difference::Semigroup;
+use differential_dataflow::operators::{CountTotal, ThresholdTotal};
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::{AsCollection, VecCollection};
 use smallvec::SmallVec;
@@ -34,9 +35,8 @@ use crate::metrics::arrangements::observed;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, with_arena};
-use crate::render::totals::{distinct, totals, Save};
 use crate::render::StateHooks;
-use crate::state::{StateArrangement, ValState};
+use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::{Diff, Time};
 
 /// Pre-aggregated updates held per epoch before one is flushed early, bounding the memory of
@@ -233,10 +233,16 @@ fn render_accumulable<'s>(
                 }
             })
         });
-        let control = hooks.state.control.clone();
         let distinct = hooks.state(pairs, |pairs, keep| {
-            let save: Option<Save<Diff>> = keep.then(|| Box::new(Some) as Save<Diff>);
-            distinct(pairs, "Distinct", &control, (save, None))
+            let arranged = observed::<Row, (), Diff, _>(pairs.scope(), "Distinct", || {
+                pairs.arrange_by_self_named("Arrange: Distinct")
+            });
+            let state = keep.then(|| {
+                let trace: Box<dyn StateArrangement> =
+                    Box::new(KeyState::new(arranged.trace.clone(), Some));
+                (trace, arranged.stream.clone().map(|_| ()))
+            });
+            (arranged.distinct_total_core::<Diff>(), state)
         });
         let slots = slots.clone();
         let contributions = distinct.explode(move |pair: Row| {
@@ -253,20 +259,28 @@ fn render_accumulable<'s>(
     }
     let control = hooks.state.control.clone();
     let counted = hooks.state(updates, |updates, keep| {
-        let save = keep.then(|| {
+        // Windows' groups go once final (restored ones too: they come in front).
+        let updates = match &expire {
+            Some((watermark, key, lateness)) => {
+                use crate::render::event_time::{expire, window_group};
+                expire(updates, (watermark, *lateness), window_group(*key), control)
+            }
+            None => updates,
+        };
+        let arranged = observed::<Row, (), Accums, _>(updates.scope(), "Aggregate", || {
+            updates.arrange_by_self_named("Arrange: Aggregate")
+        });
+        let state = keep.then(|| {
             let slots = slots.clone();
-            Box::new(move |a: Accums| {
+            let save = move |a: Accums| {
                 use differential_dataflow::difference::IsZero;
                 Some(slots.without_distinct(a)).filter(|a| !a.is_zero())
-            }) as Save<Accums>
+            };
+            let trace: Box<dyn StateArrangement> =
+                Box::new(KeyState::new(arranged.trace.clone(), save));
+            (trace, arranged.stream.clone().map(|_| ()))
         });
-        // Windows' groups go once final (restored ones too: they come in front).
-        totals(
-            updates,
-            "Aggregate",
-            &control,
-            (save, window_expiry(&expire)),
-        )
+        (arranged.count_total_core::<Diff>(), state)
     });
     // One row per group from its accumulated value (a group with no rows has none).
     let aggs: Vec<(usize, AggFunc, DataType, Option<usize>)> = aggregates

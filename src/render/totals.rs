@@ -1,5 +1,5 @@
-//! Totals per key, kept in a hash map: the state of a `GROUP BY`'s accumulable aggregates, of
-//! `DISTINCT` aggregates and of an insert-only top-N.
+//! Totals per key, kept in a hash map: the state of an insert-only top-N (each partition's
+//! `Best` rows).
 //!
 //! ```text
 //!  (key, diff) ─► exchange by key ─► per time, in order, once the frontier passes it:
@@ -8,11 +8,15 @@
 //! This is what differential's `arrange_by_self` followed by `count_total` computes, for the
 //! totally ordered times ddflow has: no trace of batches sorted and merged, only each key's
 //! total, so an update costs a hash lookup. A total that did not change (a top-N's best rows
-//! after a worse row) changes nothing downstream. When the totals are state (checkpointing
+//! after a worse row) changes nothing downstream. A `GROUP BY`'s totals stay in an
+//! arrangement: with many small keys (one `COUNT` per key) the hash map's table, sized in
+//! powers of two, and the undo records of a checkpointed run held 3–5 × the memory per key
+//! (W3: 446 bytes of RSS per key at rest, against 91). When the totals are state (checkpointing
 //! is on), they are handed to checkpointing as a [`StateArrangement`]: each change after the
 //! epoch checkpointing holds records the key's value before it, so the totals at any epoch
 //! not yet compacted are the current ones with those values put back. That needs no inverse
-//! of the difference (a top-N's `Best` has none).
+//! of the difference (a top-N's `Best` has none). Under an [`Expiry`] a window's keys go from
+//! the map once the watermark passes the window, with no change downstream.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -51,6 +55,8 @@ pub type Save<R> = Box<dyn FnMut(R) -> Option<R>>;
 
 /// Each key's total, as `(key, total)` rows: when a key's total changes at a time, its old
 /// total (if it had one) is taken back and its new one (if not zero) added, at that time.
+/// `state`: how a total is saved when the totals are state (`None`: they are not), and how
+/// the keys of windows go (`None`: never).
 pub fn totals<'s, K, R>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
@@ -77,30 +83,6 @@ where
     )
 }
 
-/// The keys whose total is not zero (differential's `distinct_total`).
-pub fn distinct<'s, K, R>(
-    updates: VecCollection<'s, Time, K, R>,
-    name: &str,
-    control: &Arc<RunControl>,
-    state: (Option<Save<R>>, Option<Expiry<'s, K>>),
-) -> Totaled<'s, K>
-where
-    K: Key,
-    R: Total,
-{
-    accumulate(
-        updates,
-        name,
-        control,
-        state,
-        |key: &K, old, new, out: &mut dyn FnMut(K, Diff)| match (old.is_some(), new.is_some()) {
-            (false, true) => out(key.clone(), 1),
-            (true, false) => out(key.clone(), -1),
-            _ => {}
-        },
-    )
-}
-
 /// What a key of the totals needs to be.
 pub trait Key:
     timely::ExchangeData + Clone + Hash + Eq + Ord + Serialize + serde::de::DeserializeOwned
@@ -120,7 +102,8 @@ impl<R: timely::ExchangeData + Clone + Semigroup + Eq + Serialize> Total for R {
 struct Shared<K, R> {
     /// Each key's total, and whether the time being applied changed it yet.
     totals: Map<K, (R, bool)>,
-    /// Every update at a time before this is in `totals`.
+    /// Every update at a time before this is in `totals` (and every window gone by then is
+    /// gone from it).
     upper: Time,
     /// When the totals are state: per time after `held`, each key changed then with its value
     /// before (`None`: it had none), in the order of the changes.
@@ -134,7 +117,7 @@ struct Shared<K, R> {
 /// window end (`None`: the key never goes).
 pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
 
-/// The operator behind [`totals`] and [`distinct`]: `emit(key, old, new, out)` says what a
+/// The operator behind [`totals`]: `emit(key, old, new, out)` says what a
 /// change of a key's total from `old` to `new` (`None`: none, or zero) gives (a top-N: the
 /// numbered rows that changed).
 ///
