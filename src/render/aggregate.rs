@@ -13,8 +13,8 @@
 //!
 //! Every part first pre-aggregates on the worker that read the rows: equal updates of one
 //! epoch are merged before the exchange, so a skewed stream crosses it as one update per group
-//! and epoch. The totals and arrangements fed directly by sources are the dataflow's state;
-//! rendering hands them to checkpointing through [`StateHooks`].
+//! and epoch. The arrangements fed directly by sources are the dataflow's state; rendering
+//! hands them to checkpointing through [`StateHooks`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
@@ -52,7 +52,8 @@ pub(crate) const BUCKET_STEP: u32 = 4;
 /// `window_end` in the key, and the allowed lateness.
 pub type Expiry<'s> = (crate::render::event_time::Watermark<'s>, usize, i64);
 
-/// How the totals of groups keyed by a window (`window_end` at the key's column `end`) go.
+/// How the totals of keys of a window (`window_end` at the key's column `end`) go: a
+/// windowed top-N's partitions, in [`crate::render::totals`].
 pub(crate) fn window_expiry<'s>(
     expire: &Option<Expiry<'s>>,
 ) -> Option<crate::render::totals::Expiry<'s, Row>> {
