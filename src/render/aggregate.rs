@@ -52,22 +52,6 @@ pub(crate) const BUCKET_STEP: u32 = 4;
 /// `window_end` in the key, and the allowed lateness.
 pub type Expiry<'s> = (crate::render::event_time::Watermark<'s>, usize, i64);
 
-/// How the totals of keys of a window (`window_end` at the key's column `end`) go: a
-/// windowed top-N's partitions, in [`crate::render::totals`].
-pub(crate) fn window_expiry<'s>(
-    expire: &Option<Expiry<'s>>,
-) -> Option<crate::render::totals::Expiry<'s, Row>> {
-    expire.as_ref().map(|(watermark, end, lateness)| {
-        let end = *end;
-        let end_of = move |key: &Row| match key.get(end) {
-            Datum::Int(e) => Some(e),
-            _ => None,
-        };
-        let end_of: Box<dyn Fn(&Row) -> Option<i64>> = Box::new(end_of);
-        (watermark.clone(), *lateness, end_of)
-    })
-}
-
 /// A group result that cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateError {

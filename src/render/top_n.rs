@@ -21,7 +21,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::data::{Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
 use crate::plan::ir::{Expr, OrderKey, TopNStrategy};
-use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, window_expiry, Expiry};
+use crate::render::aggregate::{add, by_bucket_levels, pre_aggregate, Expiry};
 use crate::render::scalar::project;
 use crate::render::totals::{accumulate, Save};
 use crate::render::StateHooks;
@@ -292,6 +292,22 @@ fn insert_only<'s>(
         )
     });
     counted
+}
+
+/// How the totals of keys of a window (`window_end` at the key's column `end`) go: a
+/// windowed top-N's partitions, in [`crate::render::totals`].
+fn window_expiry<'s>(
+    expire: &Option<Expiry<'s>>,
+) -> Option<crate::render::totals::Expiry<'s, Row>> {
+    expire.as_ref().map(|(watermark, end, lateness)| {
+        let end = *end;
+        let end_of = move |key: &Row| match key.get(end) {
+            Datum::Int(e) => Some(e),
+            _ => None,
+        };
+        let end_of: Box<dyn Fn(&Row) -> Option<i64>> = Box::new(end_of);
+        (watermark.clone(), *lateness, end_of)
+    })
 }
 
 /// Over an input that retracts: every row kept, the first `limit` of each bucket of a

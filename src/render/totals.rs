@@ -53,36 +53,6 @@ pub type Totaled<'s, O> = (
 /// How a total is saved in a checkpoint (`None`: not saved).
 pub type Save<R> = Box<dyn FnMut(R) -> Option<R>>;
 
-/// Each key's total, as `(key, total)` rows: when a key's total changes at a time, its old
-/// total (if it had one) is taken back and its new one (if not zero) added, at that time.
-/// `state`: how a total is saved when the totals are state (`None`: they are not), and how
-/// the keys of windows go (`None`: never).
-pub fn totals<'s, K, R>(
-    updates: VecCollection<'s, Time, K, R>,
-    name: &str,
-    control: &Arc<RunControl>,
-    state: (Option<Save<R>>, Option<Expiry<'s, K>>),
-) -> Totaled<'s, (K, R)>
-where
-    K: Key,
-    R: Total,
-{
-    accumulate(
-        updates,
-        name,
-        control,
-        state,
-        |key: &K, old, new, out: &mut dyn FnMut((K, R), Diff)| {
-            if let Some(old) = old {
-                out((key.clone(), old.clone()), -1);
-            }
-            if let Some(new) = new {
-                out((key.clone(), new.clone()), 1);
-            }
-        },
-    )
-}
-
 /// What a key of the totals needs to be.
 pub trait Key:
     timely::ExchangeData + Clone + Hash + Eq + Ord + Serialize + serde::de::DeserializeOwned
@@ -113,11 +83,15 @@ struct Shared<K, R> {
     save: Option<Save<R>>,
 }
 
+/// `state` of [`accumulate`]: how a total is saved when the totals are state (`None`: they
+/// are not), and how the keys of windows go (`None`: never).
+pub type StateOf<'s, K, R> = (Option<Save<R>>, Option<Expiry<'s, K>>);
+
 /// How the totals of windows go: the watermark, the allowed lateness, and each key's
 /// window end (`None`: the key never goes).
 pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
 
-/// The operator behind [`totals`]: `emit(key, old, new, out)` says what a
+/// Totals per key: `emit(key, old, new, out)` says what a
 /// change of a key's total from `old` to `new` (`None`: none, or zero) gives (a top-N: the
 /// numbered rows that changed).
 ///
@@ -129,7 +103,7 @@ pub fn accumulate<'s, K, R, O>(
     updates: VecCollection<'s, Time, K, R>,
     name: &str,
     control: &Arc<RunControl>,
-    (save, expiry): (Option<Save<R>>, Option<Expiry<'s, K>>),
+    (save, expiry): StateOf<'s, K, R>,
     emit: impl Fn(&K, Option<&R>, Option<&R>, &mut dyn FnMut(O, Diff)) + 'static,
 ) -> Totaled<'s, O>
 where
@@ -368,6 +342,34 @@ mod tests {
     use differential_dataflow::AsCollection;
     use timely::dataflow::operators::capture::{Capture, Extract};
     use timely::dataflow::operators::{Input, Probe};
+
+    /// Each key's total, as `(key, total)` rows: when a key's total changes at a time, its old
+    /// total (if it had one) is taken back and its new one (if not zero) added, at that time.
+    fn totals<'s, K, R>(
+        updates: VecCollection<'s, Time, K, R>,
+        name: &str,
+        control: &Arc<RunControl>,
+        state: StateOf<'s, K, R>,
+    ) -> Totaled<'s, (K, R)>
+    where
+        K: Key,
+        R: Total,
+    {
+        accumulate(
+            updates,
+            name,
+            control,
+            state,
+            |key: &K, old, new, out: &mut dyn FnMut((K, R), Diff)| {
+                if let Some(old) = old {
+                    out((key.clone(), old.clone()), -1);
+                }
+                if let Some(new) = new {
+                    out((key.clone(), new.clone()), 1);
+                }
+            },
+        )
+    }
 
     fn key(s: &str) -> Row {
         Row::pack([Datum::Str(s)])
