@@ -264,10 +264,32 @@ pub fn format_double(x: f64) -> String {
 /// Milliseconds since the Unix epoch as `yyyy-MM-dd HH:mm:ss.SSS` (UTC), as Flink writes a
 /// `TIMESTAMP(3)`; a value out of chrono's range as the number.
 pub fn format_timestamp(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        None => ms.to_string(),
-    }
+    let mut out = String::with_capacity(23);
+    write_timestamp(&mut out, ms);
+    out
+}
+
+/// [`format_timestamp`] appended to `out`.
+pub fn write_timestamp(out: &mut String, ms: i64) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let _ = match chrono::DateTime::from_timestamp_millis(ms) {
+        // Four-digit years written field by field (chrono's `%Y` pads them the same way):
+        // a sink writes one per row, and interpreting a format string was most of its cost.
+        Some(t) if (0..=9999).contains(&t.year()) => write!(
+            out,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.timestamp_subsec_millis()
+        ),
+        Some(t) => write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.3f")),
+        None => write!(out, "{ms}"),
+    };
 }
 
 /// Milliseconds in a day.
@@ -438,8 +460,16 @@ fn decimal_to_json(m: i128, scale: u8) -> serde_json::Value {
 /// A row as a JSON object keyed by the schema's column names, in column order; the fields of
 /// a `ROW` column (columns named by their path, `person.id`) as a nested object.
 pub fn row_to_json(schema: &Schema, row: &Row) -> serde_json::Map<String, serde_json::Value> {
+    datums_to_json(schema, row.iter())
+}
+
+/// [`row_to_json`] of a row's values.
+pub fn datums_to_json<'a>(
+    schema: &Schema,
+    datums: impl IntoIterator<Item = Datum<'a>>,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut object = serde_json::Map::new();
-    for (c, d) in schema.columns.iter().zip(row.iter()) {
+    for (c, d) in schema.columns.iter().zip(datums) {
         let value = value_to_json(d, c.ty);
         // The fields of a `ROW` column (named by their path, `person.id`) nest.
         let mut path = c.name.split('.').peekable();
@@ -540,6 +570,24 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2025-11-25"), Some(1_764_028_800_000));
         assert_eq!(parse_timestamp("yesterday"), None);
+        // Field by field writes what chrono's format string writes, the years it leaves to
+        // chrono (before year 0, after 9999) and the times it cannot hold aside.
+        for ms in [
+            0,
+            -1,
+            999,
+            1_436_918_400_250,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            i64::MAX,
+        ] {
+            let general = chrono::DateTime::from_timestamp_millis(ms).map_or(ms.to_string(), |t| {
+                t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+            });
+            assert_eq!(format_timestamp(ms), general, "{ms}");
+        }
     }
 
     /// The fast path reads what the general (format string) path reads, and leaves it the

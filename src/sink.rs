@@ -132,20 +132,25 @@ pub fn render_sink<'s>(
             )
         }
         SinkConnector::File { .. } => {
-            if index == 0 {
+            // Worker 0 writes every line; an appending sink's lines are made where its rows
+            // are computed, so that worker only appends them.
+            let encoder = file::LineEncoder::of(spec)?;
+            let (writer, progress): (_, Rc<dyn SinkProgress>) = if index == 0 {
                 let writer = file::FileWriter::create(spec, resume)?;
                 let progress = writer.progress();
-                (
-                    render_epoch_sink(collection, name, |_| 0, skip, Some(writer), control),
-                    progress,
-                )
+                (Some(writer), progress)
             } else {
-                let writer: Option<file::FileWriter> = None;
-                (
-                    render_epoch_sink(collection, name, |_| 0, skip, writer, control),
-                    Rc::new(NoProgress),
-                )
-            }
+                (None, Rc::new(NoProgress))
+            };
+            let rows = if encoder.appends() {
+                file::encode_where_computed(collection, encoder, control.clone())
+            } else {
+                collection
+            };
+            (
+                render_epoch_sink(rows, name, |_| 0, skip, writer, control),
+                progress,
+            )
         }
     })
 }

@@ -9,6 +9,10 @@
 //! a row goes to `a=<value>/b=<value>/part-0.<format>` (values escaped as Hive escapes path
 //! names, NULL as `__DEFAULT_PARTITION__`), without its partition columns.
 //!
+//! Worker 0 writes every file. An appending sink (CSV, or partitioned) gets its rows as
+//! their files and lines, made on the workers that computed them ([`encode_where_computed`]):
+//! formatting is most of a sink's work, and that worker then only appends.
+//!
 //! Files are fsynced before an epoch counts as durable. Their lengths after each durable
 //! epoch are the sink's position for checkpoints; on recovery each file is cut back to its
 //! checkpointed length (a file the checkpoint does not know is emptied), and re-formed epochs
@@ -20,11 +24,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::data::{row_to_json, Datum, Row, Schema};
+use differential_dataflow::AsCollection;
+use timely::dataflow::operators::vec::Map;
+
+use crate::control::RunControl;
+use crate::data::{datums_to_json, DataType, Datum, Row, RowCollection, Schema};
 use crate::error::{Error, Result};
 use crate::resume::{PositionLog, SinkProgress, SinkResume, SinkState};
-use crate::sink::format::{csv_line, text};
+use crate::sink::format::{push_text, CsvLine};
 use crate::sink::EpochWriter;
 use crate::spec::{FileFormat, SinkConnector, SinkSpec};
 use crate::timestamp::{Diff, Time};
@@ -32,21 +41,161 @@ use crate::timestamp::{Diff, Time};
 /// Flink's (and Hive's) name of the partition of NULL values.
 pub const DEFAULT_PARTITION: &str = "__DEFAULT_PARTITION__";
 
+/// How a file sink's rows become lines: the file each goes to (its path relative to the
+/// sink's path) and its text. An appending sink (CSV, or partitioned: the planner admits
+/// only inserting queries) has its lines made by [`encode_where_computed`] on the workers
+/// that computed its rows, so the one worker that writes only appends them.
+#[derive(Clone)]
+pub struct LineEncoder {
+    format: FileFormat,
+    /// The partition columns: index, `name=` (escaped) and type.
+    partitions: Vec<(usize, String, DataType)>,
+    /// The columns a line holds (all but the partition columns), as a schema.
+    line_schema: Schema,
+    line_columns: Vec<usize>,
+    csv: CsvLine,
+    text: String,
+}
+
+impl LineEncoder {
+    /// The encoder of a file sink's spec.
+    pub fn of(spec: &SinkSpec) -> Result<Self> {
+        let SinkConnector::File {
+            format,
+            partition_by,
+            ..
+        } = &spec.connector
+        else {
+            return Err(Error::Internal(
+                "a file writer for another connector".into(),
+            ));
+        };
+        let columns = &spec.schema.columns;
+        let line_columns: Vec<usize> = (0..columns.len())
+            .filter(|i| !partition_by.contains(i))
+            .collect();
+        Ok(LineEncoder {
+            format: *format,
+            partitions: (partition_by.iter())
+                .map(|&i| (i, format!("{}=", escape(&columns[i].name)), columns[i].ty))
+                .collect(),
+            line_schema: Schema::new(
+                (line_columns.iter()).map(|&i| (columns[i].name.clone(), columns[i].ty)),
+            ),
+            line_columns,
+            csv: CsvLine::default(),
+            text: String::new(),
+        })
+    }
+
+    /// Whether the sink only appends (CSV, or partitioned): its lines can be made before
+    /// its rows meet at the writer, as no retraction has to cancel anything there.
+    pub fn appends(&self) -> bool {
+        self.format == FileFormat::Csv || !self.partitions.is_empty()
+    }
+
+    /// Append the file `row` goes to onto `name` (nothing for an unpartitioned sink's one
+    /// file) and its line, `\n` included, onto `line`.
+    fn encode_into(
+        &mut self,
+        row: &Row,
+        diff: Diff,
+        time: Time,
+        name: &mut String,
+        line: &mut Vec<u8>,
+    ) -> Result<()> {
+        let datums = row.unpack();
+        for (i, prefix, ty) in &self.partitions {
+            name.push_str(prefix);
+            match datums[*i] {
+                Datum::Null => name.push_str(DEFAULT_PARTITION),
+                d => {
+                    self.text.clear();
+                    push_text(&mut self.text, d, *ty);
+                    escape_into(name, &self.text);
+                }
+            }
+            name.push('/');
+        }
+        if !self.partitions.is_empty() {
+            name.push_str(match self.format {
+                FileFormat::Json => "part-0.json",
+                FileFormat::Csv => "part-0.csv",
+            });
+        }
+        let values = self.line_columns.iter().map(|&i| datums[i]);
+        match self.format {
+            FileFormat::Json => {
+                let mut object = datums_to_json(&self.line_schema, values);
+                object.insert(
+                    "op".into(),
+                    serde_json::Value::from(if diff > 0 { "+" } else { "-" }),
+                );
+                object.insert("epoch".into(), serde_json::Value::from(time));
+                serde_json::to_writer(&mut *line, &object)
+                    .map_err(|e| Error::Internal(format!("a JSON line: {e}")))?;
+                line.push(b'\n');
+            }
+            FileFormat::Csv if diff < 0 => return Err(Error::Internal(
+                "a retraction reached a CSV file sink (the planner admits only inserting queries)"
+                    .into(),
+            )),
+            FileFormat::Csv => {
+                for (d, c) in values.zip(&self.line_schema.columns) {
+                    self.csv.value(d, c.ty, line);
+                }
+                self.csv.end(line);
+            }
+        }
+        Ok(())
+    }
+
+    /// A row's file and line as a row of two strings: what the writer of an appending sink
+    /// takes.
+    pub fn encode(&mut self, row: &Row, time: Time, diff: Diff) -> Result<Row> {
+        let (mut name, mut line) = (String::new(), Vec::new());
+        self.encode_into(row, diff, time, &mut name, &mut line)?;
+        let line = std::str::from_utf8(&line)
+            .map_err(|e| Error::Internal(format!("a file sink's line is not text: {e}")))?;
+        Ok(Row::pack([Datum::Str(&name), Datum::Str(line)]))
+    }
+}
+
+/// An appending file sink's rows as their files and lines ([`LineEncoder::encode`]), made
+/// on the worker that computed each row. A row that cannot be written fails the run.
+pub fn encode_where_computed<'s>(
+    rows: RowCollection<'s>,
+    mut encoder: LineEncoder,
+    control: Arc<RunControl>,
+) -> RowCollection<'s> {
+    rows.inner
+        .flat_map(
+            move |(row, time, diff)| match encoder.encode(&row, time, diff) {
+                Ok(line) => Some((line, time, diff)),
+                Err(e) => {
+                    control.fail(e);
+                    None
+                }
+            },
+        )
+        .as_collection()
+}
+
 /// Appends lines to a file, or to the files of a partitioned directory.
 pub struct FileWriter {
     /// The file, or the partitioned directory.
     path: PathBuf,
-    schema: Schema,
-    format: FileFormat,
-    partition_by: Vec<usize>,
-    /// The columns a line holds (all but the partition columns), as a schema.
-    line_schema: Schema,
-    /// Open files by their path relative to `path` (`""`: the one file of an unpartitioned
-    /// sink).
+    encoder: LineEncoder,
+    /// Rows come as their files and lines (an appending sink, see [`encode_where_computed`]).
+    encoded: bool,
+    /// Files written since the last sync, by their path relative to `path` (`""`: the one
+    /// file of an unpartitioned sink). Each is closed once synced: a partitioned sink's
+    /// older partitions are seldom written again.
     files: BTreeMap<String, BufWriter<File>>,
-    dirty: Vec<String>,
     last_epoch: Time,
     progress: Rc<FileProgress>,
+    name: String,
+    line: Vec<u8>,
 }
 
 /// Lengths of a file sink's files after its durable epochs.
@@ -76,10 +225,9 @@ impl FileWriter {
     /// Open (create or append to) the sink's file or directory; on recovery, cut its files
     /// back to their checkpointed lengths.
     pub fn create(spec: &SinkSpec, resume: &SinkResume) -> Result<Self> {
+        let encoder = LineEncoder::of(spec)?;
         let SinkConnector::File {
-            path,
-            format,
-            partition_by,
+            path, partition_by, ..
         } = &spec.connector
         else {
             return Err(Error::Internal(
@@ -147,21 +295,15 @@ impl FileWriter {
                     .collect(),
             ),
         });
-        let line_schema = Schema::new(
-            (spec.schema.columns.iter().enumerate())
-                .filter(|(i, _)| !partition_by.contains(i))
-                .map(|(_, c)| (c.name.clone(), c.ty)),
-        );
         Ok(FileWriter {
             path,
-            schema: spec.schema.clone(),
-            format: *format,
-            partition_by: partition_by.clone(),
-            line_schema,
+            encoded: encoder.appends(),
+            encoder,
             files: BTreeMap::new(),
-            dirty: Vec::new(),
             last_epoch: 0,
             progress,
+            name: String::new(),
+            line: Vec::new(),
         })
     }
 
@@ -169,86 +311,55 @@ impl FileWriter {
     pub fn progress(&self) -> Rc<FileProgress> {
         self.progress.clone()
     }
+}
 
-    /// The file `row` goes to, relative to the sink's path, and the row's line columns.
-    fn place(&self, row: &Row) -> (String, Row) {
-        if self.partition_by.is_empty() {
-            return (String::new(), row.clone());
-        }
-        let datums = row.unpack();
-        let mut name = String::new();
-        for &i in &self.partition_by {
-            let column = &self.schema.columns[i];
-            name.push_str(&escape(&column.name));
-            name.push('=');
-            name.push_str(&match datums[i] {
-                Datum::Null => DEFAULT_PARTITION.to_string(),
-                d => escape(&text(d, column.ty)),
-            });
-            name.push('/');
-        }
-        name.push_str(match self.format {
-            FileFormat::Json => "part-0.json",
-            FileFormat::Csv => "part-0.csv",
-        });
-        let line = Row::pack(
-            (datums.iter().enumerate())
-                .filter(|(i, _)| !self.partition_by.contains(i))
-                .map(|(_, d)| *d),
-        );
-        (name, line)
-    }
-
-    /// The open file `name`, opened (and its directories made) on first use.
-    fn file(&mut self, name: &str) -> Result<&mut BufWriter<File>> {
-        if !self.files.contains_key(name) {
-            let path = at(&self.path, name);
+/// Append `line` `times` times to the file `name` under `root`, opening it (and making its
+/// directories) when it is not open.
+fn append(
+    files: &mut BTreeMap<String, BufWriter<File>>,
+    root: &Path,
+    name: &str,
+    line: &[u8],
+    times: u64,
+) -> Result<()> {
+    let out = match files.get_mut(name) {
+        Some(out) => out,
+        None => {
+            let path = at(root, name);
             if let Some(dir) = path.parent().filter(|_| !name.is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
-            self.files
-                .insert(name.to_string(), BufWriter::new(open(&path)?));
+            files
+                .entry(name.to_string())
+                .or_insert(BufWriter::new(open(&path)?))
         }
-        self.files
-            .get_mut(name)
-            .ok_or_else(|| Error::Internal("a file sink lost its file".into()))
+    };
+    for _ in 0..times {
+        out.write_all(line)
+            .map_err(|e| Error::io(at(root, name), e))?;
     }
-
-    fn line(&self, row: &Row, diff: Diff, time: Time) -> Result<String> {
-        match self.format {
-            FileFormat::Json => {
-                let mut object = row_to_json(&self.line_schema, row);
-                object.insert(
-                    "op".into(),
-                    serde_json::Value::from(if diff > 0 { "+" } else { "-" }),
-                );
-                object.insert("epoch".into(), serde_json::Value::from(time));
-                Ok(serde_json::Value::Object(object).to_string())
-            }
-            FileFormat::Csv if diff < 0 => Err(Error::Internal(
-                "a retraction reached a CSV file sink (the planner admits only inserting queries)"
-                    .into(),
-            )),
-            FileFormat::Csv => csv_line(
-                row.iter()
-                    .zip(self.line_schema.columns.iter().map(|c| c.ty)),
-            ),
-        }
-    }
+    Ok(())
 }
 
 impl EpochWriter for FileWriter {
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()> {
         for (row, diff) in changes {
-            let (name, line_row) = self.place(row);
-            let line = self.line(&line_row, *diff, time)?;
-            if !self.dirty.contains(&name) {
-                self.dirty.push(name.clone());
-            }
-            let path = at(&self.path, &name);
-            let out = self.file(&name)?;
-            for _ in 0..diff.unsigned_abs() {
-                writeln!(out, "{line}").map_err(|e| Error::io(&path, e))?;
+            let times = diff.unsigned_abs();
+            if self.encoded {
+                let mut values = row.iter();
+                let (Some(Datum::Str(name)), Some(Datum::Str(line))) =
+                    (values.next(), values.next())
+                else {
+                    return Err(Error::Internal(
+                        "a file sink's row came without its file and line".into(),
+                    ));
+                };
+                append(&mut self.files, &self.path, name, line.as_bytes(), times)?;
+            } else {
+                self.name.clear();
+                self.line.clear();
+                (self.encoder).encode_into(row, *diff, time, &mut self.name, &mut self.line)?;
+                append(&mut self.files, &self.path, &self.name, &self.line, times)?;
             }
         }
         self.last_epoch = time;
@@ -256,9 +367,8 @@ impl EpochWriter for FileWriter {
     }
 
     fn pending_since(&mut self) -> Result<Option<Time>> {
-        for name in std::mem::take(&mut self.dirty) {
+        for (name, mut out) in std::mem::take(&mut self.files) {
             let path = at(&self.path, &name);
-            let out = self.file(&name)?;
             out.flush().map_err(|e| Error::io(&path, e))?;
             out.get_ref().sync_data().map_err(|e| Error::io(&path, e))?;
             let len = (out.get_ref().metadata())
@@ -296,18 +406,24 @@ fn open(path: &Path) -> Result<File> {
 /// characters a path cannot hold or that would read as structure (`/`, `=`, `:`, ...) and
 /// for control characters.
 pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// [`escape`] appended to `out`.
+fn escape_into(out: &mut String, text: &str) {
+    use std::fmt::Write;
     const SPECIAL: &[char] = &[
         '"', '#', '%', '\'', '*', '/', ':', '=', '?', '\\', '\u{7f}', '{', '[', ']', '^',
     ];
-    let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || SPECIAL.contains(&c) {
-            out.push_str(&format!("%{:02X}", c as u32));
+            let _ = write!(out, "%{:02X}", c as u32);
         } else {
             out.push(c);
         }
     }
-    out
 }
 
 /// The `part-0.*` files under `dir`, by their path relative to `root`.
@@ -361,6 +477,15 @@ mod tests {
         )
     }
 
+    /// Rows as the dataflow gives them to an appending sink's writer: encoded.
+    fn lines(spec: &SinkSpec, time: Time, rows: &[(Row, Diff)]) -> Vec<(Row, Diff)> {
+        let mut encoder = LineEncoder::of(spec).unwrap();
+        assert!(encoder.appends());
+        (rows.iter())
+            .map(|(row, diff)| (encoder.encode(row, time, *diff).unwrap(), *diff))
+            .collect()
+    }
+
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap_or_default()
     }
@@ -405,17 +530,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let spec = spec(&dir);
         let mut w = FileWriter::create(&spec, &SinkResume::default()).unwrap();
-        w.write_epoch(
-            1,
-            &[(row("a, b", 1, Some("d1")), 1), (row("c", 2, None), 1)],
-        )
-        .unwrap();
+        let one = [(row("a, b", 1, Some("d1")), 1), (row("c", 2, None), 1)];
+        w.write_epoch(1, &lines(&spec, 1, &one)).unwrap();
         w.pending_since().unwrap();
-        w.write_epoch(
-            2,
-            &[(row("e", 3, Some("d1")), 1), (row("f", 4, Some("d/2")), 2)],
-        )
-        .unwrap();
+        let two = [(row("e", 3, Some("d1")), 1), (row("f", 4, Some("d/2")), 2)];
+        w.write_epoch(2, &lines(&spec, 2, &two)).unwrap();
         w.pending_since().unwrap();
         let d1 = dir.join("day=d1/part-0.csv");
         let null = dir.join("day=__DEFAULT_PARTITION__/part-0.csv");
@@ -425,7 +544,9 @@ mod tests {
         assert_eq!(read(&d2), "f,4\nf,4\n");
         let at_one = w.progress().position(Some(1));
         assert!(matches!(&at_one, SinkState::Files { lengths } if lengths.len() == 2));
-        assert!(w.write_epoch(3, &[(row("g", 5, Some("d1")), -1)]).is_err());
+        let mut encoder = LineEncoder::of(&spec).unwrap();
+        assert!(encoder.encode(&row("g", 5, Some("d1")), 3, -1).is_err());
+        assert!(w.write_epoch(3, &[(row("g", 5, Some("d1")), 1)]).is_err());
         drop(w);
         let resume = SinkResume {
             written_through: Some(1),
@@ -437,12 +558,7 @@ mod tests {
             (read(&d1), read(&null), read(&d2)),
             ("\"a, b\",1\n".into(), "c,2\n".into(), String::new())
         );
-        again
-            .write_epoch(
-                2,
-                &[(row("e", 3, Some("d1")), 1), (row("f", 4, Some("d/2")), 2)],
-            )
-            .unwrap();
+        again.write_epoch(2, &lines(&spec, 2, &two)).unwrap();
         again.pending_since().unwrap();
         assert_eq!(read(&d1), "\"a, b\",1\ne,3\n");
         assert_eq!(read(&d2), "f,4\nf,4\n");

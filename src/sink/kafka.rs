@@ -176,7 +176,7 @@ impl Encoding {
                 serde_json::Value::Object(map).to_string()
             }
             MessageFormat::Csv => {
-                csv_line(cols.iter().map(|&i| (at(i), self.schema.columns[i].ty)))?
+                csv_line(cols.iter().map(|&i| (at(i), self.schema.columns[i].ty)))
             }
             MessageFormat::Raw => match cols.first().map(|&i| at(i)) {
                 Some(Datum::Str(s)) => s.to_string(),
