@@ -717,6 +717,8 @@ mod tests {
             &[INT64, 1, 2],
             &[STR8, 5, b'a'],
             &[STR8, 1, 0xff],
+            &[STR32, 1, 0, 0, 0, 0xff],
+            &[ARRAY, 3, 0, 0, 0, STR8, 1, 0xff],
             &[ARRAY, 2, 0, 0, 0, INT8],
             &[ARRAY, 2, 0, 0, 0, 42, 0],
         ] {

@@ -106,31 +106,36 @@ impl Chain {
     pub fn apply(&self, row: Row) -> Option<Row> {
         // `Some(None)`: the row passes through unchanged (a chain of filters).
         let out = with_arena(|arena| {
-            let mut current: SmallVec<[Datum<'_>; 32]> = SmallVec::new();
+            // A stage reads one buffer and projects into the other: the buffers stay where
+            // they are (moving one copies all of its inline room, not just its values).
+            let mut buffers: [SmallVec<[Datum<'_>; 32]>; 2] = [SmallVec::new(), SmallVec::new()];
+            let mut current = 0;
             let mut projected = false;
             let mut input = row.iter();
             for (i, stage) in self.stages.iter().enumerate() {
                 // The first stage's input is unpacked as far as its filters read, and only
                 // for a row they keep as far as its projection reads.
                 if i == 0 {
-                    current.extend(input.by_ref().take(stage.filter_reads));
+                    buffers[0].extend(input.by_ref().take(stage.filter_reads));
                 }
                 for p in &stage.filters {
-                    if !is_true(eval(p, &current, arena)) {
+                    if !is_true(eval(p, &buffers[current], arena)) {
                         return None;
                     }
                 }
                 if i == 0 {
-                    current.extend(input.by_ref().take(stage.reads - stage.filter_reads));
+                    buffers[0].extend(input.by_ref().take(stage.reads - stage.filter_reads));
                 }
                 if let Some(exprs) = &stage.project {
-                    let next: SmallVec<[Datum<'_>; 32]> =
-                        exprs.iter().map(|e| eval(e, &current, arena)).collect();
-                    current = next;
+                    let [a, b] = &mut buffers;
+                    let (from, to) = if current == 0 { (a, b) } else { (b, a) };
+                    to.clear();
+                    to.extend(exprs.iter().map(|e| eval(e, from, arena)));
+                    current = 1 - current;
                     projected = true;
                 }
             }
-            Some(projected.then(|| Row::pack(current)))
+            Some(projected.then(|| Row::pack_slice(&buffers[current])))
         })?;
         Some(out.unwrap_or(row))
     }

@@ -54,6 +54,16 @@ pub fn take_error() -> Option<String> {
 /// Evaluate each of `exprs` on `row` into a new row (see [`OnEvalError::project`] for the
 /// checked form).
 pub fn project(exprs: &[Expr], row: &Row) -> Row {
+    // Plain columns (most keys) are copied as encoded: nothing decoded, nothing packed.
+    let columns: Option<smallvec::SmallVec<[usize; 8]>> = (exprs.iter())
+        .map(|e| match e {
+            Expr::Column(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    if let Some(columns) = columns {
+        return row.project(&columns);
+    }
     let datums = row.unpack();
     with_arena(|arena| Row::pack(exprs.iter().map(|e| eval(e, &datums, arena))))
 }
