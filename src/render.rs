@@ -44,6 +44,10 @@ use crate::spec::SinkSpec;
 use crate::state::StateTrace;
 use crate::timestamp::{Diff, Time};
 
+/// A hash map for the rows, keys and groups operators keep per record: foldhash, not the
+/// standard SipHash (which hashed a window's state keys at a tenth of a query's time).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// What rendering shares with checkpointing.
 pub struct RenderState<'s> {
     /// The worker's scope.

@@ -16,7 +16,7 @@
 //! and epoch. The arrangements fed directly by sources are the dataflow's state; rendering
 //! hands them to checkpointing through [`StateHooks`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
 
 use differential_dataflow::difference::Semigroup;
@@ -412,7 +412,7 @@ pub(super) fn best_of(funcs: &[AggFunc], input: &[(&Row, Diff)]) -> Row {
 }
 
 /// Updates merged per epoch, by data.
-pub(crate) type Table<D, R> = HashMap<D, R, foldhash::fast::RandomState>;
+pub(crate) type Table<D, R> = crate::render::FastMap<D, R>;
 
 /// Add `r` to the update of `d` in `table`.
 pub(crate) fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: R) {

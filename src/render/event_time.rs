@@ -37,6 +37,7 @@ use crate::control::RunControl;
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::metrics::Metrics;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr, WatermarkPlan, WindowKind};
+use crate::render::FastMap;
 use crate::timestamp::{Diff, Time, Tracker};
 
 /// Before any record: nothing is known to be complete.
@@ -297,9 +298,9 @@ where
             move |_, _| {
                 let mut tracker = Tracker::new(NONE);
                 // Accumulated totals by the end they were filed under.
-                let mut filed: BTreeMap<i64, HashMap<D, R>> = BTreeMap::new();
+                let mut filed: BTreeMap<i64, FastMap<D, R>> = BTreeMap::new();
                 // The latest end of each group.
-                let mut ends: HashMap<Row, i64> = HashMap::new();
+                let mut ends: FastMap<Row, i64> = FastMap::default();
                 let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
                 move |(input, input_frontier), (marks, marks_frontier), output| {
                     marks.for_each(|cap, data: &mut Vec<i64>| {
@@ -373,7 +374,7 @@ where
 
 /// Add `r` to the total of `d` filed under `end`, dropping a total that adds up to nothing.
 fn file<D: Eq + std::hash::Hash, R: Semigroup>(
-    filed: &mut BTreeMap<i64, HashMap<D, R>>,
+    filed: &mut BTreeMap<i64, FastMap<D, R>>,
     end: i64,
     d: D,
     r: R,
@@ -510,7 +511,7 @@ pub fn on_window_close<'s>(
                 let mut updates: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
                 let mut marks_at: BTreeMap<Time, Capability<Time>> = BTreeMap::new();
                 // The rows of open windows, by window end.
-                let mut open: BTreeMap<i64, HashMap<Row, Diff>> = BTreeMap::new();
+                let mut open: BTreeMap<i64, FastMap<Row, Diff>> = BTreeMap::new();
                 move |(input, input_frontier), (marks, marks_frontier), output| {
                     marks.for_each(|cap, data: &mut Vec<i64>| {
                         let Some(cap) = cap.retain_least(0) else {

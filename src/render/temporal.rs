@@ -39,7 +39,7 @@ use crate::control::RunControl;
 use crate::data::{Datum, Row, RowCollection};
 use crate::plan::ir::{Expr, JoinKind};
 use crate::render::event_time::{self, Watermark};
-use crate::render::{join, scalar, StateHooks};
+use crate::render::{join, scalar, FastMap, StateHooks};
 use crate::state::{Entries, EntryWriter, StateArrangement};
 use crate::timestamp::{Diff, Time, Tracker};
 
@@ -167,7 +167,7 @@ impl Logic {
 /// Rows of one kind by key, then time, then row, with their multiplicities.
 #[derive(Default)]
 struct Index {
-    by_key: HashMap<Row, BTreeMap<i64, BTreeMap<Row, Diff>>>,
+    by_key: FastMap<Row, BTreeMap<i64, BTreeMap<Row, Diff>>>,
 }
 
 impl Index {

@@ -38,10 +38,9 @@ use timely::dataflow::StreamVec;
 use crate::control::RunControl;
 use crate::metrics::Metrics;
 use crate::render::event_time::{Watermark, NONE};
+use crate::render::FastMap;
 use crate::state::{Entries, EntryWriter, StateArrangement, StateTrace};
 use crate::timestamp::{Diff, Time, Tracker};
-
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What the totals operator gives: its changes, and, when they are state, the totals for
 /// checkpointing with a data-less stream whose frontier says which epochs they hold.
@@ -71,7 +70,7 @@ impl<R: timely::ExchangeData + Clone + Semigroup + Eq + Serialize> Total for R {
 /// The totals of one operator on one worker, shared with checkpointing.
 struct Shared<K, R> {
     /// Each key's total, and whether the time being applied changed it yet.
-    totals: Map<K, (R, bool)>,
+    totals: FastMap<K, (R, bool)>,
     /// Every update at a time before this is in `totals` (and every window gone by then is
     /// gone from it).
     upper: Time,
@@ -113,7 +112,7 @@ where
 {
     let keep = save.is_some();
     let shared = Rc::new(RefCell::new(Shared {
-        totals: Map::default(),
+        totals: FastMap::default(),
         upper: 0,
         undo: keep.then(BTreeMap::new),
         held: 0,

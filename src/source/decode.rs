@@ -39,7 +39,8 @@ impl std::fmt::Display for DecodeError {
 #[derive(Debug, Clone)]
 pub struct Decoder {
     schema: Schema,
-    sources: Vec<ColumnSource>,
+    /// The columns that are not the value's (key, partition, offset, timestamp), by position.
+    metadata: Vec<(usize, ColumnSource)>,
     format: SourceFormat,
     /// Positions (in `schema`) of the value columns, in order.
     value_columns: Vec<usize>,
@@ -65,7 +66,10 @@ impl Decoder {
         Decoder {
             json_fields: crate::source::json::Fields::new(&spec.schema, &decoded),
             schema: spec.schema.clone(),
-            sources: spec.column_sources.clone(),
+            metadata: (spec.column_sources.iter().enumerate())
+                .filter(|(_, s)| **s != ColumnSource::Value)
+                .map(|(i, s)| (i, s.clone()))
+                .collect(),
             format: spec.format.clone(),
             value_columns,
             layout: spec.layout(),
@@ -94,7 +98,7 @@ impl Decoder {
         rec: RecordRef<'a>,
     ) -> Result<SmallVec<[(usize, Datum<'a>); 4]>, DecodeError> {
         let mut meta = SmallVec::new();
-        for (i, source) in self.sources.iter().enumerate() {
+        for (i, source) in &self.metadata {
             let value = match source {
                 ColumnSource::Value => continue,
                 ColumnSource::Key => match rec.key {
@@ -105,7 +109,7 @@ impl Decoder {
                 ColumnSource::Offset => Datum::Int(rec.offset),
                 ColumnSource::Timestamp => rec.timestamp.map_or(Datum::Null, Datum::Int),
             };
-            meta.push((i, value));
+            meta.push((*i, value));
         }
         Ok(meta)
     }

@@ -74,23 +74,24 @@ impl Fields {
     /// The column a field `name` sets at this level, and whether its case matches: a field
     /// whose name equals the column's, else the first whose name equals it ignoring ASCII
     /// case.
-    fn column(&self, name: &str) -> Option<(usize, usize, bool)> {
+    fn column(&self, name: &[u8]) -> Option<(usize, usize, bool)> {
         // The first byte and the length rule out most names before their bytes are compared.
-        let first = name.as_bytes().first();
-        let exact = (self.columns.iter())
-            .find(|(n, ..)| n.len() == name.len() && n.as_bytes().first() == first && &**n == name);
+        let first = name.first();
+        let exact = (self.columns.iter()).find(|(n, ..)| {
+            n.len() == name.len() && n.as_bytes().first() == first && n.as_bytes() == name
+        });
         match exact {
             Some(&(_, i, c)) => Some((i, c, true)),
             None => (self.columns.iter())
-                .find(|(n, ..)| n.eq_ignore_ascii_case(name))
+                .find(|(n, ..)| n.as_bytes().eq_ignore_ascii_case(name))
                 .map(|&(_, i, c)| (i, c, false)),
         }
     }
 
     /// The `ROW` field `name` names (ignoring ASCII case).
-    fn row(&self, name: &str) -> Option<&Fields> {
+    fn row(&self, name: &[u8]) -> Option<&Fields> {
         (self.rows.iter())
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
             .map(|(_, f)| f)
     }
 }
@@ -155,7 +156,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let name: &str = &key.0;
+            let name: &[u8] = &key.0;
             let column = self.fields.column(name);
             // A `ROW` column: its fields are the columns under `name.`.
             if let Some(row) = column.is_none().then(|| self.fields.row(name)).flatten() {
@@ -243,8 +244,10 @@ impl ObjectSeed<'_, '_> {
     }
 }
 
-/// A field name, borrowed from the record unless it had escapes.
-struct Key<'de>(Cow<'de, str>);
+/// A field name, borrowed from the record unless it had escapes. Its bytes are compared with
+/// the columns' names, not checked as UTF-8 first (a name that is not matches none; checking
+/// every name was a tenth of decoding).
+struct Key<'de>(Cow<'de, [u8]>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -254,14 +257,20 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a field name")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Owned(v.to_owned())))
             }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v.as_bytes())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.as_bytes().to_owned())))
+            }
         }
-        d.deserialize_str(V)
+        d.deserialize_bytes(V)
     }
 }
 
