@@ -94,8 +94,38 @@ fn push_literal(out: &mut String, c: char) {
 pub fn format_millis(ms: i64, pattern: &str) -> Option<String> {
     let t = DateTime::from_timestamp_millis(ms)?;
     with_items(pattern, |items| {
-        t.format_with_items(items.iter()).to_string()
+        plain(&t, items).unwrap_or_else(|| t.format_with_items(items.iter()).to_string())
     })
+}
+
+/// `t` written with `items` when they are only literals and zero-padded years (0 to 9999),
+/// months, days, hours, minutes and seconds, as most patterns are (`yyyy-MM-dd`, `HH:mm`),
+/// without chrono's formatter (a sink of `DATE_FORMAT`s spent more there than in its
+/// fields); `None` for any other item, which chrono's formatter then writes.
+fn plain(t: &DateTime<chrono::Utc>, items: &[Item<'_>]) -> Option<String> {
+    use chrono::format::{Numeric, Pad};
+    use std::fmt::Write;
+    let mut out = String::with_capacity(24);
+    for item in items {
+        match item {
+            Item::Literal(s) | Item::Space(s) => out.push_str(s),
+            Item::OwnedLiteral(s) | Item::OwnedSpace(s) => out.push_str(s),
+            Item::Numeric(field, Pad::Zero) => {
+                let (value, width) = match field {
+                    Numeric::Year => (u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?, 4),
+                    Numeric::Month => (t.month(), 2),
+                    Numeric::Day => (t.day(), 2),
+                    Numeric::Hour => (t.hour(), 2),
+                    Numeric::Minute => (t.minute(), 2),
+                    Numeric::Second => (t.second(), 2),
+                    _ => return None,
+                };
+                let _ = write!(out, "{value:0width$}");
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// `f` over the chrono format items of the Java `pattern` (`None`: a pattern chrono cannot
@@ -181,6 +211,27 @@ mod tests {
             "2026-03-07T09:05:04.250"
         );
         assert_eq!(format_millis(ms, "d/M/yy 100%").unwrap(), "7/3/26 100%");
+        // The plain path writes what chrono's formatter writes, and leaves it the rest.
+        for ms in [
+            0,
+            ms,
+            1_436_918_461_001,
+            -62_167_219_200_001,
+            253_402_300_800_000,
+        ] {
+            for pattern in [
+                "yyyy-MM-dd",
+                "HH:mm",
+                "yyyy-MM-dd HH:mm:ss",
+                "dd.MM.yyyy 'at' HH",
+            ] {
+                let t = DateTime::from_timestamp_millis(ms).unwrap();
+                let general = with_items(pattern, |items| {
+                    t.format_with_items(items.iter()).to_string()
+                });
+                assert_eq!(format_millis(ms, pattern), general, "{pattern} {ms}");
+            }
+        }
         assert_eq!(format_millis(ms, "''h a").unwrap(), "'9 AM");
         assert_eq!(
             parse_millis("2026-03-07 09:05:04", DEFAULT_PATTERN),
