@@ -444,6 +444,28 @@ mod tests {
         assert_eq!(v[2], Value::Float(OrderedFloat(f64::NEG_INFINITY)));
     }
 
+    /// Names are compared as bytes: unescaped first, and one that is not UTF-8 matches no
+    /// column (it is skipped, as other fields are).
+    #[test]
+    fn field_names_are_compared_unescaped_as_bytes() {
+        let v = decode(r#"{"\u0075ser":"e","n":2}"#).unwrap();
+        assert_eq!(v[0], Value::Str("e".into()));
+        assert_eq!(v[1], Value::Int(2));
+        let schema = Schema::new([("n", DataType::Int)]);
+        let fields = Fields::new(&schema, &[0]);
+        let arena = bumpalo::Bump::new();
+        let mut values = vec![Datum::Null];
+        decode_object(
+            b"{\"\xff\":1,\"n\":3}",
+            &schema,
+            &fields,
+            &arena,
+            &mut values,
+        )
+        .unwrap();
+        assert_eq!(values[0], Datum::Int(3));
+    }
+
     #[test]
     fn row_columns_are_read_from_nested_objects() {
         let schema = Schema::new([
