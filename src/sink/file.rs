@@ -105,9 +105,11 @@ impl LineEncoder {
         line: &mut Vec<u8>,
     ) -> Result<()> {
         let datums = row.unpack();
+        // The sink's rows have its schema's columns; one past the end reads as NULL.
+        let at = |i: usize| datums.get(i).copied().unwrap_or(Datum::Null);
         for (i, prefix, ty) in &self.partitions {
             name.push_str(prefix);
-            match datums[*i] {
+            match at(*i) {
                 Datum::Null => name.push_str(DEFAULT_PARTITION),
                 d => {
                     self.text.clear();
@@ -123,7 +125,7 @@ impl LineEncoder {
                 FileFormat::Csv => "part-0.csv",
             });
         }
-        let values = self.line_columns.iter().map(|&i| datums[i]);
+        let values = self.line_columns.iter().map(|&i| at(i));
         match self.format {
             FileFormat::Json => {
                 let mut object = datums_to_json(&self.line_schema, values);
