@@ -277,7 +277,7 @@ fn insert_only<'s>(
         }
     });
     let control = hooks.state.control.clone();
-    let counted = hooks.state(best, |best, keep| {
+    hooks.state(best, |best, keep| {
         let save = keep.then(|| Box::new(Some) as Save<Best>);
         let changes =
             |_: &Row, old: Option<&Best>, new: Option<&Best>, out: &mut dyn FnMut(Row, Diff)| {
@@ -290,8 +290,7 @@ fn insert_only<'s>(
             (save, window_expiry(&expire)),
             changes,
         )
-    });
-    counted
+    })
 }
 
 /// How the totals of keys of a window (`window_end` at the key's column `end`) go: a

@@ -90,9 +90,8 @@ pub type StateOf<'s, K, R> = (Option<Save<R>>, Option<Expiry<'s, K>>);
 /// window end (`None`: the key never goes).
 pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
 
-/// Totals per key: `emit(key, old, new, out)` says what a
-/// change of a key's total from `old` to `new` (`None`: none, or zero) gives (a top-N: the
-/// numbered rows that changed).
+/// Totals per key: `emit(key, old, new, out)` says what a change of a key's total from `old`
+/// to `new` (`None`: none, or zero) gives (a top-N: the numbered rows that changed).
 ///
 /// With an [`Expiry`], a key goes once its window is final under the watermark before a time
 /// (past its end by the lateness): at that time, after the time's updates, and without a

@@ -54,7 +54,10 @@ pub struct LineEncoder {
     line_schema: Schema,
     line_columns: Vec<usize>,
     csv: CsvLine,
+    /// Buffers reused from row to row: a partition value's text, the file name, the line.
     text: String,
+    name: String,
+    line: Vec<u8>,
 }
 
 impl LineEncoder {
@@ -85,6 +88,8 @@ impl LineEncoder {
             line_columns,
             csv: CsvLine::default(),
             text: String::new(),
+            name: String::new(),
+            line: Vec::new(),
         })
     }
 
@@ -94,16 +99,12 @@ impl LineEncoder {
         self.format == FileFormat::Csv || !self.partitions.is_empty()
     }
 
-    /// Append the file `row` goes to onto `name` (nothing for an unpartitioned sink's one
-    /// file) and its line, `\n` included, onto `line`.
-    fn encode_into(
-        &mut self,
-        row: &Row,
-        diff: Diff,
-        time: Time,
-        name: &mut String,
-        line: &mut Vec<u8>,
-    ) -> Result<()> {
+    /// The file `row` goes to (empty for an unpartitioned sink's one file) and its line,
+    /// `\n` included.
+    fn encode_into(&mut self, row: &Row, diff: Diff, time: Time) -> Result<(&str, &[u8])> {
+        let (name, line) = (&mut self.name, &mut self.line);
+        name.clear();
+        line.clear();
         let datums = row.unpack();
         // The sink's rows have its schema's columns; one past the end reads as NULL.
         let at = |i: usize| datums.get(i).copied().unwrap_or(Datum::Null);
@@ -149,17 +150,16 @@ impl LineEncoder {
                 self.csv.end(line);
             }
         }
-        Ok(())
+        Ok((name, line))
     }
 
     /// A row's file and line as a row of two strings: what the writer of an appending sink
     /// takes.
     pub fn encode(&mut self, row: &Row, time: Time, diff: Diff) -> Result<Row> {
-        let (mut name, mut line) = (String::new(), Vec::new());
-        self.encode_into(row, diff, time, &mut name, &mut line)?;
-        let line = std::str::from_utf8(&line)
+        let (name, line) = self.encode_into(row, diff, time)?;
+        let line = std::str::from_utf8(line)
             .map_err(|e| Error::Internal(format!("a file sink's line is not text: {e}")))?;
-        Ok(Row::pack([Datum::Str(&name), Datum::Str(line)]))
+        Ok(Row::pack([Datum::Str(name), Datum::Str(line)]))
     }
 }
 
@@ -196,8 +196,6 @@ pub struct FileWriter {
     files: BTreeMap<String, BufWriter<File>>,
     last_epoch: Time,
     progress: Rc<FileProgress>,
-    name: String,
-    line: Vec<u8>,
 }
 
 /// Lengths of a file sink's files after its durable epochs.
@@ -304,8 +302,6 @@ impl FileWriter {
             files: BTreeMap::new(),
             last_epoch: 0,
             progress,
-            name: String::new(),
-            line: Vec::new(),
         })
     }
 
@@ -358,10 +354,8 @@ impl EpochWriter for FileWriter {
                 };
                 append(&mut self.files, &self.path, name, line.as_bytes(), times)?;
             } else {
-                self.name.clear();
-                self.line.clear();
-                (self.encoder).encode_into(row, *diff, time, &mut self.name, &mut self.line)?;
-                append(&mut self.files, &self.path, &self.name, &self.line, times)?;
+                let (name, line) = self.encoder.encode_into(row, *diff, time)?;
+                append(&mut self.files, &self.path, name, line, times)?;
             }
         }
         self.last_epoch = time;

@@ -100,7 +100,7 @@ impl Decoder {
         let mut meta = SmallVec::new();
         for (i, source) in &self.metadata {
             let value = match source {
-                ColumnSource::Value => continue,
+                ColumnSource::Value => continue, // not in `metadata`
                 ColumnSource::Key => match rec.key {
                     None => Datum::Null,
                     Some(k) => Datum::Str(utf8(k, "key")?),
