@@ -471,14 +471,7 @@ pub fn prepare_run(args: &RunArgs, program: &Program) -> Result<(RunConfig, Arc<
     }
     config.max_outage = args.max_outage;
     config.fetch_thread = args.fetch_threads.resolve(w.threads);
-    let setting = |key: &str| {
-        program
-            .settings
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
+    let setting = |key: &str| program.setting(key).map(str::to_string);
     let interval = match (args.checkpoint_interval, setting("checkpoint.interval")) {
         (Some(d), _) => d,
         (None, Some(text)) => parse_duration(&text)

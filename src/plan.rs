@@ -62,8 +62,17 @@ pub fn plan_text_with(file: &str, text: &str, external: &lower::External) -> Res
             let parsed = crate::spec::parse::parse(&file, &text)?;
             let mut program = lower::lower_with(&file, &parsed, &external)?;
             prune::prune(&mut program);
-            reduce::choose(&mut program);
-            event_time::plan_expiry(&mut program);
+            // A window aggregate written on close only inserts, so what reads it may be
+            // planned again (a MAX over it needs no retractions, and may close too): until
+            // nothing changes, once per level of such aggregates.
+            loop {
+                let before = program.clone();
+                reduce::choose(&mut program);
+                event_time::plan_expiry(&mut program);
+                if program == before {
+                    break;
+                }
+            }
             prune::narrow_sources(&mut program);
             Ok(program)
         })

@@ -252,7 +252,7 @@ pub fn render_program_with<'s>(
             let collection = match &sink.on_close {
                 Some(close) => {
                     let (watermark, _) = state.watermark(&close.watermark)?;
-                    event_time::on_window_close(rendered.collection, &watermark, close.column)
+                    event_time::on_window_close(rendered.collection, &watermark, close.column, 0)
                 }
                 None => rendered.collection,
             };
@@ -499,12 +499,16 @@ fn render_new<'s>(
                 expiry.clone(),
                 &mut hooks,
             );
-            // The retractions of state that goes are not results.
-            let collection = match &expiry {
-                Some((watermark, key, lateness)) => {
+            // The retractions of state that goes are not results; on close, only a window's
+            // final rows are.
+            let collection = match (&expiry, expire) {
+                (Some((watermark, key, lateness)), Some(e)) if e.on_close => {
+                    event_time::on_window_close(collection, watermark, *key, *lateness)
+                }
+                (Some((watermark, key, lateness)), _) => {
                     event_time::hide_expired(collection, watermark, *key, *lateness)
                 }
-                None => collection,
+                (None, _) => collection,
             };
             let collection = if group_key.is_empty() {
                 with_empty_group(collection, aggregates, state.scope)
@@ -761,7 +765,11 @@ fn render_new<'s>(
             };
             let collection =
                 top_n::render_top_n(input.collection, &spec, expiry.clone(), &mut hooks);
+            let on_close = expire.as_ref().is_some_and(|e| e.on_close);
             let collection = match (&expiry, end_column) {
+                (Some((watermark, _, lateness)), Some(end)) if on_close => {
+                    event_time::on_window_close(collection, watermark, end, *lateness)
+                }
                 (Some((watermark, _, lateness)), Some(end)) => {
                     event_time::hide_expired(collection, watermark, end, *lateness)
                 }

@@ -157,6 +157,96 @@ fn windows_over_out_of_order_partitions_match_batch() {
     assert_eq!(grown, want_cumulate, "cumulating windows");
 }
 
+/// `SET 'window.emit' = 'on-window-close'`, Nexmark q5's shape: hopping counts per key, the
+/// per-window maximum of those counts, and the keys whose count is the maximum (a join on the
+/// window), into a file sink in the default emit mode. Read from a filled topic (three
+/// partitions, out of order) in 1 ms epochs, so windows grow over many epochs: every row is
+/// still written once, when its window closes, never retracted, and the rows equal a batch
+/// computation (the end of the bounded read closes the last windows). Without the setting the
+/// same run writes counts as they grow (checked, so the test can tell the two apart).
+#[test]
+fn windows_written_on_close_once_each_through_a_join() {
+    let (input, group) = (unique("eoc-in"), unique("eoc-group"));
+    let b = bootstrap();
+    let sql = |emit: &str, out: &std::path::Path| {
+        format!(
+            "{emit}
+             CREATE TABLE events (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+               WITH ('connector' = 'kafka', 'topic' = '{input}', 'properties.bootstrap.servers' = '{b}',
+               'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset',
+               'scan.bounded.mode' = 'latest-offset');
+             CREATE TABLE hot (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+               WITH ('connector' = 'filesystem', 'path' = '{}');
+             CREATE VIEW counts AS SELECT k, window_start, window_end, COUNT(*) AS n
+               FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '0.5' SECOND, INTERVAL '2' SECOND))
+               GROUP BY k, window_start, window_end;
+             INSERT INTO hot SELECT c.k, c.window_start, c.window_end, c.n
+               FROM counts c JOIN (SELECT window_end, MAX(n) AS m FROM counts GROUP BY window_end) x
+               ON c.window_end = x.window_end AND c.n >= x.m;",
+            out.display()
+        )
+    };
+    let base: i64 = 1_767_225_600_000;
+    let mut rng = StdRng::seed_from_u64(5);
+    let events: Vec<(i32, String, i64)> = (0..6000)
+        .map(|i| {
+            let ts = base + 2 * i as i64 - rng.random_range(0..DISORDER_MS);
+            (i % 3, format!("k{}", rng.random_range(0..8)), ts)
+        })
+        .collect();
+    let records: Vec<(i32, Vec<u8>)> = (events.iter())
+        .map(|(p, k, ts)| (*p, format!(r#"{{"k":"{k}","ts":{ts}}}"#).into_bytes()))
+        .collect();
+    produce(&input, 3, &records);
+
+    // The batch computation: per hopping window, the keys with the most records.
+    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for (_, k, ts) in &events {
+        let last = ts - ts.rem_euclid(500);
+        for start in (last - 1500..=last).step_by(500) {
+            *counts.entry((start, k.clone())).or_default() += 1;
+        }
+    }
+    let mut most: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((start, _), n) in &counts {
+        let m = most.entry(*start).or_default();
+        *m = (*m).max(*n);
+    }
+    let fmt = ddflow::data::format_timestamp;
+    let want: BTreeSet<String> = (counts.iter())
+        .filter(|((start, _), n)| most[start] == **n)
+        .map(|((start, k), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + 2000)))
+        .collect();
+
+    let run = |emit: &str, name: &str| {
+        let out = temp_path(name);
+        let file = sql_file(name, &sql(emit, &out));
+        let flags = ["--epoch", "1ms", "--max-epoch", "1ms"];
+        ddflow_ok(&[&["run", file.to_str().unwrap(), "-w", "2"][..], &flags[..]].concat());
+        out
+    };
+    let on_close = run(
+        "SET 'window.emit' = 'on-window-close';",
+        "eoc-on-close.jsonl",
+    );
+    assert_eq!(
+        closed_window_rows(&on_close, "n"),
+        want,
+        "rows written on close"
+    );
+
+    let grown = run("", "eoc-update.jsonl");
+    let lines = file_lines(&grown);
+    assert!(
+        lines.iter().any(|l| l["op"] == "-"),
+        "in the default mode, windows are written as they grow (and retracted)"
+    );
+    assert_eq!(
+        final_rows(&grown, &["k", "window_start", "window_end", "n"]),
+        want
+    );
+}
+
 /// Interval joins under watermarks through the broker: clicks and impressions, each over
 /// three partitions and out of order (up to [`DISORDER_MS`], so nothing is late), produced in
 /// batches while a two-worker job runs. The inner join (each click with the impressions of

@@ -2,6 +2,9 @@
 -- window as they registered (a join of two window aggregates).
 -- Flink's reference text (the nexmark/nexmark repository); see README.md for differences.
 
+-- Window aggregates write each window's rows once, when the watermark closes it, as Flink's do.
+SET 'window.emit' = 'on-window-close';
+
 CREATE TABLE kafka (
     event_type INT,
     person ROW<

@@ -180,6 +180,9 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
 /// interval or window join under watermarks, to let its rows go (see [`JoinExpire`]).
 pub fn plan_expiry(program: &mut Program) {
     let known = Known {
+        on_close: program
+            .setting("window.emit")
+            .is_some_and(|v| v.eq_ignore_ascii_case("on-window-close")),
         views: program.views.clone(),
         tables: program
             .sources
@@ -209,6 +212,8 @@ pub fn plan_expiry(program: &mut Program) {
 /// What expiry planning looks up: the program's views, and per source table (lowercase) its
 /// allowed lateness and its rowtime column.
 struct Known {
+    /// `SET 'window.emit' = 'on-window-close'`: window groups and top-Ns write on close.
+    on_close: bool,
     views: Vec<View>,
     tables: Vec<(String, i64, Option<String>)>,
 }
@@ -300,6 +305,7 @@ impl Known {
             key,
             lateness_ms: self.lateness(&table),
             watermark: table,
+            on_close: self.on_close,
         })
     }
 

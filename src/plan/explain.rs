@@ -413,7 +413,11 @@ fn expiry(expire: Option<&Expire>, keys: &[String]) -> String {
             e.watermark,
             keys.get(e.key).map_or("?", String::as_str),
             e.lateness_ms,
-        )
+        ) + if e.on_close {
+            " emit=on-window-close"
+        } else {
+            ""
+        }
     })
 }
 

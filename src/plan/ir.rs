@@ -599,6 +599,11 @@ pub struct Expire {
     pub watermark: String,
     /// How long after its end a window still takes late records.
     pub lateness_ms: i64,
+    /// Under `SET 'window.emit' = 'on-window-close'`: each group's row is written once, when
+    /// its window is final, and never retracted (as Flink's window aggregates and window
+    /// top-N), instead of as the window grows. The rows then only insert.
+    #[serde(default)]
+    pub on_close: bool,
 }
 
 /// When an interval join (`l.ts BETWEEN r.ts - a AND r.ts + b`) or a window join (equal
@@ -1057,6 +1062,13 @@ impl Program {
             .collect()
     }
 
+    /// The value of the last `SET 'key' = ...` of the file, if any.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        (self.settings.iter().rev())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The views (lowercase) some sink reads, through other views: the others compute
     /// nothing anyone sees.
     pub fn views_read(&self) -> Vec<String> {
@@ -1100,6 +1112,10 @@ pub const RUN_SETTINGS: &[(&str, &str)] = &[
     (
         "processing-time",
         "'epoch': PROCTIME() computed columns read the time of the epoch a record is read in",
+    ),
+    (
+        "window.emit",
+        "'on-window-close': window GROUP BYs and top-Ns write each window's rows once, when the watermark closes it (as Flink's), not as it grows ('update', the default)",
     ),
     (
         "checkpoint.dir",

@@ -167,6 +167,20 @@ impl<'a> Lowerer<'a> {
                 .map(|k| format!("did you mean '{k}'?"));
             return Err(self.err(span, format!("unknown setting '{key}'"), hint));
         }
+        let allowed: &[&str] = match key.as_str() {
+            "processing-time" => &["epoch"],
+            "window.emit" => &["update", "on-window-close"],
+            _ => &[],
+        };
+        if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
+            let values: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+            let hint = format!("'{key}' takes {}", values.join(" or "));
+            return Err(self.err(
+                span,
+                format!("'{value}' is not a value of '{key}'"),
+                Some(hint),
+            ));
+        }
         self.settings.push((key, value));
         Ok(())
     }

@@ -10,7 +10,8 @@
 //!
 //! Sources only insert (a Kafka record is never taken back); filters, maps and inner joins
 //! keep that; the output of a `GROUP BY` retracts (a group's old row goes when its new row
-//! comes), and so does an outer join (a NULL-padded row goes when its first match comes).
+//! comes), unless it is a window's written on close, and so does an outer join (a
+//! NULL-padded row goes when its first match comes).
 
 use crate::plan::ir::{
     AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy, View, WindowKind,
@@ -90,8 +91,11 @@ pub fn only_inserts(relation: &Relation, views: &[View]) -> bool {
         Relation::Filter { input, .. }
         | Relation::Project { input, .. }
         | Relation::Window { input, .. } => only_inserts(input, views),
-        // A group's old row goes when its new row comes.
-        Relation::Reduce { .. } => false,
+        // A group's old row goes when its new row comes, unless its rows are written once,
+        // when their window closes (and so is a window top-N's).
+        Relation::Reduce { expire, .. } | Relation::TopN { expire, .. } => {
+            expire.as_ref().is_some_and(|e| e.on_close)
+        }
         // Matched pairs of insert-only inputs only insert (so do semi-joins); an outer join
         // takes back a NULL-padded row when its first match arrives, an anti-join a row.
         // A temporal join takes a row back when an earlier version arrives late.
@@ -110,7 +114,7 @@ pub fn only_inserts(relation: &Relation, views: &[View]) -> bool {
         // A row falls out of the first N when a better one comes; a row's frame changes
         // when a row comes before it.
         // An iteration's rows change as it converges again after each input change.
-        Relation::TopN { .. } | Relation::Over { .. } | Relation::Recursive { .. } => false,
+        Relation::Over { .. } | Relation::Recursive { .. } => false,
         Relation::Union { inputs, .. } => inputs.iter().all(|i| only_inserts(i, views)),
     }
 }

@@ -8,7 +8,8 @@
 //!                           ├─► Window: drop rows at or behind it (less the lateness)
 //!                           ├─► Reduce over windows: retract a window's state once it is past
 //!                           │     (and do not pass the retraction on)
-//!                           └─► sink 'on-window-close': a window's rows once, when it closes
+//!                           └─► 'on-window-close' (a sink, or every window GROUP BY and
+//!                                 top-N): a window's rows once, when it closes
 //! ```
 //!
 //! A watermark `W` means no record with a time at or before `W` is expected any more (Flink's
@@ -492,13 +493,17 @@ pub fn lesser<'s>(
         )
 }
 
-/// A sink's rows written when their window closes: per window (`window_end` in column
-/// `end`), the rows it holds at the time the watermark closes it, each once; updates to a
-/// window already closed are ignored, and nothing is ever retracted.
+/// Rows written when their window closes: per window (`window_end` in column `end`), the
+/// rows it holds at the time the watermark less `lateness` closes it, each once; updates to a
+/// window already closed are ignored, and nothing is ever retracted. A sink's
+/// `'sink.emit' = 'on-window-close'` (lateness 0: a late row that still counts is not
+/// written), and a window `GROUP BY` or top-N under `SET 'window.emit' = 'on-window-close'`
+/// (its allowed lateness: the row written is final).
 pub fn on_window_close<'s>(
     rows: RowCollection<'s>,
     watermark: &Watermark<'s>,
     end: usize,
+    lateness: i64,
 ) -> RowCollection<'s> {
     rows.inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
@@ -541,7 +546,7 @@ pub fn on_window_close<'s>(
                         if marks_frontier.less_equal(&next) || input_frontier.less_equal(&next) {
                             break;
                         }
-                        let before = tracker.before(next);
+                        let before = tracker.before(next).saturating_sub(lateness);
                         for (row, d) in updates.remove(&next).unwrap_or_default() {
                             let Datum::Int(e) = row.get(end) else {
                                 continue;
@@ -554,7 +559,7 @@ pub fn on_window_close<'s>(
                             *n += d;
                         }
                         if let Some(cap) = marks_at.remove(&next) {
-                            let now = tracker.at(next);
+                            let now = tracker.at(next).saturating_sub(lateness);
                             let still_open = open.split_off(&now.saturating_add(2));
                             let closing = std::mem::replace(&mut open, still_open);
                             let mut session = output.session(&cap);
