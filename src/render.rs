@@ -204,8 +204,14 @@ pub fn render_program_with<'s>(
             keep: state.checkpointing.is_some(),
             state,
         };
-        let partitions =
-            aggregate::render_reduce(stats, &group_key, &aggregates, |_, _| {}, None, &mut hooks);
+        let partitions = aggregate::render_reduce(
+            stats,
+            &group_key,
+            &aggregates,
+            |_, _| {},
+            (None, false),
+            &mut hooks,
+        );
         let initial = state
             .restored_watermarks
             .get(&table)
@@ -496,15 +502,13 @@ fn render_new<'s>(
                 group_key,
                 aggregates,
                 on_error,
-                expiry.clone(),
+                (expiry.clone(), expire.as_ref().is_some_and(|e| e.on_close)),
                 &mut hooks,
             );
-            // The retractions of state that goes are not results; on close, only a window's
-            // final rows are.
+            // The retractions of state that goes are not results (on close, the groups are
+            // written once, when they go).
             let collection = match (&expiry, expire) {
-                (Some((watermark, key, lateness)), Some(e)) if e.on_close => {
-                    event_time::on_window_close(collection, watermark, *key, *lateness)
-                }
+                (Some(_), Some(e)) if e.on_close => collection,
                 (Some((watermark, key, lateness)), _) => {
                     event_time::hide_expired(collection, watermark, *key, *lateness)
                 }

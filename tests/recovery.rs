@@ -1195,6 +1195,103 @@ fn windows_are_exact_across_kill_9() {
     assert_eq!(retracted, 0, "the interval join took pairs back");
 }
 
+/// `SET 'window.emit' = 'on-window-close'` across `kill -9` and restarts at other worker
+/// counts: hopping counts per key (their totals the checkpointed state, each window's written
+/// when it closes), the per-window maximum of those counts and the keys that reach it (a join
+/// on the window), into a file sink in the default mode. Every row is written once, never
+/// retracted, and the rows equal a crash-free batch computation.
+#[test]
+fn windows_written_on_close_are_exact_across_kill_9() {
+    let (input, group) = (unique("eoc9-in"), unique("eoc9-group"));
+    let hot = temp_path("eoc9-hot.jsonl");
+    let b = bootstrap();
+    let sql = format!(
+        "SET 'window.emit' = 'on-window-close';
+         CREATE TABLE events (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+           WITH ('connector' = 'kafka', 'topic' = '{input}', 'properties.bootstrap.servers' = '{b}',
+           'properties.group.id' = '{group}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+         CREATE TABLE hot (k STRING, window_start TIMESTAMP(3), window_end TIMESTAMP(3), n BIGINT)
+           WITH ('connector' = 'filesystem', 'path' = '{}');
+         CREATE VIEW counts AS SELECT k, window_start, window_end, COUNT(*) AS n
+           FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '0.5' SECOND, INTERVAL '1' SECOND))
+           GROUP BY k, window_start, window_end;
+         INSERT INTO hot SELECT c.k, c.window_start, c.window_end, c.n
+           FROM counts c JOIN (SELECT window_end, MAX(n) AS m FROM counts GROUP BY window_end) x
+           ON c.window_end = x.window_end AND c.n >= x.m;",
+        hot.display()
+    );
+    let file = sql_file("windows_on_close", &sql);
+    let ckpt = checkpoint_dir();
+    produce(&input, 4, &[]);
+    // Each partition's event times only grow (no record is late); a key's share of the
+    // records changes over time, so the hot keys do too.
+    let base: i64 = 1_767_225_600_000;
+    let (batches, per_batch) = (25u64, 800u64);
+    let key = |n: u64| format!("k{}", (n * n / 7 + n / 900) % 6);
+    let record = move |n: u64| {
+        let json = format!(r#"{{"k":"{}","ts":{}}}"#, key(n), base + n as i64 * 3);
+        ((n % 4) as i32, json.into_bytes())
+    };
+    let producer_topic = input.clone();
+    let producer = std::thread::spawn(move || {
+        for batch in 0..batches {
+            let records: Vec<(i32, Vec<u8>)> = (batch * per_batch..(batch + 1) * per_batch)
+                .map(record)
+                .collect();
+            produce(&producer_topic, 4, &records);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // One record per partition far ahead closes every window before it.
+        let flush: Vec<(i32, Vec<u8>)> = (0..4)
+            .map(|p| {
+                let json = format!(r#"{{"k":"flush","ts":{}}}"#, base + 10_000_000);
+                (p, json.into_bytes())
+            })
+            .collect();
+        produce(&producer_topic, 4, &flush);
+    });
+    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for n in 0..batches * per_batch {
+        let ts = base + n as i64 * 3;
+        let last = ts - ts.rem_euclid(500);
+        for start in [last - 500, last] {
+            *counts.entry((start, key(n))).or_default() += 1;
+        }
+    }
+    let mut most: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((start, _), n) in &counts {
+        let m = most.entry(*start).or_default();
+        *m = (*m).max(*n);
+    }
+    let fmt = |ms: i64| ddflow::data::format_timestamp(ms);
+    let want: BTreeSet<String> = (counts.iter())
+        .filter(|((start, _), n)| most[start] == **n)
+        .map(|((start, k), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + 1000)))
+        .collect();
+
+    let mut rng = StdRng::seed_from_u64(9);
+    for workers in [2, 1, 3] {
+        let job = Job::start(&file, &ckpt, workers);
+        std::thread::sleep(Duration::from_millis(rng.random_range(800..2000)));
+        job.crash();
+    }
+    let job = Job::start(&file, &ckpt, 2);
+    producer.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while file_lines(&hot).len() < want.len() {
+        assert!(
+            Instant::now() < deadline,
+            "hot rows: {} of {}\n{}",
+            file_lines(&hot).len(),
+            want.len(),
+            logged(&ckpt)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    job.stop();
+    assert_eq!(closed_window_rows(&hot, "n"), want, "{}", logged(&ckpt));
+}
+
 /// A temporal join's state (the orders and every rate version, per currency) survives a
 /// restart, re-sharded: two bounded runs over one checkpoint directory (one worker, then
 /// three). The second run's rates include versions older than orders of the first run, which

@@ -35,6 +35,7 @@ use crate::metrics::arrangements::observed;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, with_arena};
+use crate::render::totals::{accumulate, window_expiry, Save};
 use crate::render::StateHooks;
 use crate::state::{KeyState, StateArrangement, ValState};
 use crate::timestamp::{Diff, Time};
@@ -122,7 +123,7 @@ pub fn render_reduce<'s>(
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
-    expire: Option<Expiry<'s>>,
+    (expire, on_close): (Option<Expiry<'s>>, bool),
     hooks: &mut StateHooks<'_, 's>,
 ) -> RowCollection<'s> {
     let hierarchical: Vec<usize> = (0..aggregates.len())
@@ -135,7 +136,7 @@ pub fn render_reduce<'s>(
             group_key,
             aggregates,
             on_error,
-            expire,
+            (expire, on_close),
             hooks,
         )
     });
@@ -170,7 +171,7 @@ fn render_accumulable<'s>(
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
-    expire: Option<Expiry<'s>>,
+    (expire, on_close): (Option<Expiry<'s>>, bool),
     hooks: &mut StateHooks<'_, 's>,
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let slots = Slots::new(aggregates);
@@ -244,6 +245,38 @@ fn render_accumulable<'s>(
     }
     let control = hooks.state.control.clone();
     let counted = hooks.state(updates, |updates, keep| {
+        let save_accums = {
+            let slots = slots.clone();
+            move |a: Accums| {
+                use differential_dataflow::difference::IsZero;
+                Some(slots.without_distinct(a)).filter(|a| !a.is_zero())
+            }
+        };
+        if on_close {
+            // Windows written on close: their groups' totals in a hash map, each written once
+            // when its window closes, and gone then. Only open windows are held, so the map
+            // stays small (a `GROUP BY` at rest keeps its totals in an arrangement: less
+            // memory per key).
+            let save = keep.then(|| Box::new(save_accums) as Save<Accums>);
+            let change = |key: &Row,
+                          old: Option<&Accums>,
+                          new: Option<&Accums>,
+                          out: &mut dyn FnMut((Row, Accums), Diff)| {
+                if let Some(old) = old {
+                    out((key.clone(), old.clone()), -1);
+                }
+                if let Some(new) = new {
+                    out((key.clone(), new.clone()), 1);
+                }
+            };
+            return accumulate(
+                updates,
+                "Aggregate",
+                &control,
+                (save, window_expiry(&expire, true)),
+                change,
+            );
+        }
         // Windows' groups go once final (restored ones too: they come in front).
         let updates = match &expire {
             Some((watermark, key, lateness)) => {
@@ -256,13 +289,8 @@ fn render_accumulable<'s>(
             updates.arrange_by_self_named("Arrange: Aggregate")
         });
         let state = keep.then(|| {
-            let slots = slots.clone();
-            let save = move |a: Accums| {
-                use differential_dataflow::difference::IsZero;
-                Some(slots.without_distinct(a)).filter(|a| !a.is_zero())
-            };
             let trace: Box<dyn StateArrangement> =
-                Box::new(KeyState::new(arranged.trace.clone(), save));
+                Box::new(KeyState::new(arranged.trace.clone(), save_accums));
             (trace, arranged.stream.clone().map(|_| ()))
         });
         (arranged.count_total_core::<Diff>(), state)

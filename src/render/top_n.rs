@@ -287,25 +287,9 @@ fn insert_only<'s>(
             best,
             "TopN",
             &control,
-            (save, window_expiry(&expire)),
+            (save, crate::render::totals::window_expiry(&expire, false)),
             changes,
         )
-    })
-}
-
-/// How the totals of keys of a window (`window_end` at the key's column `end`) go: a
-/// windowed top-N's partitions, in [`crate::render::totals`].
-fn window_expiry<'s>(
-    expire: &Option<Expiry<'s>>,
-) -> Option<crate::render::totals::Expiry<'s, Row>> {
-    expire.as_ref().map(|(watermark, end, lateness)| {
-        let end = *end;
-        let end_of = move |key: &Row| match key.get(end) {
-            Datum::Int(e) => Some(e),
-            _ => None,
-        };
-        let end_of: Box<dyn Fn(&Row) -> Option<i64>> = Box::new(end_of);
-        (watermark.clone(), *lateness, end_of)
     })
 }
 

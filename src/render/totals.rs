@@ -19,7 +19,7 @@
 //! the map once the watermark passes the window, with no change downstream.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -36,6 +36,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 use crate::control::RunControl;
+use crate::data::{Datum, Row};
 use crate::metrics::Metrics;
 use crate::render::event_time::{Watermark, NONE};
 use crate::render::FastMap;
@@ -86,9 +87,42 @@ struct Shared<K, R> {
 /// are not), and how the keys of windows go (`None`: never).
 pub type StateOf<'s, K, R> = (Option<Save<R>>, Option<Expiry<'s, K>>);
 
-/// How the totals of windows go: the watermark, the allowed lateness, and each key's
-/// window end (`None`: the key never goes).
-pub type Expiry<'s, K> = (Watermark<'s>, i64, Box<dyn Fn(&K) -> Option<i64>>);
+/// How the totals of windows go.
+pub struct Expiry<'s, K> {
+    /// The watermark that closes the windows.
+    pub watermark: Watermark<'s>,
+    /// How long after its end a window still takes records.
+    pub lateness: i64,
+    /// Each key's window end (`None`: the key never goes).
+    pub end_of: Box<dyn Fn(&K) -> Option<i64>>,
+    /// Written on close (`SET 'window.emit' = 'on-window-close'`): no change is given while
+    /// a window is open; at the time whose watermark (less the lateness) closes it, after
+    /// that time's updates, each of its keys' totals is given once and the keys go. Updates
+    /// to the keys of a window already written are ignored.
+    pub on_close: bool,
+}
+
+/// How the totals of keys of a window (`window_end` at the key's column `end`) go: a
+/// windowed top-N's partitions, a window `GROUP BY`'s groups written on close.
+pub fn window_expiry<'s>(
+    expire: &Option<crate::render::aggregate::Expiry<'s>>,
+    on_close: bool,
+) -> Option<Expiry<'s, Row>> {
+    expire.as_ref().map(|(watermark, end, lateness)| {
+        let end = *end;
+        let end_of = move |key: &Row| match key.get(end) {
+            Datum::Int(e) => Some(e),
+            _ => None,
+        };
+        let end_of: Box<dyn Fn(&Row) -> Option<i64>> = Box::new(end_of);
+        Expiry {
+            watermark: watermark.clone(),
+            lateness: *lateness,
+            end_of,
+            on_close,
+        }
+    })
+}
 
 /// Totals per key: `emit(key, old, new, out)` says what a change of a key's total from `old`
 /// to `new` (`None`: none, or zero) gives (a top-N: the numbered rows that changed).
@@ -122,9 +156,9 @@ where
     let exchange = Exchange::new(move |(key, _, _): &(K, Time, R)| hasher.hash_one(key));
     let control = control.clone();
     let name = name.to_string();
-    let (marks, lateness, end_of) = match expiry {
-        Some((marks, lateness, end_of)) => (marks, lateness, Some(end_of)),
-        None => (empty(updates.inner.scope()), 0, None),
+    let (marks, lateness, end_of, on_close) = match expiry {
+        Some(e) => (e.watermark, e.lateness, Some(e.end_of), e.on_close),
+        None => (empty(updates.inner.scope()), 0, None, false),
     };
     let changes = updates
         .inner
@@ -141,7 +175,7 @@ where
                 let mut changed: Vec<(K, Option<R>)> = Vec::new();
                 // The watermark by time, the times it moved at, and the keys by window end.
                 let mut tracker = Tracker::new(NONE);
-                let mut moved: BTreeSet<Time> = BTreeSet::new();
+                let mut moved: BTreeMap<Time, Option<Capability<Time>>> = BTreeMap::new();
                 let mut ends: BTreeMap<i64, Vec<K>> = BTreeMap::new();
                 let mut expired_through = NONE;
                 move |(input, frontier), (marks, marks_frontier), output| {
@@ -150,7 +184,9 @@ where
                         for w in data.drain(..) {
                             tracker.insert(t, w);
                         }
-                        moved.insert(t);
+                        // Written on close, a window may close at a time without updates.
+                        let cap = if on_close { cap.retain_least(0) } else { None };
+                        moved.entry(t).or_insert(cap);
                     });
                     input.for_each(|cap, data| {
                         for (key, time, diff) in data.drain(..) {
@@ -170,18 +206,26 @@ where
                     loop {
                         // The next time with updates or a new watermark, once its updates are
                         // all in and the watermark before it is known.
-                        let next = [pending.keys().next(), moved.iter().next()];
+                        let next = [pending.keys().next(), moved.keys().next()];
                         let Some(time) = next.into_iter().flatten().min().copied() else {
                             break;
                         };
-                        if frontier.less_equal(&time) || marks_frontier.less_than(&time) {
+                        // On close, the watermark at the time too.
+                        let marks_pending = if on_close {
+                            marks_frontier.less_equal(&time)
+                        } else {
+                            marks_frontier.less_than(&time)
+                        };
+                        if frontier.less_equal(&time) || marks_pending {
                             break;
                         }
-                        moved.remove(&time);
+                        let mark_cap = moved.remove(&time).flatten();
                         let mut undo = (s.undo.as_mut())
                             .filter(|_| time > s.held)
                             .map(|undo| undo.entry(time).or_default());
-                        if let Some((cap, updates)) = pending.remove(&time) {
+                        let data = pending.remove(&time);
+                        let cap = data.as_ref().map(|(cap, _)| cap.clone()).or(mark_cap);
+                        if let Some((cap, updates)) = data {
                             // Apply the time's updates, noting each key's total before its
                             // first.
                             for (key, diff) in updates {
@@ -196,6 +240,11 @@ where
                                     None if diff.is_zero() => {}
                                     None => {
                                         if let Some(end) = end_of.as_ref().and_then(|f| f(&key)) {
+                                            // On close: the window was written already.
+                                            if on_close && end.saturating_sub(1) <= expired_through
+                                            {
+                                                continue;
+                                            }
                                             ends.entry(end).or_default().push(key.clone());
                                         }
                                         changed.push((key.clone(), None));
@@ -216,7 +265,9 @@ where
                                 if was == new {
                                     continue;
                                 }
-                                emit(&key, was, new, &mut out);
+                                if !on_close {
+                                    emit(&key, was, new, &mut out);
+                                }
                                 if new.is_none() {
                                     s.totals.remove(&key);
                                 }
@@ -226,14 +277,29 @@ where
                             }
                         }
                         // Windows final under the watermark before this time go (`end - 1
-                        // <= bound`).
-                        let bound = tracker.before(time).saturating_sub(lateness);
+                        // <= bound`); on close, those final under the watermark at this time,
+                        // written as they go.
+                        let bound = if on_close {
+                            tracker.at(time)
+                        } else {
+                            tracker.before(time)
+                        }
+                        .saturating_sub(lateness);
                         if end_of.is_some() && bound > expired_through {
                             expired_through = bound;
                             let open = ends.split_off(&bound.saturating_add(2));
+                            let mut session = cap
+                                .as_ref()
+                                .filter(|_| on_close)
+                                .map(|cap| output.session(cap));
                             for key in std::mem::replace(&mut ends, open).into_values().flatten() {
                                 if let Some((total, _)) = s.totals.remove(&key) {
                                     released += 1;
+                                    if let Some(session) = session.as_mut() {
+                                        emit(&key, None, Some(&total), &mut |o, d| {
+                                            session.give((o, time, d))
+                                        });
+                                    }
                                     if let Some(undo) = undo.as_mut() {
                                         undo.push((key, Some(total)));
                                     }
@@ -243,9 +309,13 @@ where
                         tracker.forget_before(time);
                     }
                     // Every time before both frontiers (the watermark's one further) is done.
-                    let marks_done = marks_frontier
-                        .first()
-                        .map_or(Time::MAX, |m| m.saturating_add(1));
+                    let marks_done = marks_frontier.first().map_or(Time::MAX, |m| {
+                        if on_close {
+                            *m
+                        } else {
+                            m.saturating_add(1)
+                        }
+                    });
                     let data_done = frontier.first().copied().unwrap_or(Time::MAX);
                     s.upper = data_done.min(marks_done);
                     let change = s.totals.len() as i64 - before;
@@ -336,7 +406,6 @@ impl<K: Key, R: Total> StateArrangement for TotalsState<K, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Datum, Row};
     use differential_dataflow::AsCollection;
     use timely::dataflow::operators::capture::{Capture, Extract};
     use timely::dataflow::operators::{Input, Probe};
@@ -384,16 +453,17 @@ mod tests {
 
     /// Feed `(key, time, diff)` updates, in that order, through [`totals`].
     fn run(updates: &[(&'static str, Time, Diff)], reads: &[Option<Time>], hold: Time) -> Ran {
-        run_with_watermark(updates, &[], reads, hold)
+        run_with_watermark(updates, &[], reads, hold, false)
     }
 
     /// [`run`] with windows: a key `a12` is in a window ending at 12, and the watermark moves
-    /// to `w` at time `t` for each `(t, w)` of `marks`.
+    /// to `w` at time `t` for each `(t, w)` of `marks`; `on_close`: windows written on close.
     fn run_with_watermark(
         updates: &[(&'static str, Time, Diff)],
         marks: &[(Time, i64)],
         reads: &[Option<Time>],
         hold: Time,
+        on_close: bool,
     ) -> Ran {
         let windows = !marks.is_empty();
         let marks = marks.to_vec();
@@ -411,8 +481,12 @@ mod tests {
                         Datum::Str(s) => s[1..].parse().ok(),
                         _ => None,
                     };
-                    let expiry: Option<Expiry<'_, Row>> =
-                        windows.then(|| (watermark, 0, Box::new(end_of) as _));
+                    let expiry: Option<Expiry<'_, Row>> = windows.then(|| Expiry {
+                        watermark,
+                        lateness: 0,
+                        end_of: Box::new(end_of),
+                        on_close,
+                    });
                     let (changes, state) =
                         totals(stream.as_collection(), "T", &control, (Some(save), expiry));
                     let (probe, _) = changes.inner.clone().probe();
@@ -521,7 +595,13 @@ mod tests {
             ("a10", 5, 1),
         ];
         let marks = [(2, 9), (4, 30)];
-        let ran = run_with_watermark(&updates, &marks, &[Some(2), Some(3), Some(4), None], 2);
+        let ran = run_with_watermark(
+            &updates,
+            &marks,
+            &[Some(2), Some(3), Some(4), None],
+            2,
+            false,
+        );
         let change = |k, total, t, d| ((key(k), total), t, d);
         assert_eq!(
             ran.changes,
@@ -540,6 +620,50 @@ mod tests {
                 rows(&[("b20", 2)]),
                 rows(&[("b20", 2)]),
                 // Before 5 the watermark is 30: `b20` goes, and the late update's `a10` with it.
+                vec![],
+            ]
+        );
+    }
+
+    #[test]
+    fn on_close_a_window_is_written_once_at_the_time_its_watermark_closes_it() {
+        // Windows ending at 10 and 20; the watermark is 9 at time 2 (closing the window
+        // ending at 10: `end - 1 <= 9`) and 30 at time 4.
+        let updates = [
+            ("a10", 1, 1),
+            ("b20", 1, 1),
+            // At the time that closes it: counted, then written.
+            ("a10", 2, 1),
+            ("b20", 3, 1),
+            ("b20", 3, 1),
+            // After its window was written: ignored.
+            ("a10", 5, 1),
+        ];
+        let marks = [(2, 9), (4, 30)];
+        let ran = run_with_watermark(
+            &updates,
+            &marks,
+            &[Some(1), Some(2), Some(3), Some(4), None],
+            2,
+            true,
+        );
+        let change = |k, total, t, d| ((key(k), total), t, d);
+        assert_eq!(
+            ran.changes,
+            vec![
+                (2, vec![change("a10", 2, 2, 1)]),
+                // Written at the time the watermark moved, which had no updates.
+                (4, vec![change("b20", 3, 4, 1)]),
+            ]
+        );
+        assert_eq!(
+            ran.reads,
+            vec![
+                rows(&[("a10", 1), ("b20", 1)]),
+                // A window written is gone from the state at that time.
+                rows(&[("b20", 1)]),
+                rows(&[("b20", 3)]),
+                vec![],
                 vec![],
             ]
         );
