@@ -205,7 +205,7 @@ pub fn render_program_with<'s>(
             state,
         };
         let partitions = aggregate::render_reduce(
-            stats,
+            (stats, None),
             &group_key,
             &aggregates,
             |_, _| {},
@@ -346,6 +346,38 @@ impl<'s> RenderState<'s> {
     }
 }
 
+/// A `GROUP BY` straight over a window that is not a session, whose keys and arguments are
+/// plain columns: the window's input and watermark, and how the `GROUP BY` assigns the
+/// windows itself (see [`aggregate::Windowed`]).
+fn windowed<'r>(
+    input: &'r Relation,
+    group_key: &[Expr],
+    aggregates: &[crate::plan::ir::AggregateExpr],
+) -> Option<(&'r Relation, &'r Option<String>, aggregate::Windowed)> {
+    let Relation::Window {
+        input,
+        kind,
+        time,
+        watermark,
+        ..
+    } = input
+    else {
+        return None;
+    };
+    let plain = (group_key.iter())
+        .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
+        .all(|e| matches!(e, Expr::Column(_)));
+    let session = matches!(kind, crate::plan::ir::WindowKind::Session { .. });
+    (plain && !session).then(|| {
+        let window = aggregate::Windowed {
+            kind: *kind,
+            time: *time,
+            width: input.schema().len(),
+        };
+        (&**input, watermark, window)
+    })
+}
+
 /// Render one relation; `env` maps lowercase source/view names to their collections; `label`
 /// names the view or sink it belongs to, in messages.
 ///
@@ -474,15 +506,45 @@ fn render_new<'s>(
             expire,
         } => {
             let input_schema = input.schema();
-            let input = render_relation(input, env, state, label)?;
-            // Rows on which a key or argument fails are reported and dropped first.
-            let checked: Vec<Expr> = group_key
-                .iter()
-                .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
-                .filter(|e| e.can_fail(input_schema))
-                .cloned()
-                .collect();
-            let input = checked_rows(input, checked, label, input_schema, state);
+            let (input, window) = match windowed(input, group_key, aggregates) {
+                // Windows assigned in the GROUP BY: late rows dropped here, before it.
+                Some((window_input, watermark, window)) => {
+                    let rendered = render_relation(window_input, env, state, label)?;
+                    let collection = match watermark {
+                        Some(table) => {
+                            let (watermark, lateness) = state.watermark(table)?;
+                            event_time::drop_late(
+                                rendered.collection,
+                                &watermark,
+                                window.time,
+                                lateness,
+                                Some(state.control.clone()),
+                                |row, out| out(row),
+                            )
+                        }
+                        None => rendered.collection,
+                    };
+                    let rendered = Rendered {
+                        collection,
+                        ..rendered
+                    };
+                    (rendered, Some(window))
+                }
+                None => {
+                    let input = render_relation(input, env, state, label)?;
+                    // Rows on which a key or argument fails are reported and dropped first.
+                    let checked: Vec<Expr> = group_key
+                        .iter()
+                        .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
+                        .filter(|e| e.can_fail(input_schema))
+                        .cloned()
+                        .collect();
+                    (
+                        checked_rows(input, checked, label, input_schema, state),
+                        None,
+                    )
+                }
+            };
             let on_error = overflow_reporter(
                 label,
                 aggregates,
@@ -498,7 +560,7 @@ fn render_new<'s>(
                 state,
             };
             let collection = aggregate::render_reduce(
-                input.collection,
+                (input.collection, window),
                 group_key,
                 aggregates,
                 on_error,
@@ -543,7 +605,7 @@ fn render_new<'s>(
                         *time,
                         lateness,
                         Some(state.control.clone()),
-                        |row, out| out(row.clone()),
+                        |row, out| out(row),
                     );
                     (on_time, Some((watermark, lateness)))
                 }
@@ -588,7 +650,7 @@ fn render_new<'s>(
                 }
                 None => rendered.collection.flat_map(move |row| {
                     let mut out = Vec::new();
-                    assign(&row, &mut |r| out.push(r));
+                    assign(row, &mut |r| out.push(r));
                     out
                 }),
             };
@@ -882,7 +944,7 @@ fn join_side<'s>(
             column,
             lateness,
             control,
-            |row, out| out(row.clone()),
+            |row, out| out(row),
         );
     }
     let keep = state.checkpointing.is_some() && !rendered.stateful;

@@ -324,6 +324,51 @@ impl Row {
         Row { data }
     }
 
+    /// Where each of the first `count` values starts and ends in the row's bytes (fewer if
+    /// the row is shorter), for [`Row::project_spans`].
+    pub fn spans(&self, count: usize) -> SmallVec<[(usize, usize); 16]> {
+        let mut spans = SmallVec::new();
+        let mut at = 0;
+        while spans.len() < count {
+            match skip(&self.data, at) {
+                Some(end) => {
+                    spans.push((at, end));
+                    at = end;
+                }
+                None => break,
+            }
+        }
+        spans
+    }
+
+    /// The values at `columns` of this row with `extra` appended after its first `width`
+    /// values, without building that row: a column below `width` is copied as encoded (from
+    /// `spans`, this row's [`Row::spans`]), one at or past it is `extra[column - width]`, and
+    /// one past both is NULL.
+    pub fn project_spans(
+        &self,
+        spans: &[(usize, usize)],
+        columns: &[usize],
+        width: usize,
+        extra: &[Datum<'_>],
+    ) -> Row {
+        let mut data = SmallVec::new();
+        for &c in columns {
+            if c < width {
+                match spans.get(c) {
+                    Some(&(start, end)) => data.extend_from_slice(&self.data[start..end]),
+                    None => data.push(NULL),
+                }
+            } else {
+                encode(
+                    &mut data,
+                    extra.get(c - width).copied().unwrap_or(Datum::Null),
+                );
+            }
+        }
+        Row { data }
+    }
+
     /// This row with `datums` appended.
     pub fn extend<'a>(mut self, datums: impl IntoIterator<Item = Datum<'a>>) -> Row {
         let mut packer = RowPacker {
@@ -633,6 +678,26 @@ impl<'de> Deserialize<'de> for Row {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_projection_over_appended_values_is_the_projection_of_the_extended_row() {
+        let row = Row::pack([Datum::Str("k"), Datum::Int(1 << 40), Datum::Null]);
+        let extra = [
+            Datum::Int(-5),
+            Datum::Str("a string longer than the inline bytes"),
+        ];
+        let extended = row.clone().extend(extra);
+        for columns in [&[0, 3, 4][..], &[4, 2, 1, 0], &[3], &[], &[1, 7]] {
+            assert_eq!(
+                row.project_spans(&row.spans(3), columns, 3, &extra),
+                extended.project(columns),
+                "{columns:?}"
+            );
+        }
+        // Fewer spans than asked for: the row is shorter.
+        assert_eq!(row.spans(10).len(), 3);
+    }
+
     use proptest::prelude::*;
 
     fn datum() -> impl Strategy<Value = Value> {

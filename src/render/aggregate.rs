@@ -32,7 +32,7 @@ use timely::dataflow::operators::Capability;
 
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
-use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr};
+use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr, WindowKind};
 use crate::render::accum::{Accums, Slots};
 use crate::render::scalar::{eval, with_arena};
 use crate::render::totals::{accumulate, window_expiry, Save};
@@ -62,6 +62,19 @@ pub struct AggregateError {
     pub exact: i128,
 }
 
+/// A `GROUP BY` straight over a window (not a session) of plain columns: its input rows are
+/// the window's input, and each row's windows are assigned in the `GROUP BY`'s first step,
+/// each window's key made from the row and the window's bounds (no window rows are built).
+#[derive(Clone, Copy)]
+pub struct Windowed {
+    /// The window.
+    pub kind: WindowKind,
+    /// The time column of the input row.
+    pub time: usize,
+    /// The input row's width: `window_start`, `window_end`, `window_time` come after it.
+    pub width: usize,
+}
+
 /// How to read a `Reduce`'s key and the aggregate arguments one part needs from an input row.
 #[derive(Clone)]
 struct KeyArgs {
@@ -69,10 +82,12 @@ struct KeyArgs {
     args: Vec<Expr>,
     /// When every key and argument is a plain column: their positions (no evaluation).
     columns: Option<(Vec<usize>, Vec<usize>)>,
+    /// When the windows are assigned here (then `columns` is set).
+    window: Option<Windowed>,
 }
 
 impl KeyArgs {
-    fn new(group_key: &[Expr], args: Vec<Expr>) -> Self {
+    fn new(group_key: &[Expr], args: Vec<Expr>, window: Option<Windowed>) -> Self {
         let keys = group_key.to_vec();
         let column = |e: &Expr| match e {
             Expr::Column(i) => Some(*i),
@@ -80,11 +95,42 @@ impl KeyArgs {
         };
         let k: Option<Vec<usize>> = keys.iter().map(column).collect();
         let a: Option<Vec<usize>> = args.iter().map(column).collect();
+        let columns = k.zip(a);
+        debug_assert!(window.is_none() || columns.is_some());
         KeyArgs {
             keys,
             args,
-            columns: k.zip(a),
+            columns,
+            window,
         }
+    }
+
+    /// Call `f` with the key (packed) and the argument values of `row`: once, or once per
+    /// window of the row when the windows are assigned here (none when its time is NULL).
+    fn each(&self, row: &Row, mut f: impl FnMut(Row, &[Datum<'_>])) {
+        let (Some(w), Some((k, a))) = (&self.window, &self.columns) else {
+            return self.with(row, f);
+        };
+        let Datum::Int(ts) = row.get(w.time) else {
+            return;
+        };
+        let spans = row.spans(w.width);
+        let datums = if a.is_empty() {
+            SmallVec::new()
+        } else {
+            row.unpack()
+        };
+        w.kind.windows(ts, |start, end| {
+            let bounds = [Datum::Int(start), Datum::Int(end), Datum::Int(end - 1)];
+            let key = row.project_spans(&spans, k, w.width, &bounds);
+            let args: SmallVec<[Datum<'_>; 8]> = (a.iter())
+                .map(|&i| match i.checked_sub(w.width) {
+                    None => datums.get(i).copied().unwrap_or_default(),
+                    Some(j) => bounds.get(j).copied().unwrap_or_default(),
+                })
+                .collect();
+            f(key, &args)
+        });
     }
 
     /// Call `f` with the key (packed) and the argument values of `row`. Plain key columns
@@ -117,9 +163,10 @@ impl KeyArgs {
 ///
 /// A group result that cannot be represented (a BIGINT `SUM` beyond 64 bits) is reported to
 /// `on_error` with its key while the operator still holds the epoch, so a run that fails on it
-/// never writes that epoch; the row it emits then carries NULL in that column.
+/// never writes that epoch; the row it emits then carries NULL in that column. With
+/// [`Windowed`], `input` holds the window's input rows, and the windows are assigned here.
 pub fn render_reduce<'s>(
-    input: RowCollection<'s>,
+    (input, window): (RowCollection<'s>, Option<Windowed>),
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
@@ -132,7 +179,7 @@ pub fn render_reduce<'s>(
     // A GROUP BY without aggregates (or a DISTINCT) is the accumulable part with no slots.
     let accumulable = (hierarchical.len() < aggregates.len() || aggregates.is_empty()).then(|| {
         render_accumulable(
-            input.clone(),
+            (input.clone(), window),
             group_key,
             aggregates,
             on_error,
@@ -141,7 +188,7 @@ pub fn render_reduce<'s>(
         )
     });
     let min_max = (!hierarchical.is_empty())
-        .then(|| render_hierarchical(input, group_key, aggregates, &hierarchical, hooks));
+        .then(|| render_hierarchical((input, window), group_key, aggregates, &hierarchical, hooks));
     match (accumulable, min_max) {
         (Some(acc), None) => acc.map(|(k, v)| k.concat(&v)),
         (None, Some(mm)) => mm.map(|(k, v)| k.concat(&v)),
@@ -167,7 +214,7 @@ pub fn render_reduce<'s>(
 
 /// The accumulable part: `(key, values of the non-hierarchical aggregates)` per group.
 fn render_accumulable<'s>(
-    input: RowCollection<'s>,
+    (input, window): (RowCollection<'s>, Option<Windowed>),
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     on_error: impl Fn(&Row, AggregateError) + 'static,
@@ -176,11 +223,11 @@ fn render_accumulable<'s>(
 ) -> VecCollection<'s, Time, (Row, Row), Diff> {
     let slots = Slots::new(aggregates);
     let rows = {
-        let key_args = KeyArgs::new(group_key, slots.args(aggregates));
+        let key_args = KeyArgs::new(group_key, slots.args(aggregates), window);
         let slots = slots.clone();
         // Rows add into their group's accumulators in place: nothing is built per row.
         pre_aggregate(input.clone(), "PreAggregate", move |row, diff, table| {
-            key_args.with(row, |key, args| match table.get_mut(&key) {
+            key_args.each(row, |key, args| match table.get_mut(&key) {
                 Some(acc) => slots.add_row(acc, args, diff),
                 None => {
                     table.insert(key, slots.of_row(args, diff));
@@ -204,13 +251,13 @@ fn render_accumulable<'s>(
                     .unwrap_or(Expr::Literal(crate::data::Value::Null))
             })
             .collect();
-        let key_args = KeyArgs::new(group_key, args);
+        let key_args = KeyArgs::new(group_key, args, window);
         let tags: Vec<i64> = distinct_slots
             .iter()
             .map(|&(slot, _)| slot as i64)
             .collect();
         let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
-            key_args.with(row, |key, values| {
+            key_args.each(row, |key, values| {
                 for (value, &slot) in values.iter().zip(&tags) {
                     if !value.is_null() {
                         let pair = key.clone().extend([Datum::Int(slot), *value]);
@@ -329,7 +376,7 @@ fn render_accumulable<'s>(
 
 /// The hierarchical part: `(key, values of the MIN/MAX aggregates in `hierarchical`)`.
 fn render_hierarchical<'s>(
-    input: RowCollection<'s>,
+    (input, window): (RowCollection<'s>, Option<Windowed>),
     group_key: &[Expr],
     aggregates: &[AggregateExpr],
     hierarchical: &[usize],
@@ -340,11 +387,11 @@ fn render_hierarchical<'s>(
         .iter()
         .filter_map(|i| aggregates[*i].arg.clone())
         .collect();
-    let key_args = KeyArgs::new(group_key, args);
+    let key_args = KeyArgs::new(group_key, args, window);
     // NULLs are kept (as the worst value), so every group has a row here, as it does in the
     // accumulable part, and a group of NULLs gets NULL.
     let rows = pre_aggregate(input, "PreMinMax", move |row, diff, table| {
-        key_args.with(row, |key, args| {
+        key_args.each(row, |key, args| {
             let values = Row::pack_slice(args);
             let bucket = bucket_of(&values);
             add(table, (key.extend([Datum::Int(bucket)]), values), diff)

@@ -175,7 +175,7 @@ pub fn drop_late<'s>(
     time: usize,
     lateness: i64,
     count: Option<Arc<RunControl>>,
-    then: impl Fn(&Row, &mut dyn FnMut(Row)) + 'static,
+    then: impl Fn(Row, &mut dyn FnMut(Row)) + 'static,
 ) -> RowCollection<'s> {
     let late = move |row: &Row, bound: i64| matches!(row.get(time), Datum::Int(ts) if ts <= bound);
     sift(rows, watermark, lateness, count, late, then)
@@ -189,7 +189,7 @@ fn sift<'s>(
     lateness: i64,
     count: Option<Arc<RunControl>>,
     late: impl Fn(&Row, i64) -> bool + 'static,
-    then: impl Fn(&Row, &mut dyn FnMut(Row)) + 'static,
+    then: impl Fn(Row, &mut dyn FnMut(Row)) + 'static,
 ) -> RowCollection<'s> {
     rows.inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
@@ -232,7 +232,7 @@ fn sift<'s>(
                             if late(&row, bound) {
                                 dropped += d.max(0) as u64;
                             } else {
-                                then(&row, &mut |r| session.give((r, t, d)));
+                                then(row, &mut |r| session.give((r, t, d)));
                             }
                         }
                         if dropped > 0 && count.is_some() {
@@ -256,8 +256,8 @@ fn sift<'s>(
 
 /// Each row once per window of `kind` its time (column `time`) is in, with `window_start`,
 /// `window_end` and `window_time` appended; a row whose time is NULL is in none.
-pub fn assign(kind: WindowKind, time: usize) -> impl Fn(&Row, &mut dyn FnMut(Row)) + 'static {
-    move |row: &Row, out: &mut dyn FnMut(Row)| {
+pub fn assign(kind: WindowKind, time: usize) -> impl Fn(Row, &mut dyn FnMut(Row)) + 'static {
+    move |row: Row, out: &mut dyn FnMut(Row)| {
         let Datum::Int(ts) = row.get(time) else {
             return;
         };
@@ -419,7 +419,7 @@ pub fn hide_expired<'s>(
         end,
         lateness.saturating_sub(1),
         None,
-        |row, out| out(row.clone()),
+        |row, out| out(row),
     )
 }
 
@@ -438,9 +438,7 @@ pub fn hide_gone_pairs<'s>(
             matches!(row.get(column), Datum::Int(ts) if ts.saturating_add(horizon) <= bound)
         })
     };
-    sift(rows, bound, lateness, None, gone, |row, out| {
-        out(row.clone())
-    })
+    sift(rows, bound, lateness, None, gone, |row, out| out(row))
 }
 
 /// At each time either watermark moves, the lesser of `a` less `a_lateness` and `b` less

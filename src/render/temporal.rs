@@ -88,7 +88,7 @@ pub fn render_temporal_join<'s>(
             spec.left_time,
             *lateness,
             control,
-            |row, out| out(row.clone()),
+            |row, out| out(row),
         ),
         None => left,
     };
