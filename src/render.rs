@@ -347,19 +347,14 @@ impl<'s> RenderState<'s> {
 }
 
 /// A `GROUP BY` straight over a window that is not a session, whose keys and arguments are
-/// plain columns: the window's input and watermark, and how the `GROUP BY` assigns the
-/// windows itself (see [`aggregate::Windowed`]).
-fn windowed<'r>(
-    input: &'r Relation,
+/// plain columns: how it assigns the windows itself (see [`aggregate::Windowed`]).
+fn windowed(
+    input: &Relation,
     group_key: &[Expr],
     aggregates: &[crate::plan::ir::AggregateExpr],
-) -> Option<(&'r Relation, &'r Option<String>, aggregate::Windowed)> {
+) -> Option<aggregate::Windowed> {
     let Relation::Window {
-        input,
-        kind,
-        time,
-        watermark,
-        ..
+        input, kind, time, ..
     } = input
     else {
         return None;
@@ -368,14 +363,58 @@ fn windowed<'r>(
         .chain(aggregates.iter().filter_map(|a| a.arg.as_ref()))
         .all(|e| matches!(e, Expr::Column(_)));
     let session = matches!(kind, crate::plan::ir::WindowKind::Session { .. });
-    (plain && !session).then(|| {
-        let window = aggregate::Windowed {
-            kind: *kind,
-            time: *time,
-            width: input.schema().len(),
-        };
-        (&**input, watermark, window)
+    (plain && !session).then(|| aggregate::Windowed {
+        kind: *kind,
+        time: *time,
+        width: input.schema().len(),
     })
+}
+
+/// The input rows of `window` (a `Window` that is not a session) that are on time: under a
+/// watermark, those at or behind it (less the lateness) dropped and counted. Rendered once per
+/// window, whether its rows are assigned as rows or inside a `GROUP BY`, so a late record is
+/// counted once.
+fn on_time<'s>(
+    window: &Relation,
+    env: &HashMap<String, Rendered<'s>>,
+    state: &mut RenderState<'s>,
+    label: &str,
+) -> Result<Rendered<'s>> {
+    let Relation::Window {
+        input,
+        time,
+        watermark,
+        ..
+    } = window
+    else {
+        return Err(Error::Internal(
+            "rows on time of a relation that is not a window".into(),
+        ));
+    };
+    let id = format!("on time: {window:?}");
+    if let Some(done) = state.rendered.get(&id) {
+        return Ok(done.clone());
+    }
+    let rendered = render_relation(input, env, state, label)?;
+    let collection = match watermark {
+        Some(table) => {
+            let (watermark, lateness) = state.watermark(table)?;
+            event_time::drop_late(
+                rendered.collection,
+                &watermark,
+                *time,
+                lateness,
+                Some(state.control.clone()),
+            )
+        }
+        None => rendered.collection,
+    };
+    let rendered = Rendered {
+        collection,
+        ..rendered
+    };
+    state.rendered.insert(id, rendered.clone());
+    Ok(rendered)
 }
 
 /// Render one relation; `env` maps lowercase source/view names to their collections; `label`
@@ -507,29 +546,8 @@ fn render_new<'s>(
         } => {
             let input_schema = input.schema();
             let (input, window) = match windowed(input, group_key, aggregates) {
-                // Windows assigned in the GROUP BY: late rows dropped here, before it.
-                Some((window_input, watermark, window)) => {
-                    let rendered = render_relation(window_input, env, state, label)?;
-                    let collection = match watermark {
-                        Some(table) => {
-                            let (watermark, lateness) = state.watermark(table)?;
-                            event_time::drop_late(
-                                rendered.collection,
-                                &watermark,
-                                window.time,
-                                lateness,
-                                Some(state.control.clone()),
-                                |row, out| out(row),
-                            )
-                        }
-                        None => rendered.collection,
-                    };
-                    let rendered = Rendered {
-                        collection,
-                        ..rendered
-                    };
-                    (rendered, Some(window))
-                }
+                // Windows assigned in the GROUP BY, over the window's rows on time.
+                Some(window) => (on_time(input, env, state, label)?, Some(window)),
                 None => {
                     let input = render_relation(input, env, state, label)?;
                     // Rows on which a key or argument fails are reported and dropped first.
@@ -605,7 +623,6 @@ fn render_new<'s>(
                         *time,
                         lateness,
                         Some(state.control.clone()),
-                        |row, out| out(row),
                     );
                     (on_time, Some((watermark, lateness)))
                 }
@@ -627,35 +644,15 @@ fn render_new<'s>(
                 skip_errors: rendered.skip_errors,
             }
         }
-        Relation::Window {
-            input,
-            kind,
-            time,
-            watermark,
-            ..
-        } => {
-            let rendered = render_relation(input, env, state, label)?;
+        Relation::Window { kind, time, .. } => {
+            let rendered = on_time(relation, env, state, label)?;
             let assign = event_time::assign(*kind, *time);
-            let collection = match watermark {
-                Some(table) => {
-                    let (watermark, lateness) = state.watermark(table)?;
-                    event_time::drop_late(
-                        rendered.collection,
-                        &watermark,
-                        *time,
-                        lateness,
-                        Some(state.control.clone()),
-                        assign,
-                    )
-                }
-                None => rendered.collection.flat_map(move |row| {
-                    let mut out = Vec::new();
+            Rendered {
+                collection: rendered.collection.flat_map(move |row| {
+                    let mut out = smallvec::SmallVec::<[Row; 8]>::new();
                     assign(row, &mut |r| out.push(r));
                     out
                 }),
-            };
-            Rendered {
-                collection,
                 ..rendered
             }
         }
@@ -938,14 +935,8 @@ fn join_side<'s>(
     let (late, goes) = expiry.map_or((None, None), |(late, goes)| (Some(late), goes));
     if let Some((watermark, column, lateness)) = late {
         let control = Some(state.control.clone());
-        rendered.collection = event_time::drop_late(
-            rendered.collection,
-            &watermark,
-            column,
-            lateness,
-            control,
-            |row, out| out(row),
-        );
+        rendered.collection =
+            event_time::drop_late(rendered.collection, &watermark, column, lateness, control);
     }
     let keep = state.checkpointing.is_some() && !rendered.stateful;
     let arranged = join::arrange_side(rendered.collection, (key, tag), name, keep, goes, state);

@@ -168,28 +168,26 @@ pub fn watermark<'s>(
 }
 
 /// Rows of `time` (column) at or behind the watermark before their time, less `lateness`,
-/// dropped and counted; the rest through `then` (window assignment).
+/// dropped and counted (when `count` is given).
 pub fn drop_late<'s>(
     rows: RowCollection<'s>,
     watermark: &Watermark<'s>,
     time: usize,
     lateness: i64,
     count: Option<Arc<RunControl>>,
-    then: impl Fn(Row, &mut dyn FnMut(Row)) + 'static,
 ) -> RowCollection<'s> {
     let late = move |row: &Row, bound: i64| matches!(row.get(time), Datum::Int(ts) if ts <= bound);
-    sift(rows, watermark, lateness, count, late, then)
+    sift(rows, watermark, lateness, count, late)
 }
 
 /// Rows that `late` says are behind `bound` (the watermark before their time, less
-/// `lateness`) dropped, and counted when `count` is given; the rest through `then`.
+/// `lateness`) dropped, and counted when `count` is given.
 fn sift<'s>(
     rows: RowCollection<'s>,
     watermark: &Watermark<'s>,
     lateness: i64,
     count: Option<Arc<RunControl>>,
     late: impl Fn(&Row, i64) -> bool + 'static,
-    then: impl Fn(Row, &mut dyn FnMut(Row)) + 'static,
 ) -> RowCollection<'s> {
     rows.inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<(Row, Time, Diff)>>, _, _, _, _>(
@@ -232,7 +230,7 @@ fn sift<'s>(
                             if late(&row, bound) {
                                 dropped += d.max(0) as u64;
                             } else {
-                                then(row, &mut |r| session.give((r, t, d)));
+                                session.give((row, t, d));
                             }
                         }
                         if dropped > 0 && count.is_some() {
@@ -413,14 +411,7 @@ pub fn hide_expired<'s>(
     lateness: i64,
 ) -> RowCollection<'s> {
     // Final: `end - 1 + lateness <= W`, i.e. `end <= W - (lateness - 1)`.
-    drop_late(
-        rows,
-        watermark,
-        end,
-        lateness.saturating_sub(1),
-        None,
-        |row, out| out(row),
-    )
+    drop_late(rows, watermark, end, lateness.saturating_sub(1), None)
 }
 
 /// The joined rows (`left ++ right`) at a time `t` in which a side's row went (its time, in
@@ -438,7 +429,7 @@ pub fn hide_gone_pairs<'s>(
             matches!(row.get(column), Datum::Int(ts) if ts.saturating_add(horizon) <= bound)
         })
     };
-    sift(rows, bound, lateness, None, gone, |row, out| out(row))
+    sift(rows, bound, lateness, None, gone)
 }
 
 /// At each time either watermark moves, the lesser of `a` less `a_lateness` and `b` less

@@ -82,14 +82,9 @@ pub fn render_temporal_join<'s>(
     hooks: &mut StateHooks<'_, 's>,
 ) -> RowCollection<'s> {
     let left = match &expiry {
-        Some((watermark, lateness)) => event_time::drop_late(
-            left,
-            watermark,
-            spec.left_time,
-            *lateness,
-            control,
-            |row, out| out(row),
-        ),
+        Some((watermark, lateness)) => {
+            event_time::drop_late(left, watermark, spec.left_time, *lateness, control)
+        }
         None => left,
     };
     let padded = join::nulls(spec.right_width);
