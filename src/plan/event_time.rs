@@ -5,6 +5,8 @@
 //! keys to where it comes from. A window's `window_end` closes (and its state may go) under the
 //! watermark of the table its time column comes from.
 
+use std::collections::HashMap;
+
 use crate::data::Value;
 use crate::plan::ir::{
     AggStrategy, BinaryOp, Expire, Expr, JoinExpire, JoinKind, Program, Relation, SideExpire, View,
@@ -178,6 +180,12 @@ pub fn window_end(r: &Relation, col: usize, views: &[View]) -> Option<String> {
 /// Mark every `GROUP BY` whose key holds a window's end, and whose aggregates all live in the
 /// one accumulable arrangement, to let a group's state go once its window is final; and every
 /// interval or window join under watermarks, to let its rows go (see [`JoinExpire`]).
+///
+/// Only where everything that reads the rows reads each window whole (a sink, or an
+/// operator keyed by the same window end, or a join whose rows go too): a restored run
+/// recomputes what reads restored state from it, and state that went before the checkpoint is
+/// not in it. A per-key total over window counts would miss the windows gone; such a `GROUP
+/// BY` keeps its windows.
 pub fn plan_expiry(program: &mut Program) {
     let known = Known {
         on_close: program
@@ -197,13 +205,28 @@ pub fn plan_expiry(program: &mut Program) {
             })
             .collect(),
     };
-    let relations = program
-        .views
-        .iter_mut()
-        .map(|v| &mut v.relation)
-        .chain(program.sinks.iter_mut().map(|s| &mut s.relation));
-    for r in relations {
-        known.mark(r);
+    // Whether every reader of each view reads its windows whole: sinks first, then views in
+    // reverse (a view reads only views declared before it).
+    let mut whole: HashMap<String, bool> = HashMap::new();
+    for s in &program.sinks {
+        known.note_readers(&s.relation, true, &mut whole);
+    }
+    for v in program.views.iter().rev() {
+        let own = whole
+            .get(&v.name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(true);
+        known.note_readers(&v.relation, own, &mut whole);
+    }
+    for v in &mut program.views {
+        let own = whole
+            .get(&v.name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(true);
+        known.mark(&mut v.relation, own);
+    }
+    for s in &mut program.sinks {
+        known.mark(&mut s.relation, true);
     }
     let read = watermarked_tables(program);
     program.watermarks.retain(|w| read.contains(&w.table));
@@ -233,13 +256,70 @@ impl Known {
             .and_then(|(_, _, r)| r.clone())
     }
 
-    fn mark(&self, r: &mut Relation) {
+    /// Whether the inputs of `r` are read window by window whole, when `r`'s rows are
+    /// (`whole`): through filters, projections and unions; into a `GROUP BY` or top-N keyed
+    /// by a window's end, or a join whose rows go under watermarks. Not into any other
+    /// aggregate, join, `OVER`, window or iteration.
+    fn inputs_whole(&self, r: &Relation, whole: bool) -> bool {
+        whole
+            && match r {
+                Relation::Filter { .. } | Relation::Project { .. } | Relation::Union { .. } => true,
+                Relation::Reduce {
+                    input, group_key, ..
+                } => self.expiry(input, group_key).is_some(),
+                Relation::TopN {
+                    input,
+                    partition_key,
+                    ..
+                } => self.expiry(input, partition_key).is_some(),
+                Relation::Join {
+                    left,
+                    right,
+                    kind,
+                    left_key,
+                    right_key,
+                    residual,
+                    as_of: None,
+                    ..
+                } => time_bounds(left_key, right_key, residual.as_ref(), left.schema().len())
+                    .into_iter()
+                    .any(|(l, r, bounds)| {
+                        self.join_expiry(left, right, *kind, (l, r), bounds)
+                            .is_some()
+                    }),
+                _ => false,
+            }
+    }
+
+    /// For each view `r` reads, whether it reads its windows whole (`whole`: whether `r`'s
+    /// own rows are), and-ed into `views`.
+    fn note_readers(&self, r: &Relation, whole: bool, views: &mut HashMap<String, bool>) {
+        if let Relation::Get { name, .. } = r {
+            let name = name.to_ascii_lowercase();
+            if self
+                .views
+                .iter()
+                .any(|v| v.name.eq_ignore_ascii_case(&name))
+            {
+                *views.entry(name).or_insert(true) &= whole;
+            }
+            return;
+        }
+        let below = self.inputs_whole(r, whole);
+        for input in r.inputs() {
+            self.note_readers(input, below, views);
+        }
+    }
+
+    /// Plan the expiry in `r`, whose rows are read window by window whole when `whole`.
+    fn mark(&self, r: &mut Relation, whole: bool) {
+        let below = self.inputs_whole(r, whole);
         match r {
             Relation::Get { .. } => {}
             Relation::Filter { input, .. }
             | Relation::Project { input, .. }
             | Relation::Over { input, .. }
-            | Relation::Window { input, .. } => self.mark(input),
+            | Relation::Window { input, .. } => self.mark(input, below),
             Relation::Join {
                 left,
                 right,
@@ -251,9 +331,10 @@ impl Known {
                 expire,
                 ..
             } => {
-                self.mark(left);
-                self.mark(right);
-                if as_of.is_none() {
+                self.mark(left, below);
+                self.mark(right, below);
+                *expire = None;
+                if as_of.is_none() && whole {
                     let pairs =
                         time_bounds(left_key, right_key, residual.as_ref(), left.schema().len());
                     *expire = pairs.into_iter().find_map(|(l, r, bounds)| {
@@ -261,8 +342,8 @@ impl Known {
                     });
                 }
             }
-            Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| self.mark(i)),
-            Relation::Recursive { body, .. } => self.mark(body),
+            Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| self.mark(i, below)),
+            Relation::Recursive { body, .. } => self.mark(body, below),
             // A window top-N: its partitions' state goes with their windows.
             Relation::TopN {
                 input,
@@ -270,8 +351,8 @@ impl Known {
                 expire,
                 ..
             } => {
-                self.mark(input);
-                *expire = self.expiry(input, partition_key);
+                self.mark(input, below);
+                *expire = self.expiry(input, partition_key).filter(|_| whole);
             }
             Relation::Reduce {
                 input,
@@ -280,16 +361,16 @@ impl Known {
                 expire,
                 ..
             } => {
-                self.mark(input);
+                self.mark(input, below);
                 let accumulable = aggregates.iter().all(|a| {
                     matches!(
                         a.strategy,
                         AggStrategy::Accumulable | AggStrategy::InsertOnly
                     )
                 });
-                if accumulable {
-                    *expire = self.expiry(input, group_key);
-                }
+                *expire = self
+                    .expiry(input, group_key)
+                    .filter(|_| accumulable && whole);
             }
         }
     }
