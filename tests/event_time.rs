@@ -200,23 +200,7 @@ fn windows_written_on_close_once_each_through_a_join() {
     produce(&input, 3, &records);
 
     // The batch computation: per hopping window, the keys with the most records.
-    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    for (_, k, ts) in &events {
-        let last = ts - ts.rem_euclid(500);
-        for start in (last - 1500..=last).step_by(500) {
-            *counts.entry((start, k.clone())).or_default() += 1;
-        }
-    }
-    let mut most: BTreeMap<i64, i64> = BTreeMap::new();
-    for ((start, _), n) in &counts {
-        let m = most.entry(*start).or_default();
-        *m = (*m).max(*n);
-    }
-    let fmt = ddflow::data::format_timestamp;
-    let want: BTreeSet<String> = (counts.iter())
-        .filter(|((start, _), n)| most[start] == **n)
-        .map(|((start, k), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + 2000)))
-        .collect();
+    let want = hot_in_hopping_windows(events.iter().map(|(_, k, ts)| (k.clone(), *ts)), 500, 2000);
 
     let run = |emit: &str, name: &str| {
         let out = temp_path(name);

@@ -1250,24 +1250,8 @@ fn windows_written_on_close_are_exact_across_kill_9() {
             .collect();
         produce(&producer_topic, 4, &flush);
     });
-    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
-    for n in 0..batches * per_batch {
-        let ts = base + n as i64 * 3;
-        let last = ts - ts.rem_euclid(500);
-        for start in [last - 500, last] {
-            *counts.entry((start, key(n))).or_default() += 1;
-        }
-    }
-    let mut most: BTreeMap<i64, i64> = BTreeMap::new();
-    for ((start, _), n) in &counts {
-        let m = most.entry(*start).or_default();
-        *m = (*m).max(*n);
-    }
-    let fmt = |ms: i64| ddflow::data::format_timestamp(ms);
-    let want: BTreeSet<String> = (counts.iter())
-        .filter(|((start, _), n)| most[start] == **n)
-        .map(|((start, k), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + 1000)))
-        .collect();
+    let records = (0..batches * per_batch).map(|n| (key(n), base + n as i64 * 3));
+    let want = hot_in_hopping_windows(records, 500, 1000);
 
     let mut rng = StdRng::seed_from_u64(9);
     for workers in [2, 1, 3] {

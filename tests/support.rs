@@ -324,3 +324,30 @@ pub fn interrupt(job: std::process::Child) -> std::process::Output {
     assert!(out.status.success(), "ddflow failed: {}", text(&out.stderr));
     out
 }
+
+/// The keys with the most records in each hopping window (`slide` and `size` in ms, `size`
+/// a multiple of `slide`) over `(key, ts)` records, each as `k window_start window_end count`
+/// (the rows a "hot items" query over `HOP` windows gives, as Nexmark q5's).
+pub fn hot_in_hopping_windows(
+    records: impl IntoIterator<Item = (String, i64)>,
+    slide: i64,
+    size: i64,
+) -> std::collections::BTreeSet<String> {
+    let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for (k, ts) in records {
+        let last = ts - ts.rem_euclid(slide);
+        for start in (last - size + slide..=last).step_by(slide as usize) {
+            *counts.entry((start, k.clone())).or_default() += 1;
+        }
+    }
+    let mut most: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((start, _), n) in &counts {
+        let m = most.entry(*start).or_default();
+        *m = (*m).max(*n);
+    }
+    let fmt = ddflow::data::format_timestamp;
+    (counts.iter())
+        .filter(|((start, _), n)| most[start] == **n)
+        .map(|((start, k), n)| format!("{k} {} {} {n}", fmt(*start), fmt(start + size)))
+        .collect()
+}

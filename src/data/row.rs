@@ -295,33 +295,15 @@ impl Row {
         let Some(&last) = columns.iter().max() else {
             return Row::default();
         };
-        // Where each value up to the last one asked for starts and ends.
-        let mut spans: SmallVec<[(usize, usize); 16]> = SmallVec::new();
-        let mut at = 0;
-        while spans.len() <= last {
-            match skip(&self.data, at) {
-                Some(end) => {
-                    spans.push((at, end));
-                    at = end;
-                }
-                None => break,
-            }
-        }
+        let spans = self.spans(last + 1);
         // The whole row, in order: the common case of a GROUP BY of every column.
         if spans.len() == columns.len()
-            && at == self.data.len()
+            && spans.last().map_or(0, |s| s.1) == self.data.len()
             && columns.iter().enumerate().all(|(i, c)| i == *c)
         {
             return self.clone();
         }
-        let mut data = SmallVec::new();
-        for c in columns {
-            match spans.get(*c) {
-                Some(&(start, end)) => data.extend_from_slice(&self.data[start..end]),
-                None => data.push(NULL),
-            }
-        }
-        Row { data }
+        self.project_spans(&spans, columns, usize::MAX, &[])
     }
 
     /// Where each of the first `count` values starts and ends in the row's bytes (fewer if

@@ -272,21 +272,7 @@ impl Known {
                     partition_key,
                     ..
                 } => self.expiry(input, partition_key).is_some(),
-                Relation::Join {
-                    left,
-                    right,
-                    kind,
-                    left_key,
-                    right_key,
-                    residual,
-                    as_of: None,
-                    ..
-                } => time_bounds(left_key, right_key, residual.as_ref(), left.schema().len())
-                    .into_iter()
-                    .any(|(l, r, bounds)| {
-                        self.join_expiry(left, right, *kind, (l, r), bounds)
-                            .is_some()
-                    }),
+                Relation::Join { .. } => self.join_rule(r).is_some(),
                 _ => false,
             }
     }
@@ -311,6 +297,28 @@ impl Known {
         }
     }
 
+    /// How the join `r` (not a temporal one) lets its rows go, if its sides' times are bound
+    /// under watermarks (see [`JoinExpire`]).
+    fn join_rule(&self, r: &Relation) -> Option<JoinExpire> {
+        let Relation::Join {
+            left,
+            right,
+            kind,
+            left_key,
+            right_key,
+            residual,
+            as_of: None,
+            ..
+        } = r
+        else {
+            return None;
+        };
+        let pairs = time_bounds(left_key, right_key, residual.as_ref(), left.schema().len());
+        pairs
+            .into_iter()
+            .find_map(|(l, r, bounds)| self.join_expiry(left, right, *kind, (l, r), bounds))
+    }
+
     /// Plan the expiry in `r`, whose rows are read window by window whole when `whole`.
     fn mark(&self, r: &mut Relation, whole: bool) {
         let below = self.inputs_whole(r, whole);
@@ -320,26 +328,13 @@ impl Known {
             | Relation::Project { input, .. }
             | Relation::Over { input, .. }
             | Relation::Window { input, .. } => self.mark(input, below),
-            Relation::Join {
-                left,
-                right,
-                kind,
-                left_key,
-                right_key,
-                residual,
-                as_of,
-                expire,
-                ..
-            } => {
+            Relation::Join { left, right, .. } => {
                 self.mark(left, below);
                 self.mark(right, below);
-                *expire = None;
-                if as_of.is_none() && whole {
-                    let pairs =
-                        time_bounds(left_key, right_key, residual.as_ref(), left.schema().len());
-                    *expire = pairs.into_iter().find_map(|(l, r, bounds)| {
-                        self.join_expiry(left, right, *kind, (l, r), bounds)
-                    });
+                // After its sides: their rows' kinds decide the rule.
+                let rule = whole.then(|| self.join_rule(r)).flatten();
+                if let Relation::Join { expire, .. } = r {
+                    *expire = rule;
                 }
             }
             Relation::Union { inputs, .. } => inputs.iter_mut().for_each(|i| self.mark(i, below)),

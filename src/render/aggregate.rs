@@ -305,15 +305,13 @@ fn render_accumulable<'s>(
             // stays small (a `GROUP BY` at rest keeps its totals in an arrangement: less
             // memory per key).
             let save = keep.then(|| Box::new(save_accums) as Save<Accums>);
-            let change = |key: &Row,
-                          old: Option<&Accums>,
-                          new: Option<&Accums>,
-                          out: &mut dyn FnMut((Row, Accums), Diff)| {
-                if let Some(old) = old {
-                    out((key.clone(), old.clone()), -1);
-                }
-                if let Some(new) = new {
-                    out((key.clone(), new.clone()), 1);
+            // On close, a group's total is given once, as it goes (never an old one).
+            let written = |key: &Row,
+                           _: Option<&Accums>,
+                           total: Option<&Accums>,
+                           out: &mut dyn FnMut((Row, Accums), Diff)| {
+                if let Some(total) = total {
+                    out((key.clone(), total.clone()), 1);
                 }
             };
             return accumulate(
@@ -321,7 +319,7 @@ fn render_accumulable<'s>(
                 "Aggregate",
                 &control,
                 (save, window_expiry(&expire, true)),
-                change,
+                written,
             );
         }
         // Windows' groups go once final (restored ones too: they come in front).

@@ -224,7 +224,11 @@ where
                             .filter(|_| time > s.held)
                             .map(|undo| undo.entry(time).or_default());
                         let data = pending.remove(&time);
-                        let cap = data.as_ref().map(|(cap, _)| cap.clone()).or(mark_cap);
+                        // On close, what writes the windows closing at this time.
+                        let cap = match &data {
+                            Some((cap, _)) if on_close => Some(cap.clone()),
+                            _ => mark_cap,
+                        };
                         if let Some((cap, updates)) = data {
                             // Apply the time's updates, noting each key's total before its
                             // first.
@@ -288,10 +292,7 @@ where
                         if end_of.is_some() && bound > expired_through {
                             expired_through = bound;
                             let open = ends.split_off(&bound.saturating_add(2));
-                            let mut session = cap
-                                .as_ref()
-                                .filter(|_| on_close)
-                                .map(|cap| output.session(cap));
+                            let mut session = cap.as_ref().map(|cap| output.session(cap));
                             for key in std::mem::replace(&mut ends, open).into_values().flatten() {
                                 if let Some((total, _)) = s.totals.remove(&key) {
                                     released += 1;
