@@ -98,6 +98,19 @@ fn decode(c: &mut Criterion) {
             rows.pop()
         })
     });
+    // Nexmark q0's source: a bid event, read narrowed to the columns q0 reads.
+    let q0 = include_str!("../dataflows/nexmark/q0.sql");
+    let q0 = ddflow::plan::plan_text("q0.sql", q0).expect("Nexmark q0 plans");
+    let nexmark = Decoder::new(&q0.sources[0]);
+    let bid = br#"{"event_type":2,"person":null,"auction":null,"bid":{"auction":1000,"bidder":1001,"price":1462978,"channel":"channel-5845","url":"https://www.nexmark.com/geh/aet/gp_/item.htm?query=1&channel_id=1419247616","dateTime":"2015-07-15 00:00:00.000","extra":"dkvhxhztixjlqjilorssoxcrxztikmuehtkjmvdqocmcqovpezhfvtcet"}}"#;
+    g.bench_function("json nexmark bid", |b| {
+        b.iter(|| {
+            nexmark
+                .decode(black_box(record(bid, 7)), &mut rows)
+                .unwrap();
+            rows.pop()
+        })
+    });
     g.bench_function("raw word", |b| {
         b.iter(|| {
             raw.decode(black_box(record(b"kalomine", 7)), &mut rows)

@@ -374,13 +374,35 @@ fn plain_timestamp(b: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    let days = i64::from(chrono::Datelike::num_days_from_ce(&date) - 719_163);
+    let days = epoch_days(i64::from(num(0..4)?), num(5..7)?, num(8..10)?)?;
     Some(
         ((days * 24 + i64::from(hour)) * 60 + i64::from(minute)) * 60_000
             + i64::from(second) * 1000
             + millis,
     )
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `year-month-day`, `None` when there is
+/// no such date: the civil-days arithmetic (years counted from March, in 400-year eras), which
+/// every timestamp a JSON record carries goes through.
+fn epoch_days(year: i64, month: u32, day: u32) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let length = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if day == 0 || day > length {
+        return None;
+    }
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let of_era = year - era * 400;
+    let of_year = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
+    let of_era_days = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
+    Some(era * 146_097 + of_era_days - 719_468)
 }
 
 /// A value of type `ty` as JSON, as Flink's JSON format writes it: numbers as numbers, except
@@ -495,6 +517,20 @@ pub fn datums_to_json<'a>(
 mod tests {
     use super::*;
     use ordered_float::OrderedFloat;
+
+    /// Every date of years 0 to 9999 (and the days that are no date) counts as chrono counts.
+    #[test]
+    fn epoch_days_are_chronos() {
+        for year in (0..=9999).step_by(7).chain([1900, 2000, 2024, 2100]) {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let want = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)
+                        .map(|d| i64::from(chrono::Datelike::num_days_from_ce(&d) - 719_163));
+                    assert_eq!(epoch_days(year, month, day), want, "{year}-{month}-{day}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn intervals_print_as_flink_prints_them() {

@@ -71,29 +71,42 @@ impl Fields {
         fields
     }
 
-    /// The column a field `name` sets at this level, and whether its case matches: a field
-    /// whose name equals the column's, else the first whose name equals it ignoring ASCII
-    /// case.
-    fn column(&self, name: &[u8]) -> Option<(usize, usize, bool)> {
-        // The first byte and the length rule out most names before their bytes are compared.
-        let first = name.first();
-        let exact = (self.columns.iter()).find(|(n, ..)| {
-            n.len() == name.len() && n.as_bytes().first() == first && n.as_bytes() == name
-        });
-        match exact {
-            Some(&(_, i, c)) => Some((i, c, true)),
-            None => (self.columns.iter())
-                .find(|(n, ..)| n.as_bytes().eq_ignore_ascii_case(name))
-                .map(|&(_, i, c)| (i, c, false)),
+    /// What a field `name` is at this level: a column (with whether its case matches), else
+    /// a `ROW` field, else nothing. A field whose name equals the column's wins; else the
+    /// first whose name equals it ignoring ASCII case. One pass over the names of equal
+    /// length (most fields a record holds and the table does not read match none).
+    fn field(&self, name: &[u8]) -> Field<'_> {
+        let mut folded = None;
+        for &(ref n, i, c) in &self.columns {
+            let n = n.as_bytes();
+            if n.len() != name.len() {
+                continue;
+            }
+            if n == name {
+                return Field::Column(i, c, true);
+            }
+            if folded.is_none() && n.eq_ignore_ascii_case(name) {
+                folded = Some((i, c));
+            }
         }
-    }
-
-    /// The `ROW` field `name` names (ignoring ASCII case).
-    fn row(&self, name: &[u8]) -> Option<&Fields> {
+        if let Some((i, c)) = folded {
+            return Field::Column(i, c, false);
+        }
         (self.rows.iter())
-            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-            .map(|(_, f)| f)
+            .find(|(n, _)| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
+            .map_or(Field::Skip, |(_, f)| Field::Row(f))
     }
+}
+
+/// What a field of an object is to the table.
+enum Field<'f> {
+    /// The column at this index among the decoded columns and this position in the schema,
+    /// and whether the name's case matched.
+    Column(usize, usize, bool),
+    /// A `ROW` column: its fields are the columns under the field's name.
+    Row(&'f Fields),
+    /// Neither: skipped.
+    Skip,
 }
 
 /// Decode the JSON object `bytes` into `values` (laid out by `schema`), setting the columns
@@ -106,7 +119,7 @@ pub fn decode_object<'a>(
     values: &mut [Datum<'a>],
 ) -> Result<(), DecodeError> {
     let mut field_error = None;
-    let mut found: smallvec::SmallVec<[bool; 32]> = smallvec::smallvec![false; values.len()];
+    let mut found = Found::new(values.len());
     let seed = ObjectSeed {
         schema,
         fields,
@@ -127,6 +140,21 @@ pub fn decode_object<'a>(
     }
 }
 
+/// Which decoded columns a field has set, one bit each.
+struct Found(smallvec::SmallVec<[u64; 1]>);
+
+impl Found {
+    fn new(columns: usize) -> Found {
+        Found(smallvec::smallvec![0; columns.div_ceil(64)])
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+}
+
 const NOT_AN_OBJECT: &str = "ddflow: not an object";
 
 struct ObjectSeed<'s, 'a> {
@@ -136,7 +164,7 @@ struct ObjectSeed<'s, 'a> {
     arena: &'a bumpalo::Bump,
     values: &'s mut [Datum<'a>],
     /// Per decoded column: set by a field already.
-    found: &'s mut [bool],
+    found: &'s mut Found,
     error: &'s mut Option<DecodeError>,
 }
 
@@ -156,25 +184,21 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let name: &[u8] = &key.0;
-            let column = self.fields.column(name);
-            // A `ROW` column: its fields are the columns under `name.`.
-            if let Some(row) = column.is_none().then(|| self.fields.row(name)).flatten() {
-                let seed = ObjectSeed {
-                    schema: self.schema,
-                    fields: row,
-                    arena: self.arena,
-                    values: &mut *self.values,
-                    found: &mut *self.found,
-                    error: &mut *self.error,
-                };
-                map.next_value_seed(seed)?;
-                continue;
-            }
-            match column {
+            match self.fields.field(&key.0) {
+                Field::Row(row) => {
+                    let seed = ObjectSeed {
+                        schema: self.schema,
+                        fields: row,
+                        arena: self.arena,
+                        values: &mut *self.values,
+                        found: &mut *self.found,
+                        error: &mut *self.error,
+                    };
+                    map.next_value_seed(seed)?;
+                }
                 // A field of another case comes second to one that matches exactly, and to an
                 // earlier one of another case.
-                Some((i, c, is_exact)) if is_exact || !self.found[i] => {
+                Field::Column(i, c, is_exact) if is_exact || !self.found.get(i) => {
                     let col = &self.schema.columns[c];
                     let seed = DatumSeed {
                         ty: col.ty,
@@ -183,7 +207,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjectSeed<'_, 'a> {
                     match map.next_value_seed(seed)? {
                         Ok(d) => {
                             self.values[c] = d;
-                            self.found[i] = true;
+                            self.found.set(i);
                         }
                         Err(got) => {
                             *self.error = Some(DecodeError(format!(
