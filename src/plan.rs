@@ -12,6 +12,7 @@ pub mod keys;
 pub mod like;
 pub mod lower;
 pub mod prune;
+pub mod pushdown;
 pub mod recursion;
 pub mod reduce;
 
@@ -61,6 +62,7 @@ pub fn plan_text_with(file: &str, text: &str, external: &lower::External) -> Res
         .spawn(move || {
             let parsed = crate::spec::parse::parse(&file, &text)?;
             let mut program = lower::lower_with(&file, &parsed, &external)?;
+            pushdown::push_filters(&mut program);
             prune::prune(&mut program);
             // A window aggregate written on close only inserts, so what reads it may be
             // planned again (a MAX over it needs no retractions, and may close too): until

@@ -12,6 +12,14 @@ use crate::plan::ir::{
     AggStrategy, BinaryOp, Expire, Expr, JoinExpire, JoinKind, Program, Relation, SideExpire, View,
 };
 
+/// `r`, or what the filters on top of it read.
+fn below_filters(mut r: &Relation) -> &Relation {
+    while let Relation::Filter { input, .. } = r {
+        r = input;
+    }
+    r
+}
+
 /// The source table whose `WATERMARK` column (`rowtime`, per table) column `col` of `r` is.
 pub fn time_attribute(
     r: &Relation,
@@ -39,8 +47,9 @@ pub fn time_attribute(
             schema,
         } => match &exprs[col] {
             Expr::Column(c) => time_attribute(input, *c, views, rowtimes),
-            // The projection that adds a table's computed columns: the rowtime by name.
-            _ => match &**input {
+            // The projection that adds a table's computed columns (over the table, or over
+            // filters on it that were moved below it): the rowtime by name.
+            _ => match below_filters(input) {
                 Relation::Get { name, .. }
                     if !views.iter().any(|v| v.name.eq_ignore_ascii_case(name)) =>
                 {
