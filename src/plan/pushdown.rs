@@ -78,13 +78,15 @@ fn step(r: &mut Relation) -> bool {
             as_of: None,
             left,
             right,
+            schema,
             ..
         } => {
             let width = left.schema().len();
             let mut kept = Vec::new();
             let mut moved = false;
             for term in conjuncts(residual.take().expect("matched Some")) {
-                match side(&term, width, left.schema()) {
+                // The residual reads the joined row (an inner join's schema).
+                match side(&term, width, schema) {
                     Some(Side::Left) => add_filter(left, term),
                     Some(Side::Right) => add_filter(right, shifted(term, width)),
                     None => {
