@@ -481,11 +481,7 @@ fn time_bounds(
             bound(*a, *b, Some(0), Some(0));
         }
     }
-    let mut terms = Vec::new();
-    if let Some(r) = residual {
-        conjunction(r, &mut terms);
-    }
-    for term in terms {
+    for term in residual.iter().flat_map(|r| r.conjuncts()) {
         let Expr::Binary { op, left, right } = term else {
             continue;
         };
@@ -509,21 +505,6 @@ fn time_bounds(
     // The pairs bounded both ways first.
     out.sort_by_key(|(_, _, (lo, hi))| !(lo.is_some() && hi.is_some()));
     out
-}
-
-/// The terms of a conjunction.
-fn conjunction<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-        } => {
-            conjunction(left, out);
-            conjunction(right, out);
-        }
-        other => out.push(other),
-    }
 }
 
 /// `column`, `column + c`, `c + column` or `column - c` (c a constant) as `(column, c)`.

@@ -748,6 +748,22 @@ impl Relation {
         }
     }
 
+    /// The relations this one reads directly, to change.
+    pub fn inputs_mut(&mut self) -> Vec<&mut Relation> {
+        match self {
+            Relation::Get { .. } => Vec::new(),
+            Relation::Filter { input, .. }
+            | Relation::Project { input, .. }
+            | Relation::Reduce { input, .. }
+            | Relation::Window { input, .. }
+            | Relation::Over { input, .. }
+            | Relation::TopN { input, .. } => vec![input],
+            Relation::Recursive { body, .. } => vec![body],
+            Relation::Join { left, right, .. } => vec![left, right],
+            Relation::Union { inputs, .. } => inputs.iter_mut().collect(),
+        }
+    }
+
     /// The relations this one reads directly.
     pub fn inputs(&self) -> Vec<&Relation> {
         match self {
@@ -825,6 +841,22 @@ impl JoinKind {
 }
 
 impl Expr {
+    /// The terms of this expression's top-level `AND`s (itself when it is no `AND`).
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                let mut terms = left.conjuncts();
+                terms.extend(right.conjuncts());
+                terms
+            }
+            other => vec![other],
+        }
+    }
+
     /// Whether evaluating this expression over rows of `input` can raise an evaluation error
     /// (integer and DECIMAL arithmetic can overflow or divide by zero; a `CAST` from text or
     /// DOUBLE may not convert). Arithmetic on a DOUBLE is IEEE 754 and never fails.
@@ -1130,3 +1162,23 @@ pub const RUN_SETTINGS: &[(&str, &str)] = &[
         "serve Prometheus metrics at http://HOST:PORT/metrics (as --metrics-addr)",
     ),
 ];
+
+/// `terms` joined by `op` (associative) as a balanced tree; `None` when there are none.
+pub fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
+    while terms.len() > 1 {
+        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut it = terms.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => Expr::Binary {
+                    op,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                },
+                None => a,
+            });
+        }
+        terms = next;
+    }
+    terms.pop()
+}

@@ -38,10 +38,11 @@ mod temporal;
 mod top_n;
 mod udf;
 mod window;
+use crate::plan::ir::balanced;
 use ddl::check_upsert_key;
 use from::Scope;
 use query::first_column;
-use scalar::{balanced, castable, contains_agg};
+use scalar::{castable, contains_agg};
 
 /// An option error of a table, at the table's `CREATE TABLE`.
 fn at_table(file: &str, span: Span, e: Error) -> Error {

@@ -20,8 +20,8 @@
 //! join the filter below them: Nexmark's views, a projection over a filter over the
 //! projection that adds computed columns, filter first.
 
-use crate::data::Value;
-use crate::plan::ir::{BinaryOp, Expr, JoinKind, Program, Relation};
+use crate::data::Schema;
+use crate::plan::ir::{balanced, BinaryOp, Expr, JoinKind, Program, Relation};
 
 /// Move the filter terms of every view and sink of `program` below the joins they sit on.
 pub fn push_filters(program: &mut Program) {
@@ -36,7 +36,7 @@ pub fn push_filters(program: &mut Program) {
 /// Push the filters in `r` and everything below it.
 fn push(r: &mut Relation) {
     while step(r) {}
-    for input in inputs_mut(r) {
+    for input in r.inputs_mut() {
         push(input);
     }
 }
@@ -54,8 +54,7 @@ fn step(r: &mut Relation) -> bool {
                 Relation::Filter {
                     predicate: below, ..
                 } if !fails => {
-                    let p = std::mem::replace(below, Expr::Literal(Value::Null));
-                    *below = and(p, predicate.clone());
+                    *below = and(below, predicate);
                     None
                 }
                 _ => return false,
@@ -81,21 +80,11 @@ fn step(r: &mut Relation) -> bool {
             schema,
             ..
         } => {
-            let width = left.schema().len();
-            let mut kept = Vec::new();
-            let mut moved = false;
-            for term in conjuncts(residual.take().expect("matched Some")) {
-                // The residual reads the joined row (an inner join's schema).
-                match side(&term, width, schema) {
-                    Some(Side::Left) => add_filter(left, term),
-                    Some(Side::Right) => add_filter(right, shifted(term, width)),
-                    None => {
-                        kept.push(term);
-                        continue;
-                    }
-                }
-                moved = true;
-            }
+            // The residual reads the joined row (an inner join's schema).
+            let terms = conjuncts(&residual.take().expect("matched Some"));
+            let count = terms.len();
+            let kept = to_sides(terms, (left, right), schema, (true, true));
+            let moved = kept.len() < count;
             *residual = conjoin(kept);
             moved
         }
@@ -115,7 +104,7 @@ fn through_project(predicate: &Expr, project: &mut Relation) -> Option<Expr> {
         _ => None,
     };
     let mut kept = Vec::new();
-    for mut term in conjuncts(predicate.clone()) {
+    for mut term in conjuncts(predicate) {
         let mut plain = true;
         term.visit_columns(&mut |c| plain &= passed(c).is_some());
         if plain {
@@ -154,33 +143,44 @@ fn into_join(predicate: &Expr, join: &mut Relation) -> Option<Expr> {
     if as_of.is_some() {
         return Some(predicate.clone());
     }
-    let (to_left, to_right) = match kind {
+    let sides = match kind {
         JoinKind::Inner => (true, true),
         JoinKind::Left | JoinKind::Semi | JoinKind::Anti => (true, false),
         JoinKind::Right => (false, true),
         JoinKind::Full => (false, false),
     };
+    conjoin(to_sides(conjuncts(predicate), (left, right), schema, sides))
+}
+
+/// Add each of `terms` (over the joined row, `joined`) that reads one side, and may go to it
+/// (`sides`: left, right), to that side as a filter; the terms that stay.
+fn to_sides(
+    terms: Vec<Expr>,
+    (left, right): (&mut Box<Relation>, &mut Box<Relation>),
+    joined: &Schema,
+    (to_left, to_right): (bool, bool),
+) -> Vec<Expr> {
     let width = left.schema().len();
-    let joined = schema.clone();
     let mut kept = Vec::new();
-    for term in conjuncts(predicate.clone()) {
-        match side(&term, width, &joined) {
+    for term in terms {
+        match side(&term, width, joined) {
             Some(Side::Left) if to_left => add_filter(left, term),
             Some(Side::Right) if to_right => add_filter(right, shifted(term, width)),
             _ => kept.push(term),
         }
     }
-    conjoin(kept)
+    kept
 }
 
-/// Which side of a join whose left rows are `width` wide a term reads only, if it reads one
-/// and cannot fail over the joined row.
+/// A side of a join.
 enum Side {
     Left,
     Right,
 }
 
-fn side(term: &Expr, width: usize, joined: &crate::data::Schema) -> Option<Side> {
+/// Which side of a join whose left rows are `width` wide a term reads only, if it reads one
+/// and cannot fail over the joined row.
+fn side(term: &Expr, width: usize, joined: &Schema) -> Option<Side> {
     if term.can_fail(joined) {
         return None;
     }
@@ -213,8 +213,7 @@ fn add_filter(input: &mut Box<Relation>, term: Expr) {
     let fails = term.can_fail(input.schema());
     if let Relation::Filter { predicate, .. } = &mut **input {
         if !fails {
-            let p = std::mem::replace(predicate, Expr::Literal(Value::Null));
-            *predicate = and(p, term);
+            *predicate = and(predicate, &term);
             return;
         }
     }
@@ -225,47 +224,19 @@ fn add_filter(input: &mut Box<Relation>, term: Expr) {
     };
 }
 
-/// The terms of `e`'s top-level `AND`s.
-fn conjuncts(e: Expr) -> Vec<Expr> {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-        } => {
-            let mut terms = conjuncts(*left);
-            terms.extend(conjuncts(*right));
-            terms
-        }
-        other => vec![other],
-    }
+/// The terms of `e`'s top-level `AND`s, to move.
+fn conjuncts(e: &Expr) -> Vec<Expr> {
+    e.conjuncts().into_iter().cloned().collect()
 }
 
-/// The `AND` of `terms`, `None` for none.
+/// The `AND` of `terms` (balanced, as lowering builds it: moving terms keeps expressions
+/// shallow), `None` for none.
 fn conjoin(terms: Vec<Expr>) -> Option<Expr> {
-    terms.into_iter().reduce(and)
+    balanced(BinaryOp::And, terms)
 }
 
-fn and(left: Expr, right: Expr) -> Expr {
-    Expr::Binary {
-        op: BinaryOp::And,
-        left: Box::new(left),
-        right: Box::new(right),
-    }
-}
-
-/// The inputs of `r`, to change.
-fn inputs_mut(r: &mut Relation) -> Vec<&mut Relation> {
-    match r {
-        Relation::Get { .. } => Vec::new(),
-        Relation::Filter { input, .. }
-        | Relation::Project { input, .. }
-        | Relation::Reduce { input, .. }
-        | Relation::Window { input, .. }
-        | Relation::Over { input, .. }
-        | Relation::TopN { input, .. } => vec![&mut **input],
-        Relation::Recursive { body, .. } => vec![&mut **body],
-        Relation::Join { left, right, .. } => vec![&mut **left, &mut **right],
-        Relation::Union { inputs, .. } => inputs.iter_mut().collect(),
-    }
+/// `a AND b`, over the terms of both.
+fn and(a: &Expr, b: &Expr) -> Expr {
+    let terms = [conjuncts(a), conjuncts(b)].concat();
+    conjoin(terms).expect("at least two terms")
 }

@@ -1266,26 +1266,6 @@ impl Lowerer<'_> {
     }
 }
 
-/// `terms` joined by `op` (associative) as a balanced tree; `None` when there are none.
-pub(super) fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
-    while terms.len() > 1 {
-        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
-        let mut it = terms.into_iter();
-        while let Some(a) = it.next() {
-            next.push(match it.next() {
-                Some(b) => Expr::Binary {
-                    op,
-                    left: Box::new(a),
-                    right: Box::new(b),
-                },
-                None => a,
-            });
-        }
-        terms = next;
-    }
-    terms.pop()
-}
-
 /// `NOT x` when `negated`, else `x` (for `NOT IN`, `NOT BETWEEN`, `NOT LIKE`).
 pub(super) fn negate_if(negated: bool, x: Expr) -> Expr {
     if negated {
