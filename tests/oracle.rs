@@ -24,6 +24,7 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE out4 (n BIGINT, s BIGINT, lo STRING, a DOUBLE) WITH ('connector' = 'print');
   CREATE TABLE out5 (lo BIGINT, hi STRING, d BIGINT, sd BIGINT) WITH ('connector' = 'print');
   CREATE TABLE out6 (k STRING, lo BIGINT, hi BIGINT) WITH ('connector' = 'print');
+  CREATE TABLE out7 (k STRING, a BIGINT, b BIGINT, c BIGINT, d BIGINT, e DOUBLE) WITH ('connector' = 'print');
   CREATE TABLE u (k STRING, w BIGINT) WITH ('connector' = 'kafka', 'topic' = 'u',
     'properties.bootstrap.servers' = 'x', 'format' = 'json');
   CREATE TABLE j4 (a STRING, b BIGINT, c STRING, d BIGINT) WITH ('connector' = 'print');
@@ -33,7 +34,7 @@ const TABLES: &str = "CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'k
   CREATE TABLE tn (k STRING, v BIGINT, rn BIGINT) WITH ('connector' = 'print');
   CREATE TABLE tn4 (k STRING, a BIGINT, b BIGINT, rn BIGINT) WITH ('connector' = 'print');";
 
-const QUERIES: [&str; 18] = [
+const QUERIES: [&str; 20] = [
     // Session windows (a gap of 2 ms over times -2..5 ms): rows merge sessions as they come.
     "CREATE VIEW tv AS SELECT k, v, CAST(v AS TIMESTAMP) AS ts FROM t;
      INSERT INTO tn4 SELECT k, COUNT(*), window_end, window_start
@@ -60,6 +61,12 @@ const QUERIES: [&str; 18] = [
     "INSERT INTO out1 SELECT k, COUNT(*) AS n, SUM(v) AS s, MIN(v) AS lo, MAX(v) AS hi,
        COUNT(DISTINCT v) AS d, AVG(v) AS a, COUNT(v) AS nv
        FROM t WHERE v > 1 OR v IS NULL GROUP BY k HAVING COUNT(*) > 1;",
+    // DISTINCT aggregates over an insert-only input, several of one column with FILTERs and
+    // some of other expressions whose values meet theirs (one entry per value and group).
+    "INSERT INTO out7 SELECT k, COUNT(DISTINCT v), COUNT(DISTINCT v) FILTER (WHERE v > 1),
+       SUM(DISTINCT v + 1) FILTER (WHERE v < 4), COUNT(DISTINCT 3 - v), AVG(DISTINCT v) FILTER (WHERE v <> 2)
+       FROM t GROUP BY k;",
+    "INSERT INTO out4 SELECT COUNT(DISTINCT v), SUM(DISTINCT v * v), MIN(k), AVG(DISTINCT 2 - v) FROM t;",
     // A view over a GROUP BY: the second GROUP BY sees retractions, and NULL maxima.
     "CREATE VIEW c AS SELECT k, COUNT(*) AS n, MAX(v) AS hi FROM t GROUP BY k;
      INSERT INTO out2 SELECT n, COUNT(*) AS words, MIN(hi), MAX(hi), COUNT(DISTINCT hi), SUM(hi), MIN(k)
@@ -114,9 +121,11 @@ const JOIN_QUERIES: [&str; 28] = [
     "INSERT INTO j2 SELECT k, v FROM t WHERE v >= (SELECT AVG(w) FROM u);",
     "CREATE VIEW s AS SELECT k, SUM(w) AS total FROM u GROUP BY k;
      INSERT INTO j2 SELECT k, (SELECT total FROM s WHERE s.k = t.k) FROM t;",
-    // Aggregates with FILTER (WHERE ...), over inserts and retractions.
-    "INSERT INTO j5 SELECT k, COUNT(*) FILTER (WHERE v > 2), COUNT(DISTINCT v) FILTER (WHERE v < 4),
-       SUM(v) FILTER (WHERE v <> 0) FROM t GROUP BY k;",
+    // Aggregates with FILTER (WHERE ...), over inserts and retractions (an outer join's
+    // rows: the planner takes a table's rows to only insert).
+    "CREATE VIEW p AS SELECT t.k AS k, t.v AS v FROM t LEFT JOIN u ON t.k = u.k;
+     INSERT INTO j5 SELECT k, COUNT(*) FILTER (WHERE v > 2), COUNT(DISTINCT v) FILTER (WHERE v < 4),
+       SUM(v) FILTER (WHERE v <> 0) FROM p GROUP BY k;",
     // Subqueries in WHERE, decorrelated into semi- and anti-joins.
     "INSERT INTO j2 SELECT k, v FROM t WHERE k IN (SELECT k FROM u WHERE w > 0);",
     "INSERT INTO j2 SELECT k, v FROM t WHERE v NOT IN (SELECT w FROM u);",

@@ -190,6 +190,7 @@ fn relation(out: &mut String, r: &Relation, depth: usize) {
                         AggStrategy::Accumulable => "accumulable",
                         AggStrategy::InsertOnly => "insert-only",
                         AggStrategy::Distinct => "distinct, accumulable",
+                        AggStrategy::DistinctInserts => "distinct of inserts, accumulable",
                         AggStrategy::Hierarchical => "hierarchical",
                     };
                     format!("{:?}({d}{arg}) AS {} [{how}]", a.func, c.name).to_lowercase()

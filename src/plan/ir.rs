@@ -297,10 +297,23 @@ pub enum AggStrategy {
     InsertOnly,
     /// `COUNT`/`SUM`/`AVG (DISTINCT x)`: a distinct on `(key, x)` feeds the accumulable path.
     Distinct,
+    /// `COUNT`/`SUM`/`AVG (DISTINCT x)` over an input that only inserts: one `(key, value)`
+    /// entry per distinct value of all of the `GROUP BY`'s distinct aggregates, whose
+    /// difference is the set of those aggregates the value has appeared in (a bit each, added
+    /// by OR), feeds the accumulable path. `COUNT(DISTINCT x) FILTER (...)` over one column
+    /// keeps one entry per value, not one per aggregate.
+    DistinctInserts,
     /// `MIN`/`MAX` over an input that retracts (a view over a `GROUP BY`): a tree of
     /// reductions over hash buckets of the values, so a change re-reads O(log n) values,
     /// never the whole group.
     Hierarchical,
+}
+
+impl AggStrategy {
+    /// Whether the aggregate is of the distinct values (either distinct strategy).
+    pub fn is_distinct(self) -> bool {
+        matches!(self, AggStrategy::Distinct | AggStrategy::DistinctInserts)
+    }
 }
 
 /// A relational expression: a multiset of rows that changes over time.

@@ -4,7 +4,8 @@
 //! whole program is known, because the choice depends on whether a `Reduce`'s input can
 //! retract, and a view's input is another statement:
 //! - `COUNT`, `SUM`, `AVG`: [`AggStrategy::Accumulable`];
-//! - `COUNT`/`SUM`/`AVG` of `DISTINCT` values: [`AggStrategy::Distinct`];
+//! - `COUNT`/`SUM`/`AVG` of `DISTINCT` values: [`AggStrategy::DistinctInserts`] over an
+//!   insert-only input (up to [`MAX_DISTINCT_INSERTS`] of them), else [`AggStrategy::Distinct`];
 //! - `MIN`/`MAX` over an insert-only input: [`AggStrategy::InsertOnly`]; over an input that
 //!   retracts: [`AggStrategy::Hierarchical`].
 //!
@@ -16,6 +17,10 @@
 use crate::plan::ir::{
     AggFunc, AggStrategy, JoinKind, Program, Relation, TopNStrategy, View, WindowKind,
 };
+
+/// The most `DISTINCT` aggregates of one `GROUP BY` that [`AggStrategy::DistinctInserts`]
+/// computes (one bit each).
+pub const MAX_DISTINCT_INSERTS: usize = 64;
 
 /// Set the strategy of every aggregate in `program`.
 pub fn choose(program: &mut Program) {
@@ -45,9 +50,17 @@ fn plan_relation(relation: &mut Relation, views: &[View]) {
                 a.strategy = match a.func {
                     AggFunc::Min | AggFunc::Max if input_only_inserts => AggStrategy::InsertOnly,
                     AggFunc::Min | AggFunc::Max => AggStrategy::Hierarchical,
+                    _ if a.distinct && input_only_inserts => AggStrategy::DistinctInserts,
                     _ if a.distinct => AggStrategy::Distinct,
                     _ => AggStrategy::Accumulable,
                 };
+            }
+            // The set of aggregates a value appeared in is a 64-bit mask.
+            let distinct = aggregates.iter().filter(|a| a.strategy.is_distinct());
+            if distinct.count() > MAX_DISTINCT_INSERTS {
+                for a in aggregates.iter_mut().filter(|a| a.strategy.is_distinct()) {
+                    a.strategy = AggStrategy::Distinct;
+                }
             }
         }
         Relation::Join {
@@ -165,7 +178,7 @@ mod tests {
             strategies(
                 "INSERT INTO o SELECT COUNT(*), MIN(v), COUNT(DISTINCT k) FROM t WHERE v > 0;"
             ),
-            [vec![Accumulable, InsertOnly, Distinct]]
+            [vec![Accumulable, InsertOnly, DistinctInserts]]
         );
         assert_eq!(
             strategies(
@@ -174,5 +187,28 @@ mod tests {
             ),
             [vec![InsertOnly], vec![Hierarchical, Distinct, Hierarchical]]
         );
+        // An outer join's rows retract; more DISTINCT aggregates than a set has bits.
+        assert_eq!(
+            strategies(
+                "CREATE VIEW p AS SELECT x.k AS k, x.v AS v FROM t AS x LEFT JOIN t AS y ON x.k = y.k;
+                 INSERT INTO o SELECT COUNT(DISTINCT v) FILTER (WHERE v > 1), 0, 0 FROM p;"
+            ),
+            [vec![Distinct]]
+        );
+        for (n, expected) in [
+            (MAX_DISTINCT_INSERTS, DistinctInserts),
+            (MAX_DISTINCT_INSERTS + 1, Distinct),
+        ] {
+            let columns: Vec<String> = (0..n).map(|i| format!("c{i} BIGINT")).collect();
+            let aggregates: Vec<String> =
+                (0..n).map(|i| format!("COUNT(DISTINCT v + {i})")).collect();
+            let planned = strategies(&format!(
+                "CREATE TABLE w ({}) WITH ('connector' = 'print');
+                 INSERT INTO w SELECT {} FROM t;",
+                columns.join(", "),
+                aggregates.join(", ")
+            ));
+            assert_eq!(planned, [vec![expected; n]]);
+        }
     }
 }

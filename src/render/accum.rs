@@ -328,6 +328,28 @@ impl Multiply<Diff> for Accums {
     }
 }
 
+/// The distinct aggregates of a `GROUP BY` (over an input that only inserts) that one value
+/// of a group has appeared in, a bit each (see [`crate::plan::ir::AggStrategy::DistinctInserts`]):
+/// the difference of its `(key, value)` entry. Added by OR, so an entry stays one bit per
+/// aggregate however often its value comes; it cannot be taken back, which an input that only
+/// inserts never asks.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct SlotSet(pub u64);
+
+impl IsZero for SlotSet {
+    fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl Semigroup for SlotSet {
+    fn plus_equals(&mut self, rhs: &Self) {
+        self.0 |= rhs.0;
+    }
+}
+
 /// Where each aggregate of a `Reduce` lives: the accumulable slots, in aggregate order (all
 /// but the hierarchical ones), and how to fill them from a row.
 #[derive(Debug, Clone)]
@@ -389,7 +411,7 @@ impl Slots {
     pub fn add_row(&self, into: &mut Accums, args: &[Datum<'_>], diff: Diff) {
         into.rows += diff;
         for ((a, &(_, _, _, strategy)), value) in into.slots.iter_mut().zip(&self.slots).zip(args) {
-            if strategy != AggStrategy::Distinct {
+            if !strategy.is_distinct() {
                 a.add(*value, diff);
             }
         }
@@ -403,11 +425,23 @@ impl Slots {
         accums
     }
 
+    /// The accumulators of one distinct value newly in the distinct aggregates `added` (bit
+    /// `i` for the slot `distinct[i]`): zero rows, the value in each of those slots.
+    pub fn of_distinct_set(&self, distinct: &[usize], added: SlotSet, value: Datum<'_>) -> Accums {
+        let mut accums = self.zero();
+        for (bit, &slot) in distinct.iter().enumerate() {
+            if added.0 & (1 << bit) != 0 {
+                accums.slots[slot].add(value, 1);
+            }
+        }
+        accums
+    }
+
     /// The part of `accums` that came from input rows (distinct slots emptied): what a
     /// checkpoint keeps, since the distinct branch recomputes the rest from its own state.
     pub fn without_distinct(&self, mut accums: Accums) -> Accums {
         for (a, &(_, func, ty, strategy)) in accums.slots.iter_mut().zip(&self.slots) {
-            if strategy == AggStrategy::Distinct {
+            if strategy.is_distinct() {
                 *a = Accum::zero(func, ty);
             }
         }

@@ -5,6 +5,7 @@
 //!  rows ─► pre-aggregate ─► key → Accums ────────────┐ (accumulable, insert-only MIN/MAX)
 //!   │                       arrangement ──► value per changed key (no output arrangement)
 //!   ├──► (key, x) ─► distinct ──► Accums of x ───────┘ (COUNT/SUM/AVG DISTINCT)
+//!   │    (of inserts: one (key, x) for all of them, with the set of aggregates x came in)
 //!   └──► (key, bucket) ─► min/max per bucket ─► ... ─► per key   (MIN/MAX over retractions)
 //!                          16 bits → 12 → 8 → 4 → 0, one reduce each
 //! ```
@@ -33,7 +34,7 @@ use timely::dataflow::operators::Capability;
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
 use crate::plan::ir::{AggFunc, AggStrategy, AggregateExpr, Expr, WindowKind};
-use crate::render::accum::{Accums, Slots};
+use crate::render::accum::{Accums, SlotSet, Slots};
 use crate::render::scalar::{eval, with_arena};
 use crate::render::totals::{accumulate, window_expiry, Save};
 use crate::render::StateHooks;
@@ -236,10 +237,10 @@ fn render_accumulable<'s>(
         })
     };
     let mut updates = rows;
-    // The DISTINCT aggregates: (key, slot, value) rows, made distinct (one arrangement for
-    // them all, the group key evaluated once per row for them all), each feeding its slot.
+    // The DISTINCT aggregates, each feeding its slot: made distinct in one arrangement for
+    // them all (the group key evaluated once per row for them all).
     let distinct_slots: Vec<(usize, usize)> = (slots.slots.iter().enumerate())
-        .filter(|(_, &(_, _, _, strategy))| strategy == AggStrategy::Distinct)
+        .filter(|(_, &(_, _, _, strategy))| strategy.is_distinct())
         .map(|(slot, &(aggregate, ..))| (slot, aggregate))
         .collect();
     if !distinct_slots.is_empty() {
@@ -252,42 +253,13 @@ fn render_accumulable<'s>(
             })
             .collect();
         let key_args = KeyArgs::new(group_key, args, window);
-        let tags: Vec<i64> = distinct_slots
-            .iter()
-            .map(|&(slot, _)| slot as i64)
-            .collect();
-        let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
-            key_args.each(row, |key, values| {
-                for (value, &slot) in values.iter().zip(&tags) {
-                    if !value.is_null() {
-                        let pair = key.clone().extend([Datum::Int(slot), *value]);
-                        add(table, pair, diff);
-                    }
-                }
-            })
-        });
-        let distinct = hooks.state(pairs, |pairs, keep| {
-            let arranged = observed::<Row, (), Diff, _>(pairs.scope(), "Distinct", || {
-                pairs.arrange_by_self_named("Arrange: Distinct")
-            });
-            let state = keep.then(|| {
-                let trace: Box<dyn StateArrangement> =
-                    Box::new(KeyState::new(arranged.trace.clone(), Some));
-                (trace, arranged.stream.clone().map(|_| ()))
-            });
-            (arranged.distinct_total_core::<Diff>(), state)
-        });
-        let slots = slots.clone();
-        let contributions = distinct.explode(move |pair: Row| {
-            let mut datums = pair.unpack();
-            let value = datums.pop().unwrap_or_default();
-            let slot = match datums.pop() {
-                Some(Datum::Int(slot)) => usize::try_from(slot).ok(),
-                _ => None,
-            }
-            .expect("a distinct pair carries its slot");
-            Some((Row::pack_slice(&datums), slots.of_distinct(slot, value, 1)))
-        });
+        let inserts = aggregates[distinct_slots[0].1].strategy == AggStrategy::DistinctInserts;
+        let distinct_slots: Vec<usize> = distinct_slots.iter().map(|&(slot, _)| slot).collect();
+        let contributions = if inserts {
+            distinct_of_inserts(&input, key_args, &distinct_slots, &slots, hooks)
+        } else {
+            distinct_pairs(&input, key_args, &distinct_slots, &slots, hooks)
+        };
         updates = updates.concat(contributions);
     }
     let control = hooks.state.control.clone();
@@ -495,6 +467,102 @@ pub(crate) fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: 
             table.insert(d, r);
         }
     }
+}
+
+/// `DISTINCT` aggregates over an input that retracts: one `(key, slot, value)` row per
+/// aggregate and distinct value, made distinct, each feeding its slot.
+fn distinct_pairs<'s>(
+    input: &RowCollection<'s>,
+    key_args: KeyArgs,
+    distinct: &[usize],
+    slots: &Slots,
+    hooks: &mut StateHooks<'_, 's>,
+) -> VecCollection<'s, Time, Row, Accums> {
+    let tags: Vec<i64> = distinct.iter().map(|&slot| slot as i64).collect();
+    let pairs = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
+        key_args.each(row, |key, values| {
+            for (value, &slot) in values.iter().zip(&tags) {
+                if !value.is_null() {
+                    let pair = key.clone().extend([Datum::Int(slot), *value]);
+                    add(table, pair, diff);
+                }
+            }
+        })
+    });
+    let distinct = hooks.state(pairs, |pairs, keep| {
+        let arranged = observed::<Row, (), Diff, _>(pairs.scope(), "Distinct", || {
+            pairs.arrange_by_self_named("Arrange: Distinct")
+        });
+        let state = keep.then(|| {
+            let trace: Box<dyn StateArrangement> =
+                Box::new(KeyState::new(arranged.trace.clone(), Some));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        (arranged.distinct_total_core::<Diff>(), state)
+    });
+    let slots = slots.clone();
+    distinct.explode(move |pair: Row| {
+        let mut datums = pair.unpack();
+        let value = datums.pop().unwrap_or_default();
+        let slot = match datums.pop() {
+            Some(Datum::Int(slot)) => usize::try_from(slot).ok(),
+            _ => None,
+        }
+        .expect("a distinct pair carries its slot");
+        Some((Row::pack_slice(&datums), slots.of_distinct(slot, value, 1)))
+    })
+}
+
+/// `DISTINCT` aggregates over an input that only inserts: one `(key, value)` entry per
+/// distinct value of any of them, its difference the set of aggregates the value has come in
+/// (a [`SlotSet`]). When a value first comes in an aggregate, it adds to that slot. Nexmark
+/// q16's eight `COUNT(DISTINCT)`s of two columns keep two entries per bid, not four.
+fn distinct_of_inserts<'s>(
+    input: &RowCollection<'s>,
+    key_args: KeyArgs,
+    distinct: &[usize],
+    slots: &Slots,
+    hooks: &mut StateHooks<'_, 's>,
+) -> VecCollection<'s, Time, Row, Accums> {
+    debug_assert!(distinct.len() <= crate::plan::reduce::MAX_DISTINCT_INSERTS);
+    let width = key_args.keys.len();
+    let entries = pre_aggregate(input.clone(), "PreDistinct", move |row, diff, table| {
+        debug_assert!(diff > 0, "a distinct of inserts met a retraction");
+        key_args.each(row, |key, values| {
+            // The aggregates with equal values share one entry.
+            let mut seen = 0u64;
+            for (i, value) in values.iter().enumerate() {
+                if value.is_null() || seen & (1 << i) != 0 {
+                    continue;
+                }
+                let set = (values.iter().enumerate().skip(i))
+                    .filter(|(_, v)| *v == value)
+                    .fold(0u64, |set, (j, _)| set | 1 << j);
+                seen |= set;
+                add(table, key.clone().extend([*value]), SlotSet(set));
+            }
+        })
+    });
+    let distinct: Vec<usize> = distinct.to_vec();
+    let slots = slots.clone();
+    let added = hooks.state(entries, move |entries, keep| {
+        let arranged = observed::<Row, (), SlotSet, _>(entries.scope(), "Distinct", || {
+            entries.arrange_by_self_named("Arrange: Distinct")
+        });
+        let state = keep.then(|| {
+            let trace: Box<dyn StateArrangement> =
+                Box::new(KeyState::new(arranged.trace.clone(), Some));
+            (trace, arranged.stream.clone().map(|_| ()))
+        });
+        let added = arranged.threshold_semigroup(move |entry: &Row, new, old| {
+            let added = SlotSet(new.0 & !old.map_or(0, |old| old.0));
+            let value = entry.get(width);
+            (added.0 != 0).then(|| slots.of_distinct_set(&distinct, added, value))
+        });
+        (added, state)
+    });
+    let key: Vec<usize> = (0..width).collect();
+    added.map(move |entry: Row| entry.project(&key))
 }
 
 /// Map each input row to updates, which `map` adds to the epoch's table (with [`add`], or in
