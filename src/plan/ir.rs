@@ -316,6 +316,12 @@ impl AggStrategy {
     }
 }
 
+/// The integer digits a mantissa of `digits` digits at scale `from` needs at scale `to`:
+/// rounding away digits may carry into one more.
+fn integer_digits(digits: u32, from: u8, to: u8) -> u32 {
+    digits.saturating_sub(u32::from(from)) + u32::from(to < from)
+}
+
 /// A relational expression: a multiset of rows that changes over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Relation {
@@ -872,15 +878,40 @@ impl Expr {
 
     /// Whether evaluating this expression over rows of `input` can raise an evaluation error
     /// (integer and DECIMAL arithmetic can overflow or divide by zero; a `CAST` from text or
-    /// DOUBLE may not convert). Arithmetic on a DOUBLE is IEEE 754 and never fails.
+    /// DOUBLE may not convert). Arithmetic on a DOUBLE is IEEE 754 and never fails; DECIMAL
+    /// `*`, `+`, `-` and casts whose operands' digits fit the result (see
+    /// [`Expr::decimal_digits`]) cannot fail either (Nexmark q1's `0.908 * price`).
     pub fn can_fail(&self, input: &Schema) -> bool {
         let here = match self {
             Expr::Binary { op, left, right } => {
-                op.is_arithmetic() && !left.is_double(input) && !right.is_double(input)
+                op.is_arithmetic()
+                    && !left.is_double(input)
+                    && !right.is_double(input)
+                    && (!matches!(op, BinaryOp::Mul | BinaryOp::Add | BinaryOp::Sub)
+                        || self.decimal_digits(input).is_none())
             }
-            Expr::Unary { op, expr } => *op == UnaryOp::Neg && !expr.is_double(input),
-            Expr::Cast { from, ty, safe, .. } => {
+            Expr::Unary { op, expr } => {
+                *op == UnaryOp::Neg
+                    && !expr.is_double(input)
+                    && expr.decimal_digits(input).is_none()
+            }
+            Expr::Cast {
+                expr,
+                from,
+                ty,
+                safe,
+            } => {
+                let fits = match (*from, *ty) {
+                    // BIGINT has 19 digits.
+                    (DataType::Int, DataType::Decimal(p, s)) => p - s >= 19,
+                    (DataType::Decimal(_, from), DataType::Decimal(p, s)) => expr
+                        .decimal_digits(input)
+                        .filter(|&(_, scale)| scale == from)
+                        .is_some_and(|(d, _)| integer_digits(d, from, s) <= u32::from(p - s)),
+                    _ => false,
+                };
                 !safe
+                    && !fits
                     && *ty != DataType::String
                     && (matches!(from, DataType::String | DataType::Float)
                         || matches!(ty, DataType::Decimal(..))
@@ -893,6 +924,54 @@ impl Expr {
             _ => false,
         };
         here || self.children().iter().any(|c| c.can_fail(input))
+    }
+
+    /// A bound on this DECIMAL expression's values over rows of `input`: `(digits, scale)`,
+    /// the mantissa at `scale` is under `10^digits` (at most 38). `None` when it is no DECIMAL
+    /// or the bound is not known. A cast that does not fail fits its type; a product's
+    /// mantissa has at most the digits of both; a sum or difference (of one scale) one more.
+    pub fn decimal_digits(&self, input: &Schema) -> Option<(u32, u8)> {
+        let max = u32::from(crate::data::decimal::MAX_PRECISION);
+        let bound = match self {
+            Expr::Column(c) => match input.columns.get(*c)?.ty {
+                DataType::Decimal(p, s) => (u32::from(p), s),
+                _ => return None,
+            },
+            Expr::Literal(Value::Decimal(m, s)) => {
+                (m.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1), *s)
+            }
+            Expr::Cast {
+                expr,
+                from,
+                ty: DataType::Decimal(p, s),
+                ..
+            } => {
+                let p = u32::from(*p);
+                let known = match from {
+                    DataType::Int => Some(19 + u32::from(*s)),
+                    DataType::Decimal(_, from) => (expr.decimal_digits(input))
+                        .filter(|(_, scale)| scale == from)
+                        .map(|(d, _)| integer_digits(d, *from, *s) + u32::from(*s)),
+                    _ => None,
+                };
+                (known.map_or(p, |d| d.min(p)), *s)
+            }
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => expr.decimal_digits(input)?,
+            Expr::Binary { op, left, right } => {
+                let ((d1, s1), (d2, s2)) =
+                    (left.decimal_digits(input)?, right.decimal_digits(input)?);
+                match op {
+                    BinaryOp::Mul => (d1 + d2, s1.checked_add(s2)?),
+                    BinaryOp::Add | BinaryOp::Sub if s1 == s2 => (d1.max(d2) + 1, s1),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        (bound.0 <= max).then_some(bound)
     }
 
     /// Whether this expression is surely a DOUBLE over rows of `input` (so arithmetic with it
