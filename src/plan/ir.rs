@@ -933,8 +933,10 @@ impl Expr {
     pub fn decimal_digits(&self, input: &Schema) -> Option<(u32, u8)> {
         let max = u32::from(crate::data::decimal::MAX_PRECISION);
         let bound = match self {
+            // A column's values fit its type; one digit more is left for a value a rounding
+            // (a quotient's, half up) carried past it.
             Expr::Column(c) => match input.columns.get(*c)?.ty {
-                DataType::Decimal(p, s) => (u32::from(p), s),
+                DataType::Decimal(p, s) => (u32::from(p) + 1, s),
                 _ => return None,
             },
             Expr::Literal(Value::Decimal(m, s)) => {

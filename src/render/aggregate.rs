@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash};
 
 use differential_dataflow::difference::Semigroup;
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
 use differential_dataflow::operators::{CountTotal, ThresholdTotal};
-use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
+use differential_dataflow::trace::implementations::{KeySpine, ValBuilder, ValSpine};
 use differential_dataflow::{AsCollection, VecCollection};
 use smallvec::SmallVec;
 use timely::container::CapacityContainerBuilder;
@@ -30,6 +31,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
 
 use crate::data::{DataType, Datum, Row, RowCollection};
 use crate::metrics::arrangements::observed;
@@ -38,7 +40,7 @@ use crate::render::accum::{Accums, SlotSet, Slots};
 use crate::render::scalar::{eval, with_arena};
 use crate::render::totals::{accumulate, window_expiry, Save};
 use crate::render::StateHooks;
-use crate::state::{KeyState, StateArrangement, ValState};
+use crate::state::{KeyState, StateArrangement, StateTrace, ValState};
 use crate::timestamp::{Diff, Time};
 
 /// Pre-aggregated updates held per epoch before one is flushed early, bounding the memory of
@@ -302,14 +304,7 @@ fn render_accumulable<'s>(
             }
             None => updates,
         };
-        let arranged = observed::<Row, (), Accums, _>(updates.scope(), "Aggregate", || {
-            updates.arrange_by_self_named("Arrange: Aggregate")
-        });
-        let state = keep.then(|| {
-            let trace: Box<dyn StateArrangement> =
-                Box::new(KeyState::new(arranged.trace.clone(), save_accums));
-            (trace, arranged.stream.clone().map(|_| ()))
-        });
+        let (arranged, state) = arrange_keys(updates, "Aggregate", keep, save_accums);
         (arranged.count_total_core::<Diff>(), state)
     });
     // One row per group from its accumulated value (a group with no rows has none).
@@ -469,6 +464,31 @@ pub(crate) fn add<D: Hash + Eq, R: Semigroup>(table: &mut Table<D, R>, d: D, r: 
     }
 }
 
+/// `updates` arranged by themselves as `name` (noted for the arrangement metrics) and, when
+/// `keep`, handed to checkpointing, each accumulated difference saved through `save`.
+#[allow(clippy::type_complexity)]
+fn arrange_keys<'s, R>(
+    updates: VecCollection<'s, Time, Row, R>,
+    name: &str,
+    keep: bool,
+    save: impl FnMut(R) -> Option<R> + 'static,
+) -> (
+    Arranged<'s, TraceAgent<KeySpine<Row, Time, R>>>,
+    Option<(StateTrace, StreamVec<'s, Time, ()>)>,
+)
+where
+    R: Semigroup + differential_dataflow::ExchangeData + Ord + serde::Serialize + std::fmt::Debug,
+{
+    let arranged = observed::<Row, (), R, _>(updates.scope(), name, || {
+        updates.arrange_by_self_named(&format!("Arrange: {name}"))
+    });
+    let state = keep.then(|| {
+        let trace: StateTrace = Box::new(KeyState::new(arranged.trace.clone(), save));
+        (trace, arranged.stream.clone().map(|_| ()))
+    });
+    (arranged, state)
+}
+
 /// `DISTINCT` aggregates over an input that retracts: one `(key, slot, value)` row per
 /// aggregate and distinct value, made distinct, each feeding its slot.
 fn distinct_pairs<'s>(
@@ -490,14 +510,7 @@ fn distinct_pairs<'s>(
         })
     });
     let distinct = hooks.state(pairs, |pairs, keep| {
-        let arranged = observed::<Row, (), Diff, _>(pairs.scope(), "Distinct", || {
-            pairs.arrange_by_self_named("Arrange: Distinct")
-        });
-        let state = keep.then(|| {
-            let trace: Box<dyn StateArrangement> =
-                Box::new(KeyState::new(arranged.trace.clone(), Some));
-            (trace, arranged.stream.clone().map(|_| ()))
-        });
+        let (arranged, state) = arrange_keys(pairs, "Distinct", keep, Some);
         (arranged.distinct_total_core::<Diff>(), state)
     });
     let slots = slots.clone();
@@ -546,14 +559,7 @@ fn distinct_of_inserts<'s>(
     let distinct: Vec<usize> = distinct.to_vec();
     let slots = slots.clone();
     let added = hooks.state(entries, move |entries, keep| {
-        let arranged = observed::<Row, (), SlotSet, _>(entries.scope(), "Distinct", || {
-            entries.arrange_by_self_named("Arrange: Distinct")
-        });
-        let state = keep.then(|| {
-            let trace: Box<dyn StateArrangement> =
-                Box::new(KeyState::new(arranged.trace.clone(), Some));
-            (trace, arranged.stream.clone().map(|_| ()))
-        });
+        let (arranged, state) = arrange_keys(entries, "Distinct", keep, Some);
         let added = arranged.threshold_semigroup(move |entry: &Row, new, old| {
             let added = SlotSet(new.0 & !old.map_or(0, |old| old.0));
             let value = entry.get(width);
