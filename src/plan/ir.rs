@@ -316,10 +316,19 @@ impl AggStrategy {
     }
 }
 
-/// The integer digits a mantissa of `digits` digits at scale `from` needs at scale `to`:
-/// rounding away digits may carry into one more.
-fn integer_digits(digits: u32, from: u8, to: u8) -> u32 {
-    digits.saturating_sub(u32::from(from)) + u32::from(to < from)
+/// The digits `CAST(expr AS DECIMAL(_, scale))` from type `from` makes over rows of `input`,
+/// when known: BIGINT's 19 integer digits, or the DECIMAL operand's bound at the new scale
+/// (rounding away digits may carry into one more integer digit).
+fn cast_digits(expr: &Expr, from: DataType, scale: u8, input: &Schema) -> Option<u32> {
+    let integer = match from {
+        DataType::Int => 19,
+        DataType::Decimal(_, from) => {
+            let (digits, _) = expr.decimal_digits(input).filter(|&(_, s)| s == from)?;
+            digits.saturating_sub(u32::from(from)) + u32::from(scale < from)
+        }
+        _ => return None,
+    };
+    Some(integer + u32::from(scale))
 }
 
 /// A relational expression: a multiset of rows that changes over time.
@@ -901,13 +910,10 @@ impl Expr {
                 ty,
                 safe,
             } => {
-                let fits = match (*from, *ty) {
-                    // BIGINT has 19 digits.
-                    (DataType::Int, DataType::Decimal(p, s)) => p - s >= 19,
-                    (DataType::Decimal(_, from), DataType::Decimal(p, s)) => expr
-                        .decimal_digits(input)
-                        .filter(|&(_, scale)| scale == from)
-                        .is_some_and(|(d, _)| integer_digits(d, from, s) <= u32::from(p - s)),
+                let fits = match *ty {
+                    DataType::Decimal(p, s) => {
+                        cast_digits(expr, *from, s, input).is_some_and(|d| d <= u32::from(p))
+                    }
                     _ => false,
                 };
                 !safe
@@ -949,13 +955,7 @@ impl Expr {
                 ..
             } => {
                 let p = u32::from(*p);
-                let known = match from {
-                    DataType::Int => Some(19 + u32::from(*s)),
-                    DataType::Decimal(_, from) => (expr.decimal_digits(input))
-                        .filter(|(_, scale)| scale == from)
-                        .map(|(d, _)| integer_digits(d, *from, *s) + u32::from(*s)),
-                    _ => None,
-                };
+                let known = cast_digits(expr, *from, *s, input);
                 (known.map_or(p, |d| d.min(p)), *s)
             }
             Expr::Unary {

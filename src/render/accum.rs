@@ -333,9 +333,7 @@ impl Multiply<Diff> for Accums {
 /// the difference of its `(key, value)` entry. Added by OR, so an entry stays one bit per
 /// aggregate however often its value comes; it cannot be taken back, which an input that only
 /// inserts never asks.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SlotSet(pub u64);
 
 impl IsZero for SlotSet {
