@@ -20,6 +20,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use crate::data::{DataType, Datum, Schema};
 use crate::source::decode::{text_datum, DecodeError};
 
+mod scan;
+
 /// Where a table's value columns are in a JSON object: the columns named at this level of
 /// nesting, and the `ROW` fields below it, each with its own. Built once per table, so a
 /// field name is compared with the few names of its level, not with every column's path.
@@ -27,9 +29,12 @@ use crate::source::decode::{text_datum, DecodeError};
 pub struct Fields {
     /// Per column at this level: its field name, its index among the decoded columns, and
     /// its position in the schema.
-    columns: Vec<(Box<str>, usize, usize)>,
+    columns: Vec<(Name, usize, usize)>,
     /// Per `ROW` field at this level: its name and its fields.
-    rows: Vec<(Box<str>, Fields)>,
+    rows: Vec<(Name, Fields)>,
+    /// The lengths of the names above, one bit each (a name of 64 bytes or more sets bit
+    /// 0): most fields a record holds and the table does not read are told by their length.
+    lengths: u64,
     /// The path of this level (`person`; empty at the top), for messages.
     path: String,
 }
@@ -53,7 +58,7 @@ impl Fields {
         let mut below: Vec<(&str, Vec<(&str, usize, usize)>)> = Vec::new();
         for &(name, i, c) in named {
             // A field named with the whole path is the column too (a flat `"p.id"` key).
-            fields.columns.push((name.into(), i, c));
+            fields.columns.push((Name::new(name), i, c));
             if let Some((row, rest)) = name.split_once('.') {
                 match below.iter_mut().find(|(r, _)| *r == row) {
                     Some((_, under)) => under.push((rest, i, c)),
@@ -66,36 +71,98 @@ impl Fields {
                 "" => row.to_string(),
                 p => format!("{p}.{row}"),
             };
-            fields.rows.push((row.into(), Fields::level(&under, path)));
+            fields
+                .rows
+                .push((Name::new(row), Fields::level(&under, path)));
         }
+        let names =
+            (fields.columns.iter().map(|(n, ..)| n)).chain(fields.rows.iter().map(|(n, _)| n));
+        fields.lengths = names.fold(0, |bits, n| bits | length_bit(n.bytes.len()));
         fields
     }
 
-    /// What a field `name` is at this level: a column (with whether its case matches), else
-    /// a `ROW` field, else nothing. A field whose name equals the column's wins; else the
-    /// first whose name equals it ignoring ASCII case. One pass over the names of equal
-    /// length (most fields a record holds and the table does not read match none).
+    /// What a field `name` is at this level: a column (with whether its case matches) or a
+    /// `ROW` field whose name equals it, else the first whose name equals it ignoring ASCII
+    /// case, else nothing. Most fields a record holds and the table does not read are told by
+    /// their length alone.
     fn field(&self, name: &[u8]) -> Field<'_> {
-        let mut folded = None;
+        if self.lengths & length_bit(name.len()) == 0 {
+            return Field::Skip;
+        }
+        let head = Name::head(name);
         for &(ref n, i, c) in &self.columns {
-            let n = n.as_bytes();
-            if n.len() != name.len() {
-                continue;
-            }
-            if n == name {
+            if n.is(name, head) {
                 return Field::Column(i, c, true);
             }
-            if folded.is_none() && n.eq_ignore_ascii_case(name) {
-                folded = Some((i, c));
+        }
+        if let Some((_, row)) = self.rows.iter().find(|(n, _)| n.is(name, head)) {
+            return Field::Row(row);
+        }
+        let folded = fold(head);
+        for &(ref n, i, c) in &self.columns {
+            if n.is_folded(name, folded) {
+                return Field::Column(i, c, false);
             }
         }
-        if let Some((i, c)) = folded {
-            return Field::Column(i, c, false);
-        }
         (self.rows.iter())
-            .find(|(n, _)| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.is_folded(name, folded))
             .map_or(Field::Skip, |(_, f)| Field::Row(f))
     }
+}
+
+/// The bit of [`Fields::lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << if len < 64 { len } else { 0 }
+}
+
+/// A field name to look for, with its first eight bytes as one word, as written and with
+/// ASCII letters in lower case (each compared at once).
+#[derive(Debug, Clone)]
+struct Name {
+    bytes: Box<[u8]>,
+    head: u64,
+    folded: u64,
+}
+
+impl Name {
+    fn new(name: &str) -> Name {
+        let head = Name::head(name.as_bytes());
+        Name {
+            bytes: name.as_bytes().into(),
+            head,
+            folded: fold(head),
+        }
+    }
+
+    /// The first eight bytes of `name` (fewer, zero-padded) as a word.
+    fn head(name: &[u8]) -> u64 {
+        (name.iter().take(8).enumerate()).fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i))
+    }
+
+    /// Whether `name`, whose [`Name::head`] is `head`, is this name.
+    fn is(&self, name: &[u8], head: u64) -> bool {
+        self.bytes.len() == name.len()
+            && self.head == head
+            && (name.len() <= 8 || self.bytes[8..].chunks(8).eq(name[8..].chunks(8)))
+    }
+
+    /// Whether `name`, whose head's [`fold`] is `folded`, is this name ignoring ASCII case.
+    fn is_folded(&self, name: &[u8], folded: u64) -> bool {
+        self.bytes.len() == name.len()
+            && self.folded == folded
+            && (name.len() <= 8 || self.bytes[8..].eq_ignore_ascii_case(&name[8..]))
+    }
+}
+
+/// `word`'s bytes with ASCII capitals made small (`A`..=`Z` + 0x20), all eight at once.
+fn fold(word: u64) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    let low = word & (ONES * 0x7f);
+    // Per byte, the high bit: at least `A`, above `Z`, ASCII.
+    let from_a = low + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low + ONES * (0x7f - u64::from(b'Z'));
+    let capital = (from_a ^ past_z) & !word & (ONES * 0x80);
+    word | capital >> 2
 }
 
 /// What a field of an object is to the table.
@@ -109,9 +176,26 @@ enum Field<'f> {
     Skip,
 }
 
-/// Decode the JSON object `bytes` into `values` (laid out by `schema`), setting the columns
-/// `fields` names; strings that must be unescaped are placed in `arena`.
+/// Decode the JSON object `bytes` into `values` (laid out by `schema`, NULL in every column
+/// on entry), setting the columns `fields` names; strings that must be unescaped are placed
+/// in `arena`. The common record is read by [`scan`]; what it leaves, and every error, by
+/// serde_json.
 pub fn decode_object<'a>(
+    bytes: &'a [u8],
+    schema: &Schema,
+    fields: &Fields,
+    arena: &'a bumpalo::Bump,
+    values: &mut [Datum<'a>],
+) -> Result<(), DecodeError> {
+    if scan::decode(bytes, schema, fields, arena, values).is_some() {
+        return Ok(());
+    }
+    values.fill(Datum::Null);
+    decode_with_serde(bytes, schema, fields, arena, values)
+}
+
+/// [`decode_object`] through serde_json's streaming interface.
+fn decode_with_serde<'a>(
     bytes: &'a [u8],
     schema: &Schema,
     fields: &Fields,
@@ -316,12 +400,7 @@ impl<'de: 'a, 'a> DeserializeSeed<'de> for DatumSeed<'a> {
 
 impl<'a> DatumSeed<'a> {
     fn text(&self, text: &'a str, json: impl FnOnce() -> String) -> Fits<'a> {
-        match self.ty {
-            DataType::String => Ok(Datum::Str(text)),
-            ty => text_datum(text, ty)
-                .filter(|d| !d.is_null())
-                .ok_or_else(json),
-        }
+        text_value(text, self.ty).ok_or_else(json)
     }
 
     fn number(&self, n: serde_json::Number) -> Fits<'a> {
@@ -420,6 +499,15 @@ impl<'de: 'a, 'a> Visitor<'de> for DatumSeed<'a> {
     }
 }
 
+/// A JSON string as a datum of type `ty`: a STRING as it is, another type parsed from the
+/// text (an empty one is not NULL but does not fit); `None` when it does not fit.
+fn text_value(text: &str, ty: DataType) -> Option<Datum<'_>> {
+    match ty {
+        DataType::String => Some(Datum::Str(text)),
+        ty => text_datum(text, ty).filter(|d| !d.is_null()),
+    }
+}
+
 fn quoted(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
@@ -447,6 +535,56 @@ mod tests {
             ("ok", DataType::Bool),
         ]);
         decode_all(&schema, json)
+    }
+
+    /// A name equal to a column's or a `ROW`'s wins over one equal ignoring case; among
+    /// those of one kind, a column comes first.
+    #[test]
+    fn a_field_is_found_by_its_exact_name_first_then_ignoring_case() {
+        let schema = Schema::new([
+            ("event_type", DataType::Int),
+            ("EVENT_TYPE", DataType::Int),
+            ("p.id", DataType::Int),
+            ("P", DataType::Int),
+            ("dateTimeLonger", DataType::Int),
+        ]);
+        let fields = Fields::new(&schema, &[0, 1, 2, 3, 4]);
+        let what = |name: &str| match fields.field(name.as_bytes()) {
+            Field::Column(_, c, exact) => format!("{c} {exact}"),
+            Field::Row(row) => format!("row {}", row.path),
+            Field::Skip => "skip".into(),
+        };
+        let found = [
+            ("event_type", "0 true"),
+            ("EVENT_TYPE", "1 true"),
+            ("Event_Type", "0 false"),
+            ("p", "row p"),
+            ("P", "3 true"),
+            ("p.id", "2 true"),
+            ("P.ID", "2 false"),
+            ("datetimelonger", "4 false"),
+            ("dateTimeLongeR", "4 false"),
+            ("dateTimeLongex", "skip"),
+            ("dateTimeLongerX", "skip"),
+            ("q", "skip"),
+        ];
+        for (name, what_it_is) in found {
+            assert_eq!(what(name), what_it_is, "{name}");
+        }
+    }
+
+    #[test]
+    fn names_fold_as_ascii_lowercase_does() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'q'; 8];
+                word[at] = b;
+                let mut lower = word;
+                lower.make_ascii_lowercase();
+                let fold = fold(u64::from_le_bytes(word));
+                assert_eq!(fold, u64::from_le_bytes(lower), "{b:#x} at {at}");
+            }
+        }
     }
 
     #[test]
@@ -558,5 +696,232 @@ mod tests {
             read(r#"{"a":5}"#).unwrap_err().0,
             r#"field "a": expected ARRAY<BIGINT>, got 5"#
         );
+    }
+
+    /// A table with a column of every kind the fast reader reads or leaves to serde.
+    fn mixed() -> Schema {
+        Schema::new([
+            ("user", DataType::String),
+            ("n", DataType::Int),
+            ("x", DataType::Float),
+            ("ok", DataType::Bool),
+            ("t", DataType::Timestamp),
+            ("d", DataType::Decimal(10, 2)),
+            ("event_dateTime", DataType::Timestamp),
+            ("p.id", DataType::Int),
+            ("p.q.name", DataType::String),
+        ])
+    }
+
+    /// `json` read by the fast reader (`None`: left to serde) and by the serde path alone,
+    /// each as the `Debug` text of its values (so `-0.0` differs from `0.0`).
+    fn both(schema: &Schema, json: &[u8]) -> (Option<String>, Result<String, DecodeError>) {
+        let all: Vec<usize> = (0..schema.len()).collect();
+        let fields = Fields::new(schema, &all);
+        let arena = bumpalo::Bump::new();
+        let text = |values: &[Datum]| {
+            format!(
+                "{:?}",
+                values.iter().map(|d| d.to_value()).collect::<Vec<_>>()
+            )
+        };
+        let mut values = vec![Datum::Null; schema.len()];
+        let fast = scan::decode(json, schema, &fields, &arena, &mut values).map(|()| text(&values));
+        let mut values = vec![Datum::Null; schema.len()];
+        let serde =
+            decode_with_serde(json, schema, &fields, &arena, &mut values).map(|()| text(&values));
+        // And the two together (the fast reader first) are the serde path.
+        let mut values = vec![Datum::Null; schema.len()];
+        let together =
+            decode_object(json, schema, &fields, &arena, &mut values).map(|()| text(&values));
+        assert_eq!(together, serde, "{}", String::from_utf8_lossy(json));
+        (fast, serde)
+    }
+
+    #[test]
+    fn the_fast_reader_takes_common_records_as_serde_reads_them() {
+        let schema = mixed();
+        for json in [
+            r#"{"user":"ann","n":7,"x":2.5,"ok":true,"t":"2015-07-15 00:00:00.000","d":"1.25"}"#,
+            r#" { "USER" : "b" , "x" : -0.0e0 , "p" : { "id" : 3 , "q" : { "name" : "é" } } } "#,
+            r#"{"user":"a\"b\\c\/\n\u00e9","x":-0.0,"n":"42","t":1436918400000}"#,
+            r#"{"x":-0,"n":-9223372036854775808,"ok":false,"p":null,"z":[1,{"q":[]},{}]}"#,
+            r#"{"x":1.5e3,"user":true,"d":12,"t":null,"z":"\ud83d\ude00","zz":-1.25E-7}"#,
+            r#"{"x":18446744073709551615,"User":"second","user":"first","USER":"third"}"#,
+            r#"{"x":"NaN","n":9223372036854775807,"ok":"TRUE","p":{"id":null,"q":null}}"#,
+            r#"{}"#,
+        ] {
+            let (fast, serde) = both(&schema, json.as_bytes());
+            assert_eq!(fast, Some(serde.unwrap()), "{json}");
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_leaves_rare_forms_and_errors_to_serde() {
+        let schema = mixed();
+        for json in [
+            r#"{"user":"\ud83d\ude00"}"#,   // a surrogate pair, read
+            r#"{"\u0075ser":"e"}"#,         // an escaped name
+            r#"{"user":5}"#,                // a number as a STRING
+            r#"{"d":1.25}"#,                // a fraction as a DECIMAL
+            r#"{"n":-0}"#,                  // serde_json reads -0 as a double
+            r#"{"n":9223372036854775808}"#, // past BIGINT
+            r#"{"x":1e23}"#,                // a power of ten a double does not hold
+            r#"{"x":123456789012345678901}"#,
+            r#"{"n":1.0}"#,
+            r#"{"n":"x"}"#,
+            r#"{"n":""}"#,
+            r#"{"ok":{"a":[1]}}"#,
+            r#"{"p":5}"#,
+            r#"{"z":01}"#,
+            r#"{"z":1.}"#,
+            r#"{"z":[1,]}"#,
+            r#"{"z":{"a":1,}}"#,
+            r#"{"z":"\x"}"#,
+            "{\"z\":\"\u{1}\"}",
+            r#"{"n":1,}"#,
+            r#"{"n":1} x"#,
+            r#"[1]"#,
+            r#"{"n":1"#,
+        ] {
+            let (fast, _) = both(&schema, json.as_bytes());
+            assert_eq!(fast, None, "{json}");
+        }
+        // Nesting past 64 in a skipped field: serde's limit is 128.
+        let deep = format!(r#"{{"z":{}1{},"n":2}}"#, "[".repeat(100), "]".repeat(100));
+        let (fast, serde) = both(&schema, deep.as_bytes());
+        assert_eq!((fast, serde.is_ok()), (None, true));
+        // Not UTF-8: in a skipped string both take it (serde_json does not check it there);
+        // in one that is read, both refuse it.
+        let (fast, serde) = both(&schema, b"{\"z\":\"\xff\",\"n\":1}");
+        assert_eq!(fast, Some(serde.unwrap()));
+        let (fast, serde) = both(&schema, b"{\"user\":\"\xff\"}");
+        assert_eq!((fast, serde.is_err()), (None, true));
+    }
+
+    /// Generated records, valid and broken: whatever the fast reader takes, serde reads the
+    /// same; and it takes most of the valid ones.
+    #[test]
+    fn the_fast_reader_agrees_with_serde_on_generated_records() {
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+
+        let key = prop_oneof![
+            Just("user"),
+            Just("USER"),
+            Just("n"),
+            Just("N"),
+            Just("x"),
+            Just("ok"),
+            Just("t"),
+            Just("d"),
+            Just("p"),
+            Just("id"),
+            Just("q"),
+            Just("name"),
+            Just("z"),
+            Just("\\u0075ser"),
+            Just("event_dateTime"),
+            Just("EVENT_DATETIME"),
+            Just("event_dateTimf"),
+            Just("event_date"),
+        ];
+        let scalar = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..1000).prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| f.to_string()),
+            (-99999i64..99999, 0u32..8, -30i32..30)
+                .prop_map(|(m, f, e)| format!("{m}.{}e{e}", "5".repeat(f as usize + 1))),
+            (-999i64..999, 1u32..30).prop_map(|(m, f)| format!("{m}.{:0w$}", 7, w = f as usize)),
+            prop_oneof![
+                Just("-0"),
+                Just("-0.0"),
+                Just("1e22"),
+                Just("1E-22"),
+                Just("2.5e+3"),
+                Just("9223372036854775808"),
+                Just("-9223372036854775809"),
+                Just("123456789012345678901"),
+                Just("1.7976931348623157e308"),
+            ]
+            .prop_map(str::to_string),
+            "\"([a-z é]|\\\\[\"\\\\/bfnrt]|\\\\u00e9|\\\\ud83d\\\\ude00|\\\\u0041){0,12}\"",
+            prop_oneof![
+                Just("\"2015-07-15 00:00:00.000\""),
+                Just("\"7\""),
+                Just("\"\""),
+                Just("\"NaN\""),
+                Just("\"1.25\""),
+                Just("\"true\""),
+            ]
+            .prop_map(str::to_string),
+        ];
+        let ws = prop_oneof![Just(""), Just(""), Just(" "), Just("\n\t ")];
+        let value = scalar.prop_recursive(3, 24, 5, move |inner| {
+            prop_oneof![
+                prop::collection::vec((key.clone(), ws.clone(), inner.clone()), 0..5).prop_map(
+                    |fields| {
+                        let fields: Vec<String> = (fields.into_iter())
+                            .map(|(k, w, v)| format!("{w}\"{k}\"{w}:{w}{v}{w}"))
+                            .collect();
+                        format!("{{{}}}", fields.join(","))
+                    }
+                ),
+                prop::collection::vec(inner, 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            ]
+        });
+        // A record: an object; sometimes one byte replaced, removed or added.
+        let broken = prop_oneof![
+            4 => Just(None),
+            1 => (any::<prop::sample::Index>(), 0u8..3, prop::sample::select(
+                b"\"\\,:{}[]0e.- \x01\xffn".to_vec()
+            )).prop_map(Some),
+        ];
+        let record = (
+            value.prop_filter("an object", |v| v.starts_with('{')),
+            broken,
+        );
+        let schema = mixed();
+        let mut runner = TestRunner::deterministic();
+        let (mut valid, mut taken_valid, mut taken_broken) = (0, 0, 0);
+        for _ in 0..20_000 {
+            let (json, broken) = record.new_tree(&mut runner).unwrap().current();
+            let mut bytes = json.into_bytes();
+            if let Some((at, how, b)) = broken {
+                let at = at.index(bytes.len());
+                match how {
+                    0 => bytes[at] = b,
+                    1 => drop(bytes.remove(at)),
+                    _ => bytes.insert(at, b),
+                }
+            }
+            let (fast, serde) = both(&schema, &bytes);
+            if let Some(fast) = &fast {
+                assert_eq!(
+                    Ok(fast),
+                    serde.as_ref(),
+                    "{}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+            match (broken.is_none(), fast.is_some()) {
+                (true, taken) => {
+                    valid += 1;
+                    taken_valid += usize::from(taken);
+                }
+                (false, taken) => taken_broken += usize::from(taken),
+            }
+        }
+        eprintln!("{taken_valid} of {valid} valid, {taken_broken} broken taken");
+        assert!(
+            taken_valid * 3 > valid,
+            "{taken_valid} of {valid} valid records taken"
+        );
+        assert!(taken_broken > 100, "{taken_broken} broken records taken");
     }
 }
