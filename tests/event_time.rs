@@ -160,7 +160,7 @@ fn windows_over_out_of_order_partitions_match_batch() {
 /// `SET 'window.emit' = 'on-window-close'`, Nexmark q5's shape: hopping counts per key, the
 /// per-window maximum of those counts, and the keys whose count is the maximum (a join on the
 /// window), into a file sink in the default emit mode. Read from a filled topic (three
-/// partitions, out of order) in 1 ms epochs, so windows grow over many epochs: every row is
+/// partitions, out of order, 40k records) in 1 ms epochs, so windows grow over many epochs: every row is
 /// still written once, when its window closes, never retracted, and the rows equal a batch
 /// computation (the end of the bounded read closes the last windows). Without the setting the
 /// same run writes counts as they grow (checked, so the test can tell the two apart).
@@ -188,7 +188,9 @@ fn windows_written_on_close_once_each_through_a_join() {
     };
     let base: i64 = 1_767_225_600_000;
     let mut rng = StdRng::seed_from_u64(5);
-    let events: Vec<(i32, String, i64)> = (0..6000)
+    // Enough records that reading them spans several 1 ms epochs however fast they decode
+    // (6,000 could be read in one).
+    let events: Vec<(i32, String, i64)> = (0..40_000)
         .map(|i| {
             let ts = base + 2 * i as i64 - rng.random_range(0..DISORDER_MS);
             (i % 3, format!("k{}", rng.random_range(0..8)), ts)

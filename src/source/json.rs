@@ -86,10 +86,14 @@ impl Fields {
     /// case, else nothing. Most fields a record holds and the table does not read are told by
     /// their length alone.
     fn field(&self, name: &[u8]) -> Field<'_> {
+        self.field_with_head(name, Name::head(name))
+    }
+
+    /// [`Fields::field`], given the name's [`Name::head`].
+    fn field_with_head(&self, name: &[u8], head: u64) -> Field<'_> {
         if self.lengths & length_bit(name.len()) == 0 {
             return Field::Skip;
         }
-        let head = Name::head(name);
         for &(ref n, i, c) in &self.columns {
             if n.is(name, head) {
                 return Field::Column(i, c, true);

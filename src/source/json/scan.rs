@@ -15,7 +15,7 @@
 
 use ordered_float::OrderedFloat;
 
-use super::{text_value, Field, Fields, Found};
+use super::{text_value, Field, Fields, Found, Name};
 use crate::data::{DataType, Datum, Schema};
 
 /// Decode the JSON object `bytes` into `values` (as [`super::decode_object`]), or `None`
@@ -92,11 +92,11 @@ impl<'a> Reader<'a> {
         }
         loop {
             self.expect(b'"')?;
-            let name = self.name()?;
+            let (name, head) = self.name()?;
             self.ws();
             self.expect(b':')?;
             self.ws();
-            match fields.field(name) {
+            match fields.field_with_head(name, head) {
                 Field::Row(row) => match self.next()? {
                     b'{' => self.object(schema, row, values, found)?,
                     b'n' => self.literal(b"ull")?, // a NULL row: its fields stay NULL
@@ -119,12 +119,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A field name whose `"` has been read, through its closing `"`: its bytes as written.
-    fn name(&mut self) -> Option<&'a [u8]> {
+    /// A field name whose `"` has been read, through its closing `"`: its bytes as written,
+    /// and its [`Name::head`] (loaded as one word).
+    fn name(&mut self) -> Option<(&'a [u8], u64)> {
         let start = self.at;
         self.at += to_special(&self.bytes[start..]);
         let name = &self.bytes[start..self.at];
-        (self.next()? == b'"').then_some(name)
+        let head = match self.bytes.get(start..start + 8) {
+            Some(word) if name.len() >= 8 => u64::from_le_bytes(word.try_into().ok()?),
+            Some(word) => {
+                u64::from_le_bytes(word.try_into().ok()?) & !(u64::MAX << (8 * name.len()))
+            }
+            None => Name::head(name),
+        };
+        (self.next()? == b'"').then_some((name, head))
     }
 
     /// One value as a datum of type `ty`, its first byte not yet read.
