@@ -55,6 +55,8 @@ pub struct BenchSettings {
     pub w5_workers: Vec<usize>,
     /// W5: the queries to run (`q0`..`q22`; empty: all).
     pub w5_queries: Vec<String>,
+    /// W5: times each baseline and ddflow run is measured (the median is reported).
+    pub w5_repeat: u32,
     /// W5: a Flink 2.0 installation (the directory `benches/flink/setup.sh` makes) to run
     /// the same queries as a peer; `None`: no peer.
     pub w5_flink: Option<PathBuf>,

@@ -96,6 +96,10 @@ pub struct BenchArgs {
     /// W5: queries to run, comma-separated (default: q0 to q22).
     #[arg(long, value_delimiter = ',')]
     pub w5_queries: Vec<String>,
+    /// W5: measure each query's baseline and ddflow runs this many times, interleaved, and
+    /// report the medians (a noisy machine moves single runs 10-20%).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub w5_repeat: u32,
     /// W5: a Flink 2.0 installation (the directory benches/flink/setup.sh makes: venv/ and
     /// jars/) that runs the same queries on the same topic as a peer.
     #[arg(long)]
@@ -366,6 +370,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         w5_events: args.w5_events,
         w5_workers: args.w5_workers,
         w5_queries: args.w5_queries,
+        w5_repeat: args.w5_repeat,
         w5_flink: args.w5_flink,
         flink_script: args.flink_script,
         w6_event_minutes: args.w6_event_minutes,

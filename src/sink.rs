@@ -26,7 +26,7 @@ use std::time::Duration;
 use differential_dataflow::consolidation::consolidate;
 use prometheus_client::metrics::counter::Counter;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use crate::control::RunControl;
@@ -111,23 +111,22 @@ pub fn render_sink<'s>(
             // Partition p is written by worker p % peers: per-partition order holds.
             let route = move |row: &Row| encoding.partition_of(row, partitions) as u64;
             (
-                render_epoch_sink(collection, name, route, skip, writer, control),
+                render_epoch_sink(collection, name, by(route), skip, writer, control),
                 progress,
             )
         }
         SinkConnector::Print { mode } => {
             let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
             (
-                render_epoch_sink(collection, name, |_| 0, skip, writer, control),
+                render_epoch_sink(collection, name, by(|_| 0), skip, writer, control),
                 Rc::new(NoProgress),
             )
         }
         SinkConnector::Blackhole => {
             // Rows stay on the worker that computed them, and are dropped there.
             let writer: Option<console::ConsoleWriter> = None;
-            let route = move |_: &Row| index as u64;
             (
-                render_epoch_sink(collection, name, route, skip, writer, control),
+                render_epoch_sink(collection, name, Pipeline, skip, writer, control),
                 Rc::new(NoProgress),
             )
         }
@@ -148,7 +147,7 @@ pub fn render_sink<'s>(
                 collection
             };
             (
-                render_epoch_sink(rows, name, |_| 0, skip, writer, control),
+                render_epoch_sink(rows, name, by(|_| 0), skip, writer, control),
                 progress,
             )
         }
@@ -170,20 +169,27 @@ impl<W: EpochWriter> EpochWriter for Option<W> {
     }
 }
 
-/// The generic sink operator: route rows to workers with `route`, stash them by epoch, write
-/// closed epochs with `writer`, and hold the output capability until they are durable.
-/// Changes at epochs `<= skip_through` were written before a restart and are dropped.
-/// (Epoch 0 is a real epoch: a global aggregate's row over no input.)
+/// Rows sent to the worker `route` names.
+fn by(route: impl Fn(&Row) -> u64 + 'static) -> impl ParallelizationContract<Time, Changes> {
+    Exchange::new(move |(row, _, _): &(Row, Time, Diff)| route(row))
+}
+
+/// A batch of a collection's changes.
+type Changes = Vec<(Row, Time, Diff)>;
+
+/// The generic sink operator: rows go to workers by `pact`, are stashed by epoch, closed
+/// epochs are written with `writer`, and the output capability is held until they are
+/// durable. Changes at epochs `<= skip_through` were written before a restart and are
+/// dropped. (Epoch 0 is a real epoch: a global aggregate's row over no input.)
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
     sink: &str,
-    route: impl Fn(&Row) -> u64 + 'static,
+    pact: impl ParallelizationContract<Time, Changes>,
     skip_through: Option<Time>,
     mut writer: W,
     control: Arc<RunControl>,
 ) -> DurableStream<'s> {
     let scope = collection.scope();
-    let pact = Exchange::new(move |(row, _, _): &(Row, Time, Diff)| route(row));
     let written = control.metrics.exported.sink(sink).changes;
     collection
         .inner
@@ -205,9 +211,16 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                         }
                     }
                     input.for_each(|_, data| {
-                        for (row, time, diff) in data.drain(..) {
+                        // A batch's changes are mostly of one epoch: found once per run.
+                        let mut changes = data.drain(..).peekable();
+                        while let Some((row, time, diff)) = changes.next() {
+                            let more = std::iter::from_fn(|| changes.next_if(|c| c.1 == time));
+                            let run = std::iter::once((row, time, diff)).chain(more);
                             if skip_through.is_none_or(|s| time > s) {
-                                stash.entry(time).or_default().push((row, diff));
+                                let epoch = stash.entry(time).or_default();
+                                epoch.extend(run.map(|(row, _, diff)| (row, diff)));
+                            } else {
+                                run.for_each(drop);
                             }
                         }
                     });

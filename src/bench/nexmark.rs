@@ -145,30 +145,30 @@ impl Context<'_> {
                 .work_dir
                 .join(format!("w5-{name}-{}.sql", self.run));
             std::fs::write(&file, runnable(text, &placement)).map_err(|e| Error::io(&file, e))?;
-            let base = raw_consume(&self.bootstrap, &topic, PARTITIONS, events, TIMEOUT)?;
-            let base_rate = events as f64 / base.as_secs_f64();
             let peer = match &self.settings.w5_flink {
                 Some(dir) => Some(self.flink(dir, name, &topic, events)?),
                 None => None,
             };
-            for &w in &self.settings.w5_workers {
-                let log = self.log(&format!("w5-{name}-w{w}"));
-                let (wall, peak, report) = run_to_end(&file, &self.flags(w, 1, &[]), &log)?;
-                // q10's files are not looked at; the next run writes them afresh.
-                let _ = std::fs::remove_dir_all(&q10_dir);
-                // q13 reads its side input's lines too.
-                let side = if name == "q13" {
-                    SIDE_INPUT.lines().count() as u64
-                } else {
-                    0
-                };
-                let read = report["metrics"]["records_read"].as_u64().unwrap_or(0);
-                if read != events + side {
-                    return Err(Error::Internal(format!(
-                        "W5 {name} -w {w} read {read} records, not {events} events and {side} side input lines; log {}",
-                        log.display()
-                    )));
+            // The baseline and each worker count, in turn, `w5_repeat` times.
+            let workers = &self.settings.w5_workers;
+            let (mut bases, mut runs) = (Vec::new(), vec![Vec::new(); workers.len()]);
+            for _ in 0..self.settings.w5_repeat {
+                bases.push(raw_consume(
+                    &self.bootstrap,
+                    &topic,
+                    PARTITIONS,
+                    events,
+                    TIMEOUT,
+                )?);
+                for (&w, runs) in workers.iter().zip(&mut runs) {
+                    runs.push(self.w5_run(name, &file, w, events, &q10_dir)?);
                 }
+            }
+            let base = median(&mut bases, |b| *b);
+            let base_rate = events as f64 / base.as_secs_f64();
+            for (&w, runs) in workers.iter().zip(&mut runs) {
+                let (wall, _, report) = median(runs, |r| r.0).clone();
+                let peak = runs.iter().filter_map(|r| r.1).max();
                 let rate = events as f64 / wall;
                 let mut m = Measurement {
                     workload: "W5 Nexmark".into(),
@@ -180,7 +180,10 @@ impl Context<'_> {
                     ratio_to_baseline: Some(rate / base_rate),
                     peak_rss_mb: peak.map(|b| b as f64 / 1e6),
                     output_messages: report["metrics"]["changes_written"].as_u64(),
-                    extra: vec![("baseline_s".into(), format!("{:.2}", base.as_secs_f64()))],
+                    extra: vec![
+                        ("baseline_s".into(), format!("{:.2}", base.as_secs_f64())),
+                        ("runs".into(), self.settings.w5_repeat.to_string()),
+                    ],
                     ..Default::default()
                 };
                 let mut goals = Vec::new();
@@ -210,6 +213,36 @@ impl Context<'_> {
             }
         }
         Ok(rows)
+    }
+
+    /// One bounded run of a W5 query with `w` workers, its records read checked: wall
+    /// seconds, peak RSS, the run's report.
+    fn w5_run(
+        &self,
+        name: &str,
+        file: &Path,
+        w: usize,
+        events: u64,
+        q10_dir: &Path,
+    ) -> Result<(f64, Option<u64>, serde_json::Value)> {
+        let log = self.log(&format!("w5-{name}-w{w}"));
+        let (wall, peak, report) = run_to_end(file, &self.flags(w, 1, &[]), &log)?;
+        // q10's files are not looked at; the next run writes them afresh.
+        let _ = std::fs::remove_dir_all(q10_dir);
+        // q13 reads its side input's lines too.
+        let side = if name == "q13" {
+            SIDE_INPUT.lines().count() as u64
+        } else {
+            0
+        };
+        let read = report["metrics"]["records_read"].as_u64().unwrap_or(0);
+        if read != events + side {
+            return Err(Error::Internal(format!(
+                "W5 {name} -w {w} read {read} records, not {events} events and {side} side input lines; log {}",
+                log.display()
+            )));
+        }
+        Ok((wall, peak, report))
     }
 
     /// Flink running the same query over the topic to `events`, at parallelism 2, through
@@ -267,6 +300,16 @@ struct PeerResult {
     events_per_s: Option<f64>,
     /// `ok`, or why not.
     status: String,
+}
+
+/// The middle one of `items` by `key` (the upper middle of an even count).
+fn median<T, K: PartialOrd>(items: &mut [T], key: impl Fn(&T) -> K) -> &T {
+    items.sort_by(|a, b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    &items[items.len() / 2]
 }
 
 /// Run a bounded dataflow until it exits by itself: wall seconds from spawn, peak RSS (bytes,
