@@ -1,9 +1,11 @@
 //! JSON objects → datums, in one pass over the bytes.
 //!
-//! The object is read with serde's streaming interface: each key is compared with the
-//! table's columns as it is read, a column's value becomes a datum borrowed from the record
-//! (an escaped string is unescaped into the row's arena), and other fields are skipped
-//! without being built. No JSON tree, map or string per field is allocated.
+//! Each key is compared with the table's columns as it is read, a column's value becomes a
+//! datum borrowed from the record (an escaped string is unescaped into the row's arena), and
+//! other fields are skipped without being built. No JSON tree, map or string per field is
+//! allocated. The common record is read by `scan`, a reader of its own; whatever it does
+//! not take on, and every error, by serde's streaming interface here, which makes the
+//! messages.
 //!
 //! Matching follows Flink's JSON format: a field whose name equals the column's wins; else
 //! the first field whose name equals it ignoring ASCII case. As Flink does, numbers may also
@@ -182,7 +184,7 @@ enum Field<'f> {
 
 /// Decode the JSON object `bytes` into `values` (laid out by `schema`, NULL in every column
 /// on entry), setting the columns `fields` names; strings that must be unescaped are placed
-/// in `arena`. The common record is read by [`scan`]; what it leaves, and every error, by
+/// in `arena`. The common record is read by `scan`; what it leaves, and every error, by
 /// serde_json.
 pub fn decode_object<'a>(
     bytes: &'a [u8],

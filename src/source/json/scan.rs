@@ -6,12 +6,12 @@
 //! does not read are skipped with their syntax checked as serde_json checks it. Whatever this
 //! reader does not take on itself makes it give up (`None`): a value that does not fit its
 //! column (the serde path's message names it), a number for a STRING column or a fraction for
-//! a DECIMAL one, an array column, an escaped field name, a `\u` escape of a surrogate, a number of more than 19
-//! digits or a fractional one past `1e±22`, nesting deeper than 64, any syntax error. The
-//! serde path then reads the record from its start, so it owns every error message and every
-//! rare form, and the two can differ only in speed: a record this reader takes decodes to
-//! exactly what serde's would (the unit tests compare them on generated records, valid and
-//! broken).
+//! a DECIMAL one, an array column, an escaped field name, a `\u` escape of a surrogate, a
+//! number of more than 19 digits or a fractional one past `1e±22`, nesting deeper than 64,
+//! any syntax error. The serde path then reads the record from its start, so it owns every
+//! error message and every rare form, and the two can differ only in speed: a record this
+//! reader takes decodes to exactly what serde's would (the unit tests compare them on
+//! generated records, valid and broken).
 
 use ordered_float::OrderedFloat;
 
