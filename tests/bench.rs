@@ -94,8 +94,9 @@ fn bench_w6_counts_every_closed_window_exactly() {
 }
 
 /// W5 on a small stream: each chosen query runs to the end of the topic with each worker
-/// count (the harness fails unless every event was read), and its row carries the output
-/// changes: q0 writes every bid (92% of the events), q6 one row per closed auction or fewer.
+/// count, twice (`--w5-repeat 2`; the harness fails unless every run read every event), and
+/// its row carries the output changes: q0 writes every bid (92% of the events), q6 one row
+/// per closed auction or fewer.
 #[test]
 fn bench_w5_runs_nexmark_queries_to_the_end() {
     let dir = std::env::temp_dir().join(crate::support::unique("ddflow-bench-w5"));
@@ -112,6 +113,8 @@ fn bench_w5_runs_nexmark_queries_to_the_end() {
         "q0,q6,q10,q13",
         "--w5-workers",
         "1,2",
+        "--w5-repeat",
+        "2",
         "--work-dir",
         dir.to_str().unwrap(),
         "--out",
@@ -132,6 +135,8 @@ fn bench_w5_runs_nexmark_queries_to_the_end() {
         assert_eq!(row["workload"], "W5 Nexmark");
         assert_eq!(row["records"], 10_000);
         assert!(row["ratio_to_baseline"].as_f64().unwrap() > 0.0, "{row}");
+        let extra = row["extra"].as_array().unwrap();
+        assert!(extra.contains(&serde_json::json!(["runs", "2"])), "{row}");
     }
     // 1 : 3 : 46 persons : auctions : bids, so 9,200 bids.
     assert_eq!(rows[0]["output_messages"], 9_200);
