@@ -213,9 +213,8 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                     input.for_each(|_, data| {
                         // A batch's changes are mostly of one epoch: found once per run.
                         let mut changes = data.drain(..).peekable();
-                        while let Some((row, time, diff)) = changes.next() {
-                            let more = std::iter::from_fn(|| changes.next_if(|c| c.1 == time));
-                            let run = std::iter::once((row, time, diff)).chain(more);
+                        while let Some(&(_, time, _)) = changes.peek() {
+                            let run = std::iter::from_fn(|| changes.next_if(|c| c.1 == time));
                             if skip_through.is_none_or(|s| time > s) {
                                 let epoch = stash.entry(time).or_default();
                                 epoch.extend(run.map(|(row, _, diff)| (row, diff)));

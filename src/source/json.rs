@@ -149,7 +149,7 @@ impl Name {
     fn is(&self, name: &[u8], head: u64) -> bool {
         self.bytes.len() == name.len()
             && self.head == head
-            && (name.len() <= 8 || self.bytes[8..].chunks(8).eq(name[8..].chunks(8)))
+            && (name.len() <= 8 || self.bytes[8..] == name[8..])
     }
 
     /// Whether `name`, whose head's [`fold`] is `folded`, is this name ignoring ASCII case.

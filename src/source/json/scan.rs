@@ -193,11 +193,7 @@ impl<'a> Reader<'a> {
     fn hex4(&mut self) -> Option<u16> {
         let digits = self.bytes.get(self.at..self.at + 4)?;
         self.at += 4;
-        let digits = std::str::from_utf8(digits).ok()?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        u16::from_str_radix(digits, 16).ok()
+        (digits.iter()).try_fold(0, |v, &b| Some(v << 4 | char::from(b).to_digit(16)? as u16))
     }
 
     /// Past a string whose `"` has been read, checking its escapes and that it holds no
