@@ -16,6 +16,7 @@ pub mod external;
 pub mod functions;
 pub mod fused;
 pub mod join;
+pub mod known;
 pub mod over;
 pub mod recursive;
 pub mod scalar;

@@ -22,6 +22,7 @@ use crate::metrics::server::MetricsServer;
 use crate::metrics::status::Status;
 use crate::metrics::MetricsSnapshot;
 use crate::plan::ir::Program;
+use crate::plan::reduce::only_inserts;
 use crate::progress::{render_checkpoint_committer, render_committer};
 use crate::render::external::Logic;
 use crate::render::{render_program_with, RenderState};
@@ -455,6 +456,10 @@ pub fn build_dataflow<'s>(
             .get(&format!("sink:{}", spec.name))
             .copied()
             .unwrap_or(1);
+        // A sink written by Rust code has no plan here: taken as one that may retract.
+        let insert_only = (program.sinks.iter())
+            .find(|s| s.sink.name == spec.name)
+            .is_some_and(|s| only_inserts(&s.relation, &program.views));
         let (stream, progress) = render_sink(
             collection,
             &spec,
@@ -462,6 +467,7 @@ pub fn build_dataflow<'s>(
             n,
             &resume,
             offsets_in_transaction.clone(),
+            insert_only,
             control.clone(),
         )?;
         parts.sinks.push((spec.name.clone(), progress));

@@ -43,7 +43,8 @@ use crate::timestamp::{Diff, Time};
 /// # Contract
 ///
 /// `write_epoch` is called once per epoch that has changes, in increasing epoch order, with
-/// the epoch's consolidated changes sorted by row. `pending_since` names the oldest written
+/// the epoch's consolidated changes: sorted by row when some change of the epoch retracts,
+/// and in the order they came when all insert (then nothing can cancel). `pending_since` names the oldest written
 /// epoch whose output is not yet durable (`None`: everything written is durable); it is
 /// polled until it returns `None`, and the sink holds its durability frontier there.
 pub trait EpochWriter {
@@ -81,7 +82,8 @@ pub struct SinkSettings {
 
 /// Build the sink for `spec` over `collection`; `partitions` is the Kafka output topic's
 /// partition count; an exactly-once Kafka sink adds the offsets of `offsets_in_transaction`
-/// to each transaction. Returns the durability stream and the sink's position tracker.
+/// to each transaction; `insert_only` says the collection never retracts (the plan knows).
+/// Returns the durability stream and the sink's position tracker.
 pub fn render_sink<'s>(
     collection: RowCollection<'s>,
     spec: &SinkSpec,
@@ -89,6 +91,7 @@ pub fn render_sink<'s>(
     partitions: i32,
     resume: &SinkResume,
     offsets_in_transaction: Vec<SourceHandle>,
+    insert_only: bool,
     control: Arc<RunControl>,
 ) -> Result<(DurableStream<'s>, Rc<dyn SinkProgress>)> {
     let scope = collection.scope();
@@ -111,22 +114,45 @@ pub fn render_sink<'s>(
             // Partition p is written by worker p % peers: per-partition order holds.
             let route = move |row: &Row| encoding.partition_of(row, partitions) as u64;
             (
-                render_epoch_sink(collection, name, by(route), skip, writer, control),
+                render_epoch_sink(
+                    collection,
+                    name,
+                    by(route),
+                    skip,
+                    Keep::Changes,
+                    writer,
+                    control,
+                ),
                 progress,
             )
         }
         SinkConnector::Print { mode } => {
             let writer = (index == 0).then(|| console::ConsoleWriter::new(spec, *mode));
             (
-                render_epoch_sink(collection, name, by(|_| 0), skip, writer, control),
+                render_epoch_sink(
+                    collection,
+                    name,
+                    by(|_| 0),
+                    skip,
+                    Keep::Changes,
+                    writer,
+                    control,
+                ),
                 Rc::new(NoProgress),
             )
         }
         SinkConnector::Blackhole => {
-            // Rows stay on the worker that computed them, and are dropped there.
+            // Rows stay on the worker that computed them, and are dropped there: as they come
+            // when no change can cancel another, else when their epoch closes (so that what is
+            // counted as written is what consolidating the epoch leaves, as for other sinks).
             let writer: Option<console::ConsoleWriter> = None;
+            let keep = if insert_only {
+                Keep::Count
+            } else {
+                Keep::Changes
+            };
             (
-                render_epoch_sink(collection, name, Pipeline, skip, writer, control),
+                render_epoch_sink(collection, name, Pipeline, skip, keep, writer, control),
                 Rc::new(NoProgress),
             )
         }
@@ -147,7 +173,7 @@ pub fn render_sink<'s>(
                 collection
             };
             (
-                render_epoch_sink(rows, name, by(|_| 0), skip, writer, control),
+                render_epoch_sink(rows, name, by(|_| 0), skip, Keep::Changes, writer, control),
                 progress,
             )
         }
@@ -177,15 +203,27 @@ fn by(route: impl Fn(&Row) -> u64 + 'static) -> impl ParallelizationContract<Tim
 /// A batch of a collection's changes.
 type Changes = Vec<(Row, Time, Diff)>;
 
-/// The generic sink operator: rows go to workers by `pact`, are stashed by epoch, closed
-/// epochs are written with `writer`, and the output capability is held until they are
-/// durable. Changes at epochs `<= skip_through` were written before a restart and are
-/// dropped. (Epoch 0 is a real epoch: a global aggregate's row over no input.)
+/// What a sink keeps of an epoch until the epoch closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Its changes, for the writer.
+    Changes,
+    /// Only their number: for a sink that writes nothing (a blackhole) over a collection
+    /// that never retracts, where the number is what writing the epoch would count. (An
+    /// epoch held open while a source catches up holds up to half a second of rows.)
+    Count,
+}
+
+/// The generic sink operator: rows go to workers by `pact`, are stashed by epoch (or only
+/// counted: [`Keep`]), closed epochs are written with `writer`, and the output capability is
+/// held until they are durable. Changes at epochs `<= skip_through` were written before a
+/// restart and are dropped. (Epoch 0 is a real epoch: a global aggregate's row over no input.)
 pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
     collection: RowCollection<'s>,
     sink: &str,
     pact: impl ParallelizationContract<Time, Changes>,
     skip_through: Option<Time>,
+    keep: Keep,
     mut writer: W,
     control: Arc<RunControl>,
 ) -> DurableStream<'s> {
@@ -200,6 +238,7 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                 let activator = scope.activator_for(info.address);
                 let mut cap = Some(cap);
                 let mut stash: BTreeMap<Time, Vec<(Row, Diff)>> = BTreeMap::new();
+                let mut counts: BTreeMap<Time, u64> = BTreeMap::new();
                 let mut told = false;
                 move |(input, frontier), output| {
                     // A failure here is told to every worker of the cluster at the oldest
@@ -215,22 +254,20 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                         let mut changes = data.drain(..).peekable();
                         while let Some(&(_, time, _)) = changes.peek() {
                             let run = std::iter::from_fn(|| changes.next_if(|c| c.1 == time));
-                            if skip_through.is_none_or(|s| time > s) {
+                            if skip_through.is_some_and(|s| time <= s) {
+                                run.for_each(drop);
+                            } else if keep == Keep::Count {
+                                *counts.entry(time).or_default() += run.count() as u64;
+                            } else {
                                 let epoch = stash.entry(time).or_default();
                                 epoch.extend(run.map(|(row, _, diff)| (row, diff)));
-                            } else {
-                                run.for_each(drop);
                             }
                         }
                     });
-                    let result = write_closed(
-                        &mut stash,
-                        frontier.frontier().first().copied(),
-                        &mut writer,
-                        &control,
-                        &written,
-                    )
-                    .and_then(|()| writer.pending_since());
+                    let closed = frontier.frontier().first().copied();
+                    count_closed(&mut counts, closed, &control, &written);
+                    let result = write_closed(&mut stash, closed, &mut writer, &control, &written)
+                        .and_then(|()| writer.pending_since());
                     let pending = match result {
                         Ok(p) => p,
                         Err(e) => {
@@ -253,6 +290,25 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
                 }
             },
         )
+}
+
+/// Count as written every counted epoch below `frontier` (`None`: input complete).
+fn count_closed(
+    counts: &mut BTreeMap<Time, u64>,
+    frontier: Option<Time>,
+    control: &RunControl,
+    written: &Counter,
+) {
+    while let Some(entry) = counts.first_entry() {
+        if frontier.is_some_and(|f| *entry.key() >= f) {
+            break;
+        }
+        let n = entry.remove();
+        if !control.failed() {
+            Metrics::add(&control.metrics.changes_written, n);
+            written.inc_by(n);
+        }
+    }
 }
 
 /// Write every stashed epoch below `frontier` (`None`: input complete), oldest first.

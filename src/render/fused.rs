@@ -11,12 +11,14 @@
 //! below a filter is not computed for rows the filter drops); the result is packed once.
 //!
 //! A computed column read twice by the step above stays computed once: the chain is cut
-//! there into a second stage, which reads the first's values.
+//! there into a second stage, which reads the first's values. What a stage's filters decide
+//! (a column equal to a constant) is folded into its projection ([`super::known`]).
 
 use smallvec::SmallVec;
 
 use crate::data::{Datum, Row, Value};
 use crate::plan::ir::Expr;
+use crate::render::known::decide_under;
 use crate::render::scalar::{eval, is_true, with_arena};
 
 /// One step of a chain.
@@ -77,7 +79,12 @@ impl Chain {
                 }
             }
         }
-        stages.iter_mut().for_each(Stage::count_reads);
+        for stage in &mut stages {
+            if let Some(project) = &mut stage.project {
+                decide_under(&stage.filters, project);
+            }
+            stage.count_reads();
+        }
         Chain { stages }
     }
 
@@ -313,6 +320,34 @@ mod tests {
         let want: Vec<_> = rows().iter().filter_map(|r| stepwise(&steps, r)).collect();
         assert_eq!(out, want);
         assert_eq!(out.len(), 6);
+    }
+
+    #[test]
+    fn what_the_filters_decide_is_folded_into_the_projection() {
+        // Nexmark's `bid`: the time is one of three columns by the event type, and the view
+        // keeps one type.
+        let steps = vec![
+            Step::Filter(bin(BinaryOp::Eq, col(0), lit(2))),
+            Step::Project(vec![
+                col(1),
+                Expr::Case {
+                    branches: vec![
+                        (bin(BinaryOp::Eq, col(0), lit(0)), col(2)),
+                        (bin(BinaryOp::Eq, col(0), lit(1)), col(1)),
+                    ],
+                    otherwise: Box::new(col(3)),
+                },
+            ]),
+        ];
+        let chain = Chain::new(steps.clone());
+        assert_eq!(chain.stages[0].project, Some(vec![col(1), col(3)]));
+        let mut kept = 0;
+        for row in rows() {
+            let want = stepwise(&steps, &row);
+            kept += usize::from(want.is_some());
+            assert_eq!(chain.apply(row.clone()), want, "{row:?}");
+        }
+        assert_eq!(kept, 10);
     }
 
     #[test]
