@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use row::{ArrayRef, Datum, Row, RowPacker, Value};
+pub use row::{ArrayRef, Datum, Row, RowPacker, Spans, Value};
 
 /// A collection of rows at epoch times: what sources produce, operators transform and sinks
 /// write.

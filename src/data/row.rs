@@ -298,57 +298,29 @@ impl Row {
         let spans = self.spans(last + 1);
         // The whole row, in order: the common case of a GROUP BY of every column.
         if spans.len() == columns.len()
-            && spans.last().map_or(0, |s| s.1) == self.data.len()
+            && spans.ends.last().map_or(0, |s| s.1) == self.data.len()
             && columns.iter().enumerate().all(|(i, c)| i == *c)
         {
             return self.clone();
         }
-        self.project_spans(&spans, columns, usize::MAX, &[])
+        spans.project(columns, usize::MAX, &[])
     }
 
     /// Where each of the first `count` values starts and ends in the row's bytes (fewer if
-    /// the row is shorter), for [`Row::project_spans`].
-    pub fn spans(&self, count: usize) -> SmallVec<[(usize, usize); 16]> {
-        let mut spans = SmallVec::new();
+    /// the row is shorter): its values found without decoding them.
+    pub fn spans(&self, count: usize) -> Spans<'_> {
+        let mut ends = SmallVec::new();
         let mut at = 0;
-        while spans.len() < count {
+        while ends.len() < count {
             match skip(&self.data, at) {
                 Some(end) => {
-                    spans.push((at, end));
+                    ends.push((at, end));
                     at = end;
                 }
                 None => break,
             }
         }
-        spans
-    }
-
-    /// The values at `columns` of this row with `extra` appended after its first `width`
-    /// values, without building that row: a column below `width` is copied as encoded (from
-    /// `spans`, this row's [`Row::spans`]), one at or past it is `extra[column - width]`, and
-    /// one past both is NULL.
-    pub fn project_spans(
-        &self,
-        spans: &[(usize, usize)],
-        columns: &[usize],
-        width: usize,
-        extra: &[Datum<'_>],
-    ) -> Row {
-        let mut data = SmallVec::new();
-        for &c in columns {
-            if c < width {
-                match spans.get(c) {
-                    Some(&(start, end)) => data.extend_from_slice(&self.data[start..end]),
-                    None => data.push(NULL),
-                }
-            } else {
-                encode(
-                    &mut data,
-                    extra.get(c - width).copied().unwrap_or(Datum::Null),
-                );
-            }
-        }
-        Row { data }
+        Spans { row: self, ends }
     }
 
     /// This row with `datums` appended.
@@ -376,6 +348,13 @@ impl Row {
         })
     }
 
+    /// Give back heap room beyond the row's bytes (after a packer reserved more than it took).
+    pub fn shrink_to_fit(&mut self) {
+        if self.data.spilled() && self.data.capacity() > self.data.len() {
+            self.data.shrink_to_fit();
+        }
+    }
+
     /// Heap bytes this row owns beyond its own size (0 when it is inline).
     pub fn heap_size(&self) -> usize {
         if self.data.spilled() {
@@ -392,6 +371,65 @@ impl<'a> FromIterator<Datum<'a>> for Row {
     }
 }
 
+/// Where the first values of a row are in its bytes ([`Row::spans`]): values read or copied
+/// as encoded, one at a time, without decoding those before them. (Tied to its row: spans of
+/// one row cannot cut another's bytes.)
+pub struct Spans<'r> {
+    row: &'r Row,
+    ends: SmallVec<[(usize, usize); 16]>,
+}
+
+impl<'r> Spans<'r> {
+    /// How many values were found.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether none were.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes value `i` takes encoded (1, a NULL's, past those found).
+    pub fn encoded_len(&self, i: usize) -> usize {
+        self.ends.get(i).map_or(1, |(start, end)| end - start)
+    }
+
+    /// Value `i` (NULL past those found).
+    pub fn get(&self, i: usize) -> Datum<'r> {
+        let row: &'r Row = self.row;
+        match self.ends.get(i) {
+            Some(&(start, end)) => (DatumIter {
+                data: &row.data[start..end],
+            })
+            .next()
+            .unwrap_or(Datum::Null),
+            None => Datum::Null,
+        }
+    }
+
+    /// The values at `columns` of the row with `extra` appended after its first `width`
+    /// values, without building that row: a column below `width` is copied as encoded, one
+    /// at or past it is `extra[column - width]`, and one past both is NULL.
+    pub fn project(&self, columns: &[usize], width: usize, extra: &[Datum<'_>]) -> Row {
+        let mut data = SmallVec::new();
+        for &c in columns {
+            if c < width {
+                match self.ends.get(c) {
+                    Some(&(start, end)) => data.extend_from_slice(&self.row.data[start..end]),
+                    None => data.push(NULL),
+                }
+            } else {
+                encode(
+                    &mut data,
+                    extra.get(c - width).copied().unwrap_or(Datum::Null),
+                );
+            }
+        }
+        Row { data }
+    }
+}
+
 /// Appends values to a [`Row`].
 pub struct RowPacker<'r> {
     data: &'r mut SmallVec<[u8; INLINE]>,
@@ -401,6 +439,30 @@ impl RowPacker<'_> {
     /// Append one value.
     pub fn push(&mut self, datum: Datum<'_>) {
         encode(&mut *self.data, datum);
+    }
+
+    /// Append the values `columns` of `spans`' row as they are encoded there, with one copy
+    /// (NULL for each past those found).
+    pub fn push_copies(&mut self, spans: &Spans<'_>, columns: std::ops::Range<usize>) {
+        let found = columns.start.min(spans.len())..columns.end.min(spans.len());
+        if let (Some(first), Some(last)) = (
+            spans.ends.get(found.start),
+            spans.ends.get(found.end.wrapping_sub(1)),
+        ) {
+            if !found.is_empty() {
+                self.data
+                    .extend_from_slice(&spans.row.data[first.0..last.1]);
+            }
+        }
+        for _ in found.len()..columns.len() {
+            self.data.push(NULL);
+        }
+    }
+
+    /// Reserve room for `bytes` more bytes (exactly: a row stored in an arrangement keeps
+    /// what it reserved).
+    pub fn reserve_exact(&mut self, bytes: usize) {
+        self.data.reserve_exact(bytes);
     }
 
     /// Append every value of `datums`.
@@ -593,7 +655,8 @@ fn take<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
 }
 
 /// Where the value encoded at `at` ends, without decoding it (`None` at the end of the row or
-/// on a malformed tail).
+/// on a malformed tail). From a value's start, the next value's start: the only offsets a
+/// [`Spans`] holds.
 fn skip(bytes: &[u8], at: usize) -> Option<usize> {
     let tag = *bytes.get(at)?;
     let body = at + 1;
@@ -696,13 +759,42 @@ mod tests {
         let extended = row.clone().extend(extra);
         for columns in [&[0, 3, 4][..], &[4, 2, 1, 0], &[3], &[], &[1, 7]] {
             assert_eq!(
-                row.project_spans(&row.spans(3), columns, 3, &extra),
+                row.spans(3).project(columns, 3, &extra),
                 extended.project(columns),
                 "{columns:?}"
             );
         }
         // Fewer spans than asked for: the row is shorter.
-        assert_eq!(row.spans(10).len(), 3);
+        let spans = row.spans(10);
+        assert_eq!(spans.len(), 3);
+        // Values read from their spans, and copied as encoded into another row.
+        assert_eq!(spans.get(0), Datum::Str("k"));
+        assert_eq!(spans.get(1), Datum::Int(1 << 40));
+        assert_eq!(spans.get(3), Datum::Null);
+        let mut copied = Row::default();
+        let mut packer = copied.packer();
+        packer.push_copies(&spans, 1..2);
+        packer.push(Datum::Bool(true));
+        packer.push_copies(&spans, 0..3);
+        packer.push_copies(&spans, 2..5);
+        packer.push_copies(&spans, 7..9);
+        let (k, big) = (Datum::Str("k"), Datum::Int(1 << 40));
+        let null = Datum::Null;
+        assert_eq!(
+            copied,
+            Row::pack([
+                big,
+                Datum::Bool(true),
+                k,
+                big,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null
+            ])
+        );
     }
 
     use proptest::prelude::*;

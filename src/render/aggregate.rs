@@ -125,7 +125,7 @@ impl KeyArgs {
         };
         w.kind.windows(ts, |start, end| {
             let bounds = [Datum::Int(start), Datum::Int(end), Datum::Int(end - 1)];
-            let key = row.project_spans(&spans, k, w.width, &bounds);
+            let key = spans.project(k, w.width, &bounds);
             let args: SmallVec<[Datum<'_>; 8]> = (a.iter())
                 .map(|&i| match i.checked_sub(w.width) {
                     None => datums.get(i).copied().unwrap_or_default(),

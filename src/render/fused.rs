@@ -40,6 +40,27 @@ struct Stage {
     filter_reads: usize,
     /// One past the last input column the stage reads.
     reads: usize,
+    /// Set for a chain of this one stage whose projection keeps some input columns as they
+    /// are.
+    copies: Option<Copies>,
+}
+
+/// How a stage's row is made when kept columns are copied as encoded.
+#[derive(Debug, Clone, PartialEq)]
+struct Copies {
+    /// The columns the stage's filters and computed expressions read: the only ones decoded.
+    decoded: Vec<usize>,
+    /// The output, in order: runs of input columns copied, and computed columns.
+    out: Vec<Out>,
+}
+
+/// A piece of a stage's output row.
+#[derive(Debug, Clone, PartialEq)]
+enum Out {
+    /// These input columns, in order, copied with one copy.
+    Copy(std::ops::Range<usize>),
+    /// The projection's expression at this position.
+    Eval(usize),
 }
 
 /// A chain of steps, composed into stages.
@@ -62,6 +83,7 @@ impl Chain {
                         project: None,
                         filter_reads: 0,
                         reads: 0,
+                        copies: None,
                     });
                     stages.last_mut().expect("just pushed")
                 }
@@ -85,6 +107,9 @@ impl Chain {
             }
             stage.count_reads();
         }
+        if let [only] = stages.as_mut_slice() {
+            only.plan_copies();
+        }
         Chain { stages }
     }
 
@@ -106,11 +131,21 @@ impl Chain {
             exprs.for_each(|e| read_through(e, layout));
             first.count_reads();
         }
+        if let [only] = self.stages.as_mut_slice() {
+            only.plan_copies();
+        }
         self
     }
 
     /// `row` through the chain: the resulting row, or `None` when a filter drops it.
     pub fn apply(&self, row: Row) -> Option<Row> {
+        if let [stage @ Stage {
+            copies: Some(copies),
+            ..
+        }] = self.stages.as_slice()
+        {
+            return stage.copy(&row, copies);
+        }
         // `Some(None)`: the row passes through unchanged (a chain of filters).
         let out = with_arena(|arena| {
             // A stage reads one buffer and projects into the other: the buffers stay where
@@ -149,6 +184,70 @@ impl Chain {
 }
 
 impl Stage {
+    /// Plan [`Stage::copies`] (called once reads are counted).
+    fn plan_copies(&mut self) {
+        let Some(project) = &self.project else {
+            return;
+        };
+        if !project.iter().any(|e| matches!(e, Expr::Column(_))) {
+            return;
+        }
+        let mut decoded = Vec::new();
+        let computed = project.iter().filter(|e| !matches!(e, Expr::Column(_)));
+        for e in self.filters.iter().chain(computed) {
+            e.visit_columns(&mut |c| decoded.push(c));
+        }
+        decoded.sort_unstable();
+        decoded.dedup();
+        let mut out: Vec<Out> = Vec::new();
+        for (i, e) in project.iter().enumerate() {
+            match (e, out.last_mut()) {
+                (Expr::Column(c), Some(Out::Copy(run))) if run.end == *c => run.end += 1,
+                (Expr::Column(c), _) => out.push(Out::Copy(*c..c + 1)),
+                _ => out.push(Out::Eval(i)),
+            }
+        }
+        self.copies = Some(Copies { decoded, out });
+    }
+
+    /// `row` through this stage, the chain's only one, planned with [`Stage::plan_copies`]:
+    /// the values found without decoding them, those the filters and computed columns read
+    /// decoded, the kept columns copied as encoded.
+    fn copy(&self, row: &Row, copies: &Copies) -> Option<Row> {
+        let spans = row.spans(self.reads);
+        let project = self.project.as_deref().unwrap_or_default();
+        with_arena(|arena| {
+            let width = copies.decoded.last().map_or(0, |c| c + 1);
+            let mut values: SmallVec<[Datum<'_>; 32]> = SmallVec::from_elem(Datum::Null, width);
+            for &c in &copies.decoded {
+                values[c] = spans.get(c);
+            }
+            for p in &self.filters {
+                if !is_true(eval(p, &values, arena)) {
+                    return None;
+                }
+            }
+            // Room for the copies, and for a number per computed column (more if it is not).
+            let room = (copies.out.iter())
+                .map(|o| match o {
+                    Out::Copy(run) => run.clone().map(|c| spans.encoded_len(c)).sum(),
+                    Out::Eval(_) => 9,
+                })
+                .sum();
+            let mut out = Row::default();
+            let mut packer = out.packer();
+            packer.reserve_exact(room);
+            for o in &copies.out {
+                match o {
+                    Out::Copy(run) => packer.push_copies(&spans, run.clone()),
+                    Out::Eval(i) => packer.push(eval(&project[*i], &values, arena)),
+                }
+            }
+            out.shrink_to_fit();
+            Some(out)
+        })
+    }
+
     /// Set how far the stage's filters, and the stage, read its input.
     fn count_reads(&mut self) {
         let mut reads = 0;
@@ -283,6 +382,13 @@ mod tests {
         assert_eq!(chain.stages[0].filters.len(), 2);
         assert_eq!(chain.stages[0].filter_reads, 4);
         assert_eq!(chain.stages[0].reads, 4);
+        // Column 1 is copied as encoded; the filters and the computed column decode 0 and 3.
+        let copies = chain.stages[0].copies.as_ref().unwrap();
+        assert_eq!(copies.decoded, vec![0, 3]);
+        assert_eq!(
+            copies.out,
+            vec![Out::Copy(1..2), Out::Eval(1), Out::Eval(2)]
+        );
         let mut kept = 0;
         for row in rows() {
             let want = stepwise(&steps, &row);
@@ -348,6 +454,31 @@ mod tests {
             assert_eq!(chain.apply(row.clone()), want, "{row:?}");
         }
         assert_eq!(kept, 10);
+    }
+
+    #[test]
+    fn kept_columns_in_order_are_copied_at_once() {
+        let steps = vec![Step::Project(vec![
+            col(1),
+            col(2),
+            col(3),
+            bin(BinaryOp::Add, col(0), lit(1)),
+            col(0),
+            col(9), // past the row's end: NULL
+        ])];
+        let chain = Chain::new(steps.clone());
+        let copies = chain.stages[0].copies.as_ref().unwrap();
+        assert_eq!(copies.decoded, vec![0]);
+        let runs = [
+            Out::Copy(1..4),
+            Out::Eval(3),
+            Out::Copy(0..1),
+            Out::Copy(9..10),
+        ];
+        assert_eq!(copies.out, runs);
+        for row in rows() {
+            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row), "{row:?}");
+        }
     }
 
     #[test]

@@ -155,8 +155,10 @@ impl<'a> Reader<'a> {
     /// or unescaped into the arena.
     fn string(&mut self) -> Option<&'a str> {
         let start = self.at;
-        self.at += to_special(&self.bytes[start..]);
+        let (len, ascii) = to_special_ascii(&self.bytes[start..]);
+        self.at += len;
         match self.next()? {
+            b'"' if ascii => Some(ascii_str(&self.bytes[start..self.at - 1])),
             b'"' => std::str::from_utf8(&self.bytes[start..self.at - 1]).ok(),
             b'\\' => self.unescape(start),
             _ => None, // a control character
@@ -443,25 +445,103 @@ impl Number {
 /// when there is none), looked at eight at a time.
 #[inline]
 fn to_special(s: &[u8]) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
     let mut i = 0;
     while let Some(chunk) = s.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        // Per byte, its high bit set where the byte is below 0x20, or equals `"` or `\`: exact
-        // in the lowest such byte (a borrow only carries into the bytes above it).
-        let control = w.wrapping_sub(ONES * 0x20) & !w;
-        let q = w ^ (ONES * u64::from(b'"'));
-        let quote = q.wrapping_sub(ONES) & !q;
-        let b = w ^ (ONES * u64::from(b'\\'));
-        let backslash = b.wrapping_sub(ONES) & !b;
-        let hit = (control | quote | backslash) & HIGH;
+        let hit = specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
         if hit != 0 {
             return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
     i + (s[i..].iter())
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .position(|&b| is_special(b))
         .unwrap_or(s.len() - i)
+}
+
+/// [`to_special`], and whether the bytes before it are all ASCII (so UTF-8, unchecked).
+#[inline]
+fn to_special_ascii(s: &[u8]) -> (usize, bool) {
+    let mut i = 0;
+    // The high bits of the bytes passed.
+    let mut high = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let hit = specials(w);
+        if hit != 0 {
+            let at = hit.trailing_zeros();
+            // The bytes below the hit (`at` is the hit byte's high bit, so `at - 7` bits).
+            let below = (1u64 << (at - 7)) - 1;
+            return (i + (at / 8) as usize, (high | w & below) & HIGH == 0);
+        }
+        high |= w;
+        i += 8;
+    }
+    let len = (s[i..].iter())
+        .position(|&b| is_special(b))
+        .unwrap_or(s.len() - i);
+    (i + len, high & HIGH == 0 && s[i..i + len].is_ascii())
+}
+
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES << 7;
+
+/// Per byte of `w`, its high bit set where the byte is below 0x20, or equals `"` or `\`:
+/// exact in the lowest such byte (a borrow only carries into the bytes above it).
+#[inline(always)]
+fn specials(w: u64) -> u64 {
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q;
+    let b = w ^ (ONES * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(ONES) & !b;
+    (control | quote | backslash) & HIGH
+}
+
+/// Whether a string's scan stops at `b`.
+#[inline(always)]
+fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// `bytes`, all ASCII, as text.
+#[allow(unsafe_code)]
+fn ascii_str(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: ASCII bytes are UTF-8 (the caller found no byte with its high bit set).
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_finds_the_first_special_byte_and_whether_text_before_it_is_ascii() {
+        let naive = |s: &[u8]| {
+            let len = (s.iter())
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(s.len());
+            (len, s[..len].is_ascii())
+        };
+        // Every length to past two words, a special byte (or none) at every position, and a
+        // byte with its high bit set (or none) at every position.
+        for n in 0..20 {
+            for special in [b'"', b'\\', 0x1f, b'a'] {
+                for at in 0..=n {
+                    for high in [None, Some(0xc3u8), Some(0x80), Some(0xff)] {
+                        for h in 0..=n {
+                            let mut s = vec![b'x'; n];
+                            if at < n {
+                                s[at] = special;
+                            }
+                            if let (Some(b), true) = (high, h < n) {
+                                s[h] = b;
+                            }
+                            assert_eq!(to_special_ascii(&s), naive(&s), "{s:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
