@@ -44,9 +44,10 @@ use crate::timestamp::{Diff, Time};
 ///
 /// `write_epoch` is called once per epoch that has changes, in increasing epoch order, with
 /// the epoch's consolidated changes: sorted by row when some change of the epoch retracts,
-/// and in the order they came when all insert (then nothing can cancel). `pending_since` names the oldest written
-/// epoch whose output is not yet durable (`None`: everything written is durable); it is
-/// polled until it returns `None`, and the sink holds its durability frontier there.
+/// and in the order they came when all insert (then nothing can cancel). `pending_since`
+/// names the oldest written epoch whose output is not yet durable (`None`: everything written
+/// is durable); it is polled until it returns `None`, and the sink holds its durability
+/// frontier there.
 pub trait EpochWriter {
     /// Write the changes of epoch `time`.
     fn write_epoch(&mut self, time: Time, changes: &[(Row, Diff)]) -> Result<()>;
