@@ -293,6 +293,13 @@ pub fn render_epoch_sink<'s, W: EpochWriter + 'static>(
         )
 }
 
+/// The oldest epoch of `epochs` if it is below `frontier` (`None`: input complete), taken out.
+fn pop_closed<V>(epochs: &mut BTreeMap<Time, V>, frontier: Option<Time>) -> Option<(Time, V)> {
+    let entry = epochs.first_entry()?;
+    let closed = frontier.is_none_or(|f| *entry.key() < f);
+    closed.then(|| entry.remove_entry())
+}
+
 /// Count as written every counted epoch below `frontier` (`None`: input complete).
 fn count_closed(
     counts: &mut BTreeMap<Time, u64>,
@@ -300,11 +307,7 @@ fn count_closed(
     control: &RunControl,
     written: &Counter,
 ) {
-    while let Some(entry) = counts.first_entry() {
-        if frontier.is_some_and(|f| *entry.key() >= f) {
-            break;
-        }
-        let n = entry.remove();
+    while let Some((_, n)) = pop_closed(counts, frontier) {
         if !control.failed() {
             Metrics::add(&control.metrics.changes_written, n);
             written.inc_by(n);
@@ -321,11 +324,7 @@ fn write_closed<W: EpochWriter>(
     written: &Counter,
 ) -> Result<()> {
     let mut wrote = false;
-    while let Some(entry) = stash.first_entry() {
-        if frontier.is_some_and(|f| *entry.key() >= f) {
-            break;
-        }
-        let (time, mut changes) = entry.remove_entry();
+    while let Some((time, mut changes)) = pop_closed(stash, frontier) {
         if control.failed() {
             continue; // never write past a failure: the failing epoch may be partial
         }

@@ -160,10 +160,11 @@ fn windows_over_out_of_order_partitions_match_batch() {
 /// `SET 'window.emit' = 'on-window-close'`, Nexmark q5's shape: hopping counts per key, the
 /// per-window maximum of those counts, and the keys whose count is the maximum (a join on the
 /// window), into a file sink in the default emit mode. Read from a filled topic (three
-/// partitions, out of order, 40k records) in 1 ms epochs, so windows grow over many epochs: every row is
-/// still written once, when its window closes, never retracted, and the rows equal a batch
-/// computation (the end of the bounded read closes the last windows). Without the setting the
-/// same run writes counts as they grow (checked, so the test can tell the two apart).
+/// partitions, out of order, 40k records) in 1 ms epochs, so windows grow over many epochs:
+/// every row is still written once, when its window closes, never retracted, and the rows
+/// equal a batch computation (the end of the bounded read closes the last windows). Without
+/// the setting the same run writes counts as they grow (checked, so the test can tell the two
+/// apart).
 #[test]
 fn windows_written_on_close_once_each_through_a_join() {
     let (input, group) = (unique("eoc-in"), unique("eoc-group"));

@@ -412,21 +412,16 @@ impl<'r> Spans<'r> {
     /// values, without building that row: a column below `width` is copied as encoded, one
     /// at or past it is `extra[column - width]`, and one past both is NULL.
     pub fn project(&self, columns: &[usize], width: usize, extra: &[Datum<'_>]) -> Row {
-        let mut data = SmallVec::new();
+        let mut row = Row::default();
+        let mut packer = row.packer();
         for &c in columns {
             if c < width {
-                match self.ends.get(c) {
-                    Some(&(start, end)) => data.extend_from_slice(&self.row.data[start..end]),
-                    None => data.push(NULL),
-                }
+                packer.push_copies(self, c..c + 1);
             } else {
-                encode(
-                    &mut data,
-                    extra.get(c - width).copied().unwrap_or(Datum::Null),
-                );
+                packer.push(extra.get(c - width).copied().unwrap_or(Datum::Null));
             }
         }
-        Row { data }
+        row
     }
 }
 
@@ -445,14 +440,9 @@ impl RowPacker<'_> {
     /// (NULL for each past those found).
     pub fn push_copies(&mut self, spans: &Spans<'_>, columns: std::ops::Range<usize>) {
         let found = columns.start.min(spans.len())..columns.end.min(spans.len());
-        if let (Some(first), Some(last)) = (
-            spans.ends.get(found.start),
-            spans.ends.get(found.end.wrapping_sub(1)),
-        ) {
-            if !found.is_empty() {
-                self.data
-                    .extend_from_slice(&spans.row.data[first.0..last.1]);
-            }
+        if !found.is_empty() {
+            let (start, end) = (spans.ends[found.start].0, spans.ends[found.end - 1].1);
+            self.data.extend_from_slice(&spans.row.data[start..end]);
         }
         for _ in found.len()..columns.len() {
             self.data.push(NULL);

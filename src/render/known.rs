@@ -22,10 +22,9 @@ use crate::plan::ir::{BinaryOp, Expr};
 /// Rewrite `exprs`, evaluated only on rows on which every one of `filters` is TRUE, with what
 /// the filters decide.
 pub fn decide_under(filters: &[Expr], exprs: &mut [Expr]) {
-    let facts: Vec<(usize, Value)> = (filters.iter())
+    let facts: Vec<(usize, &Value)> = (filters.iter())
         .flat_map(Expr::conjuncts)
         .filter_map(column_equals)
-        .map(|(c, v)| (c, v.clone()))
         .collect();
     if !facts.is_empty() {
         exprs.iter_mut().for_each(|e| decide(e, &facts));
@@ -61,25 +60,14 @@ fn decides(v: &Value) -> bool {
     }
 }
 
-/// Whether `a` and `b` are constants of one kind that [`decides`] covers.
-fn same_kind(a: &Value, b: &Value) -> bool {
-    matches!(
-        (a, b),
-        (Value::Int(_), Value::Int(_))
-            | (Value::Str(_), Value::Str(_))
-            | (Value::Bool(_), Value::Bool(_))
-    ) && decides(a)
-        && decides(b)
-}
-
-/// Rewrite `e` with the equalities `facts` (`column = constant`) known to hold.
-fn decide(e: &mut Expr, facts: &[(usize, Value)]) {
+/// Rewrite `e` with the equalities `facts` (`column = constant`, from [`column_equals`])
+/// known to hold.
+fn decide(e: &mut Expr, facts: &[(usize, &Value)]) {
     if let Some((c, v)) = column_equals(e) {
-        if let Some((_, known)) = facts
-            .iter()
-            .find(|(k, known)| *k == c && same_kind(known, v))
-        {
-            *e = Expr::Literal(Value::Bool(known == v));
+        // Both constants passed `decides`: of one kind, they decide each other.
+        let same_kind = |known: &Value| std::mem::discriminant(known) == std::mem::discriminant(v);
+        if let Some((_, known)) = facts.iter().find(|(k, known)| *k == c && same_kind(known)) {
+            *e = Expr::Literal(Value::Bool(*known == v));
             return;
         }
     }
@@ -163,7 +151,7 @@ mod tests {
         for (event_type, want) in [(0, col(1)), (1, col(2)), (2, col(3)), (7, col(3))] {
             let fact = Value::Int(event_type);
             let mut e = date_time();
-            decide(&mut e, &[(0, fact.clone())]);
+            decide(&mut e, &[(0, &fact)]);
             assert_eq!(e, want, "event_type = {event_type}");
         }
         // A fact about another column, or of another kind, decides nothing.
@@ -173,13 +161,14 @@ mod tests {
             (0, Value::Float(ordered_float::OrderedFloat(2.0))),
         ] {
             let mut e = date_time();
-            decide(&mut e, &[(c, fact.clone())]);
+            decide(&mut e, &[(c, &fact)]);
             assert_eq!(e, date_time(), "{c} = {fact:?}");
         }
-        // Integers past 2^53 may equal one double together: not decided.
-        let big = Value::Int((1 << 53) + 1);
-        let mut e = eq(col(0), lit(Value::Int(1 << 53)));
-        decide(&mut e, &[(0, big)]);
+        // Integers past 2^53 may equal one double together: not decided (not a fact).
+        let big = eq(col(0), lit(Value::Int((1 << 53) + 1)));
+        let mut e = [eq(col(0), lit(Value::Int(1 << 53)))];
+        decide_under(&[big], &mut e);
+        let [e] = e;
         assert!(matches!(e, Expr::Binary { .. }), "{e:?}");
     }
 
@@ -196,7 +185,7 @@ mod tests {
             col(6),
         );
         let fact = Value::Str("b".into());
-        decide(&mut e, &[(0, fact.clone())]);
+        decide(&mut e, &[(0, &fact)]);
         assert_eq!(e, case(vec![(undecided, col(2))], col(3)));
         // Folded or not, it evaluates alike on rows the filter keeps.
         let arena = Arena::new();

@@ -160,9 +160,11 @@ impl Name {
     }
 }
 
+/// A one in each byte of a word: eight bytes looked at at once (here and in `scan`).
+const ONES: u64 = u64::MAX / 255;
+
 /// `word`'s bytes with ASCII capitals made small (`A`..=`Z` + 0x20), all eight at once.
 fn fold(word: u64) -> u64 {
-    const ONES: u64 = u64::MAX / 255;
     let low = word & (ONES * 0x7f);
     // Per byte, the high bit: at least `A`, above `Z`, ASCII.
     let from_a = low + ONES * (0x80 - u64::from(b'A'));

@@ -15,7 +15,7 @@
 
 use ordered_float::OrderedFloat;
 
-use super::{text_value, Field, Fields, Found, Name};
+use super::{text_value, Field, Fields, Found, Name, ONES};
 use crate::data::{DataType, Datum, Schema};
 
 /// Decode the JSON object `bytes` into `values` (as [`super::decode_object`]), or `None`
@@ -482,7 +482,7 @@ fn to_special_ascii(s: &[u8]) -> (usize, bool) {
     (i + len, high & HIGH == 0 && s[i..i + len].is_ascii())
 }
 
-const ONES: u64 = u64::MAX / 255;
+/// The high bit of each byte of a word.
 const HIGH: u64 = ONES << 7;
 
 /// Per byte of `w`, its high bit set where the byte is below 0x20, or equals `"` or `\`:
