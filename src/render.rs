@@ -41,6 +41,7 @@ use crate::control::RunControl;
 use crate::data::{DataType, Datum, Row, RowCollection, Schema};
 use crate::error::{Error, Result};
 use crate::plan::ir::{AggFunc, AggregateExpr, Expr, Program, Relation};
+use crate::source::decode::RowMap;
 use crate::spec::SinkSpec;
 use crate::state::StateTrace;
 use crate::timestamp::{Diff, Time};
@@ -74,6 +75,71 @@ pub struct RenderState<'s> {
     pub watermark_history: Vec<(String, crate::resume::WatermarkHistory)>,
     /// The narrowed tables (lowercase name): rows holding only the columns read.
     narrowed: HashMap<String, Narrowed<'s>>,
+    /// The tables whose sources make their one reader's rows (see [`source_maps`]).
+    pub source_maps: SourceMaps,
+    /// Those tables' rows (lowercase name), which are their readers' rows.
+    mapped: HashMap<String, Rendered<'s>>,
+}
+
+/// The tables (lowercase name) whose one reader is a chain of filters and projections, with
+/// that chain's steps, first step first: their sources run the chain on each decoded row
+/// (see [`source_maps`]).
+#[derive(Debug, Clone, Default)]
+pub struct SourceMaps(HashMap<String, Vec<fused::Step>>);
+
+impl SourceMaps {
+    /// The map a source of `table` runs, if it runs one.
+    pub fn map(&self, table: &str) -> Option<RowMap> {
+        let chain = fused::Chain::new(self.0.get(&table.to_ascii_lowercase())?.clone());
+        Some(RowMap::new(move |values| chain.apply_values(values)))
+    }
+}
+
+/// The source tables `program` reads once, through a chain of filters and projections over
+/// the table (Nexmark's `bid` view and the query over it): each source runs its table's chain
+/// on the values it decodes, making the chain's row at once instead of packing the table's
+/// row for the chain to unpack. Not for a program with Rust code (which may read any table),
+/// a table whose watermark a window follows (its statistics read the table's rows), nor a
+/// read inside a recursion.
+pub fn source_maps(program: &Program, with_code: bool) -> SourceMaps {
+    if with_code {
+        return SourceMaps::default();
+    }
+    // What renders: the sinks, and the views they read (as `render_program_with` finds them).
+    let program = inline_chain_views(program);
+    let read = program.views_read();
+    let views = (program.views.iter()).filter(|v| read.contains(&v.name.to_ascii_lowercase()));
+    let relations: Vec<&Relation> = (program.sinks.iter().map(|s| &s.relation))
+        .chain(views.map(|v| &v.relation))
+        .collect();
+    let mut reads: HashMap<String, usize> = HashMap::new();
+    let mut chains: Vec<(String, Vec<fused::Step>)> = Vec::new();
+    for r in &relations {
+        count_reads(r, &mut reads);
+        chain_tops(r, &mut chains);
+    }
+    let maps = chains.into_iter().filter(|(table, _)| {
+        reads.get(table) == Some(&1)
+            && (program.sources.iter()).any(|s| s.name.eq_ignore_ascii_case(table))
+            && !(program.watermarks.iter()).any(|w| w.table.eq_ignore_ascii_case(table))
+    });
+    SourceMaps(maps.collect())
+}
+
+/// Add to `chains` each chain of filters and projections in `r` that renders as one map over
+/// a read of a name (as [`render_new`] finds them): the name, lowercase, and the chain's steps,
+/// first step first. Recursions are not looked into.
+fn chain_tops(r: &Relation, chains: &mut Vec<(String, Vec<fused::Step>)>) {
+    if let Relation::Filter { .. } | Relation::Project { .. } = r {
+        if let Some(name) = chain_input(r) {
+            let steps = fusible(r).into_iter().rev().map(|(s, _)| s).collect();
+            chains.push((name.to_ascii_lowercase(), steps));
+            return;
+        }
+    }
+    if !matches!(r, Relation::Recursive { .. }) {
+        r.inputs().into_iter().for_each(|i| chain_tops(i, chains));
+    }
 }
 
 /// A narrowed table's decoded rows, which hold only the columns of its layout (see
@@ -121,6 +187,8 @@ impl<'s> RenderState<'s> {
             restored_watermarks: HashMap::new(),
             watermark_history: Vec::new(),
             narrowed: HashMap::new(),
+            source_maps: SourceMaps::default(),
+            mapped: HashMap::new(),
         }
     }
 
@@ -177,6 +245,11 @@ pub fn render_program_with<'s>(
             stateful,
             skip_errors,
         };
+        let key = name.to_ascii_lowercase();
+        if state.source_maps.0.contains_key(&key) {
+            state.mapped.insert(key, rows);
+            continue;
+        }
         match source.and_then(|s| Some((s.layout()?, s.schema.len()))) {
             Some((layout, width)) => {
                 let narrowed = Narrowed {
@@ -458,6 +531,11 @@ fn render_new<'s>(
     label: &str,
 ) -> Result<Rendered<'s>> {
     Ok(match relation {
+        Relation::Get { name, .. } if state.mapped.contains_key(&name.to_ascii_lowercase()) => {
+            return Err(Error::Internal(format!(
+                "table \"{name}\" is read beside the one chain its source runs"
+            )))
+        }
         Relation::Get { name, .. } => match state.narrowed.get_mut(&name.to_ascii_lowercase()) {
             Some(narrowed) => narrowed.widened(),
             None => env
@@ -467,9 +545,22 @@ fn render_new<'s>(
         },
         Relation::Recursive { name, body, .. } => recursive::render(name, body, env, state, label)?,
         Relation::Filter { .. } | Relation::Project { .. }
-            if fusible(relation).len() > 1 || reads_narrowed(relation, state).is_some() =>
+            if fusible(relation).len() > 1
+                || reads_narrowed(relation, state).is_some()
+                || reads_mapped(relation, state).is_some() =>
         {
             let steps = fusible(relation);
+            if let Some((table, rows)) = reads_mapped(relation, state) {
+                // The source made this chain's rows: the chain it ran is this one.
+                let ran = state.source_maps.0.get(table);
+                let here: Vec<&fused::Step> = steps.iter().rev().map(|(s, _)| s).collect();
+                if ran.is_none_or(|ran| !ran.iter().eq(here)) {
+                    return Err(Error::Internal(format!(
+                        "the source of \"{table}\" ran another chain than its reader's"
+                    )));
+                }
+                return Ok(rows.clone());
+            }
             let base = steps.last().map_or(relation, |(_, below)| *below);
             let chain = fused::Chain::new(steps.into_iter().rev().map(|(s, _)| s).collect());
             let (chain, input) = match reads_narrowed(relation, state) {
@@ -1017,6 +1108,17 @@ fn reads_narrowed<'a, 's>(
         .get(&chain_input(relation)?.to_ascii_lowercase())
 }
 
+/// The mapped table (lowercase name) that the chain of filters and projections from
+/// `relation` down reads, if it reads one, and its rows.
+fn reads_mapped<'a, 's>(
+    relation: &Relation,
+    state: &'a RenderState<'s>,
+) -> Option<(&'a str, &'a Rendered<'s>)> {
+    let name = chain_input(relation)?.to_ascii_lowercase();
+    let (name, rows) = state.mapped.get_key_value(&name)?;
+    Some((name.as_str(), rows))
+}
+
 /// The name `relation` reads when it is, all the way down, a chain of filters and
 /// projections (see [`fusible`]) over a read of that name.
 fn chain_input(relation: &Relation) -> Option<&str> {
@@ -1305,5 +1407,39 @@ mod tests {
         // An error in `m` (an overflow) names the view.
         assert_eq!(views, ["f", "c", "m"]);
         assert_eq!(reads(&p.sinks[2].relation), ["c"]);
+    }
+
+    fn mapped(statements: &str) -> Vec<String> {
+        let program =
+            crate::plan::plan_text("t.sql", &format!("{TABLES}\n{statements}")).expect("plans");
+        let mut tables: Vec<String> = source_maps(&program, false).0.into_keys().collect();
+        tables.sort();
+        tables
+    }
+
+    #[test]
+    fn a_source_runs_the_one_chain_that_reads_its_table() {
+        // Views nobody reads do not count; the one query's chain (through a view) does.
+        let one = "CREATE VIEW f AS SELECT k, v AS w FROM t WHERE v > 1;
+             CREATE VIEW unread AS SELECT k, v AS w FROM t;
+             INSERT INTO o SELECT UPPER(k) AS k, w FROM f WHERE w < 40;";
+        assert_eq!(mapped(one), ["t"]);
+        let program = crate::plan::plan_text("t.sql", &format!("{TABLES}\n{one}")).expect("plans");
+        assert!(
+            source_maps(&program, true).0.is_empty(),
+            "not with Rust code"
+        );
+        let chain = source_maps(&program, false).map("T").expect("a map");
+        let (k, v) = (Datum::Str("a"), Datum::Int(5));
+        assert_eq!(chain.apply(&[k, v]), Some(Row::pack([Datum::Str("A"), v])));
+        assert_eq!(chain.apply(&[k, Datum::Int(1)]), None);
+        assert_eq!(chain.apply(&[k, Datum::Int(40)]), None);
+        // Read twice, or read by something that is not a chain: not mapped.
+        assert!(mapped(
+            "INSERT INTO o SELECT k, v AS w FROM t WHERE v > 1;
+             INSERT INTO p SELECT k, v AS w FROM t WHERE v < 1;"
+        )
+        .is_empty());
+        assert!(mapped("INSERT INTO o SELECT k, COUNT(*) AS w FROM t GROUP BY k;").is_empty());
     }
 }

@@ -28,6 +28,7 @@ use crate::render::external::Logic;
 use crate::render::{render_program_with, RenderState};
 use crate::resume::{SinkResume, SourceRecovery};
 use crate::sink::{render_sink, SinkSettings};
+use crate::source::decode::Decoder;
 use crate::source::file::render_file_source;
 use crate::source::{assigned_partitions, render_kafka_source, SourceHandle, SourceSettings};
 use crate::spec::{DeliveryGuarantee, SinkConnector};
@@ -369,11 +370,14 @@ pub fn build_dataflow<'s>(
     let mut env = HashMap::new();
     let mut handles: Vec<SourceHandle> = Vec::new();
     let mut parts = LocalParts::default();
+    let maps = crate::render::source_maps(program, logic.is_some());
     for source in &program.sources {
         let n = partitions.get(&source.name).copied().unwrap_or(0);
         let table = source.name.to_ascii_lowercase();
+        let decoder = Decoder::new(source).mapped(maps.map(&table));
         if source.file.is_some() {
-            env.insert(table, render_file_source(scope, source, control.clone()));
+            let rows = render_file_source(scope, source, &decoder, control.clone());
+            env.insert(table, rows);
             continue;
         }
         let resume = recovery
@@ -401,6 +405,7 @@ pub fn build_dataflow<'s>(
         let (collection, statistics, handle) = render_kafka_source(
             scope,
             source,
+            decoder,
             n,
             source_settings,
             resume,
@@ -420,6 +425,7 @@ pub fn build_dataflow<'s>(
     }
     let mut state = RenderState::new(scope, control.clone());
     state.checkpointing = checkpointing.clone();
+    state.source_maps = maps;
     if let Some(m) = recovery.and_then(|r| r.manifest.as_ref()) {
         state.restored_watermarks = m.watermarks.clone().into_iter().collect();
     }

@@ -19,10 +19,10 @@ use smallvec::SmallVec;
 use crate::data::{Datum, Row, Value};
 use crate::plan::ir::Expr;
 use crate::render::known::decide_under;
-use crate::render::scalar::{eval, is_true, with_arena};
+use crate::render::scalar::{eval, is_true, with_arena, Arena};
 
 /// One step of a chain.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Keep the rows on which the predicate is TRUE.
     Filter(Expr),
@@ -139,51 +139,77 @@ impl Chain {
 
     /// `row` through the chain: the resulting row, or `None` when a filter drops it.
     pub fn apply(&self, row: Row) -> Option<Row> {
-        if let [stage @ Stage {
-            copies: Some(copies),
-            ..
-        }] = self.stages.as_slice()
-        {
-            return stage.copy(&row, copies);
-        }
+        let first = match self.stages.as_slice() {
+            [stage @ Stage {
+                copies: Some(copies),
+                ..
+            }] => return stage.copy(&row, copies),
+            [first, ..] => first,
+            [] => return Some(row),
+        };
         // `Some(None)`: the row passes through unchanged (a chain of filters).
         let out = with_arena(|arena| {
-            // A stage reads one buffer and projects into the other: the buffers stay where
-            // they are (moving one copies all of its inline room, not just its values).
-            let mut buffers: [SmallVec<[Datum<'_>; 32]>; 2] = [SmallVec::new(), SmallVec::new()];
-            let mut current = 0;
-            let mut projected = false;
+            // The first stage's input is unpacked as far as its filters read, and only for a
+            // row they keep as far as its projection reads.
             let mut input = row.iter();
-            for (i, stage) in self.stages.iter().enumerate() {
-                // The first stage's input is unpacked as far as its filters read, and only
-                // for a row they keep as far as its projection reads.
-                if i == 0 {
-                    buffers[0].extend(input.by_ref().take(stage.filter_reads));
-                }
-                for p in &stage.filters {
-                    if !is_true(eval(p, &buffers[current], arena)) {
-                        return None;
-                    }
-                }
-                if i == 0 {
-                    buffers[0].extend(input.by_ref().take(stage.reads - stage.filter_reads));
-                }
-                if let Some(exprs) = &stage.project {
-                    let [a, b] = &mut buffers;
-                    let (from, to) = if current == 0 { (a, b) } else { (b, a) };
-                    to.clear();
-                    to.extend(exprs.iter().map(|e| eval(e, from, arena)));
-                    current = 1 - current;
-                    projected = true;
-                }
+            let mut values: SmallVec<[Datum<'_>; 32]> = SmallVec::new();
+            values.extend(input.by_ref().take(first.filter_reads));
+            if !first.keeps(&values, arena) {
+                return None;
             }
-            Some(projected.then(|| Row::pack_slice(&buffers[current])))
+            values.extend(input.take(first.reads - first.filter_reads));
+            self.finish(&values, arena)
         })?;
         Some(out.unwrap_or(row))
+    }
+
+    /// A row's values (as a source decodes them, before any row is packed) through the
+    /// chain: the resulting row, or `None` when a filter drops it.
+    pub fn apply_values(&self, values: &[Datum<'_>]) -> Option<Row> {
+        with_arena(|arena| {
+            if !self.stages.first().is_none_or(|s| s.keeps(values, arena)) {
+                return None;
+            }
+            let out = self.finish(values, arena)?;
+            Some(out.unwrap_or_else(|| Row::pack_slice(values)))
+        })
+    }
+
+    /// The rest of the chain once the first stage's filters kept `input`: that stage's
+    /// projection, then the later stages. `None` when a later filter drops the row,
+    /// `Some(None)` when no stage projects (the row passes through).
+    fn finish<'a>(&'a self, input: &[Datum<'a>], arena: &'a Arena) -> Option<Option<Row>> {
+        // A stage reads one buffer and projects into the other: the buffers stay where they
+        // are (moving one copies all of its inline room, not just its values).
+        let mut buffers: [SmallVec<[Datum<'a>; 32]>; 2] = [SmallVec::new(), SmallVec::new()];
+        // Which buffer holds the row so far; `None`: the input.
+        let mut current = None;
+        for (i, stage) in self.stages.iter().enumerate() {
+            let [a, b] = &mut buffers;
+            let (from, to): (&[Datum<'a>], _) = match current {
+                None => (input, a),
+                Some(0) => (a, b),
+                Some(_) => (b, a),
+            };
+            if i > 0 && !stage.keeps(from, arena) {
+                return None;
+            }
+            if let Some(exprs) = &stage.project {
+                to.clear();
+                to.extend(exprs.iter().map(|e| eval(e, from, arena)));
+                current = Some(current.map_or(0, |c| 1 - c));
+            }
+        }
+        Some(current.map(|c| Row::pack_slice(&buffers[c])))
     }
 }
 
 impl Stage {
+    /// Whether the stage's filters keep `values`.
+    fn keeps<'a>(&'a self, values: &[Datum<'a>], arena: &'a Arena) -> bool {
+        (self.filters.iter()).all(|p| is_true(eval(p, values, arena)))
+    }
+
     /// Plan [`Stage::copies`] (called once reads are counted).
     fn plan_copies(&mut self) {
         let Some(project) = &self.project else {
@@ -222,10 +248,8 @@ impl Stage {
             for &c in &copies.decoded {
                 values[c] = spans.get(c);
             }
-            for p in &self.filters {
-                if !is_true(eval(p, &values, arena)) {
-                    return None;
-                }
+            if !self.keeps(&values, arena) {
+                return None;
             }
             // Room for the copies, and for a number per computed column (more if it is not).
             let room = (copies.out.iter())
@@ -329,6 +353,14 @@ mod tests {
         }
     }
 
+    /// `row` through `chain` both ways: packed, and as a source's decoded values; they agree.
+    fn apply(chain: &Chain, row: &Row) -> Option<Row> {
+        let values: Vec<Datum<'_>> = row.iter().collect();
+        let out = chain.apply(row.clone());
+        assert_eq!(chain.apply_values(&values), out, "{row:?}");
+        out
+    }
+
     /// The steps one at a time, each over the values the one below computed.
     fn stepwise(steps: &[Step], row: &Row) -> Option<Row> {
         let arena = crate::render::scalar::Arena::new();
@@ -393,7 +425,7 @@ mod tests {
         for row in rows() {
             let want = stepwise(&steps, &row);
             kept += usize::from(want.is_some());
-            assert_eq!(chain.apply(row.clone()), want, "{row:?}");
+            assert_eq!(apply(&chain, &row), want, "{row:?}");
         }
         assert_eq!(kept, 9);
     }
@@ -408,7 +440,7 @@ mod tests {
         let chain = Chain::new(steps.clone());
         assert_eq!(chain.stages.len(), 2, "{chain:?}");
         for row in rows() {
-            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row));
+            assert_eq!(apply(&chain, &row), stepwise(&steps, &row));
         }
     }
 
@@ -422,7 +454,7 @@ mod tests {
         assert_eq!(chain.stages[0].reads, 2);
         assert_eq!(chain.stages[0].filter_reads, 2);
         assert!(chain.stages[0].project.is_none());
-        let out: Vec<_> = rows().into_iter().filter_map(|r| chain.apply(r)).collect();
+        let out: Vec<_> = rows().iter().filter_map(|r| apply(&chain, r)).collect();
         let want: Vec<_> = rows().iter().filter_map(|r| stepwise(&steps, r)).collect();
         assert_eq!(out, want);
         assert_eq!(out.len(), 6);
@@ -451,7 +483,7 @@ mod tests {
         for row in rows() {
             let want = stepwise(&steps, &row);
             kept += usize::from(want.is_some());
-            assert_eq!(chain.apply(row.clone()), want, "{row:?}");
+            assert_eq!(apply(&chain, &row), want, "{row:?}");
         }
         assert_eq!(kept, 10);
     }
@@ -477,7 +509,7 @@ mod tests {
         ];
         assert_eq!(copies.out, runs);
         for row in rows() {
-            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row), "{row:?}");
+            assert_eq!(apply(&chain, &row), stepwise(&steps, &row), "{row:?}");
         }
     }
 
@@ -493,7 +525,7 @@ mod tests {
             (1, 4)
         );
         for row in rows() {
-            assert_eq!(chain.apply(row.clone()), stepwise(&steps, &row));
+            assert_eq!(apply(&chain, &row), stepwise(&steps, &row));
         }
     }
 }

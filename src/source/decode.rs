@@ -4,6 +4,8 @@
 //! the wrong type, wrong CSV arity) is a [`DecodeError`] naming the column and the problem;
 //! the source applies the table's bad-record policy to it.
 
+use std::sync::Arc;
+
 use ordered_float::OrderedFloat;
 use smallvec::{smallvec, SmallVec};
 
@@ -35,6 +37,31 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
+/// What a source makes of each decoded row, when the program reads its table only through
+/// one chain of filters and projections (see [`crate::render::source_maps`]): that chain's
+/// row (`None` when a filter drops it), made from the decoded values without packing the
+/// table's row first.
+#[derive(Clone)]
+pub struct RowMap(Arc<dyn Fn(&[Datum<'_>]) -> Option<Row> + Send + Sync>);
+
+impl RowMap {
+    /// The map `f`.
+    pub fn new(f: impl Fn(&[Datum<'_>]) -> Option<Row> + Send + Sync + 'static) -> RowMap {
+        RowMap(Arc::new(f))
+    }
+
+    /// The row the map makes of `values`, if it keeps one.
+    pub fn apply(&self, values: &[Datum<'_>]) -> Option<Row> {
+        (self.0)(values)
+    }
+}
+
+impl std::fmt::Debug for RowMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowMap")
+    }
+}
+
 /// Decodes the records of one source table.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -48,6 +75,8 @@ pub struct Decoder {
     json_fields: crate::source::json::Fields,
     /// The columns a row holds when the table is narrowed ([`SourceSpec::layout`]).
     layout: Option<Vec<usize>>,
+    /// Set when the rows are a chain's over the table, not the table's.
+    map: Option<RowMap>,
 }
 
 impl Decoder {
@@ -73,11 +102,18 @@ impl Decoder {
             format: spec.format.clone(),
             value_columns,
             layout: spec.layout(),
+            map: None,
         }
     }
 
+    /// This decoder making `map`'s rows instead of the table's, when there is one.
+    pub fn mapped(self, map: Option<RowMap>) -> Self {
+        Decoder { map, ..self }
+    }
+
     /// Decode one record into rows laid out by the table's schema, appended to `out`: one row,
-    /// or one per line for a CSV message of several lines. On error nothing is appended (a
+    /// or one per line for a CSV message of several lines (with a map, the map's rows: none
+    /// for a record its filters drop). On error nothing is appended (a
     /// message is decoded whole or not at all). A tombstone (no value) is not a record to
     /// decode: the source skips it before calling this. Text is packed straight from the
     /// record's bytes (a raw word is never copied into a string of its own).
@@ -114,15 +150,17 @@ impl Decoder {
         Ok(meta)
     }
 
-    /// Pack one row: `values` (laid out by the schema) with the metadata columns set, only
-    /// the columns of the layout when the table is narrowed.
-    fn pack<'a>(&self, values: &mut [Datum<'a>], meta: &[(usize, Datum<'a>)]) -> Row {
+    /// Append the row of `values` (laid out by the schema) with the metadata columns set: the
+    /// columns of the layout when the table is narrowed, the map's row (if it keeps one) when
+    /// there is a map.
+    fn emit<'a>(&self, values: &mut [Datum<'a>], meta: &[(usize, Datum<'a>)], out: &mut Vec<Row>) {
         for (i, d) in meta {
             values[*i] = *d;
         }
-        match &self.layout {
-            Some(layout) => Row::pack(layout.iter().map(|&c| values[c])),
-            None => Row::pack_slice(values),
+        match (&self.map, &self.layout) {
+            (Some(map), _) => out.extend(map.apply(values)),
+            (None, Some(layout)) => out.push(Row::pack(layout.iter().map(|&c| values[c]))),
+            (None, None) => out.push(Row::pack_slice(values)),
         }
     }
 
@@ -138,7 +176,7 @@ impl Decoder {
         let arena = bumpalo::Bump::new();
         let mut values: SmallVec<[Datum<'_>; 32]> = smallvec![Datum::Null; self.schema.len()];
         if self.value_columns.is_empty() {
-            out.push(self.pack(&mut values, meta));
+            self.emit(&mut values, meta, out);
             return Ok(());
         }
         let Some(bytes) = payload else {
@@ -147,7 +185,7 @@ impl Decoder {
         match &self.format {
             SourceFormat::Raw => {
                 values[self.value_columns[0]] = Datum::Str(utf8(bytes, "value")?);
-                out.push(self.pack(&mut values, meta));
+                self.emit(&mut values, meta, out);
             }
             SourceFormat::Json => {
                 crate::source::json::decode_object(
@@ -157,7 +195,7 @@ impl Decoder {
                     &arena,
                     &mut values,
                 )?;
-                out.push(self.pack(&mut values, meta));
+                self.emit(&mut values, meta, out);
             }
             SourceFormat::Csv { delimiter } => {
                 self.decode_csv(bytes, *delimiter, &mut values, meta, out)?
@@ -209,7 +247,7 @@ impl Decoder {
                     ))
                 })?;
             }
-            out.push(self.pack(&mut line, meta));
+            self.emit(&mut line, meta, out);
         }
         if rows == 0 {
             return Err(DecodeError("CSV message holds no line".into()));

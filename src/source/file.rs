@@ -25,14 +25,15 @@ use crate::timestamp::{Diff, Time};
 /// Rows per batch handed downstream.
 const BATCH: usize = 4096;
 
-/// The rows of `spec`'s file (on the run's first worker), at time 0.
+/// The rows of `spec`'s file (on the run's first worker), decoded with `decoder`, at time 0.
 pub fn render_file_source<'s>(
     scope: Scope<'s, Time>,
     spec: &SourceSpec,
+    decoder: &Decoder,
     control: Arc<RunControl>,
 ) -> RowCollection<'s> {
     let mut rows = if scope.index() == 0 {
-        match read_rows(spec, &control.metrics) {
+        match read_rows(spec, decoder, &control.metrics) {
             Ok(rows) => rows,
             Err(e) => {
                 control.fail(e);
@@ -65,10 +66,9 @@ pub fn render_file_source<'s>(
 }
 
 /// Every row of the file, or the first error that fails the run.
-pub fn read_rows(spec: &SourceSpec, metrics: &Metrics) -> Result<Vec<Row>> {
+pub fn read_rows(spec: &SourceSpec, decoder: &Decoder, metrics: &Metrics) -> Result<Vec<Row>> {
     let path = spec.file.as_deref().unwrap_or_default();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let decoder = Decoder::new(spec);
     // A file is exported as partition 0 of a "topic" named by its path.
     let exported = metrics.exported.partition(&spec.name, path, 0);
     let mut rows = Vec::new();

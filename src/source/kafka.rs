@@ -83,11 +83,13 @@ pub fn assigned_partitions(partitions: i32, index: usize, peers: usize) -> Vec<i
 /// window reads, see [`crate::render::event_time`]), and the handle the committer uses.
 pub type RenderedSource<'s> = (RowCollection<'s>, Option<RowCollection<'s>>, SourceHandle);
 
-/// Build the source operator for `spec` in `scope`. `journal` (with checkpointing) is for
-/// workers that read partitions of the topic; the runtime creates none for the others.
+/// Build the source operator for `spec` in `scope`, decoding its records with `decoder`.
+/// `journal` (with checkpointing) is for workers that read partitions of the topic; the
+/// runtime creates none for the others.
 pub fn render_kafka_source<'s>(
     scope: Scope<'s, Time>,
     spec: &SourceSpec,
+    decoder: Decoder,
     partitions: i32,
     settings: &SourceSettings,
     recovery: SourceRecovery,
@@ -103,6 +105,7 @@ pub fn render_kafka_source<'s>(
     } else {
         Some(Reader::new(
             spec,
+            decoder,
             &mine,
             settings,
             &recovery,
@@ -387,6 +390,7 @@ struct Reader {
 impl Reader {
     fn new(
         spec: &SourceSpec,
+        decoder: Decoder,
         mine: &[i32],
         settings: &SourceSettings,
         recovery: &SourceRecovery,
@@ -501,7 +505,7 @@ impl Reader {
         Ok(Reader {
             topic: spec.topic.clone(),
             consumer,
-            decoder: Some((Decoder::new(spec), queue)),
+            decoder: Some((decoder, queue)),
             fetcher: None,
             fetch_thread: settings.fetch_thread,
             policy: spec.bad_records.clone(),
