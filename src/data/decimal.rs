@@ -34,10 +34,25 @@ impl Mantissa {
 /// The largest precision `DECIMAL(p, s)` may declare (as in Flink).
 pub const MAX_PRECISION: u8 = 38;
 
-/// `10^n`, for `n <= 38`.
+/// `10^n`, for `n <= 38` (read from a table: every cast, rescale and precision check of a
+/// decimal takes one or two).
 pub fn pow10(n: u32) -> i128 {
-    10i128.pow(n)
+    POW10
+        .get(n as usize)
+        .copied()
+        .unwrap_or_else(|| 10i128.pow(n))
 }
+
+/// `10^0` to `10^38`.
+const POW10: [i128; MAX_PRECISION as usize + 1] = {
+    let mut table = [1i128; MAX_PRECISION as usize + 1];
+    let mut n = 1;
+    while n < table.len() {
+        table[n] = table[n - 1] * 10;
+        n += 1;
+    }
+    table
+};
 
 /// Whether `m` is a mantissa of at most [`MAX_PRECISION`] digits.
 pub fn in_range(m: i128) -> bool {
