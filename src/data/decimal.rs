@@ -121,12 +121,23 @@ pub fn format(m: i128, scale: u8) -> String {
 /// A mantissa moved from scale `from` to scale `to` (rounded half up when it shrinks);
 /// `None` when it has more than [`MAX_PRECISION`] digits at `to`.
 pub fn rescale(m: i128, from: u8, to: u8) -> Option<i128> {
-    let r = if to >= from {
-        m.checked_mul(pow10(u32::from(to - from)))?
+    let r = if to == from {
+        m
+    } else if to > from {
+        multiply(m, pow10(u32::from(to - from)))?
     } else {
         divide_half_up(m, pow10(u32::from(from - to)))
     };
     in_range(r).then_some(r)
+}
+
+/// `a × b`, `None` on overflow of 128 bits. Two mantissas of at most 18 digits (most
+/// values: a BIGINT's, a price's) multiply as 64-bit halves, which cannot overflow.
+pub fn multiply(a: i128, b: i128) -> Option<i128> {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => Some(i128::from(a) * i128::from(b)),
+        _ => a.checked_mul(b),
+    }
 }
 
 /// `a / b` rounded half away from zero (`b != 0`).
@@ -252,6 +263,25 @@ mod tests {
         assert_eq!(rescale(-1235, 2, 1), Some(-124));
         assert_eq!(rescale(1234, 2, 4), Some(123400));
         assert_eq!(rescale(pow10(37), 0, 1), None);
+        assert_eq!(rescale(-1234, 3, 3), Some(-1234));
+        assert_eq!(rescale(pow10(38), 3, 3), None);
+        // Products of 64-bit halves and of wider mantissas, as 128-bit arithmetic has them.
+        let edges = [
+            0,
+            1,
+            -1,
+            908,
+            i64::MAX as i128,
+            i64::MIN as i128,
+            1 << 63,
+            pow10(30),
+        ];
+        for a in edges {
+            for b in edges {
+                assert_eq!(multiply(a, b), a.checked_mul(b), "{a} * {b}");
+            }
+        }
+        assert_eq!(multiply(i128::MAX, 2), None);
         assert_eq!(divide_half_up(i128::MAX, i128::MAX - 1), 1);
         assert_eq!(divide_half_up(7, 2), 4);
         assert_eq!(divide_half_up(-7, 2), -4);

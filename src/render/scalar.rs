@@ -314,7 +314,7 @@ fn arithmetic<'a>(op: BinaryOp, l: Datum<'a>, r: Datum<'a>) -> Datum<'a> {
             let v = match op {
                 BinaryOp::Add => a.checked_add(b),
                 BinaryOp::Sub => a.checked_sub(b),
-                BinaryOp::Mul => a.checked_mul(b),
+                BinaryOp::Mul => crate::data::decimal::multiply(a, b),
                 BinaryOp::Div | BinaryOp::Mod if b == 0 => {
                     return raise(|| "division by zero".into())
                 }

@@ -523,10 +523,10 @@ mod tests {
                 .unwrap_or(s.len());
             (len, s[..len].is_ascii())
         };
-        // Every length to past two words, a special byte (or none) at every position, and a
+        // Every length to past four words, a special byte (or none) at every position, and a
         // byte with its high bit set (or none) at every position.
-        for n in 0..20 {
-            for special in [b'"', b'\\', 0x1f, b'a'] {
+        for n in 0..36 {
+            for special in [b'"', b'\\', 0x1f, 0, b'a', b'!', 0x7f] {
                 for at in 0..=n {
                     for high in [None, Some(0xc3u8), Some(0x80), Some(0xff)] {
                         for h in 0..=n {
@@ -538,6 +538,7 @@ mod tests {
                                 s[h] = b;
                             }
                             assert_eq!(to_special_ascii(&s), naive(&s), "{s:?}");
+                            assert_eq!(to_special(&s), naive(&s).0, "{s:?}");
                         }
                     }
                 }
