@@ -8,7 +8,9 @@
 //! becomes that computation), so a chain is usually one stage of filters, then one
 //! projection, over the input row. The row is unpacked once, and only as far as its last
 //! column the stage reads; the filters run before anything is projected (so a projection
-//! below a filter is not computed for rows the filter drops); the result is packed once.
+//! below a filter is not computed for rows the filter drops); the result is packed once. A
+//! source that runs its table's one chain (see [`super::source_maps`]) hands it the values it
+//! decoded ([`Chain::apply_values`]): no row is packed or unpacked before the chain's own.
 //!
 //! A computed column read twice by the step above stays computed once: the chain is cut
 //! there into a second stage, which reads the first's values. What a stage's filters decide

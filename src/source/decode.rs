@@ -113,10 +113,10 @@ impl Decoder {
 
     /// Decode one record into rows laid out by the table's schema, appended to `out`: one row,
     /// or one per line for a CSV message of several lines (with a map, the map's rows: none
-    /// for a record its filters drop). On error nothing is appended (a
-    /// message is decoded whole or not at all). A tombstone (no value) is not a record to
-    /// decode: the source skips it before calling this. Text is packed straight from the
-    /// record's bytes (a raw word is never copied into a string of its own).
+    /// for a record its filters drop). On error nothing is appended (a message is decoded
+    /// whole or not at all). A tombstone (no value) is not a record to decode: the source
+    /// skips it before calling this. Text is packed straight from the record's bytes (a raw
+    /// word is never copied into a string of its own).
     pub fn decode(&self, rec: RecordRef<'_>, out: &mut Vec<Row>) -> Result<(), DecodeError> {
         let start = out.len();
         let result = self
