@@ -75,10 +75,12 @@ pub struct RenderState<'s> {
     pub watermark_history: Vec<(String, crate::resume::WatermarkHistory)>,
     /// The narrowed tables (lowercase name): rows holding only the columns read.
     narrowed: HashMap<String, Narrowed<'s>>,
-    /// The tables whose sources make their one reader's rows (see [`source_maps`]).
+    /// The tables whose sources make their one reader's rows (see [`source_maps`]), until
+    /// their rows are rendered.
     pub source_maps: SourceMaps,
-    /// Those tables' rows (lowercase name), which are their readers' rows.
-    mapped: HashMap<String, Rendered<'s>>,
+    /// Those tables' rows (lowercase name), which are their readers' rows, with the chain's
+    /// steps the source ran.
+    mapped: HashMap<String, (Vec<fused::Step>, Rendered<'s>)>,
 }
 
 /// The tables (lowercase name) whose one reader is a chain of filters and projections, with
@@ -132,8 +134,7 @@ pub fn source_maps(program: &Program, with_code: bool) -> SourceMaps {
 fn chain_tops(r: &Relation, chains: &mut Vec<(String, Vec<fused::Step>)>) {
     if let Relation::Filter { .. } | Relation::Project { .. } = r {
         if let Some(name) = chain_input(r) {
-            let steps = fusible(r).into_iter().rev().map(|(s, _)| s).collect();
-            chains.push((name.to_ascii_lowercase(), steps));
+            chains.push((name.to_ascii_lowercase(), in_order(fusible(r))));
             return;
         }
     }
@@ -246,8 +247,8 @@ pub fn render_program_with<'s>(
             skip_errors,
         };
         let key = name.to_ascii_lowercase();
-        if state.source_maps.0.contains_key(&key) {
-            state.mapped.insert(key, rows);
+        if let Some(steps) = state.source_maps.0.remove(&key) {
+            state.mapped.insert(key, (steps, rows));
             continue;
         }
         match source.and_then(|s| Some((s.layout()?, s.schema.len()))) {
@@ -550,11 +551,9 @@ fn render_new<'s>(
                 || reads_mapped(relation, state).is_some() =>
         {
             let steps = fusible(relation);
-            if let Some((table, rows)) = reads_mapped(relation, state) {
+            if let Some((table, (ran, rows))) = reads_mapped(relation, state) {
                 // The source made this chain's rows: the chain it ran is this one.
-                let ran = state.source_maps.0.get(table);
-                let here: Vec<&fused::Step> = steps.iter().rev().map(|(s, _)| s).collect();
-                if ran.is_none_or(|ran| !ran.iter().eq(here)) {
+                if !ran.iter().eq(steps.iter().rev().map(|(s, _)| s)) {
                     return Err(Error::Internal(format!(
                         "the source of \"{table}\" ran another chain than its reader's"
                     )));
@@ -562,7 +561,7 @@ fn render_new<'s>(
                 return Ok(rows.clone());
             }
             let base = steps.last().map_or(relation, |(_, below)| *below);
-            let chain = fused::Chain::new(steps.into_iter().rev().map(|(s, _)| s).collect());
+            let chain = fused::Chain::new(in_order(steps));
             let (chain, input) = match reads_narrowed(relation, state) {
                 Some(narrowed) => (
                     chain.read_through(&narrowed.layout, narrowed.width),
@@ -1109,14 +1108,19 @@ fn reads_narrowed<'a, 's>(
 }
 
 /// The mapped table (lowercase name) that the chain of filters and projections from
-/// `relation` down reads, if it reads one, and its rows.
+/// `relation` down reads, if it reads one, with the steps its source ran and its rows.
 fn reads_mapped<'a, 's>(
     relation: &Relation,
     state: &'a RenderState<'s>,
-) -> Option<(&'a str, &'a Rendered<'s>)> {
+) -> Option<(&'a str, &'a (Vec<fused::Step>, Rendered<'s>))> {
     let name = chain_input(relation)?.to_ascii_lowercase();
-    let (name, rows) = state.mapped.get_key_value(&name)?;
-    Some((name.as_str(), rows))
+    let (name, mapped) = state.mapped.get_key_value(&name)?;
+    Some((name.as_str(), mapped))
+}
+
+/// The steps [`fusible`] found, first step first.
+fn in_order(steps: Vec<(fused::Step, &Relation)>) -> Vec<fused::Step> {
+    steps.into_iter().rev().map(|(s, _)| s).collect()
 }
 
 /// The name `relation` reads when it is, all the way down, a chain of filters and

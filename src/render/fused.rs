@@ -363,6 +363,18 @@ mod tests {
         out
     }
 
+    /// Every one of [`rows`] through `chain` ([`apply`]) as through `steps` one at a time;
+    /// how many the chain kept.
+    fn stepwise_on_every_row(chain: &Chain, steps: &[Step]) -> usize {
+        let mut kept = 0;
+        for row in rows() {
+            let want = stepwise(steps, &row);
+            kept += usize::from(want.is_some());
+            assert_eq!(apply(chain, &row), want, "{row:?}");
+        }
+        kept
+    }
+
     /// The steps one at a time, each over the values the one below computed.
     fn stepwise(steps: &[Step], row: &Row) -> Option<Row> {
         let arena = crate::render::scalar::Arena::new();
@@ -423,13 +435,7 @@ mod tests {
             copies.out,
             vec![Out::Copy(1..2), Out::Eval(1), Out::Eval(2)]
         );
-        let mut kept = 0;
-        for row in rows() {
-            let want = stepwise(&steps, &row);
-            kept += usize::from(want.is_some());
-            assert_eq!(apply(&chain, &row), want, "{row:?}");
-        }
-        assert_eq!(kept, 9);
+        assert_eq!(stepwise_on_every_row(&chain, &steps), 9);
     }
 
     #[test]
@@ -441,9 +447,7 @@ mod tests {
         ];
         let chain = Chain::new(steps.clone());
         assert_eq!(chain.stages.len(), 2, "{chain:?}");
-        for row in rows() {
-            assert_eq!(apply(&chain, &row), stepwise(&steps, &row));
-        }
+        stepwise_on_every_row(&chain, &steps);
     }
 
     #[test]
@@ -481,13 +485,7 @@ mod tests {
         ];
         let chain = Chain::new(steps.clone());
         assert_eq!(chain.stages[0].project, Some(vec![col(1), col(3)]));
-        let mut kept = 0;
-        for row in rows() {
-            let want = stepwise(&steps, &row);
-            kept += usize::from(want.is_some());
-            assert_eq!(apply(&chain, &row), want, "{row:?}");
-        }
-        assert_eq!(kept, 10);
+        assert_eq!(stepwise_on_every_row(&chain, &steps), 10);
     }
 
     #[test]
@@ -510,9 +508,7 @@ mod tests {
             Out::Copy(9..10),
         ];
         assert_eq!(copies.out, runs);
-        for row in rows() {
-            assert_eq!(apply(&chain, &row), stepwise(&steps, &row), "{row:?}");
-        }
+        stepwise_on_every_row(&chain, &steps);
     }
 
     #[test]
@@ -526,8 +522,6 @@ mod tests {
             (chain.stages[0].filter_reads, chain.stages[0].reads),
             (1, 4)
         );
-        for row in rows() {
-            assert_eq!(apply(&chain, &row), stepwise(&steps, &row));
-        }
+        stepwise_on_every_row(&chain, &steps);
     }
 }
