@@ -147,6 +147,7 @@ pub fn run_with(
     let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
     finished.store(true, Ordering::SeqCst);
     for w in watchers {
+        w.thread().unpark();
         let _ = w.join();
     }
     drop(metrics_server);
@@ -579,7 +580,8 @@ fn spawn_watchers(
         let mut last_report = Instant::now();
         let mut quiet = QuietTrim::new();
         while !finished.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(20));
+            // Woken at once when the run finishes (the run's end waits on this thread).
+            std::thread::park_timeout(Duration::from_millis(20));
             quiet.tick(&control.metrics);
             if deadline.is_some_and(|d| Instant::now() >= d) && !control.stopping() {
                 tracing::info!("run duration reached, stopping");
