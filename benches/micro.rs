@@ -111,6 +111,17 @@ fn decode(c: &mut Criterion) {
             rows.pop()
         })
     });
+    // The same record read by q0's source, which runs q0's chain on the decoded values.
+    let maps = ddflow::render::source_maps(&q0, false);
+    let q0_source = Decoder::new(&q0.sources[0]).mapped(maps.map(&q0.sources[0].name));
+    g.bench_function("json nexmark bid through q0's chain", |b| {
+        b.iter(|| {
+            q0_source
+                .decode(black_box(record(bid, 7)), &mut rows)
+                .unwrap();
+            rows.pop()
+        })
+    });
     g.bench_function("raw word", |b| {
         b.iter(|| {
             raw.decode(black_box(record(b"kalomine", 7)), &mut rows)

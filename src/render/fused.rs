@@ -172,6 +172,14 @@ impl Chain {
             if !self.stages.first().is_none_or(|s| s.keeps(values, arena)) {
                 return None;
             }
+            // One stage (the usual view over a source) packs its projection at once.
+            if let [Stage {
+                project: Some(exprs),
+                ..
+            }] = self.stages.as_slice()
+            {
+                return Some(Row::pack(exprs.iter().map(|e| eval(e, values, arena))));
+            }
             let out = self.finish(values, arena)?;
             Some(out.unwrap_or_else(|| Row::pack_slice(values)))
         })

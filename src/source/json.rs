@@ -39,6 +39,56 @@ pub struct Fields {
     lengths: u64,
     /// The path of this level (`person`; empty at the top), for messages.
     path: String,
+    /// The fields the table declares at this level, in its order, each with what it is here:
+    /// a record written in that order (as most producers write a schema's fields) has each
+    /// name compared once with the one expected next instead of looked up.
+    declared: Vec<Declared>,
+}
+
+/// A field the table declares, as [`Fields::declared`] expects it.
+#[derive(Debug, Clone)]
+struct Declared {
+    /// How the field begins in a record written without whitespace: `"name":`.
+    prefix: Box<[u8]>,
+    /// The prefix's first sixteen bytes as one word (zero past its end), and the bits of the
+    /// word it fills: most prefixes are compared at once.
+    word: u128,
+    mask: u128,
+    /// What the field is at its level.
+    what: Known,
+}
+
+impl Declared {
+    fn new(name: &str, what: Known) -> Declared {
+        let prefix: Box<[u8]> = format!("\"{name}\":").into_bytes().into();
+        let mut head = [0; 16];
+        let n = prefix.len().min(16);
+        head[..n].copy_from_slice(&prefix[..n]);
+        Declared {
+            word: u128::from_le_bytes(head),
+            mask: u128::MAX >> (8 * (16 - n)),
+            prefix,
+            what,
+        }
+    }
+
+    /// Whether `bytes` begin with the prefix.
+    fn begins(&self, bytes: &[u8]) -> bool {
+        match bytes.first_chunk::<16>() {
+            Some(head) if self.prefix.len() <= 16 => {
+                (u128::from_le_bytes(*head) ^ self.word) & self.mask == 0
+            }
+            _ => bytes.starts_with(&self.prefix),
+        }
+    }
+}
+
+/// What a field name is at a level: [`Field`] with its `ROW` by position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Known {
+    Column(usize, usize, bool),
+    Row(usize),
+    Skip,
 }
 
 impl Fields {
@@ -48,11 +98,13 @@ impl Fields {
         let named: Vec<(&str, usize, usize)> = (columns.iter().enumerate())
             .map(|(i, &c)| (schema.columns[c].name.as_str(), i, c))
             .collect();
-        Fields::level(&named, String::new())
+        let declared: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+        Fields::level(&named, &declared, String::new())
     }
 
-    /// The level whose columns' paths below it are `named`.
-    fn level(named: &[(&str, usize, usize)], path: String) -> Fields {
+    /// The level whose columns' paths below it are `named`, in a table whose columns' paths
+    /// below it are `declared`.
+    fn level(named: &[(&str, usize, usize)], declared: &[&str], path: String) -> Fields {
         let mut fields = Fields {
             path,
             ..Fields::default()
@@ -73,14 +125,50 @@ impl Fields {
                 "" => row.to_string(),
                 p => format!("{p}.{row}"),
             };
+            let declared_under: Vec<&str> = (declared.iter())
+                .filter_map(|d| d.split_once('.').filter(|(r, _)| *r == row))
+                .map(|(_, rest)| rest)
+                .collect();
             fields
                 .rows
-                .push((Name::new(row), Fields::level(&under, path)));
+                .push((Name::new(row), Fields::level(&under, &declared_under, path)));
         }
         let names =
             (fields.columns.iter().map(|(n, ..)| n)).chain(fields.rows.iter().map(|(n, _)| n));
         fields.lengths = names.fold(0, |bits, n| bits | length_bit(n.bytes.len()));
+        // This level's names, first seen first; one a record cannot hold unescaped is left
+        // to be looked up.
+        let mut order: Vec<&str> = Vec::new();
+        for d in declared {
+            let name = d.split_once('.').map_or(*d, |(row, _)| row);
+            let raw = !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+            if raw && !order.contains(&name) {
+                order.push(name);
+            }
+        }
+        fields.declared = (order.into_iter())
+            .map(|name| {
+                Declared::new(
+                    name,
+                    fields.known(name.as_bytes(), Name::head(name.as_bytes())),
+                )
+            })
+            .collect();
         fields
+    }
+
+    /// The field declared at `position` of this level, when `bytes` begin with it as
+    /// written without whitespace: what it is, and how many bytes its name took.
+    fn expected(&self, position: usize, bytes: &[u8]) -> Option<(Field<'_>, usize)> {
+        let d = self.declared.get(position)?;
+        (d.begins(bytes)).then(|| (self.field_of(d.what), d.prefix.len()))
+    }
+
+    /// The position after the declared field named `name`, if one is.
+    fn after(&self, name: &[u8]) -> Option<usize> {
+        (self.declared.iter())
+            .position(|d| d.prefix.len() == name.len() + 3 && &d.prefix[1..=name.len()] == name)
+            .map(|p| p + 1)
     }
 
     /// What a field `name` is at this level: a column (with whether its case matches) or a
@@ -93,26 +181,40 @@ impl Fields {
 
     /// [`Fields::field`], given the name's [`Name::head`].
     fn field_with_head(&self, name: &[u8], head: u64) -> Field<'_> {
+        self.field_of(self.known(name, head))
+    }
+
+    /// The field `known` names.
+    fn field_of(&self, known: Known) -> Field<'_> {
+        match known {
+            Known::Column(i, c, exact) => Field::Column(i, c, exact),
+            Known::Row(r) => Field::Row(&self.rows[r].1),
+            Known::Skip => Field::Skip,
+        }
+    }
+
+    /// What [`Fields::field_with_head`] finds, its `ROW` by position.
+    fn known(&self, name: &[u8], head: u64) -> Known {
         if self.lengths & length_bit(name.len()) == 0 {
-            return Field::Skip;
+            return Known::Skip;
         }
         for &(ref n, i, c) in &self.columns {
             if n.is(name, head) {
-                return Field::Column(i, c, true);
+                return Known::Column(i, c, true);
             }
         }
-        if let Some((_, row)) = self.rows.iter().find(|(n, _)| n.is(name, head)) {
-            return Field::Row(row);
+        if let Some(r) = self.rows.iter().position(|(n, _)| n.is(name, head)) {
+            return Known::Row(r);
         }
         let folded = fold(head);
         for &(ref n, i, c) in &self.columns {
             if n.is_folded(name, folded) {
-                return Field::Column(i, c, false);
+                return Known::Column(i, c, false);
             }
         }
         (self.rows.iter())
-            .find(|(n, _)| n.is_folded(name, folded))
-            .map_or(Field::Skip, |(_, f)| Field::Row(f))
+            .position(|(n, _)| n.is_folded(name, folded))
+            .map_or(Known::Skip, Known::Row)
     }
 }
 
@@ -805,6 +907,146 @@ mod tests {
         assert_eq!(fast, Some(serde.unwrap()));
         let (fast, serde) = both(&schema, b"{\"user\":\"\xff\"}");
         assert_eq!((fast, serde.is_err()), (None, true));
+    }
+
+    /// Each level expects the fields the table declares there, in its order (read or not),
+    /// as what looking each name up finds.
+    #[test]
+    fn declared_fields_are_expected_in_the_tables_order() {
+        let schema = mixed();
+        let names = |f: &Fields| -> Vec<String> {
+            (f.declared.iter())
+                .map(|d| String::from_utf8(d.prefix.to_vec()).unwrap())
+                .collect()
+        };
+        let looked_up = |f: &Fields| {
+            (f.declared.iter()).all(|d| {
+                let name = &d.prefix[1..d.prefix.len() - 2];
+                d.what == f.known(name, Name::head(name))
+            })
+        };
+        // Two columns read: the others are expected too, to be skipped.
+        let fields = Fields::new(&schema, &[1, 8]);
+        let top = [
+            "\"user\":",
+            "\"n\":",
+            "\"x\":",
+            "\"ok\":",
+            "\"t\":",
+            "\"d\":",
+            "\"event_dateTime\":",
+            "\"p\":",
+        ];
+        assert_eq!(names(&fields), top);
+        let p = &fields.rows[0].1;
+        assert_eq!(names(p), ["\"id\":", "\"q\":"]);
+        assert_eq!(names(&p.rows[0].1), ["\"name\":"]);
+        assert!(looked_up(&fields) && looked_up(p) && looked_up(&p.rows[0].1));
+        assert_eq!(fields.declared[0].what, Known::Skip);
+        assert_eq!(fields.declared[1].what, Known::Column(0, 1, true));
+        assert_eq!(fields.declared[7].what, Known::Row(0));
+        // Found at the position after their own, or not at all.
+        assert_eq!(fields.after(b"ok"), Some(4));
+        assert_eq!(fields.after(b"OK"), None);
+        assert_eq!(fields.expected(3, br#""ok":true"#).map(|(_, n)| n), Some(5));
+        assert!(fields.expected(3, br#""ok" :true"#).is_none());
+        assert!(fields.expected(2, br#""ok":true"#).is_none());
+        // Compared as a word with sixteen bytes to read, else byte by byte; a longer name
+        // past its sixteenth byte too.
+        let long = Declared::new("event_dateTime_x", Known::Skip);
+        for (bytes, begins) in [
+            (&br#""ok":1,"n":2,"x":3"#[..], true),
+            (br#""ok":1"#, true),
+            (br#""ok""#, false),
+            (br#""oK":1,"n":2,"x":3"#, false),
+        ] {
+            assert_eq!(fields.declared[3].begins(bytes), begins);
+        }
+        assert!(long.begins(br#""event_dateTime_x":1"#));
+        assert!(!long.begins(br#""event_dateTime_y":1"#));
+        assert!(!long.begins(br#""event_dateTime_x" :1"#));
+        // A name a record cannot hold unescaped is looked up instead.
+        let odd = Schema::new([("a\"b", DataType::Int), ("c", DataType::Int)]);
+        assert_eq!(names(&Fields::new(&odd, &[0, 1])), ["\"c\":"]);
+    }
+
+    /// Records written in the table's order, with fields left out, added, moved, spaced or
+    /// of another case: the fast reader (taking the expected names) reads what serde reads.
+    #[test]
+    fn records_in_the_declared_order_read_as_serde_reads_them() {
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+
+        let values = |name: &'static str| -> BoxedStrategy<String> {
+            let v: &[&str] = match name {
+                "user" => &[r#""ann""#, r#""a\"b""#, "null", "5"],
+                "n" | "id" => &["7", "-3", "null", r#""42""#, "1.5"],
+                "x" => &["2.5", "-0.0", "1e3", "null"],
+                "ok" => &["true", "false", "null"],
+                "t" | "event_dateTime" => &[r#""2015-07-15 00:00:00.000""#, "1436918400000"],
+                "d" => &[r#""1.25""#, "12"],
+                "name" => &[r#""é""#, "null"],
+                _ => &["1", r#""z""#, "[1,{}]", "{}"],
+            };
+            prop::sample::select(v.to_vec())
+                .prop_map(str::to_string)
+                .boxed()
+        };
+        // A field: left out, as declared, of another case, spaced, or followed by another.
+        let field = move |name: &'static str| {
+            let v = values(name);
+            (
+                0u8..8,
+                v,
+                prop::sample::select(vec!["z", "USER", "n", "id"]),
+            )
+                .prop_map(move |(how, v, extra)| match how {
+                    0 => vec![],
+                    1 => vec![format!("\"{}\":{v}", name.to_uppercase())],
+                    2 => vec![format!("\"{name}\" : {v}")],
+                    3 => vec![format!("\"{name}\":{v}"), format!("\"{extra}\":{v}")],
+                    _ => vec![format!("\"{name}\":{v}")],
+                })
+        };
+        let object = |fields: Vec<Vec<String>>| format!("{{{}}}", fields.concat().join(","));
+        let q = field("name").prop_map(move |f| object(vec![f]));
+        let p =
+            (field("id"), prop::option::of(q), any::<bool>()).prop_map(
+                move |(id, q, null)| match (null, q) {
+                    (true, _) => "null".to_string(),
+                    (false, Some(q)) => object(vec![id, vec![format!("\"q\":{q}")]]),
+                    (false, None) => object(vec![id]),
+                },
+            );
+        let record = (
+            (field("user"), field("n"), field("x"), field("ok")),
+            (field("t"), field("d"), field("event_dateTime")),
+            p,
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(move |((a, b, c, d), (e, f, g), p, swap)| {
+                let mut fields = vec![a, b, c, d, e, f, g, vec![format!("\"p\":{p}")]];
+                // Sometimes two fields change places.
+                let i = swap.index(fields.len() * 2);
+                if i + 1 < fields.len() {
+                    fields.swap(i, i + 1);
+                }
+                object(fields)
+            });
+        let schema = mixed();
+        let mut runner = TestRunner::deterministic();
+        let (mut taken, mut n) = (0, 0);
+        for _ in 0..5_000 {
+            let json = record.new_tree(&mut runner).unwrap().current();
+            let (fast, serde) = both(&schema, json.as_bytes());
+            if let Some(fast) = &fast {
+                assert_eq!(Ok(fast), serde.as_ref(), "{json}");
+                taken += 1;
+            }
+            n += 1;
+        }
+        assert!(taken * 2 > n, "{taken} of {n} records taken");
     }
 
     /// Generated records, valid and broken: whatever the fast reader takes, serde reads the

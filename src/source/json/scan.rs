@@ -90,13 +90,26 @@ impl<'a> Reader<'a> {
             self.at += 1;
             return Some(());
         }
+        // The declared field expected next.
+        let mut next = 0;
         loop {
-            self.expect(b'"')?;
-            let (name, head) = self.name()?;
+            let field = match fields.expected(next, &self.bytes[self.at..]) {
+                Some((field, len)) => {
+                    self.at += len;
+                    next += 1;
+                    field
+                }
+                None => {
+                    self.expect(b'"')?;
+                    let (name, head) = self.name()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    next = fields.after(name).unwrap_or(next);
+                    fields.field_with_head(name, head)
+                }
+            };
             self.ws();
-            self.expect(b':')?;
-            self.ws();
-            match fields.field_with_head(name, head) {
+            match field {
                 Field::Row(row) => match self.next()? {
                     b'{' => self.object(schema, row, values, found)?,
                     b'n' => self.literal(b"ull")?, // a NULL row: its fields stay NULL
