@@ -121,6 +121,21 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether this is one of the six comparisons (`=`, `<>`, `<`, `<=`, `>`, `>=`).
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
+    }
+}
+
+impl BinaryOp {
     /// The comparison that holds of `b op' a` when `a op b` does (`<` and `>` swap).
     pub fn flipped(self) -> BinaryOp {
         match self {

@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 use crate::data::{Datum, Row, Value};
 use crate::plan::ir::Expr;
 use crate::render::known::decide_under;
-use crate::render::scalar::{eval, is_true, with_arena, Arena};
+use crate::render::scalar::{compare, eval, is_true, with_arena, Arena};
 
 /// One step of a chain.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,9 @@ struct Stage {
     /// Set for a chain of this one stage whose projection keeps some input columns as they
     /// are.
     copies: Option<Copies>,
+    /// The input columns the projection picks, when that is all it does: read without
+    /// evaluating an expression for each.
+    picks: Option<Vec<usize>>,
 }
 
 /// How a stage's row is made when kept columns are copied as encoded.
@@ -86,6 +89,7 @@ impl Chain {
                         filter_reads: 0,
                         reads: 0,
                         copies: None,
+                        picks: None,
                     });
                     stages.last_mut().expect("just pushed")
                 }
@@ -173,12 +177,18 @@ impl Chain {
                 return None;
             }
             // One stage (the usual view over a source) packs its projection at once.
-            if let [Stage {
-                project: Some(exprs),
-                ..
-            }] = self.stages.as_slice()
-            {
-                return Some(Row::pack(exprs.iter().map(|e| eval(e, values, arena))));
+            match self.stages.as_slice() {
+                [Stage {
+                    picks: Some(picks), ..
+                }] => {
+                    let pick = |c: &usize| values.get(*c).copied().unwrap_or(Datum::Null);
+                    return Some(Row::pack(picks.iter().map(pick)));
+                }
+                [Stage {
+                    project: Some(exprs),
+                    ..
+                }] => return Some(Row::pack(exprs.iter().map(|e| eval(e, values, arena)))),
+                _ => {}
             }
             let out = self.finish(values, arena)?;
             Some(out.unwrap_or_else(|| Row::pack_slice(values)))
@@ -217,7 +227,7 @@ impl Chain {
 impl Stage {
     /// Whether the stage's filters keep `values`.
     fn keeps<'a>(&'a self, values: &[Datum<'a>], arena: &'a Arena) -> bool {
-        (self.filters.iter()).all(|p| is_true(eval(p, values, arena)))
+        (self.filters.iter()).all(|p| holds(p, values, arena))
     }
 
     /// Plan [`Stage::copies`] (called once reads are counted).
@@ -293,7 +303,27 @@ impl Stage {
             e.visit_columns(&mut |c| reads = reads.max(c + 1));
         }
         self.reads = reads;
+        self.picks = (self.project.as_ref()).and_then(|exprs| {
+            (exprs.iter())
+                .map(|e| match e {
+                    Expr::Column(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        });
     }
+}
+
+/// Whether `predicate` is TRUE on `values`. A column compared with a constant (most filters
+/// over a source) is compared without evaluating either side.
+fn holds<'a>(predicate: &'a Expr, values: &[Datum<'a>], arena: &'a Arena) -> bool {
+    if let Expr::Binary { op, left, right } = predicate {
+        if let (true, Expr::Column(c), Expr::Literal(v)) = (op.is_comparison(), &**left, &**right) {
+            let (l, r) = (values.get(*c).copied().unwrap_or(Datum::Null), v.datum());
+            return !l.is_null() && !r.is_null() && compare(*op, l, r);
+        }
+    }
+    is_true(eval(predicate, values, arena))
 }
 
 /// `e`, which reads columns of a table's whole row, rewritten to read the row that holds only
@@ -531,5 +561,57 @@ mod tests {
             (1, 4)
         );
         stepwise_on_every_row(&chain, &steps);
+    }
+
+    /// A column compared with a constant is decided as evaluating the comparison decides it,
+    /// for every comparison, NULL on either side, and values of other types.
+    #[test]
+    fn a_column_compared_with_a_constant_holds_as_evaluated() {
+        use ordered_float::OrderedFloat;
+        let constants = [
+            Value::Null,
+            Value::Int(2),
+            Value::Float(OrderedFloat(2.0)),
+            Value::Float(OrderedFloat(f64::NAN)),
+            Value::Str("b".into()),
+            Value::Bool(true),
+        ];
+        let values = [
+            Datum::Null,
+            Datum::Int(1),
+            Datum::Int(2),
+            Datum::Int(3),
+            Datum::Float(OrderedFloat(2.0)),
+            Datum::Float(OrderedFloat(f64::NAN)),
+            Datum::Str("a"),
+            Datum::Str("b"),
+            Datum::Bool(true),
+        ];
+        let ops = [
+            BinaryOp::Eq,
+            BinaryOp::NotEq,
+            BinaryOp::Lt,
+            BinaryOp::LtEq,
+            BinaryOp::Gt,
+            BinaryOp::GtEq,
+        ];
+        let arena = Arena::new();
+        let mut decided = 0;
+        for op in ops {
+            for c in &constants {
+                let p = bin(op, col(0), Expr::Literal(c.clone()));
+                for v in values {
+                    let row = [v];
+                    let evaluated = is_true(eval(&p, &row, &arena));
+                    assert_eq!(holds(&p, &row, &arena), evaluated, "{p:?} on {v:?}");
+                    decided += usize::from(evaluated);
+                }
+            }
+        }
+        assert!(decided > 20, "{decided} comparisons held");
+        // Anything else is evaluated.
+        let p = bin(BinaryOp::Eq, lit(2), col(0));
+        assert!(holds(&p, &[Datum::Int(2)], &arena));
+        assert!(!holds(&p, &[Datum::Int(3)], &arena));
     }
 }

@@ -263,12 +263,12 @@ fn binary<'a>(
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
             arithmetic(op, l, r)
         }
-        BinaryOp::Eq => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Equal)),
-        BinaryOp::NotEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Equal)),
-        BinaryOp::Lt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Less)),
-        BinaryOp::LtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Greater)),
-        BinaryOp::Gt => Datum::Bool(l.sql_cmp(&r) == Some(std::cmp::Ordering::Greater)),
-        BinaryOp::GtEq => Datum::Bool(l.sql_cmp(&r) != Some(std::cmp::Ordering::Less)),
+        BinaryOp::Eq
+        | BinaryOp::NotEq
+        | BinaryOp::Lt
+        | BinaryOp::LtEq
+        | BinaryOp::Gt
+        | BinaryOp::GtEq => Datum::Bool(compare(op, l, r)),
         BinaryOp::Concat => {
             let mut out = bumpalo::collections::String::new_in(arena);
             use std::fmt::Write;
@@ -276,6 +276,22 @@ fn binary<'a>(
             Datum::Str(out.into_bump_str())
         }
         BinaryOp::And | BinaryOp::Or => unreachable!("handled above"),
+    }
+}
+
+/// Comparison `op` of two values that are not NULL (false for an operator that is not a
+/// comparison).
+pub fn compare(op: BinaryOp, l: Datum<'_>, r: Datum<'_>) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let ord = l.sql_cmp(&r);
+    match op {
+        BinaryOp::Eq => ord == Some(Equal),
+        BinaryOp::NotEq => ord != Some(Equal),
+        BinaryOp::Lt => ord == Some(Less),
+        BinaryOp::LtEq => ord != Some(Greater),
+        BinaryOp::Gt => ord == Some(Greater),
+        BinaryOp::GtEq => ord != Some(Less),
+        _ => false,
     }
 }
 
