@@ -1,9 +1,10 @@
 //! JSON objects → datums, in one pass over the bytes.
 //!
-//! Each key is compared with the table's columns as it is read, a column's value becomes a
-//! datum borrowed from the record (an escaped string is unescaped into the row's arena), and
-//! other fields are skipped without being built. No JSON tree, map or string per field is
-//! allocated. The common record is read by `scan`, a reader of its own; whatever it does
+//! Each key is compared with the table's columns as it is read (first with the field the
+//! table declares next at its level: a record written in the table's order, as most
+//! producers write one, has no name looked up), a column's value becomes a datum borrowed
+//! from the record (an escaped string is unescaped into the row's arena), and other fields
+//! are skipped without being built. No JSON tree, map or string per field is allocated. The common record is read by `scan`, a reader of its own; whatever it does
 //! not take on, and every error, by serde's streaming interface here, which makes the
 //! messages.
 //!
