@@ -25,6 +25,9 @@ pub struct RunControl {
     pub started: std::time::Instant,
     /// This process's index in its cluster (`-p`).
     process: std::sync::atomic::AtomicUsize,
+    /// How many quiet spells the run has had: each gives freed memory back, every worker
+    /// thread its own allocator's (see `runtime`).
+    quiet_spells: std::sync::atomic::AtomicU64,
 }
 
 impl RunControl {
@@ -37,7 +40,18 @@ impl RunControl {
             metrics: Metrics::new(),
             started: std::time::Instant::now(),
             process: Default::default(),
+            quiet_spells: Default::default(),
         })
+    }
+
+    /// The run went quiet (nothing read or written for a while).
+    pub fn note_quiet(&self) {
+        self.quiet_spells.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many quiet spells the run has had.
+    pub fn quiet_spells(&self) -> u64 {
+        self.quiet_spells.load(Ordering::Relaxed)
     }
 
     /// Ask sources to finish: they close their last epoch and release their capabilities, so

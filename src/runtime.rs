@@ -139,7 +139,15 @@ pub fn run_with(
         if let Err(e) = built {
             control.fail(e);
         }
-        while worker.step_or_park(Some(Duration::from_millis(100))) {}
+        let mut quiet_spells = control.quiet_spells();
+        while worker.step_or_park(Some(Duration::from_millis(100))) {
+            // mimalloc keeps a thread's freed pages until that thread allocates or frees
+            // again: a worker gives them back itself once the run goes quiet.
+            if control.quiet_spells() != quiet_spells {
+                quiet_spells = control.quiet_spells();
+                collect_thread_memory();
+            }
+        }
     })
     .map_err(|e| Error::Config(format!("cannot start timely workers: {e}")))?;
     // Joining also joins timely's network threads, which panic (as the guard that joins them
@@ -538,7 +546,8 @@ impl QuietTrim {
         }
     }
 
-    fn tick(&mut self, metrics: &crate::metrics::Metrics) {
+    fn tick(&mut self, control: &RunControl) {
+        let metrics = &control.metrics;
         let now = (
             metrics.records_read.load(Ordering::Relaxed),
             metrics.changes_written.load(Ordering::Relaxed),
@@ -547,24 +556,42 @@ impl QuietTrim {
             (self.last, self.since, self.trimmed) = (now, Instant::now(), false);
         } else if !self.trimmed && self.since.elapsed() >= Self::QUIET {
             self.trimmed = true;
+            control.note_quiet();
             release_free_memory();
         }
     }
 }
 
-/// Return the allocator's free pages to the system (glibc's `malloc_trim`, over every arena).
+/// Return the allocators' free pages to the system: mimalloc's (the binary's allocator, which
+/// purges freed pages only when it is next called to allocate or free, so a quiet run kept
+/// them: W3 at rest 159–167 B of RSS per key against 107 with them purged; each worker also
+/// collects its own thread's) and glibc's (librdkafka's buffers, `malloc_trim` over every
+/// arena).
+fn release_free_memory() {
+    collect_thread_memory();
+    release_glibc_memory();
+}
+
+/// mimalloc's unused memory of this thread, and of no thread, given back.
+#[allow(unsafe_code)]
+fn collect_thread_memory() {
+    // SAFETY: `mi_collect` frees and purges mimalloc's own unused memory under its own
+    // synchronisation; it reads and writes no memory of ours.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn release_free_memory() {
+fn release_glibc_memory() {
     // SAFETY: `malloc_trim` takes the allocator's own locks and unmaps pages that hold no
     // allocated block; it reads and writes no memory of ours.
     let released = unsafe { libc::malloc_trim(0) };
     tracing::debug!(released, "returned free memory to the system");
 }
 
-/// Other allocators return free memory on their own.
+/// Other C allocators return free memory on their own.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_memory() {}
+fn release_glibc_memory() {}
 
 /// Threads that stop the run after `config.duration` and show progress every second.
 fn spawn_watchers(
@@ -582,7 +609,7 @@ fn spawn_watchers(
         while !finished.load(Ordering::SeqCst) {
             // Woken at once when the run finishes (the run's end waits on this thread).
             std::thread::park_timeout(Duration::from_millis(20));
-            quiet.tick(&control.metrics);
+            quiet.tick(&control);
             if deadline.is_some_and(|d| Instant::now() >= d) && !control.stopping() {
                 tracing::info!("run duration reached, stopping");
                 control.stop();
