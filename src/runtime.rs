@@ -527,8 +527,8 @@ fn observe_output_frontier(
 /// Gives the memory the allocator keeps of freed blocks back to the system once the run goes
 /// quiet: no record read and no change written for [`QuietTrim::QUIET`] since the last
 /// activity. A catch-up leaves behind what differential's batcher, the spine's merges and the
-/// epochs' output held on the way, which glibc would otherwise keep as RSS for the rest of the
-/// run; one trim per quiet spell costs nothing while records flow.
+/// epochs' output held on the way, which the allocators would otherwise keep as RSS for the
+/// rest of the run; one trim per quiet spell costs nothing while records flow.
 struct QuietTrim {
     last: (u64, u64),
     since: Instant,
