@@ -143,8 +143,9 @@ pub fn run_with(
         while worker.step_or_park(Some(Duration::from_millis(100))) {
             // mimalloc keeps a thread's freed pages until that thread allocates or frees
             // again: a worker gives them back itself once the run goes quiet.
-            if control.quiet_spells() != quiet_spells {
-                quiet_spells = control.quiet_spells();
+            let now = control.quiet_spells();
+            if now != quiet_spells {
+                quiet_spells = now;
                 collect_thread_memory();
             }
         }

@@ -121,7 +121,18 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
-    /// Whether this is one of the six comparisons (`=`, `<>`, `<`, `<=`, `>`, `>=`).
+    /// The comparison that holds of `b op' a` when `a op b` does (`<` and `>` swap).
+    pub fn flipped(self) -> BinaryOp {
+        match self {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::LtEq => BinaryOp::GtEq,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::GtEq => BinaryOp::LtEq,
+            other => other,
+        }
+    }
+
+    /// `=`, `<>`, `<`, `<=`, `>`, `>=`.
     pub fn is_comparison(self) -> bool {
         matches!(
             self,
@@ -132,19 +143,6 @@ impl BinaryOp {
                 | BinaryOp::Gt
                 | BinaryOp::GtEq
         )
-    }
-}
-
-impl BinaryOp {
-    /// The comparison that holds of `b op' a` when `a op b` does (`<` and `>` swap).
-    pub fn flipped(self) -> BinaryOp {
-        match self {
-            BinaryOp::Lt => BinaryOp::Gt,
-            BinaryOp::LtEq => BinaryOp::GtEq,
-            BinaryOp::Gt => BinaryOp::Lt,
-            BinaryOp::GtEq => BinaryOp::LtEq,
-            other => other,
-        }
     }
 
     /// `+`, `-`, `*`, `/`, `%`.

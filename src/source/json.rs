@@ -4,9 +4,9 @@
 //! table declares next at its level: a record written in the table's order, as most
 //! producers write one, has no name looked up), a column's value becomes a datum borrowed
 //! from the record (an escaped string is unescaped into the row's arena), and other fields
-//! are skipped without being built. No JSON tree, map or string per field is allocated. The common record is read by `scan`, a reader of its own; whatever it does
-//! not take on, and every error, by serde's streaming interface here, which makes the
-//! messages.
+//! are skipped without being built. No JSON tree, map or string per field is allocated. The
+//! common record is read by `scan`, a reader of its own; whatever it does not take on, and
+//! every error, by serde's streaming interface here, which makes the messages.
 //!
 //! Matching follows Flink's JSON format: a field whose name equals the column's wins; else
 //! the first field whose name equals it ignoring ASCII case. As Flink does, numbers may also
